@@ -1,0 +1,2 @@
+//! Core benchmarks (filled in with the state machines).
+fn main() {}

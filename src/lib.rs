@@ -1,0 +1,10 @@
+//! gss-negotiate: a memory-safe GSSAPI mechanism for NTLM (MS-NLMP), loaded by MIT krb5's mechglue.
+//!
+//! Layout:
+//! - [`ntlm`]: the protocol core (wire formats, crypto, session security, initiator and acceptor state
+//!   machines). Plain safe Rust: `#![forbid(unsafe_code)]`, callable in-process.
+//! - `ffi` (private): the C boundary — the `gss_*` / `gssspi_*` entry points that the mechglue resolves by name.
+//!   It is the only module allowed to use `unsafe`.
+#![deny(unsafe_code)]
+
+pub mod ntlm;

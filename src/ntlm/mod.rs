@@ -1,0 +1,13 @@
+//! The NTLM protocol core (MS-NLMP): wire formats (§2.2), crypto (§3.3, §3.4.4, §3.4.5), session security
+//! (§3.4) and the initiator/acceptor state machines (§3.1, §3.2).
+//!
+//! Everything here is safe Rust with no C types; the GSSAPI layer drives it in-process.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod flags;
+pub mod secret;
+pub mod wire;
+pub mod crypto;
+pub mod rc4;
+pub mod security;

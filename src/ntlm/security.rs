@@ -1,0 +1,2 @@
+//! Session security (MS-NLMP §3.4): to be filled by the crypto work.
+#![forbid(unsafe_code)]
