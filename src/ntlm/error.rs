@@ -50,3 +50,102 @@ impl fmt::Display for WireError {
 }
 
 impl std::error::Error for WireError {}
+
+/// Why an NTLM exchange or an established context failed. Every variant is one distinct reason that an operator
+/// can act on; the GSS layer gives each its own minor status code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NtlmError {
+    /// A message could not be decoded.
+    Wire(WireError),
+    /// A message arrived in a state that does not expect it (or after a fatal error).
+    UnexpectedMessage { expected: &'static str },
+    /// The operating system's random generator failed.
+    RandomUnavailable,
+    /// The acceptor does not know this user.
+    UnknownUser { user: String, domain: String },
+    /// The response does not prove knowledge of the user's password.
+    WrongPassword { user: String, domain: String },
+    /// MsvAvFlags announced a MIC but the AUTHENTICATE carries none.
+    MicMissing,
+    /// The MIC does not match the three messages.
+    MicMismatch,
+    /// The channel-binding hash of the AUTHENTICATE differs from the acceptor's bindings.
+    ChannelBindingsMismatch,
+    /// The acceptor requires channel bindings and the initiator sent none.
+    ChannelBindingsMissing,
+    /// The target name (SPN) does not match.
+    SpnMismatch { expected: String, got: String },
+    /// NTLMv1 (or LM) refused by the configured LM compatibility level.
+    NtlmV1Refused { level: u8 },
+    /// LM-only response refused.
+    LmRefused,
+    /// Anonymous logon refused by configuration.
+    AnonymousRefused,
+    /// An anonymous context was asked for but anonymous NTLM is disabled on this side.
+    AnonymousNotAllowed,
+    /// The NTLMv2 timestamp is outside the allowed window.
+    TimestampSkew { skew_secs: u64, max_secs: u64 },
+    /// The AUTHENTICATE asks for security flags the CHALLENGE did not offer.
+    FlagsNotOffered { flags: u32 },
+    /// The peer did not agree to a flag this side requires (for example 128-bit keys or NTLMv2 session security).
+    RequiredFlagMissing { flags: u32 },
+    /// Key exchange was negotiated but the encrypted session key is missing or has the wrong size.
+    BadKeyExchange,
+    /// An exported context blob is malformed or from another version.
+    BadContextBlob(&'static str),
+}
+
+impl fmt::Display for NtlmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NtlmError::Wire(e) => write!(f, "malformed token: {e}"),
+            NtlmError::UnexpectedMessage { expected } => write!(f, "unexpected token (expected {expected})"),
+            NtlmError::RandomUnavailable => f.write_str("the system random generator failed"),
+            NtlmError::UnknownUser { user, domain } => write!(f, "unknown user {}", display_user(domain, user)),
+            NtlmError::WrongPassword { user, domain } => {
+                write!(f, "password does not match for {}", display_user(domain, user))
+            }
+            NtlmError::MicMissing => f.write_str("MIC announced in MsvAvFlags but missing"),
+            NtlmError::MicMismatch => f.write_str("MIC does not match the exchanged messages"),
+            NtlmError::ChannelBindingsMismatch => f.write_str("channel bindings do not match"),
+            NtlmError::ChannelBindingsMissing => f.write_str("channel bindings required but not sent"),
+            NtlmError::SpnMismatch { expected, got } => {
+                write!(f, "target name {got:?} does not match {expected:?}")
+            }
+            NtlmError::NtlmV1Refused { level } => {
+                write!(f, "NTLMv1/LM response refused at LM_COMPAT_LEVEL {level}")
+            }
+            NtlmError::LmRefused => f.write_str("LM-only response refused"),
+            NtlmError::AnonymousRefused => f.write_str("anonymous logon refused"),
+            NtlmError::AnonymousNotAllowed => f.write_str("anonymous NTLM is not enabled"),
+            NtlmError::TimestampSkew { skew_secs, max_secs } => {
+                write!(f, "NTLMv2 timestamp is {skew_secs} s away from now (at most {max_secs} s allowed)")
+            }
+            NtlmError::FlagsNotOffered { flags } => {
+                write!(f, "AUTHENTICATE asks for flags {flags:#010x} that the CHALLENGE did not offer")
+            }
+            NtlmError::RequiredFlagMissing { flags } => {
+                write!(f, "the peer did not agree to required flags {flags:#010x}")
+            }
+            NtlmError::BadKeyExchange => f.write_str("key exchange negotiated but the encrypted session key is invalid"),
+            NtlmError::BadContextBlob(why) => write!(f, "invalid exported context: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for NtlmError {}
+
+impl From<WireError> for NtlmError {
+    fn from(e: WireError) -> Self {
+        NtlmError::Wire(e)
+    }
+}
+
+/// `DOMAIN\user`, or `user` when the domain is empty.
+pub fn display_user(domain: &str, user: &str) -> String {
+    if domain.is_empty() {
+        user.to_string()
+    } else {
+        format!("{domain}\\{user}")
+    }
+}

@@ -11,3 +11,8 @@ pub mod wire;
 pub mod crypto;
 pub mod rc4;
 pub mod security;
+pub mod acceptor;
+pub mod config;
+pub mod context;
+pub mod env;
+pub mod initiator;

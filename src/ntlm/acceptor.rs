@@ -1,0 +1,415 @@
+//! The NTLM acceptor (server) state machine, MS-NLMP §3.2.5: NEGOTIATE → CHALLENGE → (AUTHENTICATE).
+//!
+//! The acceptor never sees passwords: it asks a [`CredentialLookup`] for the user's NT hash, so the password file
+//! of today and a directory back-end of tomorrow plug in the same way. Every proof (NTProofStr, NTLMv1 response,
+//! MIC, channel-binding hash) is compared in constant time.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use super::config::{LmCompatLevel, DEFAULT_MAX_TIMESTAMP_SKEW_SECS};
+use super::context::{Established, ResponseKind};
+use super::crypto::{self, Side};
+use super::env::{random_array, Environment, FILETIME_TICKS_PER_SEC};
+use super::error::NtlmError;
+use super::flags::NegotiateFlags;
+use super::secret::{ct_eq, LmHash, NtHash, SessionKey};
+use super::security::SessionSecurity;
+use super::wire::{
+    av_pairs, split_ntlmv2_response, AvPairs, Authenticate, Challenge, Negotiate, NtlmV2ClientChallenge, Version,
+    MSV_AV_FLAG_MIC_PRESENT, MSV_AV_FLAG_UNVERIFIED_SPN,
+};
+
+/// A user's secrets as the acceptor needs them.
+#[derive(Clone, Debug)]
+pub struct UserSecrets {
+    /// NTOWFv1 of the password.
+    pub nt_hash: NtHash,
+    /// LMOWFv1 of the password, when known (only LM responses need it).
+    pub lm_hash: Option<LmHash>,
+}
+
+/// Where the acceptor finds users: (user, domain) → secrets. Names compare case-insensitively; an empty
+/// `domain` matches an entry of any domain.
+pub trait CredentialLookup: Send + Sync {
+    /// The secrets of `domain\user`, if known.
+    fn lookup(&self, user: &str, domain: &str) -> Option<UserSecrets>;
+}
+
+/// Acceptor settings.
+#[derive(Clone)]
+pub struct AcceptorConfig {
+    /// NetBIOS computer name (MsvAvNbComputerName).
+    pub netbios_computer: String,
+    /// NetBIOS domain name (MsvAvNbDomainName, and the CHALLENGE's TargetName).
+    pub netbios_domain: String,
+    /// DNS computer name (MsvAvDnsComputerName).
+    pub dns_computer: String,
+    /// DNS domain name (MsvAvDnsDomainName).
+    pub dns_domain: String,
+    /// Our SPN (`host/server.example`): sent as MsvAvTargetName and compared with the client's when set.
+    pub target_spn: Option<String>,
+    /// LM compatibility level: NTLMv1 and LM are accepted only at levels 0–2.
+    pub lm_compat_level: LmCompatLevel,
+    /// Accept anonymous logons.
+    pub allow_anonymous: bool,
+    /// Refuse an AUTHENTICATE without channel bindings when the application gave bindings (Windows' Extended
+    /// Protection "required").
+    pub require_channel_bindings: bool,
+    /// How far the NTLMv2 timestamp may be from our clock.
+    pub max_skew_secs: u64,
+    /// The VERSION we put in the CHALLENGE.
+    pub version: Version,
+    /// The user database.
+    pub store: Arc<dyn CredentialLookup>,
+    /// Randomness and clock.
+    pub env: Arc<dyn Environment>,
+}
+
+impl std::fmt::Debug for AcceptorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcceptorConfig")
+            .field("netbios_computer", &self.netbios_computer)
+            .field("netbios_domain", &self.netbios_domain)
+            .field("target_spn", &self.target_spn)
+            .field("lm_compat_level", &self.lm_compat_level)
+            .field("allow_anonymous", &self.allow_anonymous)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AcceptorConfig {
+    /// Defaults: level 3, anonymous refused, bindings checked when given, 36 h timestamp window.
+    pub fn new(store: Arc<dyn CredentialLookup>, env: Arc<dyn Environment>) -> Self {
+        AcceptorConfig {
+            netbios_computer: String::new(),
+            netbios_domain: String::new(),
+            dns_computer: String::new(),
+            dns_domain: String::new(),
+            target_spn: None,
+            lm_compat_level: LmCompatLevel::DEFAULT,
+            allow_anonymous: false,
+            require_channel_bindings: false,
+            max_skew_secs: DEFAULT_MAX_TIMESTAMP_SKEW_SECS,
+            version: Version::DEFAULT,
+            store,
+            env,
+        }
+    }
+}
+
+/// Security-relevant flags that the AUTHENTICATE may not add to what the CHALLENGE offered.
+const SECURITY_FLAGS: NegotiateFlags = NegotiateFlags(
+    NegotiateFlags::SIGN.0
+        | NegotiateFlags::SEAL.0
+        | NegotiateFlags::KEY_EXCH.0
+        | NegotiateFlags::EXTENDED_SESSIONSECURITY.0
+        | NegotiateFlags::KEY_128.0
+        | NegotiateFlags::KEY_56.0
+        | NegotiateFlags::LM_KEY.0
+        | NegotiateFlags::DATAGRAM.0,
+);
+
+/// The acceptor before the NEGOTIATE.
+#[derive(Debug)]
+pub struct AcceptorStart {
+    cfg: AcceptorConfig,
+}
+
+/// The acceptor after sending the CHALLENGE.
+#[derive(Debug)]
+pub struct AcceptorAwaitAuthenticate {
+    cfg: AcceptorConfig,
+    negotiate: Vec<u8>,
+    challenge: Vec<u8>,
+    offered: NegotiateFlags,
+    server_challenge: [u8; 8],
+}
+
+impl AcceptorStart {
+    /// A new acceptor.
+    pub fn new(cfg: AcceptorConfig) -> Self {
+        AcceptorStart { cfg }
+    }
+
+    /// Processes the NEGOTIATE and produces the CHALLENGE (§3.2.5.1.1).
+    pub fn challenge(self, negotiate_bytes: &[u8]) -> Result<(AcceptorAwaitAuthenticate, Vec<u8>), NtlmError> {
+        let cfg = self.cfg;
+        let negotiate = Negotiate::decode(negotiate_bytes)?;
+        let asked = negotiate.flags;
+        let mut flags = NegotiateFlags::NTLM
+            | NegotiateFlags::TARGET_INFO
+            | NegotiateFlags::VERSION
+            | NegotiateFlags::TARGET_TYPE_DOMAIN
+            | NegotiateFlags::REQUEST_TARGET;
+        flags |= if asked.contains(NegotiateFlags::UNICODE) { NegotiateFlags::UNICODE } else { NegotiateFlags::OEM };
+        flags |= asked
+            & (NegotiateFlags::SIGN
+                | NegotiateFlags::SEAL
+                | NegotiateFlags::ALWAYS_SIGN
+                | NegotiateFlags::KEY_EXCH
+                | NegotiateFlags::KEY_128
+                | NegotiateFlags::KEY_56
+                | NegotiateFlags::DATAGRAM
+                | NegotiateFlags::IDENTIFY);
+        if asked.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
+            flags |= NegotiateFlags::EXTENDED_SESSIONSECURITY;
+        } else if asked.contains(NegotiateFlags::LM_KEY) && cfg.lm_compat_level.acceptor_allows_v1() {
+            flags |= NegotiateFlags::LM_KEY;
+        }
+
+        let now = cfg.env.now_filetime();
+        let mut info = AvPairs::new();
+        info.set_string(av_pairs::MSV_AV_NB_DOMAIN_NAME, &cfg.netbios_domain);
+        info.set_string(av_pairs::MSV_AV_NB_COMPUTER_NAME, &cfg.netbios_computer);
+        if !cfg.dns_domain.is_empty() {
+            info.set_string(av_pairs::MSV_AV_DNS_DOMAIN_NAME, &cfg.dns_domain);
+        }
+        if !cfg.dns_computer.is_empty() {
+            info.set_string(av_pairs::MSV_AV_DNS_COMPUTER_NAME, &cfg.dns_computer);
+        }
+        info.set_timestamp(now);
+        if let Some(spn) = &cfg.target_spn {
+            info.set_string(av_pairs::MSV_AV_TARGET_NAME, spn);
+        }
+        let server_challenge = random_array::<8>(&*cfg.env)?;
+        let challenge = Challenge {
+            flags,
+            target_name: cfg.netbios_domain.clone(),
+            server_challenge,
+            reserved: [0; 8],
+            target_info: Some(info),
+            version: Some(cfg.version),
+        }
+        .encode();
+        let next = AcceptorAwaitAuthenticate {
+            cfg,
+            negotiate: negotiate_bytes.to_vec(),
+            challenge: challenge.clone(),
+            offered: flags,
+            server_challenge,
+        };
+        Ok((next, challenge))
+    }
+}
+
+/// The outcome of checking the client's response: who, how, and the key exchange key.
+struct Verified {
+    kind: ResponseKind,
+    key_exchange_key: SessionKey,
+    blob: Option<NtlmV2ClientChallenge>,
+}
+
+impl AcceptorAwaitAuthenticate {
+    /// Verifies the AUTHENTICATE (§3.2.5.1.2). `channel_bindings` is the MD5 hash of the acceptor's GSS channel
+    /// bindings, `None` when the application gave none.
+    pub fn finish(self, auth_bytes: &[u8], channel_bindings: Option<[u8; 16]>) -> Result<Established, NtlmError> {
+        let cfg = &self.cfg;
+        let auth = Authenticate::decode(auth_bytes)?;
+        let extra = auth.flags & SECURITY_FLAGS & NegotiateFlags(!self.offered.bits());
+        if extra != NegotiateFlags::EMPTY {
+            return Err(NtlmError::FlagsNotOffered { flags: extra.bits() });
+        }
+        let flags = auth.flags;
+        let verified = if is_anonymous(&auth) {
+            if !cfg.allow_anonymous {
+                return Err(NtlmError::AnonymousRefused);
+            }
+            Verified { kind: ResponseKind::Anonymous, key_exchange_key: SessionKey::default(), blob: None }
+        } else {
+            self.verify_response(&auth, flags)?
+        };
+
+        let session_key = if flags.contains(NegotiateFlags::KEY_EXCH) {
+            if auth.encrypted_random_session_key.len() != 16 {
+                return Err(NtlmError::BadKeyExchange);
+            }
+            let raw = crypto::rc4k(verified.key_exchange_key.as_bytes(), &auth.encrypted_random_session_key);
+            SessionKey::from_slice(&raw).ok_or(NtlmError::BadKeyExchange)?
+        } else {
+            verified.key_exchange_key.clone()
+        };
+
+        let mut mic_present = false;
+        if let Some(blob) = &verified.blob {
+            let info = &blob.av_pairs;
+            let av_flags = info.flags().unwrap_or(0);
+            if av_flags & MSV_AV_FLAG_MIC_PRESENT != 0 {
+                let Some(mic) = auth.mic else { return Err(NtlmError::MicMissing) };
+                let mut zeroed = auth_bytes.to_vec();
+                let slot = zeroed
+                    .get_mut(Authenticate::MIC_OFFSET..Authenticate::MIC_OFFSET + 16)
+                    .ok_or(NtlmError::MicMissing)?;
+                slot.fill(0);
+                let expected = crypto::mic(&session_key, &self.negotiate, &self.challenge, &zeroed);
+                if !ct_eq(&expected, &mic) {
+                    return Err(NtlmError::MicMismatch);
+                }
+                mic_present = true;
+            }
+            self.check_channel_bindings(info, channel_bindings)?;
+            self.check_target_name(info)?;
+        } else if channel_bindings.is_some() && cfg.require_channel_bindings {
+            return Err(NtlmError::ChannelBindingsMissing);
+        }
+
+        let security = SessionSecurity::new(flags, &session_key, Side::Server);
+        Ok(Established {
+            side: Side::Server,
+            flags,
+            user: auth.user,
+            domain: auth.domain,
+            workstation: auth.workstation,
+            kind: verified.kind,
+            mic_present,
+            session_key,
+            security,
+            established_at: cfg.env.now_filetime(),
+        })
+    }
+
+    fn verify_response(&self, auth: &Authenticate, flags: NegotiateFlags) -> Result<Verified, NtlmError> {
+        let cfg = &self.cfg;
+        let sc = &self.server_challenge;
+        let secrets = cfg.store.lookup(&auth.user, &auth.domain).ok_or_else(|| NtlmError::UnknownUser {
+            user: auth.user.clone(),
+            domain: auth.domain.clone(),
+        })?;
+        let wrong = || NtlmError::WrongPassword { user: auth.user.clone(), domain: auth.domain.clone() };
+
+        if auth.nt_response.len() > 24 {
+            let (proof, blob_bytes) = split_ntlmv2_response(&auth.nt_response)?;
+            let key = crypto::ntowfv2(&secrets.nt_hash, &auth.user, &auth.domain);
+            let expected = crypto::ntproofstr(&key, sc, blob_bytes);
+            if !ct_eq(&expected, &proof) {
+                return Err(wrong());
+            }
+            let blob = NtlmV2ClientChallenge::decode(blob_bytes)?;
+            self.check_timestamp(blob.timestamp)?;
+            let base = crypto::session_base_key_v2(&key, &proof);
+            return Ok(Verified { kind: ResponseKind::V2, key_exchange_key: base, blob: Some(blob) });
+        }
+
+        let level = cfg.lm_compat_level;
+        if !level.acceptor_allows_v1() {
+            return Err(NtlmError::NtlmV1Refused { level: level.value() });
+        }
+        let zero_lm = LmHash::default();
+        let lm_hash = secrets.lm_hash.as_ref().unwrap_or(&zero_lm);
+        let base = crypto::session_base_key_v1(&secrets.nt_hash);
+        let kind = match auth.nt_response.len() {
+            24 => {
+                let ess_cc = ess_client_challenge(&auth.lm_response);
+                let expected = match (flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY), ess_cc) {
+                    (true, Some(cc)) => crypto::ntlmv1_ess_response(&secrets.nt_hash, sc, &cc),
+                    _ => crypto::ntlmv1_response(&secrets.nt_hash, sc),
+                };
+                if !ct_eq(&expected, &auth.nt_response) {
+                    return Err(wrong());
+                }
+                if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) && ess_cc.is_some() {
+                    ResponseKind::V1Ess
+                } else {
+                    ResponseKind::V1
+                }
+            }
+            0 if auth.lm_response.len() == 24 => {
+                let Some(lm) = &secrets.lm_hash else { return Err(NtlmError::LmRefused) };
+                if !ct_eq(&crypto::lmv1_response(lm, sc), &auth.lm_response) {
+                    return Err(wrong());
+                }
+                ResponseKind::Lm
+            }
+            _ => return Err(NtlmError::Wire(super::error::WireError::Invalid("NT response of invalid length"))),
+        };
+        let kxkey = crypto::kxkey_v1(flags, &base, lm_hash, &auth.lm_response, sc);
+        Ok(Verified { kind, key_exchange_key: kxkey, blob: None })
+    }
+
+    fn check_timestamp(&self, timestamp: u64) -> Result<(), NtlmError> {
+        let now = self.cfg.env.now_filetime();
+        let skew_secs = now.abs_diff(timestamp) / FILETIME_TICKS_PER_SEC;
+        if skew_secs > self.cfg.max_skew_secs {
+            return Err(NtlmError::TimestampSkew { skew_secs, max_secs: self.cfg.max_skew_secs });
+        }
+        Ok(())
+    }
+
+    fn check_channel_bindings(&self, info: &AvPairs, ours: Option<[u8; 16]>) -> Result<(), NtlmError> {
+        let Some(ours) = ours else { return Ok(()) };
+        match info.channel_bindings() {
+            Some(theirs) if theirs != [0u8; 16] => {
+                if ct_eq(&theirs, &ours) {
+                    Ok(())
+                } else {
+                    Err(NtlmError::ChannelBindingsMismatch)
+                }
+            }
+            _ if self.cfg.require_channel_bindings => Err(NtlmError::ChannelBindingsMissing),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_target_name(&self, info: &AvPairs) -> Result<(), NtlmError> {
+        let Some(ours) = &self.cfg.target_spn else { return Ok(()) };
+        let unverified = info.flags().unwrap_or(0) & MSV_AV_FLAG_UNVERIFIED_SPN != 0;
+        match info.get_string(av_pairs::MSV_AV_TARGET_NAME) {
+            Some(theirs) if !theirs.is_empty() && !unverified && !theirs.eq_ignore_ascii_case(ours) => {
+                Err(NtlmError::SpnMismatch { expected: ours.clone(), got: theirs })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// §3.2.5.1.2: an anonymous AUTHENTICATE has an empty user, an empty NT response and an LM response that is
+/// empty or Z(1) (the ANONYMOUS flag alone is not trusted: the responses decide).
+fn is_anonymous(auth: &Authenticate) -> bool {
+    auth.user.is_empty() && auth.nt_response.is_empty() && (auth.lm_response.is_empty() || auth.lm_response == [0])
+}
+
+/// With extended session security the LM response is ClientChallenge || Z(16).
+fn ess_client_challenge(lm: &[u8]) -> Option<[u8; 8]> {
+    let (cc, rest) = (lm.get(..8)?, lm.get(8..)?);
+    (lm.len() == 24 && rest.iter().all(|b| *b == 0)).then(|| cc.try_into().ok()).flatten()
+}
+
+/// The acceptor as one value per context.
+#[derive(Debug, Default)]
+pub enum Acceptor {
+    /// Waiting for the NEGOTIATE.
+    Start(Box<AcceptorStart>),
+    /// CHALLENGE sent, waiting for the AUTHENTICATE.
+    AwaitAuthenticate(Box<AcceptorAwaitAuthenticate>),
+    /// Finished or failed.
+    #[default]
+    Spent,
+}
+
+/// What one step of [`Acceptor::step`] produced.
+#[derive(Debug)]
+pub enum AcceptorStep {
+    /// Send this token and wait for the next one.
+    Continue(Acceptor, Vec<u8>),
+    /// The context is established (NTLM sends nothing back).
+    Done(Box<Established>),
+}
+
+impl Acceptor {
+    /// A new acceptor.
+    pub fn new(cfg: AcceptorConfig) -> Self {
+        Acceptor::Start(Box::new(AcceptorStart::new(cfg)))
+    }
+
+    /// Advances with the initiator's token.
+    pub fn step(self, input: &[u8], channel_bindings: Option<[u8; 16]>) -> Result<AcceptorStep, NtlmError> {
+        match self {
+            Acceptor::Start(s) => {
+                let (next, token) = s.challenge(input)?;
+                Ok(AcceptorStep::Continue(Acceptor::AwaitAuthenticate(Box::new(next)), token))
+            }
+            Acceptor::AwaitAuthenticate(s) => Ok(AcceptorStep::Done(Box::new(s.finish(input, channel_bindings)?))),
+            Acceptor::Spent => Err(NtlmError::UnexpectedMessage { expected: "nothing (context spent)" }),
+        }
+    }
+}
