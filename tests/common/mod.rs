@@ -44,10 +44,17 @@ pub const SERVER_START_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long gss-server may take to finish after the client is done.
 pub const SERVER_FINISH_TIMEOUT: Duration = Duration::from_secs(4);
 
-/// Print a visible skip notice. Written to the stderr handle directly, not with `eprintln!`, so
-/// libtest's output capture does not hide it in a normal `cargo test` run.
+/// Print a visible skip notice. Written to the stderr handle in one piece, not with `eprintln!`, so
+/// libtest's output capture does not hide it in a normal `cargo test` run. When `GSS_TEST_SKIP_LOG`
+/// names a file (scripts/test.sh sets it), the test's name is appended there too, for the summary.
 pub fn skip(test: &str, reason: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIP {test}: {reason}");
+    let line = format!("SKIP {test}: {reason}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    if let Some(path) = std::env::var_os("GSS_TEST_SKIP_LOG") {
+        if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = f.write_all(format!("{test}\n").as_bytes());
+        }
+    }
 }
 
 /// True when `GSS_SAMPLES_QUIET=1`: gss-client runs with `-q` and prints nothing on success.
