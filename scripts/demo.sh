@@ -47,6 +47,9 @@ else
   say "Plugin: $so"
 fi
 [ -f "$so" ] || { echo "demo: plugin $so does not exist" >&2; exit 1; }
+if command -v nm >/dev/null && ! nm -D --defined-only "$so" | grep -q ' gss_accept_sec_context$'; then
+  echo "demo: note: $so exports no gss_accept_sec_context: MIT cannot use it as a mechanism (expect failures)"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gss-negotiate-demo.XXXXXX")
 server_pid=
