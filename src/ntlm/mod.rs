@@ -4,10 +4,10 @@
 //! Everything here is safe Rust with no C types; the GSSAPI layer drives it in-process.
 #![forbid(unsafe_code)]
 
+pub mod crypto;
 pub mod error;
 pub mod flags;
-pub mod secret;
-pub mod wire;
-pub mod crypto;
 pub mod rc4;
+pub mod secret;
 pub mod security;
+pub mod wire;
