@@ -12,12 +12,17 @@ use std::sync::OnceLock;
 
 fn data() -> &'static Value {
     static DATA: OnceLock<Value> = OnceLock::new();
-    DATA.get_or_init(|| serde_json::from_str(include_str!("data/ms-nlmp-4.2.json")).expect("valid JSON"))
+    DATA.get_or_init(|| {
+        serde_json::from_str(include_str!("data/ms-nlmp-4.2.json")).expect("valid JSON")
+    })
 }
 
 fn unhex(s: &str) -> Vec<u8> {
     assert!(s.len() % 2 == 0, "odd hex length");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 /// The bytes of `data[path...].hex`.
@@ -26,7 +31,10 @@ fn hx(path: &[&str]) -> Vec<u8> {
     for p in path {
         v = &v[*p];
     }
-    let s = v["hex"].as_str().or_else(|| v.as_str()).unwrap_or_else(|| panic!("no hex at {path:?}"));
+    let s = v["hex"]
+        .as_str()
+        .or_else(|| v.as_str())
+        .unwrap_or_else(|| panic!("no hex at {path:?}"));
     unhex(s)
 }
 
@@ -80,7 +88,11 @@ fn common_values_4_2_1_encode_as_utf16le() {
     // MS-NLMP 4.2.1: the text inputs and their UNICODE forms.
     for name in ["User", "UserDom", "Passwd", "ServerName", "WorkstationName"] {
         let v = &data()["common_4.2.1"][name];
-        assert_eq!(utf16le(v["text"].as_str().unwrap()), unhex(v["utf16le_hex"].as_str().unwrap()), "{name}");
+        assert_eq!(
+            utf16le(v["text"].as_str().unwrap()),
+            unhex(v["utf16le_hex"].as_str().unwrap()),
+            "{name}"
+        );
     }
 }
 
@@ -91,25 +103,43 @@ const V1: &str = "4.2.2_NTLMv1";
 #[test]
 fn ntlmv1_4_2_2_1_owfs_and_session_base_key() {
     // MS-NLMP 4.2.2.1.1 LMOWFv1, 4.2.2.1.2 NTOWFv1, 4.2.2.1.3 SessionBaseKey.
-    assert_eq!(lmowfv1(&password()).as_bytes().to_vec(), hx(&[V1, "LMOWFv1"]));
+    assert_eq!(
+        lmowfv1(&password()).as_bytes().to_vec(),
+        hx(&[V1, "LMOWFv1"])
+    );
     let nt = ntowfv1(&password());
     assert_eq!(nt.as_bytes().to_vec(), hx(&[V1, "NTOWFv1"]));
-    assert_eq!(session_base_key_v1(&nt).as_bytes().to_vec(), hx(&[V1, "SessionBaseKey"]));
+    assert_eq!(
+        session_base_key_v1(&nt).as_bytes().to_vec(),
+        hx(&[V1, "SessionBaseKey"])
+    );
 }
 
 #[test]
 fn ntlmv1_4_2_2_2_responses() {
     // MS-NLMP 4.2.2.2.1 NTLMv1 response, 4.2.2.2.2 LMv1 response.
     let sc = server_challenge();
-    assert_eq!(ntlmv1_response(&ntowfv1(&password()), &sc).to_vec(), hx(&[V1, "NTLMv1Response"]));
-    assert_eq!(lmv1_response(&lmowfv1(&password()), &sc).to_vec(), hx(&[V1, "LMv1Response"]));
+    assert_eq!(
+        ntlmv1_response(&ntowfv1(&password()), &sc).to_vec(),
+        hx(&[V1, "NTLMv1Response"])
+    );
+    assert_eq!(
+        lmv1_response(&lmowfv1(&password()), &sc).to_vec(),
+        hx(&[V1, "LMv1Response"])
+    );
 }
 
 fn v1_kxkey(flags: NegotiateFlags) -> Key16 {
     let nt = ntowfv1(&password());
     let lm = lmowfv1(&password());
     let lm_resp = lmv1_response(&lm, &server_challenge());
-    kxkey_v1(flags, &session_base_key_v1(&nt), &lm, &lm_resp, &server_challenge())
+    kxkey_v1(
+        flags,
+        &session_base_key_v1(&nt),
+        &lm,
+        &lm_resp,
+        &server_challenge(),
+    )
 }
 
 #[test]
@@ -125,7 +155,9 @@ fn ntlmv1_4_2_2_1_3_key_exchange_key_variants() {
         hx(&[V1, "KeyExchangeKey_with_NTLMSSP_NEGOTIATE_LM_KEY"])
     );
     assert_eq!(
-        v1_kxkey(f | NegotiateFlags::REQUEST_NON_NT_SESSION_KEY).as_bytes().to_vec(),
+        v1_kxkey(f | NegotiateFlags::REQUEST_NON_NT_SESSION_KEY)
+            .as_bytes()
+            .to_vec(),
         hx(&[V1, "KeyExchangeKey_with_NTLMSSP_REQUEST_NON_NT_SESSION_KEY"])
     );
 }
@@ -137,8 +169,14 @@ fn ntlmv1_4_2_2_2_3_encrypted_session_key_variants() {
     let rsk = random_session_key();
     for (flags, name) in [
         (f, "EncryptedSessionKey"),
-        (f | NegotiateFlags::LM_KEY, "EncryptedSessionKey_with_NTLMSSP_NEGOTIATE_LM_KEY"),
-        (f | NegotiateFlags::REQUEST_NON_NT_SESSION_KEY, "EncryptedSessionKey_with_NTLMSSP_REQUEST_NON_NT_SESSION_KEY"),
+        (
+            f | NegotiateFlags::LM_KEY,
+            "EncryptedSessionKey_with_NTLMSSP_NEGOTIATE_LM_KEY",
+        ),
+        (
+            f | NegotiateFlags::REQUEST_NON_NT_SESSION_KEY,
+            "EncryptedSessionKey_with_NTLMSSP_REQUEST_NON_NT_SESSION_KEY",
+        ),
     ] {
         let kx = v1_kxkey(flags);
         let esk = rc4k(kx.as_bytes(), rsk.as_bytes());
@@ -153,10 +191,19 @@ fn ntlmv1_4_2_2_3_authenticate_message_carries_computed_values() {
     // MS-NLMP 4.2.2.3: the AUTHENTICATE_MESSAGE's LM, NT and session-key fields are the values computed above.
     let msg = hx(&[V1, "AUTHENTICATE_MESSAGE"]);
     let sc = server_challenge();
-    assert_eq!(field(&msg, LM_FIELD), lmv1_response(&lmowfv1(&password()), &sc));
-    assert_eq!(field(&msg, NT_FIELD), ntlmv1_response(&ntowfv1(&password()), &sc));
+    assert_eq!(
+        field(&msg, LM_FIELD),
+        lmv1_response(&lmowfv1(&password()), &sc)
+    );
+    assert_eq!(
+        field(&msg, NT_FIELD),
+        ntlmv1_response(&ntowfv1(&password()), &sc)
+    );
     let kx = v1_kxkey(flags_at(&[V1, "AUTHENTICATE_MESSAGE_flags"]));
-    assert_eq!(field(&msg, ESK_FIELD), rc4k(kx.as_bytes(), random_session_key().as_bytes()));
+    assert_eq!(
+        field(&msg, ESK_FIELD),
+        rc4k(kx.as_bytes(), random_session_key().as_bytes())
+    );
 }
 
 #[test]
@@ -166,9 +213,15 @@ fn ntlmv1_4_2_2_4_gss_wrapex() {
     let f = flags_at(&[V1, "challenge_flags"]);
     let rsk = random_session_key();
     assert_eq!(sealkey_len(f), 16);
-    assert_eq!(sealkey(f, &rsk, Side::Client).as_bytes().to_vec(), hx(&[w[0], w[1], "SealingKey"]));
+    assert_eq!(
+        sealkey(f, &rsk, Side::Client).as_bytes().to_vec(),
+        hx(&[w[0], w[1], "SealingKey"])
+    );
     let plain = hx(&[w[0], w[1], "Plaintext"]);
-    assert_eq!(crc32fast::hash(&plain).to_le_bytes().to_vec(), hx(&[w[0], w[1], "Checksum_CRC32"]));
+    assert_eq!(
+        crc32fast::hash(&plain).to_le_bytes().to_vec(),
+        hx(&[w[0], w[1], "Checksum_CRC32"])
+    );
 
     let mut ss = SessionSecurity::new(f, &rsk, Side::Client);
     let mut buf = plain.clone();
@@ -183,7 +236,10 @@ fn ntlmv1_4_2_2_4_gss_wrapex() {
     let mut stream = vec![0u8; plain.len() + 4];
     let rc4 = rc4k(rsk.as_bytes(), &stream);
     stream.copy_from_slice(&rc4);
-    assert_eq!(stream[plain.len()..].to_vec(), hx(&[w[0], w[1], "RandomPad_RC4"]));
+    assert_eq!(
+        stream[plain.len()..].to_vec(),
+        hx(&[w[0], w[1], "RandomPad_RC4"])
+    );
 }
 
 #[test]
@@ -195,7 +251,9 @@ fn ntlmv1_4_2_2_4_receiver_accepts_both_randompad_forms() {
     for sig_name in ["Signature", "Signature_as_printed_in_MS-NLMP"] {
         let mut server = SessionSecurity::new(f, &random_session_key(), Side::Server);
         let mut buf = hx(&[w[0], w[1], "SealedData"]);
-        server.unseal_in_place(&mut buf, &hx(&[w[0], w[1], sig_name])).unwrap_or_else(|e| panic!("{sig_name}: {e}"));
+        server
+            .unseal_in_place(&mut buf, &hx(&[w[0], w[1], sig_name]))
+            .unwrap_or_else(|e| panic!("{sig_name}: {e}"));
         assert_eq!(buf, plain);
     }
 }
@@ -230,7 +288,13 @@ fn ntlmv1_ess_4_2_3_1_keys() {
     assert_eq!(sbk.as_bytes().to_vec(), hx(&[V1ESS, "SessionBaseKey"]));
     let lm_resp = ntlmv1_ess_lm_response(&client_challenge());
     let f = flags_at(&[V1ESS, "challenge_flags"]);
-    let kx = kxkey_v1(f, &sbk, &lmowfv1(&password()), &lm_resp, &server_challenge());
+    let kx = kxkey_v1(
+        f,
+        &sbk,
+        &lmowfv1(&password()),
+        &lm_resp,
+        &server_challenge(),
+    );
     assert_eq!(kx.as_bytes().to_vec(), hx(&[V1ESS, "KeyExchangeKey"]));
 }
 
@@ -238,7 +302,10 @@ fn ntlmv1_ess_4_2_3_1_keys() {
 fn ntlmv1_ess_4_2_3_2_responses() {
     // MS-NLMP 4.2.3.2.1 LMv1 response (ClientChallenge || Z(16)), 4.2.3.2.2 NTLMv1 response with ESS.
     let cc = client_challenge();
-    assert_eq!(ntlmv1_ess_lm_response(&cc).to_vec(), hx(&[V1ESS, "LMv1Response"]));
+    assert_eq!(
+        ntlmv1_ess_lm_response(&cc).to_vec(),
+        hx(&[V1ESS, "LMv1Response"])
+    );
     let nt = ntlmv1_ess_response(&ntowfv1(&password()), &server_challenge(), &cc);
     assert_eq!(nt.to_vec(), hx(&[V1ESS, "NTLMv1Response"]));
     // 4.2.3.3: the AUTHENTICATE_MESSAGE carries them.
@@ -256,8 +323,17 @@ fn ntlmv1_ess_4_2_3_4_gss_wrapex() {
     let f = flags_at(&[V1ESS, "challenge_flags"]);
     assert!(!f.contains(NegotiateFlags::KEY_EXCH) && !f.contains(NegotiateFlags::KEY_128));
     let exported = key(&hx(&[V1ESS, "KeyExchangeKey"]));
-    assert_eq!(sealkey(f, &exported, Side::Client).as_bytes().to_vec(), hx(&[V1ESS, w, "SealKey"]));
-    assert_eq!(signkey(f, &exported, Side::Client).unwrap().as_bytes().to_vec(), hx(&[V1ESS, w, "SignKey"]));
+    assert_eq!(
+        sealkey(f, &exported, Side::Client).as_bytes().to_vec(),
+        hx(&[V1ESS, w, "SealKey"])
+    );
+    assert_eq!(
+        signkey(f, &exported, Side::Client)
+            .unwrap()
+            .as_bytes()
+            .to_vec(),
+        hx(&[V1ESS, w, "SignKey"])
+    );
     let mut ss = SessionSecurity::new(f, &exported, Side::Client);
     let mut buf = hx(&[V1ESS, w, "Plaintext"]);
     let sig = ss.seal_in_place(&mut buf);
@@ -275,7 +351,11 @@ const V2: &str = "4.2.4_NTLMv2";
 
 fn v2_response_key() -> Key16 {
     let c = &data()["common_4.2.1"];
-    ntowfv2(&ntowfv1(&password()), c["User"]["text"].as_str().unwrap(), c["UserDom"]["text"].as_str().unwrap())
+    ntowfv2(
+        &ntowfv1(&password()),
+        c["User"]["text"].as_str().unwrap(),
+        c["UserDom"]["text"].as_str().unwrap(),
+    )
 }
 
 /// temp = 0x01 0x01 Z(6) Time ClientChallenge Z(4) ServerName Z(4) (MS-NLMP 3.3.2, 4.2.4.1.3).
@@ -296,7 +376,10 @@ fn ntlmv2_4_2_4_1_owf_temp_and_session_base_key() {
     assert_eq!(k.as_bytes().to_vec(), hx(&[V2, "NTOWFv2"]));
     assert_eq!(v2_temp(), hx(&[V2, "temp"]));
     let proof = ntproofstr(&k, &server_challenge(), &v2_temp());
-    assert_eq!(session_base_key_v2(&k, &proof).as_bytes().to_vec(), hx(&[V2, "SessionBaseKey"]));
+    assert_eq!(
+        session_base_key_v2(&k, &proof).as_bytes().to_vec(),
+        hx(&[V2, "SessionBaseKey"])
+    );
 }
 
 #[test]
@@ -304,7 +387,10 @@ fn ntlmv2_4_2_4_2_responses_and_encrypted_session_key() {
     // MS-NLMP 4.2.4.2.1 LMv2 response, 4.2.4.2.2 NTLMv2 response (NTProofStr || temp), 4.2.4.2.3 ESK.
     let k = v2_response_key();
     let sc = server_challenge();
-    assert_eq!(lmv2_response(&k, &sc, &client_challenge()).to_vec(), hx(&[V2, "LMv2Response"]));
+    assert_eq!(
+        lmv2_response(&k, &sc, &client_challenge()).to_vec(),
+        hx(&[V2, "LMv2Response"])
+    );
     let proof = ntproofstr(&k, &sc, &v2_temp());
     assert_eq!(proof.to_vec(), hx(&[V2, "NTProofStr"]));
     let mut nt_resp = proof.to_vec();
@@ -316,7 +402,10 @@ fn ntlmv2_4_2_4_2_responses_and_encrypted_session_key() {
     assert_eq!(esk, hx(&[V2, "EncryptedSessionKey"]));
     // 4.2.4.3: the AUTHENTICATE_MESSAGE carries them.
     let msg = hx(&[V2, "AUTHENTICATE_MESSAGE"]);
-    assert_eq!(field(&msg, LM_FIELD), lmv2_response(&k, &sc, &client_challenge()));
+    assert_eq!(
+        field(&msg, LM_FIELD),
+        lmv2_response(&k, &sc, &client_challenge())
+    );
     assert_eq!(field(&msg, NT_FIELD), nt_resp);
     assert_eq!(field(&msg, ESK_FIELD), esk);
 }
@@ -332,7 +421,10 @@ fn ntlmv2_4_2_4_disagreement_impacket_temp_without_trailing_z4() {
     let r = &data()["disagreements"][1]["reproduced_here"];
     assert_eq!(proof.to_vec(), unhex(r["NTProofStr"].as_str().unwrap()));
     let sbk = session_base_key_v2(&k, &proof);
-    assert_eq!(sbk.as_bytes().to_vec(), unhex(r["SessionBaseKey"].as_str().unwrap()));
+    assert_eq!(
+        sbk.as_bytes().to_vec(),
+        unhex(r["SessionBaseKey"].as_str().unwrap())
+    );
     assert_eq!(
         rc4k(sbk.as_bytes(), random_session_key().as_bytes()),
         unhex(r["EncryptedSessionKey"].as_str().unwrap())
@@ -347,7 +439,10 @@ fn ntlmv2_4_2_4_4_gss_wrapex() {
     let f = flags_at(&[V2, "challenge_flags"]);
     let rsk = random_session_key();
     let sign_key = signkey(f, &rsk, Side::Client).unwrap();
-    assert_eq!(sealkey(f, &rsk, Side::Client).as_bytes().to_vec(), hx(&[V2, w, "SealKey"]));
+    assert_eq!(
+        sealkey(f, &rsk, Side::Client).as_bytes().to_vec(),
+        hx(&[V2, w, "SealKey"])
+    );
     assert_eq!(sign_key.as_bytes().to_vec(), hx(&[V2, w, "SignKey"]));
     let plain = hx(&[V2, w, "Plaintext"]);
     let cks = hmac_md5(sign_key.as_bytes(), &[&0u32.to_le_bytes(), &plain]);
@@ -384,10 +479,25 @@ fn ntlmv2_3_4_5_server_and_reduced_strength_keys() {
     let rsk = random_session_key();
     let ess = NegotiateFlags::EXTENDED_SESSIONSECURITY;
     let v = |f: NegotiateFlags, side| sealkey(f, &rsk, side).as_bytes().to_vec();
-    assert_eq!(v(ess | NegotiateFlags::KEY_128, Side::Server), hx(&[k[0], k[1], "ServerSealKey_128"]));
-    assert_eq!(signkey(ess, &rsk, Side::Server).unwrap().as_bytes().to_vec(), hx(&[k[0], k[1], "ServerSignKey"]));
-    assert_eq!(v(ess | NegotiateFlags::KEY_56, Side::Client), hx(&[k[0], k[1], "ClientSealKey_56"]));
-    assert_eq!(v(ess | NegotiateFlags::KEY_56, Side::Server), hx(&[k[0], k[1], "ServerSealKey_56"]));
+    assert_eq!(
+        v(ess | NegotiateFlags::KEY_128, Side::Server),
+        hx(&[k[0], k[1], "ServerSealKey_128"])
+    );
+    assert_eq!(
+        signkey(ess, &rsk, Side::Server)
+            .unwrap()
+            .as_bytes()
+            .to_vec(),
+        hx(&[k[0], k[1], "ServerSignKey"])
+    );
+    assert_eq!(
+        v(ess | NegotiateFlags::KEY_56, Side::Client),
+        hx(&[k[0], k[1], "ClientSealKey_56"])
+    );
+    assert_eq!(
+        v(ess | NegotiateFlags::KEY_56, Side::Server),
+        hx(&[k[0], k[1], "ServerSealKey_56"])
+    );
     assert_eq!(v(ess, Side::Client), hx(&[k[0], k[1], "ClientSealKey_40"]));
     assert_eq!(v(ess, Side::Server), hx(&[k[0], k[1], "ServerSealKey_40"]));
     for extra in [NegotiateFlags::LM_KEY, NegotiateFlags::DATAGRAM] {
@@ -415,7 +525,10 @@ fn channel_bindings_2_2_2_1_hash_of_gss_struct() {
         ..Default::default()
     };
     let h = cb.md5();
-    assert_eq!(h.to_vec(), hx(&[CBT, "channel_bindings", "gss_channel_bindings_struct_md5"]));
+    assert_eq!(
+        h.to_vec(),
+        hx(&[CBT, "channel_bindings", "gss_channel_bindings_struct_md5"])
+    );
     // The Windows 7 AUTHENTICATE_MESSAGE carries it as an AV pair (MsvAvChannelBindings = 0x000a, len 16).
     let msg = hx(&[CBT, "AUTHENTICATE_MESSAGE"]);
     let mut av = vec![0x0a, 0x00, 0x10, 0x00];
@@ -431,14 +544,24 @@ fn channel_bindings_capture_ntproofstr_and_session_base_key() {
     let c = &data()[CBT];
     let nt = ntowfv1(&Password::new(c["Password"].as_str().unwrap()));
     assert_eq!(nt.as_bytes().to_vec(), hx(&[CBT, "NTLMHash"]));
-    let k = ntowfv2(&nt, c["User"].as_str().unwrap(), c["Domain"].as_str().unwrap());
-    assert_eq!(k.as_bytes().to_vec(), unhex(c["NTOWFv2"]["hex"].as_str().unwrap()));
+    let k = ntowfv2(
+        &nt,
+        c["User"].as_str().unwrap(),
+        c["Domain"].as_str().unwrap(),
+    );
+    assert_eq!(
+        k.as_bytes().to_vec(),
+        unhex(c["NTOWFv2"]["hex"].as_str().unwrap())
+    );
     let msg = hx(&[CBT, "AUTHENTICATE_MESSAGE"]);
     let nt_resp = field(&msg, NT_FIELD);
     let proof = ntproofstr(&k, &a8(&hx(&[CBT, "ServerChallenge"])), &nt_resp[16..]);
     assert_eq!(proof.to_vec(), hx(&[CBT, "NTProofStr"]));
     assert_eq!(proof[..], nt_resp[..16]);
-    assert_eq!(session_base_key_v2(&k, &proof).as_bytes().to_vec(), hx(&[CBT, "SessionBaseKey"]));
+    assert_eq!(
+        session_base_key_v2(&k, &proof).as_bytes().to_vec(),
+        hx(&[CBT, "SessionBaseKey"])
+    );
 }
 
 const CHROMIUM: &str = "extra_chromium_ntlmv2_epa_mic";
@@ -467,7 +590,11 @@ fn mic_3_1_5_1_2_chromium_epa_vector() {
 
     // Its MsvAvChannelBindings is the same hash as the gss-ntlmssp capture (same application data).
     let cb = ChannelBindings {
-        application_data: unhex(inputs["channel_bindings_application_data"].as_str().unwrap()),
+        application_data: unhex(
+            inputs["channel_bindings_application_data"]
+                .as_str()
+                .unwrap(),
+        ),
         ..Default::default()
     };
     let ti = hx(&[CHROMIUM, "UpdatedTargetInfo"]);
@@ -481,5 +608,8 @@ fn chromium_ntproofstr_with_time_zero() {
     let mut temp = field(&auth, NT_FIELD)[16..].to_vec();
     temp[8..16].fill(0);
     let proof = ntproofstr(&v2_response_key(), &server_challenge(), &temp);
-    assert_eq!(proof.to_vec(), hx(&[CHROMIUM, "NTProofStr_server_timestamp_0"]));
+    assert_eq!(
+        proof.to_vec(),
+        hx(&[CHROMIUM, "NTProofStr_server_timestamp_0"])
+    );
 }

@@ -146,7 +146,11 @@ pub fn ntowfv1(password: &Password) -> NtHash {
 pub fn lmowfv1(password: &Password) -> LmHash {
     let mut oem = Zeroizing::new([0u8; 14]);
     for (dst, c) in oem.iter_mut().zip(password.expose().chars()) {
-        *dst = if c.is_ascii() { c.to_ascii_uppercase() as u8 } else { b'?' };
+        *dst = if c.is_ascii() {
+            c.to_ascii_uppercase() as u8
+        } else {
+            b'?'
+        };
     }
     let first = Zeroizing::new(take::<7>(&oem[..], 0));
     let second = Zeroizing::new(take::<7>(&oem[..], 7));
@@ -257,7 +261,10 @@ pub fn kxkey_v1(
 ) -> SessionKey {
     let lm8: [u8; 8] = take(lm_response, 0);
     if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
-        Key16::new(hmac_md5(session_base_key.as_bytes(), &[server_challenge, &lm8]))
+        Key16::new(hmac_md5(
+            session_base_key.as_bytes(),
+            &[server_challenge, &lm8],
+        ))
     } else if flags.contains(NegotiateFlags::LM_KEY) {
         let lm = lm_hash.as_bytes();
         let k1 = Zeroizing::new(take::<7>(lm, 0));
@@ -365,7 +372,10 @@ pub fn mic(
     challenge: &[u8],
     authenticate_zero_mic: &[u8],
 ) -> [u8; 16] {
-    hmac_md5(exported.as_bytes(), &[negotiate, challenge, authenticate_zero_mic])
+    hmac_md5(
+        exported.as_bytes(),
+        &[negotiate, challenge, authenticate_zero_mic],
+    )
 }
 
 /// GSS channel bindings (RFC 2744 `gss_channel_bindings_struct`), as the application passed them.
@@ -417,13 +427,20 @@ mod tests {
     #[test]
     fn hmac_md5_matches_rfc2202_vectors() {
         // RFC 2202 §2 test cases 1, 2 and 6 (80-byte key, hashed first).
-        assert_eq!(hmac_md5(&[0x0b; 16], &[b"Hi There"]).to_vec(), hex("9294727a3638bb1c13f48ef8158bfc9d"));
+        assert_eq!(
+            hmac_md5(&[0x0b; 16], &[b"Hi There"]).to_vec(),
+            hex("9294727a3638bb1c13f48ef8158bfc9d")
+        );
         assert_eq!(
             hmac_md5(b"Jefe", &[b"what do ya want ", b"for nothing?"]).to_vec(),
             hex("750c783e6ab0b503eaa86e310a5db738")
         );
         assert_eq!(
-            hmac_md5(&[0xaa; 80], &[b"Test Using Larger Than Block-Size Key - Hash Key First"]).to_vec(),
+            hmac_md5(
+                &[0xaa; 80],
+                &[b"Test Using Larger Than Block-Size Key - Hash Key First"]
+            )
+            .to_vec(),
             hex("6b1ab7fe4bd7bf8f0b62e6ce61b9d0cd")
         );
     }

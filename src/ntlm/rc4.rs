@@ -90,7 +90,11 @@ impl Rc4 {
             *slot = true;
             *dst = *v;
         }
-        Some(Rc4 { s, i: b[256], j: b[257] })
+        Some(Rc4 {
+            s,
+            i: b[256],
+            j: b[257],
+        })
     }
 }
 
@@ -131,17 +135,32 @@ mod tests {
     fn keystream_matches_rfc6229_40_bit_key() {
         // RFC 6229 §2, key 0x0102030405.
         let key = hex("0102030405");
-        assert_eq!(keystream_at(&key, 0), hex("b2 39 63 05 f0 3d c0 27 cc c3 52 4a 0a 11 18 a8"));
-        assert_eq!(keystream_at(&key, 16), hex("69 82 94 4f 18 fc 82 d5 89 c4 03 a4 7a 0d 09 19"));
-        assert_eq!(keystream_at(&key, 240), hex("28 cb 11 32 c9 6c e2 86 42 1d ca ad b8 b6 9e ae"));
-        assert_eq!(keystream_at(&key, 4096), hex("ff 25 b5 89 95 99 67 07 e5 1f bd f0 8b 34 d8 75"));
+        assert_eq!(
+            keystream_at(&key, 0),
+            hex("b2 39 63 05 f0 3d c0 27 cc c3 52 4a 0a 11 18 a8")
+        );
+        assert_eq!(
+            keystream_at(&key, 16),
+            hex("69 82 94 4f 18 fc 82 d5 89 c4 03 a4 7a 0d 09 19")
+        );
+        assert_eq!(
+            keystream_at(&key, 240),
+            hex("28 cb 11 32 c9 6c e2 86 42 1d ca ad b8 b6 9e ae")
+        );
+        assert_eq!(
+            keystream_at(&key, 4096),
+            hex("ff 25 b5 89 95 99 67 07 e5 1f bd f0 8b 34 d8 75")
+        );
     }
 
     #[test]
     fn keystream_matches_rfc6229_128_bit_key() {
         // RFC 6229 §2, key 0x0102030405060708090a0b0c0d0e0f10.
         let key = hex("0102030405060708090a0b0c0d0e0f10");
-        assert_eq!(keystream_at(&key, 0), hex("9a c7 cc 9a 60 9d 1e f7 b2 93 28 99 cd e4 1b 97"));
+        assert_eq!(
+            keystream_at(&key, 0),
+            hex("9a c7 cc 9a 60 9d 1e f7 b2 93 28 99 cd e4 1b 97")
+        );
     }
 
     #[test]

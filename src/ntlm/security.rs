@@ -52,12 +52,20 @@ impl fmt::Display for SecurityError {
             SecurityError::BadLength => f.write_str("message signature is not 16 bytes long"),
             SecurityError::BadVersion => f.write_str("message signature version is not 1"),
             SecurityError::Duplicate { expected, got } => {
-                write!(f, "duplicate message: sequence number {got}, expected {expected}")
+                write!(
+                    f,
+                    "duplicate message: sequence number {got}, expected {expected}"
+                )
             }
             SecurityError::Gap { expected, got } => {
-                write!(f, "out-of-sequence message: sequence number {got}, expected {expected}")
+                write!(
+                    f,
+                    "out-of-sequence message: sequence number {got}, expected {expected}"
+                )
             }
-            SecurityError::BadExport(why) => write!(f, "invalid exported session security state: {why}"),
+            SecurityError::BadExport(why) => {
+                write!(f, "invalid exported session security state: {why}")
+            }
         }
     }
 }
@@ -96,7 +104,10 @@ impl Channel {
     }
 
     fn seal_key_bytes(&self) -> &[u8] {
-        self.seal_key.as_bytes().get(..usize::from(self.seal_len)).unwrap_or_default()
+        self.seal_key
+            .as_bytes()
+            .get(..usize::from(self.seal_len))
+            .unwrap_or_default()
     }
 
     /// RC4Init(Handle, SealingKey): back to the start of the keystream.
@@ -126,7 +137,13 @@ fn digest(ess: bool, ch: &Channel, seq: u32, plain: &[u8]) -> [u8; 8] {
 
 /// Assembles the signature from `digest`, consuming keystream as MAC() does (§3.4.4.1, §3.4.4.2). Also returns
 /// the keystream that encrypted the NTLMv1 RandomPad (zero with extended session security).
-fn finish(ess: bool, key_exch: bool, ch: &mut Channel, seq: u32, digest: [u8; 8]) -> ([u8; 16], [u8; 4]) {
+fn finish(
+    ess: bool,
+    key_exch: bool,
+    ch: &mut Channel,
+    seq: u32,
+    digest: [u8; 8],
+) -> ([u8; 16], [u8; 4]) {
     let mut sig = [0u8; 16];
     sig[..4].copy_from_slice(&VERSION);
     let seq_le = seq.to_le_bytes();
@@ -234,14 +251,23 @@ impl SessionSecurity {
     /// Derives the keys for `side` from the ExportedSessionKey and the negotiated flags (§3.1.5.1.2,
     /// §3.2.5.1.2): with extended session security our SIGNKEY/SEALKEY for sending and the peer's for
     /// receiving; without it one sealing key for both. Sequence numbers start at 0.
-    pub fn new(flags: NegotiateFlags, exported_session_key: &SessionKey, side: Side) -> SessionSecurity {
+    pub fn new(
+        flags: NegotiateFlags,
+        exported_session_key: &SessionKey,
+        side: Side,
+    ) -> SessionSecurity {
         let send = Channel::new(flags, exported_session_key, side);
         let recv = if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
             Channel::new(flags, exported_session_key, side.peer())
         } else {
             send.clone()
         };
-        SessionSecurity { flags, side, send, recv }
+        SessionSecurity {
+            flags,
+            side,
+            send,
+            recv,
+        }
     }
 
     /// The negotiated flags these keys were derived for.
@@ -255,7 +281,8 @@ impl SessionSecurity {
     }
 
     fn ess(&self) -> bool {
-        self.flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY)
+        self.flags
+            .contains(NegotiateFlags::EXTENDED_SESSIONSECURITY)
     }
     fn datagram(&self) -> bool {
         self.flags.contains(NegotiateFlags::DATAGRAM)
@@ -265,7 +292,8 @@ impl SessionSecurity {
     }
     /// Session security proper is negotiated (§3.4.4.1: "NTLMSSP_NEGOTIATE_SIGN or NTLMSSP_NEGOTIATE_SEAL").
     fn integrity(&self) -> bool {
-        self.flags.intersects(NegotiateFlags::SIGN | NegotiateFlags::SEAL)
+        self.flags
+            .intersects(NegotiateFlags::SIGN | NegotiateFlags::SEAL)
     }
 
     /// The receiving channel: the peer's with extended session security, else the shared one.
@@ -326,7 +354,11 @@ impl SessionSecurity {
 
     /// GSS_UnwrapEx (§3.4.3): decrypts `msg` in place and checks `signature` over the plaintext. On error
     /// `msg` holds the original ciphertext again and nothing else changes.
-    pub fn unseal_in_place(&mut self, msg: &mut [u8], signature: &[u8]) -> Result<(), SecurityError> {
+    pub fn unseal_in_place(
+        &mut self,
+        msg: &mut [u8],
+        signature: &[u8],
+    ) -> Result<(), SecurityError> {
         let sig = parse_signature(signature)?;
         self.receive(&sig, Body::Sealed(msg))
     }
@@ -353,7 +385,10 @@ impl SessionSecurity {
                 let before = ch.rc4.clone();
                 ch.rc4.apply(msg);
                 let d = digest(ess, ch, seq, msg);
-                (check(ess, dg, ch, seq, expected, sig, d, kx), Some((before, msg)))
+                (
+                    check(ess, dg, ch, seq, expected, sig, d, kx),
+                    Some((before, msg)),
+                )
             }
         };
         match result {
@@ -453,31 +488,50 @@ impl SessionSecurity {
         };
         let ess = flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY);
         let want_len = sealkey_len(flags);
-        let mut read_channel = |r: &mut Reader<'_>| -> Result<Channel, SecurityError> {
+        let read_channel = |r: &mut Reader<'_>| -> Result<Channel, SecurityError> {
             let sign_key = Key16::new(r.array()?);
             let seal_key = Key16::new(r.array()?);
             let seal_len = r.u8()?;
             let rc4_bytes = zeroize::Zeroizing::new(r.array::<{ Rc4::STATE_LEN }>()?);
             let seq = r.u32()?;
             if usize::from(seal_len) != want_len {
-                return Err(SecurityError::BadExport("sealing key length does not match flags"));
+                return Err(SecurityError::BadExport(
+                    "sealing key length does not match flags",
+                ));
             }
-            let pad = seal_key.as_bytes().get(usize::from(seal_len)..).unwrap_or_default();
+            let pad = seal_key
+                .as_bytes()
+                .get(usize::from(seal_len)..)
+                .unwrap_or_default();
             if pad.iter().any(|&x| x != 0) {
                 return Err(SecurityError::BadExport("sealing key padding not zero"));
             }
             if !ess && !sign_key.is_zero() {
-                return Err(SecurityError::BadExport("signing key without extended session security"));
+                return Err(SecurityError::BadExport(
+                    "signing key without extended session security",
+                ));
             }
-            let rc4 = Rc4::from_bytes(&rc4_bytes).ok_or(SecurityError::BadExport("bad RC4 state"))?;
-            Ok(Channel { sign_key, seal_key, seal_len, rc4, seq })
+            let rc4 =
+                Rc4::from_bytes(&rc4_bytes).ok_or(SecurityError::BadExport("bad RC4 state"))?;
+            Ok(Channel {
+                sign_key,
+                seal_key,
+                seal_len,
+                rc4,
+                seq,
+            })
         };
         let send = read_channel(&mut r)?;
         let recv = read_channel(&mut r)?;
         if !r.rest.is_empty() {
             return Err(SecurityError::BadExport("trailing bytes"));
         }
-        Ok(SessionSecurity { flags, side, send, recv })
+        Ok(SessionSecurity {
+            flags,
+            side,
+            send,
+            recv,
+        })
     }
 }
 
@@ -519,10 +573,12 @@ fn check(
         }
         // want[12..16] = RC4(0) ^ expected: recover the sender's SeqNum from the received field.
         let mut got = [0u8; 4];
-        for (g, ((r, w), e)) in got
-            .iter_mut()
-            .zip(sig[12..].iter().zip(&want[12..]).zip(expected.to_le_bytes()))
-        {
+        for (g, ((r, w), e)) in got.iter_mut().zip(
+            sig[12..]
+                .iter()
+                .zip(&want[12..])
+                .zip(expected.to_le_bytes()),
+        ) {
             *g = r ^ w ^ e;
         }
         let got = u32::from_le_bytes(got);
@@ -539,14 +595,35 @@ mod tests {
 
     fn pair(flags: NegotiateFlags) -> (SessionSecurity, SessionSecurity) {
         let k = Key16::new([0x42; 16]);
-        (SessionSecurity::new(flags, &k, Side::Client), SessionSecurity::new(flags, &k, Side::Server))
+        (
+            SessionSecurity::new(flags, &k, Side::Client),
+            SessionSecurity::new(flags, &k, Side::Server),
+        )
     }
 
     #[test]
     fn sequence_error_classifies_by_direction() {
-        assert_eq!(sequence_error(5, 3), SecurityError::Duplicate { expected: 5, got: 3 });
-        assert_eq!(sequence_error(5, 9), SecurityError::Gap { expected: 5, got: 9 });
-        assert_eq!(sequence_error(0, u32::MAX), SecurityError::Duplicate { expected: 0, got: u32::MAX });
+        assert_eq!(
+            sequence_error(5, 3),
+            SecurityError::Duplicate {
+                expected: 5,
+                got: 3
+            }
+        );
+        assert_eq!(
+            sequence_error(5, 9),
+            SecurityError::Gap {
+                expected: 5,
+                got: 9
+            }
+        );
+        assert_eq!(
+            sequence_error(0, u32::MAX),
+            SecurityError::Duplicate {
+                expected: 0,
+                got: u32::MAX
+            }
+        );
     }
 
     #[test]
