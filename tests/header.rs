@@ -43,9 +43,15 @@ fn public_header_is_up_to_date() {
 fn public_header_declares_no_functions() {
     let h = public_header();
     assert!(h.contains("GSS_NEGOTIATE_NTLMSSP_OID_STRING"));
-    let code = h.lines().map(str::trim_start).filter(|l| !l.starts_with("/*") && !l.starts_with('*'));
+    let code = h
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| !l.starts_with("/*") && !l.starts_with('*'));
     for line in code {
-        assert!(!line.contains('('), "the public header must stay constants-only: {line}");
+        assert!(
+            !line.contains('('),
+            "the public header must stay constants-only: {line}"
+        );
     }
 }
 
@@ -69,7 +75,10 @@ fn header_oid_strings_match_the_rust_constants() {
     let h = public_header();
     let pairs: [(&str, &[u8]); 6] = [
         ("GSS_NEGOTIATE_NTLMSSP_OID_STRING", oids::NTLMSSP),
-        ("GSS_NEGOTIATE_SPNEGO_REQUIRE_MIC_OID_STRING", oids::SPNEGO_REQUIRE_MIC),
+        (
+            "GSS_NEGOTIATE_SPNEGO_REQUIRE_MIC_OID_STRING",
+            oids::SPNEGO_REQUIRE_MIC,
+        ),
         ("GSS_NEGOTIATE_SET_SEQ_NUM_OID_STRING", oids::SET_SEQ_NUM),
         ("GSS_NEGOTIATE_RESET_CRYPTO_OID_STRING", oids::RESET_CRYPTO),
         ("GSS_NEGOTIATE_DEBUG_OID_STRING", oids::DEBUG),
@@ -91,8 +100,16 @@ fn abi_check_compiles_against_mit_headers() {
         &root().join("tests/c/cbindgen-exports.toml"),
         &["src/ffi/mech.rs", "src/ffi/name.rs", "src/ffi/cred.rs"],
     );
-    for f in ["gss_display_status", "gss_acquire_cred_from", "gssspi_set_cred_option", "gss_localname"] {
-        assert!(exports.contains(f), "{f} missing from the generated export declarations");
+    for f in [
+        "gss_display_status",
+        "gss_acquire_cred_from",
+        "gssspi_set_cred_option",
+        "gss_localname",
+    ] {
+        assert!(
+            exports.contains(f),
+            "{f} missing from the generated export declarations"
+        );
     }
     std::fs::write(tmp.join("gss_negotiate_exports.h"), exports).unwrap();
     let exe = tmp.join("abi_check");
@@ -106,7 +123,15 @@ fn abi_check_compiles_against_mit_headers() {
         .arg(&exe)
         .output()
         .expect("run cc");
-    assert!(out.status.success(), "abi_check.c failed to compile:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "abi_check.c failed to compile:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let run = Command::new(&exe).output().expect("run abi_check");
-    assert!(run.status.success(), "abi_check failed:\n{}", String::from_utf8_lossy(&run.stdout));
+    assert!(
+        run.status.success(),
+        "abi_check failed:\n{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
 }

@@ -69,9 +69,10 @@ pub fn parse_hex_key(hex: &str) -> Option<Key16> {
     Some(Key16::new(out))
 }
 
-fn parse_line(
-    line: &str,
-) -> Result<Option<(String, Option<String>, NtHash, Option<LmHash>)>, String> {
+/// A usable line: user, domain, NT hash, LM hash.
+type LineEntry = (String, Option<String>, NtHash, Option<LmHash>);
+
+fn parse_line(line: &str) -> Result<Option<LineEntry>, String> {
     let line = line.trim_end_matches(['\r', '\n']);
     if line.trim().is_empty() || line.trim_start().starts_with('#') {
         return Ok(None);
