@@ -2,11 +2,18 @@
 //! wrong type, fields overlapping / past the end / inside the header, bad AV lists, odd UTF-16.
 
 use gss_negotiate::ntlm::error::WireError;
-use gss_negotiate::ntlm::wire::{self, Authenticate, AvPairs, Challenge, Negotiate, NtlmV2ClientChallenge};
+use gss_negotiate::ntlm::wire::{
+    self, Authenticate, AvPairs, Challenge, Negotiate, NtlmV2ClientChallenge,
+};
 use std::path::PathBuf;
 
 fn token(name: &str) -> Vec<u8> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tokens").join(name)).expect(name)
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/tokens")
+            .join(name),
+    )
+    .expect(name)
 }
 
 const NEGOTIATES: &[&str] = &["pyspnego_ntlm_negotiate.bin", "gen_ntlm_v2_1_client.bin"];
@@ -58,7 +65,10 @@ fn negotiate_decoder_rejects_truncated_header_and_treats_missing_version_as_abse
         for len in 0..full.len() {
             let r = Negotiate::decode(&full[..len]);
             if len < 32 {
-                assert!(matches!(r, Err(WireError::Truncated { .. })), "{name} cut at {len}: {r:?}");
+                assert!(
+                    matches!(r, Err(WireError::Truncated { .. })),
+                    "{name} cut at {len}: {r:?}"
+                );
             } else {
                 assert_eq!(r.map(|n| n.version), Ok(None), "{name} cut at {len}");
             }
@@ -75,7 +85,10 @@ fn decoders_reject_every_truncation_of_captured_challenges_and_authenticates() {
         for len in 0..full.len() {
             let err = decode_any(&full[..len]).expect_err(&format!("{name} cut at {len}"));
             assert!(
-                matches!(err, WireError::Truncated { .. } | WireError::FieldOutOfRange { .. }),
+                matches!(
+                    err,
+                    WireError::Truncated { .. } | WireError::FieldOutOfRange { .. }
+                ),
                 "{name} cut at {len}: {err:?}"
             );
         }
@@ -98,10 +111,28 @@ fn decoders_reject_bad_signature() {
 fn decoders_reject_wrong_message_type() {
     let mut b = token("gen_ntlm_v2_2_server.bin");
     set_u32(&mut b, 8, 4);
-    assert_eq!(Challenge::decode(&b), Err(WireError::WrongMessageType { expected: 2, got: 4 }));
+    assert_eq!(
+        Challenge::decode(&b),
+        Err(WireError::WrongMessageType {
+            expected: 2,
+            got: 4
+        })
+    );
     let b = token("gen_ntlm_v2_3_client.bin");
-    assert_eq!(Challenge::decode(&b), Err(WireError::WrongMessageType { expected: 2, got: 3 }));
-    assert_eq!(Negotiate::decode(&b), Err(WireError::WrongMessageType { expected: 1, got: 3 }));
+    assert_eq!(
+        Challenge::decode(&b),
+        Err(WireError::WrongMessageType {
+            expected: 2,
+            got: 3
+        })
+    );
+    assert_eq!(
+        Negotiate::decode(&b),
+        Err(WireError::WrongMessageType {
+            expected: 1,
+            got: 3
+        })
+    );
 }
 
 #[test]
@@ -111,48 +142,91 @@ fn authenticate_decoder_rejects_overlapping_fields() {
     set_field(&mut b, 36, 26, 96);
     assert_eq!(
         Authenticate::decode(&b),
-        Err(WireError::FieldOverlap { field: "DomainName", other: "UserName" })
+        Err(WireError::FieldOverlap {
+            field: "DomainName",
+            other: "UserName"
+        })
     );
     // Two fields pointing at the same bytes overlap too.
     let mut b = token("gssntlmssp_authenticate_v2_cbt_mic.bin");
     set_field(&mut b, 44, 16, 88);
-    assert!(matches!(Authenticate::decode(&b), Err(WireError::FieldOverlap { .. })));
+    assert!(matches!(
+        Authenticate::decode(&b),
+        Err(WireError::FieldOverlap { .. })
+    ));
 }
 
 #[test]
 fn challenge_decoder_rejects_target_info_overlapping_target_name() {
     let mut b = token("pyspnego_ntlm_challenge.bin"); // TargetName 12 bytes at 56, TargetInfo at 68.
     set_field(&mut b, 40, 138, 66);
-    assert_eq!(Challenge::decode(&b), Err(WireError::FieldOverlap { field: "TargetName", other: "TargetInfo" }));
+    assert_eq!(
+        Challenge::decode(&b),
+        Err(WireError::FieldOverlap {
+            field: "TargetName",
+            other: "TargetInfo"
+        })
+    );
 }
 
 #[test]
 fn decoders_reject_field_past_end() {
     let mut b = token("gen_ntlm_v2_3_client.bin"); // NtChallengeResponse: 168 bytes at 112, message 344.
     set_field(&mut b, 20, 233, 112);
-    assert_eq!(Authenticate::decode(&b), Err(WireError::FieldOutOfRange { field: "NtChallengeResponse" }));
+    assert_eq!(
+        Authenticate::decode(&b),
+        Err(WireError::FieldOutOfRange {
+            field: "NtChallengeResponse"
+        })
+    );
     let mut b = token("gen_ntlm_v2_3_client.bin");
     set_field(&mut b, 20, 168, u32::MAX);
-    assert_eq!(Authenticate::decode(&b), Err(WireError::FieldOutOfRange { field: "NtChallengeResponse" }));
+    assert_eq!(
+        Authenticate::decode(&b),
+        Err(WireError::FieldOutOfRange {
+            field: "NtChallengeResponse"
+        })
+    );
     let mut b = token("gen_ntlm_v2_2_server.bin");
     set_field(&mut b, 40, 59, 60);
-    assert_eq!(Challenge::decode(&b), Err(WireError::FieldOutOfRange { field: "TargetInfo" }));
+    assert_eq!(
+        Challenge::decode(&b),
+        Err(WireError::FieldOutOfRange {
+            field: "TargetInfo"
+        })
+    );
     let mut n = token("impacket_spnego_negtokeninit_ntlm_negotiate.bin");
-    let at = n.windows(8).position(|w| w == wire::SIGNATURE).expect("sig");
+    let at = n
+        .windows(8)
+        .position(|w| w == wire::SIGNATURE)
+        .expect("sig");
     let mut n = n.split_off(at);
     n.truncate(45);
     set_field(&mut n, 24, 5, 41);
-    assert_eq!(Negotiate::decode(&n), Err(WireError::FieldOutOfRange { field: "WorkstationName" }));
+    assert_eq!(
+        Negotiate::decode(&n),
+        Err(WireError::FieldOutOfRange {
+            field: "WorkstationName"
+        })
+    );
 }
 
 #[test]
 fn decoders_reject_field_inside_fixed_header() {
     let mut b = token("gen_ntlm_v2_3_client.bin");
     set_field(&mut b, 36, 16, 40); // UserName inside the 64-byte fixed header
-    assert_eq!(Authenticate::decode(&b), Err(WireError::FieldOutOfRange { field: "UserName" }));
+    assert_eq!(
+        Authenticate::decode(&b),
+        Err(WireError::FieldOutOfRange { field: "UserName" })
+    );
     let mut b = token("gen_ntlm_v2_2_server.bin");
     set_field(&mut b, 12, 4, 0); // TargetName over the signature
-    assert_eq!(Challenge::decode(&b), Err(WireError::FieldOutOfRange { field: "TargetName" }));
+    assert_eq!(
+        Challenge::decode(&b),
+        Err(WireError::FieldOutOfRange {
+            field: "TargetName"
+        })
+    );
 }
 
 #[test]
@@ -168,7 +242,10 @@ fn challenge_decoder_rejects_av_list_without_eol() {
     // gen_ntlm_v2_2_server: TargetInfo (58 bytes at 60) ends with the 4-byte EOL; shorten the field by 4.
     let mut b = token("gen_ntlm_v2_2_server.bin");
     set_field(&mut b, 40, 54, 60);
-    assert!(matches!(Challenge::decode(&b), Err(WireError::BadAvPairs(_))));
+    assert!(matches!(
+        Challenge::decode(&b),
+        Err(WireError::BadAvPairs(_))
+    ));
 }
 
 #[test]
@@ -186,7 +263,10 @@ fn challenge_decoder_rejects_seven_byte_timestamp() {
     };
     assert_eq!(
         Challenge::decode(&c.encode()),
-        Err(WireError::BadFieldLength { field: "MsvAvTimestamp", len: 7 })
+        Err(WireError::BadFieldLength {
+            field: "MsvAvTimestamp",
+            len: 7
+        })
     );
 }
 
@@ -194,17 +274,32 @@ fn challenge_decoder_rejects_seven_byte_timestamp() {
 fn decoders_reject_odd_length_utf16_strings() {
     let mut b = token("gen_ntlm_v2_2_server.bin"); // UNICODE; TargetName "VM" = 4 bytes at 56
     set_field(&mut b, 12, 3, 56);
-    assert_eq!(Challenge::decode(&b), Err(WireError::BadFieldLength { field: "TargetName", len: 3 }));
+    assert_eq!(
+        Challenge::decode(&b),
+        Err(WireError::BadFieldLength {
+            field: "TargetName",
+            len: 3
+        })
+    );
     let mut b = token("gen_ntlm_v2_3_client.bin"); // Workstation 18 bytes at 310
     set_field(&mut b, 44, 17, 310);
-    assert_eq!(Authenticate::decode(&b), Err(WireError::BadFieldLength { field: "Workstation", len: 17 }));
+    assert_eq!(
+        Authenticate::decode(&b),
+        Err(WireError::BadFieldLength {
+            field: "Workstation",
+            len: 17
+        })
+    );
 }
 
 #[test]
 fn decoders_reject_oversized_messages() {
     let mut b = token("gen_ntlm_v2_2_server.bin");
     b.resize(wire::MAX_MESSAGE_LEN + 1, 0);
-    assert!(matches!(Challenge::decode(&b), Err(WireError::FieldTooLong { .. })));
+    assert!(matches!(
+        Challenge::decode(&b),
+        Err(WireError::FieldTooLong { .. })
+    ));
 }
 
 #[test]
@@ -213,9 +308,21 @@ fn ntlmv2_blob_decoder_rejects_garbage_after_eol_and_short_blobs() {
     let (_, blob) = wire::split_ntlmv2_response(&a.nt_response).expect("split");
     let mut bad = blob.to_vec();
     *bad.last_mut().expect("non-empty") = 1;
-    assert!(matches!(NtlmV2ClientChallenge::decode(&bad), Err(WireError::BadAvPairs(_))));
+    assert!(matches!(
+        NtlmV2ClientChallenge::decode(&bad),
+        Err(WireError::BadAvPairs(_))
+    ));
     for len in 0..28 {
-        assert!(matches!(NtlmV2ClientChallenge::decode(&blob[..len]), Err(WireError::Truncated { .. })), "{len}");
+        assert!(
+            matches!(
+                NtlmV2ClientChallenge::decode(&blob[..len]),
+                Err(WireError::Truncated { .. })
+            ),
+            "{len}"
+        );
     }
-    assert!(matches!(NtlmV2ClientChallenge::decode(&blob[..30]), Err(WireError::BadAvPairs(_))));
+    assert!(matches!(
+        NtlmV2ClientChallenge::decode(&blob[..30]),
+        Err(WireError::BadAvPairs(_))
+    ));
 }
