@@ -9,7 +9,9 @@ use gss_negotiate::ntlm::acceptor::{AcceptorConfig, AcceptorStart, CredentialLoo
 use gss_negotiate::ntlm::context::Established;
 use gss_negotiate::ntlm::crypto::ntowfv1;
 use gss_negotiate::ntlm::env::SystemEnvironment;
-use gss_negotiate::ntlm::initiator::{InitiatorConfig, InitiatorCredential, InitiatorStart, Requested};
+use gss_negotiate::ntlm::initiator::{
+    InitiatorConfig, InitiatorCredential, InitiatorStart, Requested,
+};
 use gss_negotiate::ntlm::secret::Password;
 
 struct OneUser(HashMap<String, UserSecrets>);
@@ -23,11 +25,26 @@ impl CredentialLookup for OneUser {
 fn configs() -> (InitiatorConfig, AcceptorConfig) {
     let nt = ntowfv1(&Password::new("Passw0rd!"));
     let mut users = HashMap::new();
-    users.insert("testuser".to_string(), UserSecrets { nt_hash: nt.clone(), lm_hash: None });
+    users.insert(
+        "testuser".to_string(),
+        UserSecrets {
+            nt_hash: nt.clone(),
+            lm_hash: None,
+        },
+    );
     let env = Arc::new(SystemEnvironment);
-    let cred = InitiatorCredential::User { user: "testuser".into(), domain: "TESTDOM".into(), nt_hash: nt, lm_hash: None };
+    let cred = InitiatorCredential::User {
+        user: "testuser".into(),
+        domain: "TESTDOM".into(),
+        nt_hash: nt,
+        lm_hash: None,
+    };
     let mut icfg = InitiatorConfig::new(cred, env.clone());
-    icfg.requested = Requested { sign: true, seal: true, ..Requested::default() };
+    icfg.requested = Requested {
+        sign: true,
+        seal: true,
+        ..Requested::default()
+    };
     icfg.target_spn = Some("host/bench".into());
     let mut acfg = AcceptorConfig::new(Arc::new(OneUser(users)), env);
     acfg.netbios_computer = "BENCH".into();
@@ -38,7 +55,9 @@ fn configs() -> (InitiatorConfig, AcceptorConfig) {
 
 fn handshake(icfg: &InitiatorConfig, acfg: &AcceptorConfig) -> (Established, Established) {
     let (wait, negotiate) = InitiatorStart::new(icfg.clone()).negotiate();
-    let (acc, challenge) = AcceptorStart::new(acfg.clone()).challenge(&negotiate).expect("challenge");
+    let (acc, challenge) = AcceptorStart::new(acfg.clone())
+        .challenge(&negotiate)
+        .expect("challenge");
     let (client, auth) = wait.authenticate(&challenge, None).expect("authenticate");
     let server = acc.finish(&auth, None).expect("finish");
     (client, server)
@@ -46,7 +65,9 @@ fn handshake(icfg: &InitiatorConfig, acfg: &AcceptorConfig) -> (Established, Est
 
 fn bench_handshake(c: &mut Criterion) {
     let (icfg, acfg) = configs();
-    c.bench_function("handshake/ntlmv2_full", |b| b.iter(|| black_box(handshake(&icfg, &acfg))));
+    c.bench_function("handshake/ntlmv2_full", |b| {
+        b.iter(|| black_box(handshake(&icfg, &acfg)))
+    });
 }
 
 fn bench_messages(c: &mut Criterion) {
@@ -60,7 +81,10 @@ fn bench_messages(c: &mut Criterion) {
         group.bench_function(format!("seal_unseal/{size}"), |b| {
             b.iter(|| {
                 let sig = client.security.seal_in_place(&mut buf);
-                server.security.unseal_in_place(&mut buf, &sig).expect("unseal");
+                server
+                    .security
+                    .unseal_in_place(&mut buf, &sig)
+                    .expect("unseal");
             })
         });
         group.bench_function(format!("sign_verify/{size}"), |b| {

@@ -3,8 +3,16 @@
 //! Layout:
 //! - [`ntlm`]: the protocol core (wire formats, crypto, session security, initiator and acceptor state
 //!   machines). Plain safe Rust: `#![forbid(unsafe_code)]`, callable in-process.
+//! - [`names`], [`creds`], [`status`], [`oids`]: the GSSAPI-level core (names, credentials, user file, status codes).
+//! - [`spnego`]: strict DER and SPNEGO token codec (RFC 4178, MS-SPNG).
 //! - `ffi` (private): the C boundary — the `gss_*` / `gssspi_*` entry points that the mechglue resolves by name.
 //!   It is the only module allowed to use `unsafe`.
 #![deny(unsafe_code)]
 
+pub mod creds;
+mod ffi;
+pub mod names;
 pub mod ntlm;
+pub mod oids;
+pub mod spnego;
+pub mod status;

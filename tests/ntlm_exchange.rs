@@ -30,7 +30,13 @@ impl MemStore {
     fn with_user(user: &str, password: &str) -> Arc<MemStore> {
         let pw = Password::new(password);
         let mut m = HashMap::new();
-        m.insert(user.to_ascii_lowercase(), UserSecrets { nt_hash: ntowfv1(&pw), lm_hash: Some(lmowfv1(&pw)) });
+        m.insert(
+            user.to_ascii_lowercase(),
+            UserSecrets {
+                nt_hash: ntowfv1(&pw),
+                lm_hash: Some(lmowfv1(&pw)),
+            },
+        );
         Arc::new(MemStore(m))
     }
 }
@@ -49,7 +55,9 @@ impl Environment for ShiftedClock {
         SystemEnvironment.fill_random(out)
     }
     fn now_filetime(&self) -> u64 {
-        SystemEnvironment.now_filetime().wrapping_add(self.0.load(Ordering::Relaxed))
+        SystemEnvironment
+            .now_filetime()
+            .wrapping_add(self.0.load(Ordering::Relaxed))
     }
 }
 
@@ -86,7 +94,11 @@ fn user_credential(password: &str) -> InitiatorCredential {
 }
 
 fn initiator_config(auth: Auth, service: Service, kx: bool, datagram: bool) -> InitiatorConfig {
-    let cred = if auth == Auth::Anonymous { InitiatorCredential::Anonymous } else { user_credential(PASSWORD) };
+    let cred = if auth == Auth::Anonymous {
+        InitiatorCredential::Anonymous
+    } else {
+        user_credential(PASSWORD)
+    };
     let mut cfg = InitiatorConfig::new(cred, Arc::new(SystemEnvironment));
     cfg.workstation = "CLIENTPC".into();
     cfg.target_spn = Some("host/server.test".into());
@@ -107,7 +119,10 @@ fn initiator_config(auth: Auth, service: Service, kx: bool, datagram: bool) -> I
 }
 
 fn acceptor_config(level: u8) -> AcceptorConfig {
-    let mut cfg = AcceptorConfig::new(MemStore::with_user(USER, PASSWORD), Arc::new(SystemEnvironment));
+    let mut cfg = AcceptorConfig::new(
+        MemStore::with_user(USER, PASSWORD),
+        Arc::new(SystemEnvironment),
+    );
     cfg.netbios_computer = "SERVER".into();
     cfg.netbios_domain = DOMAIN.into();
     cfg.dns_computer = "server.test".into();
@@ -158,9 +173,15 @@ fn matrix_of_modes_authenticates_and_protects_messages() {
             for kx in [false, true] {
                 for bindings in [Bindings::None, Bindings::Equal, Bindings::Different] {
                     for datagram in [false, true] {
-                        let case = format!("{auth:?} {service:?} kx={kx} {bindings:?} datagram={datagram}");
+                        let case = format!(
+                            "{auth:?} {service:?} kx={kx} {bindings:?} datagram={datagram}"
+                        );
                         let icfg = initiator_config(auth, service, kx, datagram);
-                        let mut acfg = acceptor_config(if matches!(auth, Auth::V1 | Auth::V1Ess) { 2 } else { 3 });
+                        let mut acfg = acceptor_config(if matches!(auth, Auth::V1 | Auth::V1Ess) {
+                            2
+                        } else {
+                            3
+                        });
                         acfg.allow_anonymous = auth == Auth::Anonymous;
                         let (icb, acb) = match bindings {
                             Bindings::None => (None, None),
@@ -169,10 +190,15 @@ fn matrix_of_modes_authenticates_and_protects_messages() {
                         };
                         let result = handshake(icfg, acfg, icb, acb);
                         if bindings == Bindings::Different && auth == Auth::V2 {
-                            assert_eq!(result.err(), Some(NtlmError::ChannelBindingsMismatch), "{case}");
+                            assert_eq!(
+                                result.err(),
+                                Some(NtlmError::ChannelBindingsMismatch),
+                                "{case}"
+                            );
                             continue;
                         }
-                        let (mut client, mut server) = result.unwrap_or_else(|e| panic!("{case}: {e}"));
+                        let (mut client, mut server) =
+                            result.unwrap_or_else(|e| panic!("{case}: {e}"));
                         let expected_kind = match auth {
                             Auth::V2 => ResponseKind::V2,
                             Auth::V1 => ResponseKind::V1,
@@ -187,10 +213,26 @@ fn matrix_of_modes_authenticates_and_protects_messages() {
                             assert_eq!(server.domain, DOMAIN, "{case}");
                             assert_eq!(server.workstation, "CLIENTPC", "{case}");
                         }
-                        assert_eq!(server.flags.contains(NegotiateFlags::KEY_EXCH), kx || datagram, "{case}");
-                        assert_eq!(server.flags.contains(NegotiateFlags::DATAGRAM), datagram, "{case}");
-                        assert_eq!(server.flags.contains(NegotiateFlags::SEAL), service == Service::Seal, "{case}");
-                        assert_eq!(server.mic_present, auth == Auth::V2, "{case}: MIC follows the server timestamp");
+                        assert_eq!(
+                            server.flags.contains(NegotiateFlags::KEY_EXCH),
+                            kx || datagram,
+                            "{case}"
+                        );
+                        assert_eq!(
+                            server.flags.contains(NegotiateFlags::DATAGRAM),
+                            datagram,
+                            "{case}"
+                        );
+                        assert_eq!(
+                            server.flags.contains(NegotiateFlags::SEAL),
+                            service == Service::Seal,
+                            "{case}"
+                        );
+                        assert_eq!(
+                            server.mic_present,
+                            auth == Auth::V2,
+                            "{case}: MIC follows the server timestamp"
+                        );
                         exchange_messages(&mut client, &mut server, service == Service::Seal);
                         runs += 1;
                     }
@@ -210,7 +252,11 @@ fn step_api_drives_a_full_exchange() {
     let mut legs = 0;
     let (client, server) = loop {
         legs += 1;
-        let input = if token.is_empty() { None } else { Some(token.as_slice()) };
+        let input = if token.is_empty() {
+            None
+        } else {
+            Some(token.as_slice())
+        };
         match init.step(input, None).expect("initiator step") {
             InitiatorStep::Continue(next, out) => {
                 init = next;
@@ -222,10 +268,12 @@ fn step_api_drives_a_full_exchange() {
                     AcceptorStep::Done(_) => panic!("acceptor finished too early"),
                 }
             }
-            InitiatorStep::Done(client, out) => match acc.step(&out, None).expect("acceptor last step") {
-                AcceptorStep::Done(server) => break (client, server),
-                AcceptorStep::Continue(..) => panic!("acceptor wants more"),
-            },
+            InitiatorStep::Done(client, out) => {
+                match acc.step(&out, None).expect("acceptor last step") {
+                    AcceptorStep::Done(server) => break (client, server),
+                    AcceptorStep::Continue(..) => panic!("acceptor wants more"),
+                }
+            }
         }
     };
     assert_eq!(legs, 2);
@@ -234,8 +282,11 @@ fn step_api_drives_a_full_exchange() {
 }
 
 fn v2_exchange_parts() -> (AcceptorStartPair, Vec<u8>) {
-    let (wait, negotiate) = InitiatorStart::new(initiator_config(Auth::V2, Service::Seal, true, false)).negotiate();
-    let (acc, challenge) = AcceptorStart::new(acceptor_config(3)).challenge(&negotiate).expect("challenge");
+    let (wait, negotiate) =
+        InitiatorStart::new(initiator_config(Auth::V2, Service::Seal, true, false)).negotiate();
+    let (acc, challenge) = AcceptorStart::new(acceptor_config(3))
+        .challenge(&negotiate)
+        .expect("challenge");
     let (_client, auth) = wait.authenticate(&challenge, None).expect("authenticate");
     (AcceptorStartPair(acc), auth)
 }
@@ -247,7 +298,13 @@ fn acceptor_rejects_wrong_password() {
     let mut icfg = initiator_config(Auth::V2, Service::Seal, true, false);
     icfg.credential = user_credential("not-the-password");
     let err = handshake(icfg, acceptor_config(3), None, None).err();
-    assert_eq!(err, Some(NtlmError::WrongPassword { user: USER.into(), domain: DOMAIN.into() }));
+    assert_eq!(
+        err,
+        Some(NtlmError::WrongPassword {
+            user: USER.into(),
+            domain: DOMAIN.into()
+        })
+    );
 }
 
 #[test]
@@ -260,7 +317,13 @@ fn acceptor_rejects_unknown_user() {
         lm_hash: None,
     };
     let err = handshake(icfg, acceptor_config(3), None, None).err();
-    assert_eq!(err, Some(NtlmError::UnknownUser { user: "mallory".into(), domain: DOMAIN.into() }));
+    assert_eq!(
+        err,
+        Some(NtlmError::UnknownUser {
+            user: "mallory".into(),
+            domain: DOMAIN.into()
+        })
+    );
 }
 
 #[test]
@@ -269,24 +332,36 @@ fn acceptor_rejects_tampered_ntproofstr() {
     let mut msg = Authenticate::decode(&auth).expect("decode");
     msg.nt_response[3] ^= 0x01;
     let err = acc.0.finish(&msg.encode(), None).err();
-    assert!(matches!(err, Some(NtlmError::WrongPassword { .. })), "{err:?}");
+    assert!(
+        matches!(err, Some(NtlmError::WrongPassword { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn acceptor_rejects_tampered_mic() {
     let (acc, mut auth) = v2_exchange_parts();
     auth[Authenticate::MIC_OFFSET + 5] ^= 0x80;
-    assert_eq!(acc.0.finish(&auth, None).err(), Some(NtlmError::MicMismatch));
+    assert_eq!(
+        acc.0.finish(&auth, None).err(),
+        Some(NtlmError::MicMismatch)
+    );
 }
 
 #[test]
 fn acceptor_rejects_stripped_mic() {
     let (acc, auth) = v2_exchange_parts();
     let mut msg = Authenticate::decode(&auth).expect("decode");
-    assert!(msg.mic.is_some(), "the initiator adds a MIC when the CHALLENGE has a timestamp");
+    assert!(
+        msg.mic.is_some(),
+        "the initiator adds a MIC when the CHALLENGE has a timestamp"
+    );
     msg.mic = None;
     msg.version = None;
-    assert_eq!(acc.0.finish(&msg.encode(), None).err(), Some(NtlmError::MicMissing));
+    assert_eq!(
+        acc.0.finish(&msg.encode(), None).err(),
+        Some(NtlmError::MicMissing)
+    );
 }
 
 #[test]
@@ -299,13 +374,22 @@ fn acceptor_rejects_garbage_ntproofstr_without_mic_sspi_issue_172() {
     }
     msg.mic = None;
     let err = acc.0.finish(&msg.encode(), None).err();
-    assert!(matches!(err, Some(NtlmError::WrongPassword { .. })), "{err:?}");
+    assert!(
+        matches!(err, Some(NtlmError::WrongPassword { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn acceptor_refuses_ntlmv1_at_default_level() {
     for auth in [Auth::V1, Auth::V1Ess] {
-        let err = handshake(initiator_config(auth, Service::Sign, true, false), acceptor_config(3), None, None).err();
+        let err = handshake(
+            initiator_config(auth, Service::Sign, true, false),
+            acceptor_config(3),
+            None,
+            None,
+        )
+        .err();
         assert_eq!(err, Some(NtlmError::NtlmV1Refused { level: 3 }), "{auth:?}");
     }
 }
@@ -313,7 +397,10 @@ fn acceptor_refuses_ntlmv1_at_default_level() {
 #[test]
 fn acceptor_refuses_anonymous_unless_enabled() {
     let icfg = initiator_config(Auth::Anonymous, Service::None, true, false);
-    assert_eq!(handshake(icfg, acceptor_config(3), None, None).err(), Some(NtlmError::AnonymousRefused));
+    assert_eq!(
+        handshake(icfg, acceptor_config(3), None, None).err(),
+        Some(NtlmError::AnonymousRefused)
+    );
 }
 
 #[test]
@@ -323,7 +410,10 @@ fn initiator_rejects_spn_mismatch() {
     let err = handshake(icfg, acceptor_config(3), None, None).err();
     assert_eq!(
         err,
-        Some(NtlmError::SpnMismatch { expected: "host/elsewhere.test".into(), got: "host/server.test".into() })
+        Some(NtlmError::SpnMismatch {
+            expected: "host/elsewhere.test".into(),
+            got: "host/server.test".into()
+        })
     );
 }
 
@@ -342,18 +432,28 @@ fn acceptor_bounds_timestamp_skew() {
     let clock = Arc::new(ShiftedClock(AtomicU64::new(0)));
     let mut acfg = acceptor_config(3);
     acfg.env = clock.clone();
-    let (wait, negotiate) = InitiatorStart::new(initiator_config(Auth::V2, Service::Sign, true, false)).negotiate();
-    let (acc, challenge) = AcceptorStart::new(acfg).challenge(&negotiate).expect("challenge");
+    let (wait, negotiate) =
+        InitiatorStart::new(initiator_config(Auth::V2, Service::Sign, true, false)).negotiate();
+    let (acc, challenge) = AcceptorStart::new(acfg)
+        .challenge(&negotiate)
+        .expect("challenge");
     let (_c, auth) = wait.authenticate(&challenge, None).expect("authenticate");
     clock.0.store(48 * 3600 * 10_000_000, Ordering::Relaxed);
-    assert!(matches!(acc.finish(&auth, None).err(), Some(NtlmError::TimestampSkew { .. })));
+    assert!(matches!(
+        acc.finish(&auth, None).err(),
+        Some(NtlmError::TimestampSkew { .. })
+    ));
 }
 
 #[test]
 fn sealed_messages_replayed_or_reordered_are_rejected() {
-    let (mut client, mut server) =
-        handshake(initiator_config(Auth::V2, Service::Seal, true, false), acceptor_config(3), None, None)
-            .expect("handshake");
+    let (mut client, mut server) = handshake(
+        initiator_config(Auth::V2, Service::Seal, true, false),
+        acceptor_config(3),
+        None,
+        None,
+    )
+    .expect("handshake");
     let mut m1 = b"first".to_vec();
     let s1 = client.security.seal_in_place(&mut m1);
     let mut m2 = b"second".to_vec();
@@ -362,35 +462,58 @@ fn sealed_messages_replayed_or_reordered_are_rejected() {
     let mut m2_copy = m2.clone();
     assert!(server.security.unseal_in_place(&mut m2_copy, &s2).is_err());
 
-    let (mut client, mut server) =
-        handshake(initiator_config(Auth::V2, Service::Seal, true, false), acceptor_config(3), None, None)
-            .expect("handshake");
+    let (mut client, mut server) = handshake(
+        initiator_config(Auth::V2, Service::Seal, true, false),
+        acceptor_config(3),
+        None,
+        None,
+    )
+    .expect("handshake");
     let mut m1 = b"first".to_vec();
     let s1b = client.security.seal_in_place(&mut m1);
     let mut m1_copy = m1.clone();
-    server.security.unseal_in_place(&mut m1_copy, &s1b).expect("first delivery");
+    server
+        .security
+        .unseal_in_place(&mut m1_copy, &s1b)
+        .expect("first delivery");
     let mut m1_replay = m1.clone();
-    assert!(server.security.unseal_in_place(&mut m1_replay, &s1b).is_err(), "replay must fail");
+    assert!(
+        server
+            .security
+            .unseal_in_place(&mut m1_replay, &s1b)
+            .is_err(),
+        "replay must fail"
+    );
     let _ = s1;
 }
 
 #[test]
 fn context_export_import_continues_the_stream() {
-    let (mut client, server) =
-        handshake(initiator_config(Auth::V2, Service::Seal, true, false), acceptor_config(3), None, None)
-            .expect("handshake");
+    let (mut client, server) = handshake(
+        initiator_config(Auth::V2, Service::Seal, true, false),
+        acceptor_config(3),
+        None,
+        None,
+    )
+    .expect("handshake");
     let mut server = Established::import(&server.export()).expect("import");
     for round in 0..3 {
         let mut buf = format!("message {round}").into_bytes();
         let sig = client.security.seal_in_place(&mut buf);
         server = Established::import(&server.export()).expect("re-import");
-        server.security.unseal_in_place(&mut buf, &sig).expect("unseal after import");
+        server
+            .security
+            .unseal_in_place(&mut buf, &sig)
+            .expect("unseal after import");
         assert_eq!(buf, format!("message {round}").into_bytes());
     }
     assert_eq!(server.user, USER);
     assert!(Established::import(b"GNX1garbage").is_err());
     let blob = server.export();
     for cut in 0..blob.len() {
-        assert!(Established::import(&blob[..cut]).is_err(), "truncated at {cut}");
+        assert!(
+            Established::import(&blob[..cut]).is_err(),
+            "truncated at {cut}"
+        );
     }
 }

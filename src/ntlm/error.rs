@@ -8,7 +8,11 @@ use core::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WireError {
     /// Fewer bytes than the fixed part of the structure needs.
-    Truncated { what: &'static str, need: usize, have: usize },
+    Truncated {
+        what: &'static str,
+        need: usize,
+        have: usize,
+    },
     /// The message does not start with `NTLMSSP\0`.
     BadSignature,
     /// The MessageType field is not the one expected.
@@ -16,9 +20,16 @@ pub enum WireError {
     /// A payload field points outside the message or into its fixed header.
     FieldOutOfRange { field: &'static str },
     /// Two non-empty payload fields overlap.
-    FieldOverlap { field: &'static str, other: &'static str },
+    FieldOverlap {
+        field: &'static str,
+        other: &'static str,
+    },
     /// A field is longer than the protocol allows.
-    FieldTooLong { field: &'static str, len: usize, max: usize },
+    FieldTooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
     /// A field has a length the protocol forbids (odd UTF-16 length, wrong fixed size, ...).
     BadFieldLength { field: &'static str, len: usize },
     /// An AV pair list is malformed (MS-NLMP §2.2.2.1).
@@ -35,14 +46,26 @@ impl fmt::Display for WireError {
             }
             WireError::BadSignature => f.write_str("not an NTLMSSP message (bad signature)"),
             WireError::WrongMessageType { expected, got } => {
-                write!(f, "unexpected NTLM message type {got} (expected {expected})")
+                write!(
+                    f,
+                    "unexpected NTLM message type {got} (expected {expected})"
+                )
             }
-            WireError::FieldOutOfRange { field } => write!(f, "field {field} points outside the message"),
-            WireError::FieldOverlap { field, other } => write!(f, "field {field} overlaps field {other}"),
+            WireError::FieldOutOfRange { field } => {
+                write!(f, "field {field} points outside the message")
+            }
+            WireError::FieldOverlap { field, other } => {
+                write!(f, "field {field} overlaps field {other}")
+            }
             WireError::FieldTooLong { field, len, max } => {
-                write!(f, "field {field} is {len} bytes long (at most {max} allowed)")
+                write!(
+                    f,
+                    "field {field} is {len} bytes long (at most {max} allowed)"
+                )
             }
-            WireError::BadFieldLength { field, len } => write!(f, "field {field} has invalid length {len}"),
+            WireError::BadFieldLength { field, len } => {
+                write!(f, "field {field} has invalid length {len}")
+            }
             WireError::BadAvPairs(why) => write!(f, "malformed AV pair list: {why}"),
             WireError::Invalid(why) => write!(f, "malformed NTLM message: {why}"),
         }

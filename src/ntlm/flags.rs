@@ -151,7 +151,9 @@ mod tests {
     fn with_without_contains() {
         let f = NegotiateFlags::SIGN.with(NegotiateFlags::SEAL);
         assert!(f.contains(NegotiateFlags::SIGN | NegotiateFlags::SEAL));
-        assert!(!f.without(NegotiateFlags::SEAL).contains(NegotiateFlags::SEAL));
+        assert!(!f
+            .without(NegotiateFlags::SEAL)
+            .contains(NegotiateFlags::SEAL));
         assert!(f.intersects(NegotiateFlags::SEAL | NegotiateFlags::DATAGRAM));
     }
 }

@@ -4,15 +4,15 @@
 //! Everything here is safe Rust with no C types; the GSSAPI layer drives it in-process.
 #![forbid(unsafe_code)]
 
-pub mod error;
-pub mod flags;
-pub mod secret;
-pub mod wire;
-pub mod crypto;
-pub mod rc4;
-pub mod security;
 pub mod acceptor;
 pub mod config;
 pub mod context;
+pub mod crypto;
 pub mod env;
+pub mod error;
+pub mod flags;
 pub mod initiator;
+pub mod rc4;
+pub mod secret;
+pub mod security;
+pub mod wire;

@@ -1,2 +1,209 @@
-//! RC4 with a state that can be saved and restored: to be filled by the crypto work.
+//! RC4 (MS-NLMP §6 RC4Init/RC4) with a state that can be saved and restored.
+//!
+//! NTLM session security keeps one RC4 keystream running across all messages of a context (§3.4.3, §3.4.4),
+//! so exporting a context (`gss_export_sec_context`) must carry the exact state: [`Rc4::to_bytes`] and
+//! [`Rc4::from_bytes`] do that. The state zeroizes on drop and `Debug` never shows it.
 #![forbid(unsafe_code)]
+
+use core::fmt;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// An RC4 keystream generator: the permutation `s` and the two indices.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Rc4 {
+    s: [u8; 256],
+    i: u8,
+    j: u8,
+}
+
+impl Rc4 {
+    /// Length of [`Rc4::to_bytes`]: the 256-byte permutation, then `i`, then `j`.
+    pub const STATE_LEN: usize = 258;
+
+    /// Runs the key schedule (RC4Init). An empty key is treated as a single zero byte (RC4 itself is
+    /// undefined for it; NTLM never uses one).
+    pub fn new(key: &[u8]) -> Rc4 {
+        let key: &[u8] = if key.is_empty() { &[0] } else { key };
+        let mut s = [0u8; 256];
+        for (k, v) in s.iter_mut().enumerate() {
+            *v = k as u8;
+        }
+        let mut j: u8 = 0;
+        for (k, kb) in (0..=255u8).zip(key.iter().cycle()) {
+            j = j.wrapping_add(s[k as usize]).wrapping_add(*kb);
+            s.swap(k as usize, j as usize);
+        }
+        Rc4 { s, i: 0, j: 0 }
+    }
+
+    /// One keystream byte. `u8` indices into a `[u8; 256]` need no bounds checks.
+    #[inline(always)]
+    fn next_byte(s: &mut [u8; 256], i: &mut u8, j: &mut u8) -> u8 {
+        *i = i.wrapping_add(1);
+        let si = s[*i as usize];
+        *j = j.wrapping_add(si);
+        let sj = s[*j as usize];
+        s[*i as usize] = sj;
+        s[*j as usize] = si;
+        s[si.wrapping_add(sj) as usize]
+    }
+
+    /// XORs `data` with the next `data.len()` keystream bytes (encrypts or decrypts in place).
+    pub fn apply(&mut self, data: &mut [u8]) {
+        let (mut i, mut j) = (self.i, self.j);
+        let s = &mut self.s;
+        let mut chunks = data.chunks_exact_mut(8);
+        for chunk in &mut chunks {
+            let mut ks = [0u8; 8];
+            for k in ks.iter_mut() {
+                *k = Self::next_byte(s, &mut i, &mut j);
+            }
+            let word = u64::from_ne_bytes(ks) ^ u64::from_ne_bytes(chunk_array(chunk));
+            chunk.copy_from_slice(&word.to_ne_bytes());
+        }
+        for b in chunks.into_remainder() {
+            *b ^= Self::next_byte(s, &mut i, &mut j);
+        }
+        self.i = i;
+        self.j = j;
+    }
+
+    /// The complete state: `s[0..256] || i || j`.
+    pub fn to_bytes(&self) -> [u8; 258] {
+        let mut out = [0u8; 258];
+        out[..256].copy_from_slice(&self.s);
+        out[256] = self.i;
+        out[257] = self.j;
+        out
+    }
+
+    /// Restores a state saved by [`Rc4::to_bytes`]; `None` unless the first 256 bytes are a permutation
+    /// of 0..=255 (every RC4 state is one).
+    pub fn from_bytes(b: &[u8; 258]) -> Option<Rc4> {
+        let mut seen = [false; 256];
+        let mut s = [0u8; 256];
+        for (dst, v) in s.iter_mut().zip(b.iter()) {
+            let slot = &mut seen[*v as usize];
+            if *slot {
+                return None;
+            }
+            *slot = true;
+            *dst = *v;
+        }
+        Some(Rc4 {
+            s,
+            i: b[256],
+            j: b[257],
+        })
+    }
+}
+
+/// The 8 bytes of a chunk from `chunks_exact_mut(8)` as an array.
+#[inline(always)]
+fn chunk_array(chunk: &[u8]) -> [u8; 8] {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(chunk);
+    a
+}
+
+impl fmt::Debug for Rc4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Rc4(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Keystream bytes at `offset` (RFC 6229 prints 16 bytes at chosen offsets).
+    fn keystream_at(key: &[u8], offset: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; offset + 16];
+        Rc4::new(key).apply(&mut buf);
+        buf[offset..].to_vec()
+    }
+
+    #[test]
+    fn keystream_matches_rfc6229_40_bit_key() {
+        // RFC 6229 §2, key 0x0102030405.
+        let key = hex("0102030405");
+        assert_eq!(
+            keystream_at(&key, 0),
+            hex("b2 39 63 05 f0 3d c0 27 cc c3 52 4a 0a 11 18 a8")
+        );
+        assert_eq!(
+            keystream_at(&key, 16),
+            hex("69 82 94 4f 18 fc 82 d5 89 c4 03 a4 7a 0d 09 19")
+        );
+        assert_eq!(
+            keystream_at(&key, 240),
+            hex("28 cb 11 32 c9 6c e2 86 42 1d ca ad b8 b6 9e ae")
+        );
+        assert_eq!(
+            keystream_at(&key, 4096),
+            hex("ff 25 b5 89 95 99 67 07 e5 1f bd f0 8b 34 d8 75")
+        );
+    }
+
+    #[test]
+    fn keystream_matches_rfc6229_128_bit_key() {
+        // RFC 6229 §2, key 0x0102030405060708090a0b0c0d0e0f10.
+        let key = hex("0102030405060708090a0b0c0d0e0f10");
+        assert_eq!(
+            keystream_at(&key, 0),
+            hex("9a c7 cc 9a 60 9d 1e f7 b2 93 28 99 cd e4 1b 97")
+        );
+    }
+
+    #[test]
+    fn split_application_equals_one_shot() {
+        let key = b"split";
+        let mut whole = vec![0x5au8; 1000];
+        Rc4::new(key).apply(&mut whole);
+        let mut parts = vec![0x5au8; 1000];
+        let mut r = Rc4::new(key);
+        let mut at = 0;
+        for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 100, 827] {
+            r.apply(&mut parts[at..at + n]);
+            at += n;
+        }
+        assert_eq!(at, 1000);
+        assert_eq!(whole, parts);
+    }
+
+    #[test]
+    fn save_and_restore_continue_the_same_stream() {
+        let mut a = Rc4::new(b"state");
+        let mut skip = [0u8; 333];
+        a.apply(&mut skip);
+        let saved = a.to_bytes();
+        let mut b = Rc4::from_bytes(&saved).unwrap();
+        let (mut x, mut y) = ([0u8; 64], [0u8; 64]);
+        a.apply(&mut x);
+        b.apply(&mut y);
+        assert_eq!(x, y);
+        assert_ne!(x, [0u8; 64]);
+    }
+
+    #[test]
+    fn from_bytes_rejects_non_permutation() {
+        let mut b = Rc4::new(b"k").to_bytes();
+        b[10] = b[11];
+        assert!(Rc4::from_bytes(&b).is_none());
+        assert!(Rc4::from_bytes(&[0u8; 258]).is_none());
+    }
+
+    #[test]
+    fn debug_does_not_print_state() {
+        let d = format!("{:?}", Rc4::new(b"k"));
+        assert_eq!(d, "Rc4(<redacted>)");
+    }
+}

@@ -1,2 +1,646 @@
-//! Session security (MS-NLMP §3.4): to be filled by the crypto work.
+//! NTLM session security (MS-NLMP §3.4): message signatures (GSS_GetMIC / GSS_VerifyMIC, §3.4.2, §3.4.4) and
+//! sealing (GSS_WrapEx / GSS_UnwrapEx, §3.4.3), for NTLMv1 (CRC32, §3.4.4.1) and extended session security
+//! (HMAC_MD5, §3.4.4.2), with or without key exchange, connection-oriented or datagram.
+//!
+//! What the spec leaves to implementations, decided here:
+//! - Without extended session security there is one sealing key (§3.4: "half-duplex"): one RC4 handle and one
+//!   sequence counter serve both directions, as gss-ntlmssp and Samba do.
+//! - The NTLMv1 RandomPad is emitted as 0 (§3.4.4.1 ends MAC() with "Set RandomPad to 0"); on receipt either 0
+//!   or RC4(Handle, 0) — what MS-NLMP §4.2.2.4 prints — is accepted.
+//! - Datagram mode (NTLMSSP_NEGOTIATE_DATAGRAM): before every message the RC4 handle is re-initialised with
+//!   MD5(SealingKey || SeqNum) (§3.4, §3.4.4). The sender uses its send counter and advances it (so a
+//!   keystream is never reused unless the application sets the counter back); a receiver with extended
+//!   session security takes SeqNum from the signature (it is in clear) and accepts any order; without it the
+//!   SeqNum is encrypted, so the receiver uses its own counter.
+//! - Connection mode: a message whose SeqNum is not the expected one is rejected and, like any rejected
+//!   message, leaves the state (RC4 handle, counter, and a sealed buffer's contents) exactly as it was.
+//! - Neither SIGN nor SEAL negotiated: signatures are the dummy Version 1 || Z(12) (ALWAYS_SIGN, as
+//!   gss-ntlmssp emits); sealing still uses the keys.
 #![forbid(unsafe_code)]
+
+use core::fmt;
+
+use crate::ntlm::crypto::{hmac_md5, md5, sealkey, sealkey_len, signkey, Side};
+use crate::ntlm::flags::NegotiateFlags;
+use crate::ntlm::rc4::Rc4;
+use crate::ntlm::secret::{ct_eq, Key16, SessionKey};
+
+/// Why a signature or sealed message was rejected, or an exported state could not be imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityError {
+    /// The checksum does not match the message (tampered message or signature, wrong keys, or a replay whose
+    /// keystream position no longer matches).
+    BadSignature,
+    /// The signature is not 16 bytes long.
+    BadLength,
+    /// The signature's Version field is not 1.
+    BadVersion,
+    /// Authentic signature, but its SeqNum is below the expected one: the message was already received
+    /// (GSS_S_DUPLICATE_TOKEN). Rejected; the state is unchanged.
+    Duplicate { expected: u32, got: u32 },
+    /// Authentic signature, but its SeqNum is above the expected one: messages are missing
+    /// (GSS_S_GAP_TOKEN). Rejected; the state is unchanged.
+    Gap { expected: u32, got: u32 },
+    /// [`SessionSecurity::import`] was given bytes that are not an exported state.
+    BadExport(&'static str),
+}
+
+impl fmt::Display for SecurityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecurityError::BadSignature => f.write_str("message signature does not verify"),
+            SecurityError::BadLength => f.write_str("message signature is not 16 bytes long"),
+            SecurityError::BadVersion => f.write_str("message signature version is not 1"),
+            SecurityError::Duplicate { expected, got } => {
+                write!(
+                    f,
+                    "duplicate message: sequence number {got}, expected {expected}"
+                )
+            }
+            SecurityError::Gap { expected, got } => {
+                write!(
+                    f,
+                    "out-of-sequence message: sequence number {got}, expected {expected}"
+                )
+            }
+            SecurityError::BadExport(why) => {
+                write!(f, "invalid exported session security state: {why}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SecurityError {}
+
+/// The NTLMSSP_MESSAGE_SIGNATURE Version (MS-NLMP §2.2.2.9).
+const VERSION: [u8; 4] = [1, 0, 0, 0];
+/// The signature used when neither SIGN nor SEAL is negotiated: Version 1 and zeros.
+const DUMMY_SIGNATURE: [u8; 16] = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// One direction's keys and state (§3.1.1: Client/ServerSigningKey, Client/ServerSealingKey, the handle, SeqNum).
+#[derive(Clone)]
+struct Channel {
+    /// SIGNKEY (all zero without extended session security, where it is unused).
+    sign_key: Key16,
+    /// SEALKEY, zero-padded; `seal_len` bytes are the key.
+    seal_key: Key16,
+    seal_len: u8,
+    rc4: Rc4,
+    seq: u32,
+}
+
+impl Channel {
+    fn new(flags: NegotiateFlags, exported: &SessionKey, side: Side) -> Channel {
+        let seal_key = sealkey(flags, exported, side);
+        let seal_len = sealkey_len(flags);
+        let rc4 = Rc4::new(seal_key.as_bytes().get(..seal_len).unwrap_or_default());
+        Channel {
+            sign_key: signkey(flags, exported, side).unwrap_or_default(),
+            seal_key,
+            seal_len: seal_len as u8,
+            rc4,
+            seq: 0,
+        }
+    }
+
+    fn seal_key_bytes(&self) -> &[u8] {
+        self.seal_key
+            .as_bytes()
+            .get(..usize::from(self.seal_len))
+            .unwrap_or_default()
+    }
+
+    /// RC4Init(Handle, SealingKey): back to the start of the keystream.
+    fn reset(&mut self) {
+        self.rc4 = Rc4::new(self.seal_key_bytes());
+    }
+
+    /// Datagram mode: RC4Init(Handle, MD5(SealingKey || SeqNum)) before each message (MS-NLMP §3.4).
+    fn rekey(&mut self, seq: u32) {
+        let k = md5(&[self.seal_key_bytes(), &seq.to_le_bytes()]);
+        self.rc4 = Rc4::new(&k);
+    }
+}
+
+/// What the checksum is computed from, before any RC4: the first 8 bytes of HMAC_MD5(SigningKey, SeqNum ||
+/// Message) with extended session security, CRC32(Message) in the first 4 bytes without.
+fn digest(ess: bool, ch: &Channel, seq: u32, plain: &[u8]) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    if ess {
+        let h = hmac_md5(ch.sign_key.as_bytes(), &[&seq.to_le_bytes(), plain]);
+        out.copy_from_slice(&h[..8]);
+    } else {
+        out[..4].copy_from_slice(&crc32fast::hash(plain).to_le_bytes());
+    }
+    out
+}
+
+/// Assembles the signature from `digest`, consuming keystream as MAC() does (§3.4.4.1, §3.4.4.2). Also returns
+/// the keystream that encrypted the NTLMv1 RandomPad (zero with extended session security).
+fn finish(
+    ess: bool,
+    key_exch: bool,
+    ch: &mut Channel,
+    seq: u32,
+    digest: [u8; 8],
+) -> ([u8; 16], [u8; 4]) {
+    let mut sig = [0u8; 16];
+    sig[..4].copy_from_slice(&VERSION);
+    let seq_le = seq.to_le_bytes();
+    if ess {
+        let mut cks = digest;
+        if key_exch {
+            ch.rc4.apply(&mut cks);
+        }
+        sig[4..12].copy_from_slice(&cks);
+        sig[12..].copy_from_slice(&seq_le);
+        (sig, [0; 4])
+    } else {
+        // RandomPad (0), Checksum, SeqNum field (0) through the handle, in that order; then SeqNum is
+        // XORed in and RandomPad set to 0.
+        let mut buf = [0u8; 12];
+        buf[4..8].copy_from_slice(&digest[..4]);
+        ch.rc4.apply(&mut buf);
+        sig[8..12].copy_from_slice(&buf[4..8]);
+        for (dst, (k, s)) in sig[12..].iter_mut().zip(buf[8..].iter().zip(seq_le)) {
+            *dst = k ^ s;
+        }
+        let mut pad = [0u8; 4];
+        pad.copy_from_slice(&buf[..4]);
+        (sig, pad)
+    }
+}
+
+/// Classifies an authentic signature carrying `got` when `expected` was due.
+fn sequence_error(expected: u32, got: u32) -> SecurityError {
+    if got.wrapping_sub(expected) < 0x8000_0000 {
+        SecurityError::Gap { expected, got }
+    } else {
+        SecurityError::Duplicate { expected, got }
+    }
+}
+
+/// The message a received signature covers: signed plaintext, or a sealed buffer decrypted in place.
+enum Body<'a> {
+    Plain(&'a [u8]),
+    Sealed(&'a mut [u8]),
+}
+
+/// Session security state of one established NTLM context.
+#[derive(Clone)]
+pub struct SessionSecurity {
+    flags: NegotiateFlags,
+    side: Side,
+    /// Our sending direction; without extended session security the only one, shared with receiving.
+    send: Channel,
+    /// The peer's direction (extended session security only).
+    recv: Channel,
+}
+
+impl fmt::Debug for SessionSecurity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionSecurity")
+            .field("flags", &self.flags)
+            .field("side", &self.side)
+            .field("send_seq", &self.send_seq())
+            .field("recv_seq", &self.recv_seq())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Magic of the exported state.
+const EXPORT_MAGIC: [u8; 4] = *b"NTSS";
+/// Version of the exported state layout.
+const EXPORT_VERSION: u8 = 1;
+/// Bytes of one exported channel: sign key, seal key, seal key length, RC4 state, SeqNum.
+const CHANNEL_LEN: usize = 16 + 16 + 1 + Rc4::STATE_LEN + 4;
+/// Bytes of the exported state: magic, version, flags, side, two channels.
+const EXPORT_LEN: usize = 4 + 1 + 4 + 1 + 2 * CHANNEL_LEN;
+
+/// A bounded reader over an exported state.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], SecurityError> {
+        let (head, tail) = self
+            .rest
+            .split_at_checked(n)
+            .ok_or(SecurityError::BadExport("truncated"))?;
+        self.rest = tail;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], SecurityError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, SecurityError> {
+        Ok(self.array::<1>()?[0])
+    }
+    fn u32(&mut self) -> Result<u32, SecurityError> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+}
+
+impl SessionSecurity {
+    /// Length of every signature.
+    pub const SIGNATURE_LEN: usize = 16;
+
+    /// Derives the keys for `side` from the ExportedSessionKey and the negotiated flags (§3.1.5.1.2,
+    /// §3.2.5.1.2): with extended session security our SIGNKEY/SEALKEY for sending and the peer's for
+    /// receiving; without it one sealing key for both. Sequence numbers start at 0.
+    pub fn new(
+        flags: NegotiateFlags,
+        exported_session_key: &SessionKey,
+        side: Side,
+    ) -> SessionSecurity {
+        let send = Channel::new(flags, exported_session_key, side);
+        let recv = if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
+            Channel::new(flags, exported_session_key, side.peer())
+        } else {
+            send.clone()
+        };
+        SessionSecurity {
+            flags,
+            side,
+            send,
+            recv,
+        }
+    }
+
+    /// The negotiated flags these keys were derived for.
+    pub fn flags(&self) -> NegotiateFlags {
+        self.flags
+    }
+
+    /// Which end this state belongs to.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    fn ess(&self) -> bool {
+        self.flags
+            .contains(NegotiateFlags::EXTENDED_SESSIONSECURITY)
+    }
+    fn datagram(&self) -> bool {
+        self.flags.contains(NegotiateFlags::DATAGRAM)
+    }
+    fn key_exch(&self) -> bool {
+        self.flags.contains(NegotiateFlags::KEY_EXCH)
+    }
+    /// Session security proper is negotiated (§3.4.4.1: "NTLMSSP_NEGOTIATE_SIGN or NTLMSSP_NEGOTIATE_SEAL").
+    fn integrity(&self) -> bool {
+        self.flags
+            .intersects(NegotiateFlags::SIGN | NegotiateFlags::SEAL)
+    }
+
+    /// The receiving channel: the peer's with extended session security, else the shared one.
+    fn rx(&mut self) -> &mut Channel {
+        if self.ess() {
+            &mut self.recv
+        } else {
+            &mut self.send
+        }
+    }
+
+    /// GSS_GetMIC (§3.4.2, §3.4.4): the signature of `msg`; advances the send sequence number.
+    pub fn sign(&mut self, msg: &[u8]) -> [u8; 16] {
+        if !self.integrity() {
+            return DUMMY_SIGNATURE;
+        }
+        let (ess, dg, kx) = (self.ess(), self.datagram(), self.key_exch());
+        let ch = &mut self.send;
+        let seq = ch.seq;
+        if dg {
+            ch.rekey(seq);
+        }
+        let d = digest(ess, ch, seq, msg);
+        let (sig, _) = finish(ess, kx, ch, seq, d);
+        ch.seq = seq.wrapping_add(1);
+        sig
+    }
+
+    /// GSS_VerifyMIC (§3.4.2, §3.4.4): checks `signature` over `msg`. On success the receive sequence number
+    /// advances; on any error nothing changes.
+    pub fn verify(&mut self, msg: &[u8], signature: &[u8]) -> Result<(), SecurityError> {
+        let sig = parse_signature(signature)?;
+        if !self.integrity() {
+            return if ct_eq(&sig, &DUMMY_SIGNATURE) {
+                Ok(())
+            } else {
+                Err(SecurityError::BadSignature)
+            };
+        }
+        self.receive(&sig, Body::Plain(msg))
+    }
+
+    /// GSS_WrapEx with confidentiality (§3.4.3 SEAL): encrypts `msg` in place and returns the signature of the
+    /// plaintext. The keystream encrypts the message first, then the checksum. Advances the send sequence number.
+    pub fn seal_in_place(&mut self, msg: &mut [u8]) -> [u8; 16] {
+        let (ess, dg, kx) = (self.ess(), self.datagram(), self.key_exch());
+        let ch = &mut self.send;
+        let seq = ch.seq;
+        if dg {
+            ch.rekey(seq);
+        }
+        let d = digest(ess, ch, seq, msg);
+        ch.rc4.apply(msg);
+        let (sig, _) = finish(ess, kx, ch, seq, d);
+        ch.seq = seq.wrapping_add(1);
+        sig
+    }
+
+    /// GSS_UnwrapEx (§3.4.3): decrypts `msg` in place and checks `signature` over the plaintext. On error
+    /// `msg` holds the original ciphertext again and nothing else changes.
+    pub fn unseal_in_place(
+        &mut self,
+        msg: &mut [u8],
+        signature: &[u8],
+    ) -> Result<(), SecurityError> {
+        let sig = parse_signature(signature)?;
+        self.receive(&sig, Body::Sealed(msg))
+    }
+
+    /// The common receive path of verify and unseal.
+    fn receive(&mut self, sig: &[u8; 16], body: Body<'_>) -> Result<(), SecurityError> {
+        let (ess, dg, kx) = (self.ess(), self.datagram(), self.key_exch());
+        let ch = self.rx();
+        let expected = ch.seq;
+        let sig_seq = u32::from_le_bytes([sig[12], sig[13], sig[14], sig[15]]);
+        // With extended session security SeqNum travels in clear and is what the MAC covers; without it the
+        // field is encrypted and the MAC is computed over our own counter.
+        let seq = if ess { sig_seq } else { expected };
+        let saved = ch.rc4.clone();
+        if dg {
+            ch.rekey(seq);
+        }
+        let (result, restore_body) = match body {
+            Body::Plain(msg) => {
+                let d = digest(ess, ch, seq, msg);
+                (check(ess, dg, ch, seq, expected, sig, d, kx), None)
+            }
+            Body::Sealed(msg) => {
+                let before = ch.rc4.clone();
+                ch.rc4.apply(msg);
+                let d = digest(ess, ch, seq, msg);
+                (
+                    check(ess, dg, ch, seq, expected, sig, d, kx),
+                    Some((before, msg)),
+                )
+            }
+        };
+        match result {
+            Ok(()) => {
+                ch.seq = seq.wrapping_add(1);
+                Ok(())
+            }
+            Err(e) => {
+                if let Some((mut before, msg)) = restore_body {
+                    before.apply(msg);
+                }
+                ch.rc4 = saved;
+                Err(e)
+            }
+        }
+    }
+
+    /// Resets an RC4 handle to the start of its keystream, as gss-ntlmssp does for
+    /// `gss_set_sec_context_option(1.3.6.1.4.1.7165.655.1.3)` that MIT SPNEGO calls after each mechListMIC:
+    /// `recv` (value 1, after verify) resets the receiving handle, otherwise the sending one. Without
+    /// extended session security the single shared handle is reset either way. Sequence numbers are kept.
+    /// Does nothing when neither SIGN nor SEAL is negotiated.
+    pub fn reset_rc4(&mut self, recv: bool) {
+        if !self.integrity() {
+            return;
+        }
+        if recv {
+            self.rx().reset();
+        } else {
+            self.send.reset();
+        }
+    }
+
+    /// The next sequence number to send.
+    pub fn send_seq(&self) -> u32 {
+        self.send.seq
+    }
+
+    /// The next sequence number expected (without extended session security the same counter as
+    /// [`send_seq`](Self::send_seq)).
+    pub fn recv_seq(&self) -> u32 {
+        if self.ess() {
+            self.recv.seq
+        } else {
+            self.send.seq
+        }
+    }
+
+    /// Sets the sequence numbers (datagram applications supply them). Without extended session security
+    /// there is one counter, set to `send`.
+    pub fn set_seq(&mut self, send: u32, recv: u32) {
+        self.send.seq = send;
+        if self.ess() {
+            self.recv.seq = recv;
+        }
+    }
+
+    /// Appends the complete state (flags, side, keys, RC4 states, sequence numbers) in a versioned,
+    /// fixed-size layout, for `gss_export_sec_context`. The output holds secret keys: the caller must
+    /// protect it like one (e.g. keep it in a zeroizing buffer).
+    pub fn export(&self, out: &mut Vec<u8>) {
+        out.reserve(EXPORT_LEN);
+        out.extend_from_slice(&EXPORT_MAGIC);
+        out.push(EXPORT_VERSION);
+        out.extend_from_slice(&self.flags.bits().to_le_bytes());
+        out.push(match self.side {
+            Side::Client => 0,
+            Side::Server => 1,
+        });
+        for ch in [&self.send, &self.recv] {
+            out.extend_from_slice(ch.sign_key.as_bytes());
+            out.extend_from_slice(ch.seal_key.as_bytes());
+            out.push(ch.seal_len);
+            out.extend_from_slice(&ch.rc4.to_bytes());
+            out.extend_from_slice(&ch.seq.to_le_bytes());
+        }
+    }
+
+    /// Rebuilds a state written by [`export`](Self::export). The input must be exactly one exported state;
+    /// anything else is an error.
+    pub fn import(b: &[u8]) -> Result<SessionSecurity, SecurityError> {
+        if b.len() != EXPORT_LEN {
+            return Err(SecurityError::BadExport("wrong length"));
+        }
+        let mut r = Reader { rest: b };
+        if r.array::<4>()? != EXPORT_MAGIC {
+            return Err(SecurityError::BadExport("bad magic"));
+        }
+        if r.u8()? != EXPORT_VERSION {
+            return Err(SecurityError::BadExport("unsupported version"));
+        }
+        let flags = NegotiateFlags(r.u32()?);
+        let side = match r.u8()? {
+            0 => Side::Client,
+            1 => Side::Server,
+            _ => return Err(SecurityError::BadExport("bad side")),
+        };
+        let ess = flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY);
+        let want_len = sealkey_len(flags);
+        let read_channel = |r: &mut Reader<'_>| -> Result<Channel, SecurityError> {
+            let sign_key = Key16::new(r.array()?);
+            let seal_key = Key16::new(r.array()?);
+            let seal_len = r.u8()?;
+            let rc4_bytes = zeroize::Zeroizing::new(r.array::<{ Rc4::STATE_LEN }>()?);
+            let seq = r.u32()?;
+            if usize::from(seal_len) != want_len {
+                return Err(SecurityError::BadExport(
+                    "sealing key length does not match flags",
+                ));
+            }
+            let pad = seal_key
+                .as_bytes()
+                .get(usize::from(seal_len)..)
+                .unwrap_or_default();
+            if pad.iter().any(|&x| x != 0) {
+                return Err(SecurityError::BadExport("sealing key padding not zero"));
+            }
+            if !ess && !sign_key.is_zero() {
+                return Err(SecurityError::BadExport(
+                    "signing key without extended session security",
+                ));
+            }
+            let rc4 =
+                Rc4::from_bytes(&rc4_bytes).ok_or(SecurityError::BadExport("bad RC4 state"))?;
+            Ok(Channel {
+                sign_key,
+                seal_key,
+                seal_len,
+                rc4,
+                seq,
+            })
+        };
+        let send = read_channel(&mut r)?;
+        let recv = read_channel(&mut r)?;
+        if !r.rest.is_empty() {
+            return Err(SecurityError::BadExport("trailing bytes"));
+        }
+        Ok(SessionSecurity {
+            flags,
+            side,
+            send,
+            recv,
+        })
+    }
+}
+
+/// Checks length and Version of a received signature.
+fn parse_signature(signature: &[u8]) -> Result<[u8; 16], SecurityError> {
+    let sig: [u8; 16] = signature.try_into().map_err(|_| SecurityError::BadLength)?;
+    if sig[..4] != VERSION {
+        return Err(SecurityError::BadVersion);
+    }
+    Ok(sig)
+}
+
+/// Compares a received signature with the one computed from `digest` at `seq`, and its SeqNum with `expected`
+/// (connection mode). Consumes keystream like the sender did.
+#[allow(clippy::too_many_arguments)]
+fn check(
+    ess: bool,
+    datagram: bool,
+    ch: &mut Channel,
+    seq: u32,
+    expected: u32,
+    sig: &[u8; 16],
+    digest: [u8; 8],
+    key_exch: bool,
+) -> Result<(), SecurityError> {
+    let (want, pad_ks) = finish(ess, key_exch, ch, seq, digest);
+    if ess {
+        if !ct_eq(&sig[4..12], &want[4..12]) {
+            return Err(SecurityError::BadSignature);
+        }
+        if !datagram && seq != expected {
+            return Err(sequence_error(expected, seq));
+        }
+        Ok(())
+    } else {
+        let pad = &sig[4..8];
+        if !(ct_eq(pad, &[0; 4]) || ct_eq(pad, &pad_ks)) || !ct_eq(&sig[8..12], &want[8..12]) {
+            return Err(SecurityError::BadSignature);
+        }
+        // want[12..16] = RC4(0) ^ expected: recover the sender's SeqNum from the received field.
+        let mut got = [0u8; 4];
+        for (g, ((r, w), e)) in got.iter_mut().zip(
+            sig[12..]
+                .iter()
+                .zip(&want[12..])
+                .zip(expected.to_le_bytes()),
+        ) {
+            *g = r ^ w ^ e;
+        }
+        let got = u32::from_le_bytes(got);
+        if got != expected {
+            return Err(sequence_error(expected, got));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(flags: NegotiateFlags) -> (SessionSecurity, SessionSecurity) {
+        let k = Key16::new([0x42; 16]);
+        (
+            SessionSecurity::new(flags, &k, Side::Client),
+            SessionSecurity::new(flags, &k, Side::Server),
+        )
+    }
+
+    #[test]
+    fn sequence_error_classifies_by_direction() {
+        assert_eq!(
+            sequence_error(5, 3),
+            SecurityError::Duplicate {
+                expected: 5,
+                got: 3
+            }
+        );
+        assert_eq!(
+            sequence_error(5, 9),
+            SecurityError::Gap {
+                expected: 5,
+                got: 9
+            }
+        );
+        assert_eq!(
+            sequence_error(0, u32::MAX),
+            SecurityError::Duplicate {
+                expected: 0,
+                got: u32::MAX
+            }
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let (c, _) = pair(NegotiateFlags::SIGN | NegotiateFlags::EXTENDED_SESSIONSECURITY);
+        let d = format!("{c:?}");
+        assert!(d.contains("send_seq") && !d.contains("42") && !d.contains("rc4"));
+    }
+
+    #[test]
+    fn dummy_signature_without_sign_or_seal() {
+        let (mut c, mut s) = pair(NegotiateFlags::ALWAYS_SIGN);
+        let sig = c.sign(b"abc");
+        assert_eq!(sig, DUMMY_SIGNATURE);
+        assert_eq!(s.verify(b"anything", &sig), Ok(()));
+        let mut bad = sig;
+        bad[15] = 1;
+        assert_eq!(s.verify(b"abc", &bad), Err(SecurityError::BadSignature));
+    }
+}

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Seeds fuzz/corpus/<target>/ with the captured NTLM tokens from tests/data/tokens (MS-NLMP §2.2 messages).
+# The NTLM message inside each SPNEGO token is cut out at its NTLMSSP signature (to the end of the token:
+# the decoders ignore trailing bytes). AV-pair and NTLMv2-blob seeds are extracted from the messages.
+# Needs python3 for the extraction of inner pieces; without it only whole messages are copied.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+tokens="$here/../tests/data/tokens"
+corpus="$here/corpus"
+mkdir -p "$corpus/fuzz_negotiate" "$corpus/fuzz_challenge" "$corpus/fuzz_authenticate" \
+         "$corpus/fuzz_av_pairs" "$corpus/fuzz_ntlmv2_blob"
+
+if command -v python3 >/dev/null 2>&1; then
+python3 - "$tokens" "$corpus" <<'PY'
+import os, struct, sys
+tokens, corpus = sys.argv[1], sys.argv[2]
+targets = {1: "fuzz_negotiate", 2: "fuzz_challenge", 3: "fuzz_authenticate"}
+def field(b, at):
+    ln, _, off = struct.unpack_from("<HHI", b, at)
+    return b[off:off + ln]
+def put(target, name, data):
+    with open(os.path.join(corpus, target, name), "wb") as f:
+        f.write(data)
+for name in sorted(os.listdir(tokens)):
+    if not name.endswith(".bin"):
+        continue
+    raw = open(os.path.join(tokens, name), "rb").read()
+    at = raw.find(b"NTLMSSP\0")
+    if at < 0 or len(raw) < at + 12:
+        continue
+    msg = raw[at:]
+    ty = struct.unpack_from("<I", msg, 8)[0]
+    if ty not in targets:
+        continue
+    put(targets[ty], name, msg)
+    if ty == 2 and len(msg) >= 48:
+        ti = field(msg, 40)
+        if ti:
+            put("fuzz_av_pairs", name, ti)
+    if ty == 3 and len(msg) >= 64:
+        nt = field(msg, 20)
+        if len(nt) > 44:
+            put("fuzz_ntlmv2_blob", name, nt)
+            put("fuzz_av_pairs", name, nt[44:])
+PY
+else
+  for f in "$tokens"/*.bin; do
+    case "$(basename "$f")" in
+      *negotiate*|*_1_client*) cp "$f" "$corpus/fuzz_negotiate/" ;;
+      *challenge*|*_2_server*) cp "$f" "$corpus/fuzz_challenge/" ;;
+      *authenticate*|*_3_client*) cp "$f" "$corpus/fuzz_authenticate/" ;;
+    esac
+  done
+fi
+for t in "$corpus"/*; do echo "$(basename "$t"): $(ls "$t" | wc -l) seeds"; done

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Install the Debian packages that building and testing gss-negotiate needs.
+#
+# Usage: scripts/install-deps.sh [--print] [--group NAME]... [--all]
+#   (no option)    install the default groups (build + test)
+#   --print        list the packages of the chosen groups and whether each is installed; install nothing
+#   --group NAME   choose a group (repeatable); see PKG_GROUPS below
+#   --all          choose every group
+#
+# Idempotent: packages already installed are left alone and apt is not called at all when nothing is missing.
+# Needs root and apt-get (Debian 12) to install; anything else gets a clear message and exit code 2.
+set -euo pipefail
+
+# ---- package groups: add a group by adding one line here and its name to DEFAULT_GROUPS if CI needs it ----
+declare -A PKG_GROUPS=(
+  [build]="build-essential pkg-config libkrb5-dev binutils"
+  [test]="krb5-gss-samples krb5-user gss-ntlmssp python3-gssapi valgrind coreutils"
+)
+# Order in which groups are listed/installed.
+GROUP_ORDER=(build test)
+DEFAULT_GROUPS=(build test)
+
+print_only=0
+chosen=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --print|-n) print_only=1 ;;
+    --group) shift; [ $# -gt 0 ] || { echo "install-deps: --group needs a name" >&2; exit 2; }; chosen+=("$1") ;;
+    --all) chosen=("${GROUP_ORDER[@]}") ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown option: $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ ${#chosen[@]} -gt 0 ] || chosen=("${DEFAULT_GROUPS[@]}")
+
+packages=()
+for g in "${chosen[@]}"; do
+  if [ -z "${PKG_GROUPS[$g]+x}" ]; then
+    echo "install-deps: unknown group '$g' (known: ${GROUP_ORDER[*]})" >&2
+    exit 2
+  fi
+  # shellcheck disable=SC2206
+  packages+=(${PKG_GROUPS[$g]})
+done
+
+is_installed() {
+  dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  if command -v dpkg-query >/dev/null 2>&1 && is_installed "$p"; then
+    [ "$print_only" = 1 ] && echo "  installed  $p"
+  else
+    [ "$print_only" = 1 ] && echo "  missing    $p"
+    missing+=("$p")
+  fi
+done
+
+if [ "$print_only" = 1 ]; then
+  echo "install-deps: groups: ${chosen[*]}; ${#missing[@]} of ${#packages[@]} packages missing"
+  exit 0
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present (groups: ${chosen[*]})"
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-deps: apt-get not found; install these packages by hand: ${missing[*]}" >&2
+  exit 2
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: must run as root to install: ${missing[*]}" >&2
+  echo "install-deps: run 'sudo $0' or install them by hand" >&2
+  exit 2
+fi
+
+echo "install-deps: installing (groups: ${chosen[*]}): ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq || echo "install-deps: apt-get update failed; trying with the package lists already here" >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

@@ -1,0 +1,132 @@
+//! Process configuration from the environment, with the variable names gss-ntlmssp users already know
+//! (ARCHITECTURE.md §5): `NTLM_USER_FILE`, `LM_COMPAT_LEVEL` (MS-NLMP §3.1.1.1 / the Windows LmCompatibilityLevel,
+//! 0–5, default 3 = NTLMv2 only), `NETBIOS_COMPUTER_NAME`, `NETBIOS_DOMAIN_NAME`, `GSSNTLMSSP_DEBUG`, and our own
+//! `GSS_NEGOTIATE_DEBUG` (a log file path; it wins over `GSSNTLMSSP_DEBUG`).
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+
+/// The default `LM_COMPAT_LEVEL`: send and accept NTLMv2 only.
+pub const DEFAULT_LM_COMPAT_LEVEL: u8 = 3;
+/// The NetBIOS domain used when none is configured (gss-ntlmssp's `DEF_NB_DOMAIN`).
+pub const DEFAULT_NETBIOS_DOMAIN: &str = "WORKSTATION";
+
+/// The configuration read from the environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// `NTLM_USER_FILE`.
+    pub user_file: Option<PathBuf>,
+    /// `LM_COMPAT_LEVEL`, 0–5.
+    pub lm_compat_level: u8,
+    /// `NETBIOS_COMPUTER_NAME`, else the short host name in upper case.
+    pub netbios_computer_name: String,
+    /// `NETBIOS_DOMAIN_NAME`, else [`DEFAULT_NETBIOS_DOMAIN`].
+    pub netbios_domain_name: String,
+    /// `GSS_NEGOTIATE_DEBUG`, else `GSSNTLMSSP_DEBUG`: where to write the debug log.
+    pub debug_file: Option<PathBuf>,
+    /// Problems found while reading the configuration (an invalid value falls back to its default).
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env(hostname: Option<String>) -> Config {
+        Config::from_lookup(|k| std::env::var(k).ok(), hostname)
+    }
+
+    /// Builds the configuration from any variable lookup (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>, hostname: Option<String>) -> Config {
+        let mut warnings = Vec::new();
+        let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let lm_compat_level = match nonempty("LM_COMPAT_LEVEL") {
+            None => DEFAULT_LM_COMPAT_LEVEL,
+            Some(v) => match v.trim().parse::<u8>() {
+                Ok(n) if n <= 5 => n,
+                _ => {
+                    warnings.push(format!(
+                        "LM_COMPAT_LEVEL={v:?} is not 0-5; using {DEFAULT_LM_COMPAT_LEVEL}"
+                    ));
+                    DEFAULT_LM_COMPAT_LEVEL
+                }
+            },
+        };
+        let netbios_computer_name = nonempty("NETBIOS_COMPUTER_NAME").unwrap_or_else(|| {
+            let host = hostname.unwrap_or_default();
+            host.split('.')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_uppercase()
+        });
+        Config {
+            user_file: nonempty("NTLM_USER_FILE").map(PathBuf::from),
+            lm_compat_level,
+            netbios_computer_name,
+            netbios_domain_name: nonempty("NETBIOS_DOMAIN_NAME")
+                .unwrap_or_else(|| DEFAULT_NETBIOS_DOMAIN.into()),
+            debug_file: nonempty("GSS_NEGOTIATE_DEBUG")
+                .or_else(|| nonempty("GSSNTLMSSP_DEBUG"))
+                .map(PathBuf::from),
+            warnings,
+        }
+    }
+
+    /// True when LM and NTLMv1 responses may be sent (levels 0–2).
+    pub fn allows_ntlmv1_client(&self) -> bool {
+        self.lm_compat_level < 3
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)], host: Option<&str>) -> Config {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned(), host.map(String::from))
+    }
+
+    #[test]
+    fn defaults_follow_gss_ntlmssp() {
+        let c = cfg(&[], Some("vm1.example.com"));
+        assert_eq!(c.lm_compat_level, 3);
+        assert_eq!(c.netbios_computer_name, "VM1");
+        assert_eq!(c.netbios_domain_name, "WORKSTATION");
+        assert_eq!(c.user_file, None);
+        assert_eq!(c.debug_file, None);
+        assert!(!c.allows_ntlmv1_client());
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let c = cfg(
+            &[
+                ("LM_COMPAT_LEVEL", "1"),
+                ("NETBIOS_COMPUTER_NAME", "SRV"),
+                ("NETBIOS_DOMAIN_NAME", "CORP"),
+                ("NTLM_USER_FILE", "/etc/ntlm"),
+                ("GSSNTLMSSP_DEBUG", "/tmp/a"),
+                ("GSS_NEGOTIATE_DEBUG", "/tmp/b"),
+            ],
+            None,
+        );
+        assert_eq!(c.lm_compat_level, 1);
+        assert!(c.allows_ntlmv1_client());
+        assert_eq!(c.netbios_computer_name, "SRV");
+        assert_eq!(c.netbios_domain_name, "CORP");
+        assert_eq!(c.user_file, Some(PathBuf::from("/etc/ntlm")));
+        assert_eq!(c.debug_file, Some(PathBuf::from("/tmp/b")));
+    }
+
+    #[test]
+    fn invalid_lm_compat_level_falls_back_with_warning() {
+        for bad in ["6", "-1", "three"] {
+            let c = cfg(&[("LM_COMPAT_LEVEL", bad)], None);
+            assert_eq!(c.lm_compat_level, 3);
+            assert_eq!(c.warnings.len(), 1, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,754 @@
+//! Credentials: what `gss_acquire_cred*` produce and the acceptor's user lookup (MS-NLMP §3.1.1.1 / §3.2.1.1:
+//! the initiator needs the user's NTOWF; the acceptor needs a way to find each user's NTOWF).
+//!
+//! Sources, in the order gss-ntlmssp users expect (ARCHITECTURE.md §5): a password given to
+//! `gssspi_acquire_cred_with_password`; the cred store keys `ntlmssp_password` / `password`, `ntlmssp_nthash`
+//! (32 hex digits), `ntlmssp_domain`, `ntlmssp_keyfile` (a user file); otherwise `NTLM_USER_FILE`. Unknown store
+//! keys (Apache passes `keytab`, `ccache`, `client_keytab`) are ignored. An acceptor credential always has a name
+//! (the default is the host service of this machine) — a cred store that names no acceptor yields that default
+//! rather than a half-built credential (the gss-ntlmssp crash we must not repeat).
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod userfile;
+
+use crate::names::{Name, NameSystem};
+use crate::ntlm::secret::{Key16, LmHash, NtHash, Password};
+use crate::status::{
+    GssError, Minor, GSS_S_BAD_NAMETYPE, GSS_S_DEFECTIVE_TOKEN, GSS_S_FAILURE, GSS_S_NO_CRED,
+};
+use config::Config;
+use md4::{Digest, Md4};
+use std::path::PathBuf;
+use std::sync::Arc;
+use userfile::{parse_hex_key, UserFileStore};
+use zeroize::Zeroizing;
+
+/// A user's secrets as the acceptor needs them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSecrets {
+    /// The account name as stored.
+    pub user: String,
+    /// The stored domain ("" when the source had none and the query gave none).
+    pub domain: String,
+    /// NTOWFv1 (MS-NLMP §3.3.1).
+    pub nt_hash: NtHash,
+    /// LMOWFv1, when known.
+    pub lm_hash: Option<LmHash>,
+}
+
+/// Where the acceptor finds users' secrets.
+pub trait CredentialLookup: Send + Sync {
+    /// The secrets of `user` in `domain` ("" = any domain), case-insensitively.
+    fn lookup(&self, user: &str, domain: &str) -> Option<UserSecrets>;
+}
+
+/// NTOWFv1(password) = MD4(UTF-16LE(password)) (MS-NLMP §3.3.1).
+// TODO(merge): replace with crate::ntlm::crypto::ntowfv1 once the crypto module lands.
+pub(crate) fn nt_hash_of(password: &Password) -> NtHash {
+    let utf16 = password.utf16le();
+    let digest = Zeroizing::new(<[u8; 16]>::from(Md4::digest(utf16.as_slice())));
+    Key16::new(*digest)
+}
+
+/// `gss_cred_usage_t`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CredUsage {
+    /// GSS_C_BOTH (0).
+    Both,
+    /// GSS_C_INITIATE (1).
+    Initiate,
+    /// GSS_C_ACCEPT (2).
+    Accept,
+}
+
+impl CredUsage {
+    /// From the C value.
+    pub fn from_c(v: i32) -> Option<CredUsage> {
+        match v {
+            0 => Some(CredUsage::Both),
+            1 => Some(CredUsage::Initiate),
+            2 => Some(CredUsage::Accept),
+            _ => None,
+        }
+    }
+    /// The C value.
+    pub fn to_c(self) -> i32 {
+        match self {
+            CredUsage::Both => 0,
+            CredUsage::Initiate => 1,
+            CredUsage::Accept => 2,
+        }
+    }
+}
+
+/// The initiator half of a credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Initiator {
+    /// A user with its NTOWF (and LMOWF when known).
+    User {
+        /// Account name.
+        user: String,
+        /// Domain, if any.
+        domain: Option<String>,
+        /// NTOWFv1.
+        nt_hash: NtHash,
+        /// LMOWFv1.
+        lm_hash: Option<LmHash>,
+    },
+    /// Anonymous (MS-NLMP §3.1.5.1.2 with empty responses).
+    Anonymous,
+}
+
+/// The acceptor half of a credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acceptor {
+    /// The service name this acceptor answers as (used for MsvAvTargetName checks).
+    pub name: Name,
+    /// A user file given in the cred store (`ntlmssp_keyfile`); otherwise `NTLM_USER_FILE` is used.
+    pub keyfile: Option<PathBuf>,
+}
+
+/// A credential handle's contents.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Credential {
+    /// Present when the credential can initiate.
+    pub initiator: Option<Initiator>,
+    /// Present when the credential can accept.
+    pub acceptor: Option<Acceptor>,
+    /// NEGOTIATE flags set with `gssspi_set_cred_option` (private OID .5); `None` = the defaults.
+    pub neg_flags: Option<u32>,
+}
+
+/// What `gss_acquire_cred_from` understood of the cred store.
+#[derive(Clone, Debug, Default)]
+pub struct CredStore {
+    /// `ntlmssp_domain`.
+    pub domain: Option<String>,
+    /// `ntlmssp_nthash`, parsed.
+    pub nt_hash: Option<NtHash>,
+    /// `ntlmssp_password` or `password`.
+    pub password: Option<Password>,
+    /// `ntlmssp_keyfile`.
+    pub keyfile: Option<PathBuf>,
+}
+
+impl CredStore {
+    /// Reads the store's key/value pairs; unknown keys are ignored, a malformed hash is an error.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<CredStore, GssError> {
+        let mut cs = CredStore::default();
+        for (k, v) in pairs {
+            match k {
+                "ntlmssp_domain" => cs.domain = Some(v.to_string()),
+                "ntlmssp_nthash" => {
+                    cs.nt_hash =
+                        Some(parse_hex_key(v).ok_or(GssError::new(GSS_S_NO_CRED, Minor::BadHash))?)
+                }
+                "ntlmssp_password" | "password" => cs.password = Some(Password::new(v)),
+                "ntlmssp_keyfile" => cs.keyfile = Some(PathBuf::from(v)),
+                _ => {}
+            }
+        }
+        Ok(cs)
+    }
+}
+
+fn user_parts(name: Option<&Name>) -> Result<(Option<String>, Option<String>), GssError> {
+    match name {
+        None => Ok((None, None)),
+        Some(Name::User { user, domain }) => Ok((Some(user.clone()), domain.clone())),
+        Some(_) => Err(GssError::with_detail(
+            GSS_S_BAD_NAMETYPE,
+            Minor::BadCredUsage,
+            "an initiator needs a user name",
+        )),
+    }
+}
+
+fn from_file(
+    path: &std::path::Path,
+    user: Option<&str>,
+    domain: Option<&str>,
+) -> Result<Initiator, GssError> {
+    let s = UserFileStore::shared(path).find(user, domain)?;
+    Ok(Initiator::User {
+        user: s.user,
+        domain: (!s.domain.is_empty()).then_some(s.domain),
+        nt_hash: s.nt_hash,
+        lm_hash: s.lm_hash,
+    })
+}
+
+/// Builds the initiator half for `name` from a store (if any) and the configuration.
+pub fn acquire_initiator(
+    name: Option<&Name>,
+    store: Option<&CredStore>,
+    cfg: &Config,
+) -> Result<Initiator, GssError> {
+    if let Some(Name::Anonymous) = name {
+        return Ok(Initiator::Anonymous);
+    }
+    let (user, mut domain) = user_parts(name)?;
+    let store = store.cloned().unwrap_or_default();
+    if store.domain.is_some() {
+        domain = store.domain.clone();
+    }
+    let secret = store
+        .nt_hash
+        .clone()
+        .or_else(|| store.password.as_ref().map(nt_hash_of));
+    if let Some(nt_hash) = secret {
+        let user = user.ok_or_else(|| {
+            GssError::with_detail(
+                GSS_S_NO_CRED,
+                Minor::NoCredentials,
+                "a password or hash was given without a user name",
+            )
+        })?;
+        return Ok(Initiator::User {
+            user,
+            domain,
+            nt_hash,
+            lm_hash: None,
+        });
+    }
+    let file = store
+        .keyfile
+        .or_else(|| cfg.user_file.clone())
+        .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
+    let mut found = from_file(&file, user.as_deref(), domain.as_deref())?;
+    if let (Initiator::User { domain: d, .. }, Some(forced)) = (&mut found, store.domain) {
+        *d = Some(forced);
+    }
+    Ok(found)
+}
+
+/// Builds the acceptor half: the given service name or this host's default, and the store's keyfile.
+pub fn acquire_acceptor(
+    name: Option<&Name>,
+    store: Option<&CredStore>,
+    sys: &dyn NameSystem,
+) -> Result<Acceptor, GssError> {
+    let name = match name {
+        Some(n @ Name::Service { .. }) => n.clone(),
+        Some(_) => {
+            return Err(GssError::with_detail(
+                GSS_S_BAD_NAMETYPE,
+                Minor::BadCredUsage,
+                "an acceptor needs a host-based service name",
+            ))
+        }
+        None => crate::names::parse_hostbased("", sys)?,
+    };
+    Ok(Acceptor {
+        name,
+        keyfile: store.and_then(|s| s.keyfile.clone()),
+    })
+}
+
+/// `gss_acquire_cred_from` / `gss_acquire_cred` (store `None`). With `Both`, each half is acquired when its
+/// name kind allows it; the call fails only when no half could be built.
+pub fn acquire(
+    name: Option<&Name>,
+    usage: CredUsage,
+    store: Option<&CredStore>,
+    cfg: &Config,
+    sys: &dyn NameSystem,
+) -> Result<Credential, GssError> {
+    let mut cred = Credential::default();
+    match usage {
+        CredUsage::Initiate => cred.initiator = Some(acquire_initiator(name, store, cfg)?),
+        CredUsage::Accept => cred.acceptor = Some(acquire_acceptor(name, store, sys)?),
+        CredUsage::Both => {
+            let init = acquire_initiator(name, store, cfg);
+            let acc = acquire_acceptor(name, store, sys);
+            match (init, acc) {
+                (Err(e), Err(_)) => return Err(e),
+                (i, a) => {
+                    cred.initiator = i.ok();
+                    cred.acceptor = a.ok();
+                }
+            }
+        }
+    }
+    Ok(cred)
+}
+
+/// `gssspi_acquire_cred_with_password`: a user name and its password (initiator; with `Both` also acceptor is
+/// not possible since the name is a user).
+pub fn acquire_with_password(
+    name: &Name,
+    password: &Password,
+    usage: CredUsage,
+) -> Result<Credential, GssError> {
+    if usage == CredUsage::Accept {
+        return Err(GssError::with_detail(
+            GSS_S_NO_CRED,
+            Minor::BadCredUsage,
+            "a password credential cannot accept",
+        ));
+    }
+    let (user, domain) = user_parts(Some(name))?;
+    let user = user.ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
+    Ok(Credential {
+        initiator: Some(Initiator::User {
+            user,
+            domain,
+            nt_hash: nt_hash_of(password),
+            lm_hash: None,
+        }),
+        acceptor: None,
+        neg_flags: None,
+    })
+}
+
+impl Credential {
+    /// The usage this credential supports.
+    pub fn usage(&self) -> CredUsage {
+        match (&self.initiator, &self.acceptor) {
+            (Some(_), Some(_)) => CredUsage::Both,
+            (None, Some(_)) => CredUsage::Accept,
+            _ => CredUsage::Initiate,
+        }
+    }
+
+    /// The credential's name: the user for an initiator, else the acceptor's service name.
+    pub fn name(&self) -> Option<Name> {
+        match (&self.initiator, &self.acceptor) {
+            (Some(Initiator::User { user, domain, .. }), _) => Some(Name::User {
+                user: user.clone(),
+                domain: domain.clone(),
+            }),
+            (Some(Initiator::Anonymous), _) => Some(Name::Anonymous),
+            (None, Some(a)) => Some(a.name.clone()),
+            (None, None) => None,
+        }
+    }
+
+    /// The user lookup an acceptor made from this credential uses: its keyfile, else `NTLM_USER_FILE`.
+    pub fn acceptor_lookup(&self, cfg: &Config) -> Result<Arc<dyn CredentialLookup>, GssError> {
+        let path = self
+            .acceptor
+            .as_ref()
+            .and_then(|a| a.keyfile.clone())
+            .or_else(|| cfg.user_file.clone())
+            .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
+        Ok(UserFileStore::shared(&path))
+    }
+
+    /// Serializes for `gss_export_cred`. The token carries the NT/LM hashes, as gss-ntlmssp's does: it is as
+    /// secret as the password and the caller must protect it. Layout (all lengths u32 big-endian):
+    /// `"GSSNEGC" 1`, flags-present u8 [+ u32], initiator tag u8 (0 none, 1 user, 2 anonymous) [+ user, domain?,
+    /// nt 16, lm?], acceptor tag u8 (0/1) [+ spn?, host, keyfile?]; strings as len + UTF-8, options as u8 0/1.
+    pub fn export(&self) -> Zeroizing<Vec<u8>> {
+        let mut w = Zeroizing::new(Vec::with_capacity(96));
+        w.extend_from_slice(b"GSSNEGC\x01");
+        put_opt(&mut w, self.neg_flags.as_ref(), |w, f| {
+            w.extend_from_slice(&f.to_be_bytes())
+        });
+        match &self.initiator {
+            None => w.push(0),
+            Some(Initiator::User {
+                user,
+                domain,
+                nt_hash,
+                lm_hash,
+            }) => {
+                w.push(1);
+                put_str(&mut w, user);
+                put_opt(&mut w, domain.as_ref(), |w, d| put_str(w, d));
+                w.extend_from_slice(nt_hash.as_bytes());
+                put_opt(&mut w, lm_hash.as_ref(), |w, k| {
+                    w.extend_from_slice(k.as_bytes())
+                });
+            }
+            Some(Initiator::Anonymous) => w.push(2),
+        }
+        match &self.acceptor {
+            None => w.push(0),
+            Some(a) => {
+                w.push(1);
+                let (spn, host) = match &a.name {
+                    Name::Service { spn, host } => (spn.clone(), host.clone()),
+                    other => (None, other.display()),
+                };
+                put_opt(&mut w, spn.as_ref(), |w, s| put_str(w, s));
+                put_str(&mut w, &host);
+                let keyfile = a.keyfile.as_ref().map(|p| p.to_string_lossy().into_owned());
+                put_opt(&mut w, keyfile.as_ref(), |w, s| put_str(w, s));
+            }
+        }
+        w
+    }
+
+    /// Parses a token made by [`Credential::export`]; anything malformed or trailing is an error.
+    pub fn import(token: &[u8]) -> Result<Credential, GssError> {
+        let mut r = Reader(token);
+        if r.take(8)? != b"GSSNEGC\x01" {
+            return Err(bad_token(
+                "not a gss-negotiate credential token (version 1)",
+            ));
+        }
+        let neg_flags = r.opt(|r| r.u32())?;
+        let initiator = match r.u8()? {
+            0 => None,
+            1 => {
+                let user = r.string()?;
+                let domain = r.opt(Reader::string)?;
+                let nt_hash = r.key()?;
+                let lm_hash = r.opt(Reader::key)?;
+                Some(Initiator::User {
+                    user,
+                    domain,
+                    nt_hash,
+                    lm_hash,
+                })
+            }
+            2 => Some(Initiator::Anonymous),
+            _ => return Err(bad_token("unknown initiator tag")),
+        };
+        let acceptor = match r.u8()? {
+            0 => None,
+            1 => {
+                let spn = r.opt(Reader::string)?;
+                let host = r.string()?;
+                let keyfile = r.opt(Reader::string)?.map(PathBuf::from);
+                Some(Acceptor {
+                    name: Name::Service { spn, host },
+                    keyfile,
+                })
+            }
+            _ => return Err(bad_token("unknown acceptor tag")),
+        };
+        if !r.0.is_empty() {
+            return Err(bad_token("trailing bytes"));
+        }
+        Ok(Credential {
+            initiator,
+            acceptor,
+            neg_flags,
+        })
+    }
+}
+
+fn bad_token(d: &str) -> GssError {
+    GssError::with_detail(GSS_S_DEFECTIVE_TOKEN, Minor::BadCredToken, d.to_string())
+}
+
+fn put_str(w: &mut Vec<u8>, s: &str) {
+    // Names and paths come from bounded sources; a string over 4 GiB cannot reach here.
+    w.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    w.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt<T>(w: &mut Vec<u8>, v: Option<&T>, f: impl FnOnce(&mut Vec<u8>, &T)) {
+    match v {
+        None => w.push(0),
+        Some(v) => {
+            w.push(1);
+            f(w, v);
+        }
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], GssError> {
+        let (head, rest) = self
+            .0
+            .split_at_checked(n)
+            .ok_or_else(|| bad_token("truncated"))?;
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8, GssError> {
+        self.take(1)?
+            .first()
+            .copied()
+            .ok_or_else(|| bad_token("truncated"))
+    }
+    fn u32(&mut self) -> Result<u32, GssError> {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(self.take(4)?);
+        Ok(u32::from_be_bytes(b))
+    }
+    fn string(&mut self) -> Result<String, GssError> {
+        let n = usize::try_from(self.u32()?).map_err(|_| bad_token("length overflows"))?;
+        let bytes = self.take(n)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| bad_token("string is not UTF-8"))
+    }
+    fn key(&mut self) -> Result<Key16, GssError> {
+        Key16::from_slice(self.take(16)?).ok_or_else(|| bad_token("truncated key"))
+    }
+    fn opt<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, GssError>,
+    ) -> Result<Option<T>, GssError> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => f(self).map(Some),
+            _ => Err(bad_token("bad option marker")),
+        }
+    }
+}
+
+/// Sets the default NEGOTIATE flags (private OID .5): 4 bytes host order, or empty to restore the defaults.
+pub fn set_neg_flags(cred: &mut Credential, value: &[u8]) -> Result<(), GssError> {
+    cred.neg_flags = match value.len() {
+        0 => None,
+        4 => {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(value);
+            Some(u32::from_ne_bytes(b))
+        }
+        n => {
+            return Err(GssError::with_detail(
+                GSS_S_FAILURE,
+                Minor::BadOptionValue,
+                format!("{n} bytes, expected 4 or 0"),
+            ))
+        }
+    };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::parse_user;
+    use std::os::unix::fs::PermissionsExt;
+
+    struct Sys;
+    impl NameSystem for Sys {
+        fn hostname(&self) -> Option<String> {
+            Some("vm".into())
+        }
+        fn user_of_uid(&self, _: u32) -> Option<String> {
+            None
+        }
+    }
+
+    fn cfg_with_file(name: &str, text: &str) -> Config {
+        let dir = std::env::temp_dir().join(format!("gssneg-creds-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("users");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        Config::from_lookup(
+            |k| (k == "NTLM_USER_FILE").then(|| path.display().to_string()),
+            Some("vm".into()),
+        )
+    }
+
+    fn no_env() -> Config {
+        Config::from_lookup(|_| None, Some("vm".into()))
+    }
+
+    #[test]
+    fn nt_hash_of_matches_ms_nlmp_4_2_2_1_3() {
+        // MS-NLMP §4.2.2.1.3: NTOWFv1("Password") = a4f49c406510bdcab6824ee7c30fd852.
+        let want = parse_hex_key("a4f49c406510bdcab6824ee7c30fd852").unwrap();
+        assert_eq!(nt_hash_of(&Password::new("Password")), want);
+    }
+
+    #[test]
+    fn default_initiator_is_first_user_file_entry() {
+        let cfg = cfg_with_file("default", "# users\nCORP:alice:pw\nCORP:bob:pw2\n");
+        let c = acquire(None, CredUsage::Initiate, None, &cfg, &Sys).unwrap();
+        assert_eq!(c.name(), Some(parse_user("CORP\\alice").unwrap()));
+        let bob = acquire(
+            Some(&parse_user("BOB").unwrap()),
+            CredUsage::Initiate,
+            None,
+            &cfg,
+            &Sys,
+        )
+        .unwrap();
+        assert!(matches!(bob.initiator, Some(Initiator::User { ref user, .. }) if user == "bob"));
+    }
+
+    #[test]
+    fn initiator_without_any_source_reports_no_credentials() {
+        let err = acquire(None, CredUsage::Initiate, None, &no_env(), &Sys).unwrap_err();
+        assert_eq!(
+            (err.major, err.minor),
+            (GSS_S_NO_CRED, Minor::NoCredentials)
+        );
+    }
+
+    #[test]
+    fn cred_store_password_and_domain_build_an_initiator() {
+        let store = CredStore::from_pairs([
+            ("keytab", "/etc/krb5.keytab"),
+            ("password", "Password"),
+            ("ntlmssp_domain", "DOM"),
+        ])
+        .unwrap();
+        let c = acquire(
+            Some(&parse_user("user").unwrap()),
+            CredUsage::Initiate,
+            Some(&store),
+            &no_env(),
+            &Sys,
+        )
+        .unwrap();
+        let Some(Initiator::User {
+            user,
+            domain,
+            nt_hash,
+            ..
+        }) = c.initiator
+        else {
+            panic!("no initiator")
+        };
+        assert_eq!((user.as_str(), domain.as_deref()), ("user", Some("DOM")));
+        assert_eq!(nt_hash, nt_hash_of(&Password::new("Password")));
+    }
+
+    #[test]
+    fn cred_store_rejects_malformed_nthash() {
+        assert_eq!(
+            CredStore::from_pairs([("ntlmssp_nthash", "abc")])
+                .unwrap_err()
+                .minor,
+            Minor::BadHash
+        );
+    }
+
+    #[test]
+    fn acceptor_with_store_that_names_no_acceptor_gets_default_service() {
+        let store =
+            CredStore::from_pairs([("keytab", "/etc/krb5.keytab"), ("ccache", "FILE:/tmp/x")])
+                .unwrap();
+        let c = acquire(None, CredUsage::Accept, Some(&store), &no_env(), &Sys).unwrap();
+        let a = c.acceptor.unwrap();
+        assert_eq!(
+            a.name,
+            Name::Service {
+                spn: None,
+                host: "vm".into()
+            }
+        );
+        assert_eq!(a.keyfile, None);
+        assert!(c.initiator.is_none());
+    }
+
+    #[test]
+    fn acceptor_keyfile_comes_from_store() {
+        let store = CredStore::from_pairs([("ntlmssp_keyfile", "/srv/users")]).unwrap();
+        let name = crate::names::parse_hostbased("HTTP@web", &Sys).unwrap();
+        let c = acquire(
+            Some(&name),
+            CredUsage::Accept,
+            Some(&store),
+            &no_env(),
+            &Sys,
+        )
+        .unwrap();
+        assert_eq!(
+            c.acceptor.unwrap().keyfile,
+            Some(PathBuf::from("/srv/users"))
+        );
+    }
+
+    #[test]
+    fn acceptor_refuses_user_name_and_initiator_refuses_service_name() {
+        let user = parse_user("alice").unwrap();
+        assert_eq!(
+            acquire(Some(&user), CredUsage::Accept, None, &no_env(), &Sys)
+                .unwrap_err()
+                .major,
+            GSS_S_BAD_NAMETYPE
+        );
+        let svc = crate::names::parse_hostbased("HTTP@web", &Sys).unwrap();
+        assert_eq!(
+            acquire(Some(&svc), CredUsage::Initiate, None, &no_env(), &Sys)
+                .unwrap_err()
+                .major,
+            GSS_S_BAD_NAMETYPE
+        );
+    }
+
+    #[test]
+    fn both_usage_keeps_whichever_half_is_available() {
+        let c = acquire(None, CredUsage::Both, None, &no_env(), &Sys).unwrap();
+        assert_eq!(c.usage(), CredUsage::Accept);
+        let cfg = cfg_with_file("both", "D:u:p\n");
+        let c = acquire(None, CredUsage::Both, None, &cfg, &Sys).unwrap();
+        assert_eq!(c.usage(), CredUsage::Both);
+    }
+
+    #[test]
+    fn anonymous_name_gives_anonymous_initiator() {
+        let c = acquire(
+            Some(&Name::Anonymous),
+            CredUsage::Initiate,
+            None,
+            &no_env(),
+            &Sys,
+        )
+        .unwrap();
+        assert_eq!(c.initiator, Some(Initiator::Anonymous));
+    }
+
+    #[test]
+    fn password_credential_cannot_accept() {
+        let n = parse_user("DOM\\u").unwrap();
+        assert!(acquire_with_password(&n, &Password::new("x"), CredUsage::Accept).is_err());
+        let c = acquire_with_password(&n, &Password::new("x"), CredUsage::Initiate).unwrap();
+        assert_eq!(c.name(), Some(n));
+    }
+
+    #[test]
+    fn export_import_round_trips_and_rejects_corruption() {
+        let mut c = acquire_with_password(
+            &parse_user("DOM\\u").unwrap(),
+            &Password::new("x"),
+            CredUsage::Initiate,
+        )
+        .unwrap();
+        c.neg_flags = Some(0xE208_8297);
+        c.acceptor = Some(Acceptor {
+            name: Name::Service {
+                spn: Some("HTTP/h".into()),
+                host: "h".into(),
+            },
+            keyfile: Some("/k".into()),
+        });
+        let tok = c.export();
+        assert_eq!(Credential::import(&tok), Ok(c));
+        for cut in 0..tok.len() {
+            assert!(Credential::import(&tok[..cut]).is_err(), "cut {cut}");
+        }
+        let mut trailing = tok.to_vec();
+        trailing.push(0);
+        assert!(Credential::import(&trailing).is_err());
+        let anon = Credential {
+            initiator: Some(Initiator::Anonymous),
+            ..Default::default()
+        };
+        assert_eq!(Credential::import(&anon.export()), Ok(anon));
+    }
+
+    #[test]
+    fn neg_flags_option_takes_four_bytes_or_resets() {
+        let mut c = Credential::default();
+        set_neg_flags(&mut c, &0x1234_5678u32.to_ne_bytes()).unwrap();
+        assert_eq!(c.neg_flags, Some(0x1234_5678));
+        set_neg_flags(&mut c, &[]).unwrap();
+        assert_eq!(c.neg_flags, None);
+        assert!(set_neg_flags(&mut c, &[1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn acceptor_lookup_uses_keyfile_before_env() {
+        let cfg = cfg_with_file("lookup", "D:alice:pw\n");
+        let c = acquire(None, CredUsage::Accept, None, &cfg, &Sys).unwrap();
+        let l = c.acceptor_lookup(&cfg).unwrap();
+        assert!(l.lookup("alice", "").is_some());
+        assert!(c.acceptor_lookup(&no_env()).is_err());
+    }
+}

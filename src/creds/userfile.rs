@@ -1,0 +1,455 @@
+//! The `NTLM_USER_FILE` credential store (the formats of gss-ntlmssp and Heimdal, ARCHITECTURE.md §5).
+//!
+//! Each line is either `DOMAIN:USER:PASSWORD` (Heimdal; an empty DOMAIN means none) or smbpasswd-style
+//! `[DOMAIN\]USER:UID:LMHASH:NTHASH[:...]` (Samba; fields after NTHASH ignored; an LM hash of `X`s or `*`s means
+//! none). `#` starts a comment line, blank lines are skipped. A malformed line is reported with its number and
+//! skipped; the other lines stay usable. Lookup by (user, domain) is case-insensitive; an entry or a query
+//! without a domain matches any domain; with no user given, the first entry is the default credential.
+//!
+//! The file is parsed once into an index and re-read only when its (device, inode, size, mtime) changes; readers
+//! share an `Arc` snapshot swapped under an `RwLock`. A file writable by others is refused.
+#![forbid(unsafe_code)]
+
+use crate::creds::{nt_hash_of, CredentialLookup, UserSecrets};
+use crate::ntlm::secret::{Key16, LmHash, NtHash, Password};
+use crate::status::{GssError, Minor, GSS_S_NO_CRED};
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+/// One usable line of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserEntry {
+    /// The account name as written.
+    pub user: String,
+    /// The domain, if the line gave one.
+    pub domain: Option<String>,
+    /// NTOWFv1 of the password (MS-NLMP §3.3.1).
+    pub nt_hash: NtHash,
+    /// LMOWFv1, when the line carried one (smbpasswd form only).
+    pub lm_hash: Option<LmHash>,
+    /// The 1-based line number (for messages).
+    pub line: usize,
+}
+
+/// A line that could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineError {
+    /// The 1-based line number.
+    pub line: usize,
+    /// What is wrong (never the secret itself).
+    pub message: String,
+}
+
+/// A parsed file: its entries in file order, an index by upper-cased user name, and the skipped lines.
+#[derive(Clone, Debug, Default)]
+pub struct ParsedUserFile {
+    entries: Vec<UserEntry>,
+    by_user: HashMap<String, Vec<usize>>,
+    /// Lines that were skipped, with the reason.
+    pub errors: Vec<LineError>,
+}
+
+fn fold(s: &str) -> String {
+    s.to_uppercase()
+}
+
+/// Parses 32 hex digits into a 16-byte key.
+pub fn parse_hex_key(hex: &str) -> Option<Key16> {
+    let hex = hex.trim().as_bytes();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (o, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        let s = core::str::from_utf8(pair).ok()?;
+        *o = u8::from_str_radix(s, 16).ok()?;
+    }
+    Some(Key16::new(out))
+}
+
+/// A usable line: user, domain, NT hash, LM hash.
+type LineEntry = (String, Option<String>, NtHash, Option<LmHash>);
+
+fn parse_line(line: &str) -> Result<Option<LineEntry>, String> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.trim().is_empty() || line.trim_start().starts_with('#') {
+        return Ok(None);
+    }
+    let fields: Vec<&str> = line.split(':').collect();
+    match fields.as_slice() {
+        [dom, user, password] => {
+            if user.is_empty() {
+                return Err("empty user name".into());
+            }
+            let nt = nt_hash_of(&Password::new(*password));
+            Ok(Some((
+                user.to_string(),
+                (!dom.is_empty()).then(|| dom.to_string()),
+                nt,
+                None,
+            )))
+        }
+        [name, _uid, lm, nt, ..] => {
+            let (domain, user) = match name.split_once('\\') {
+                Some((d, u)) => ((!d.is_empty()).then(|| d.to_string()), u.to_string()),
+                None => (None, name.to_string()),
+            };
+            if user.is_empty() {
+                return Err("empty user name".into());
+            }
+            let nt = parse_hex_key(nt).ok_or("NT hash is not 32 hex digits")?;
+            let no_lm = lm.is_empty() || lm.bytes().all(|b| b == b'X' || b == b'*');
+            let lm = if no_lm {
+                None
+            } else {
+                Some(parse_hex_key(lm).ok_or("LM hash is not 32 hex digits")?)
+            };
+            Ok(Some((user, domain, nt, lm)))
+        }
+        _ => Err("expected DOMAIN:USER:PASSWORD or USER:UID:LMHASH:NTHASH:...".into()),
+    }
+}
+
+impl ParsedUserFile {
+    /// Parses the whole text; never fails as a whole.
+    pub fn parse(text: &str) -> ParsedUserFile {
+        let mut out = ParsedUserFile::default();
+        for (i, line) in text.lines().enumerate() {
+            let line_no = i + 1;
+            match parse_line(line) {
+                Ok(None) => {}
+                Ok(Some((user, domain, nt_hash, lm_hash))) => {
+                    out.by_user
+                        .entry(fold(&user))
+                        .or_default()
+                        .push(out.entries.len());
+                    out.entries.push(UserEntry {
+                        user,
+                        domain,
+                        nt_hash,
+                        lm_hash,
+                        line: line_no,
+                    });
+                }
+                Err(message) => out.errors.push(LineError {
+                    line: line_no,
+                    message,
+                }),
+            }
+        }
+        out
+    }
+
+    /// The entries in file order.
+    pub fn entries(&self) -> &[UserEntry] {
+        &self.entries
+    }
+
+    /// The first entry (the default credential).
+    pub fn first(&self) -> Option<&UserEntry> {
+        self.entries.first()
+    }
+
+    /// The first entry for `user` whose domain matches `domain` (a missing domain on either side matches).
+    pub fn find(&self, user: &str, domain: Option<&str>) -> Option<&UserEntry> {
+        let want_dom = domain.filter(|d| !d.is_empty()).map(fold);
+        self.by_user
+            .get(&fold(user))?
+            .iter()
+            .filter_map(|&i| self.entries.get(i))
+            .find(|e| match (&want_dom, &e.domain) {
+                (Some(w), Some(d)) => *w == fold(d),
+                _ => true,
+            })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+}
+
+struct Snapshot {
+    stamp: FileStamp,
+    parsed: Arc<ParsedUserFile>,
+}
+
+/// A user file on disk, re-read when it changes. Cheap to share (`Arc`).
+pub struct UserFileStore {
+    path: PathBuf,
+    current: RwLock<Option<Snapshot>>,
+}
+
+fn file_error(path: &Path, what: impl core::fmt::Display) -> GssError {
+    GssError::with_detail(
+        GSS_S_NO_CRED,
+        Minor::UserFile,
+        format!("{}: {what}", path.display()),
+    )
+}
+
+impl UserFileStore {
+    /// A store for `path`; nothing is read until the first lookup.
+    pub fn new(path: impl Into<PathBuf>) -> UserFileStore {
+        UserFileStore {
+            path: path.into(),
+            current: RwLock::new(None),
+        }
+    }
+
+    /// The shared store for `path` (one per path and process, so the file is parsed once).
+    pub fn shared(path: &Path) -> Arc<UserFileStore> {
+        static STORES: OnceLock<Mutex<HashMap<PathBuf, Arc<UserFileStore>>>> = OnceLock::new();
+        let map = STORES.get_or_init(Default::default);
+        let mut guard = match map.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard
+            .entry(path.to_path_buf())
+            .or_insert_with(|| Arc::new(UserFileStore::new(path)))
+            .clone()
+    }
+
+    /// The path of the file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The parsed file, re-reading it when it changed since the last call.
+    pub fn snapshot(&self) -> Result<Arc<ParsedUserFile>, GssError> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| file_error(&self.path, e))?;
+        if meta.mode() & 0o002 != 0 {
+            return Err(GssError::with_detail(
+                GSS_S_NO_CRED,
+                Minor::UserFileInsecure,
+                self.path.display().to_string(),
+            ));
+        }
+        let stamp = FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+        };
+        if let Ok(guard) = self.current.read() {
+            if let Some(s) = guard.as_ref().filter(|s| s.stamp == stamp) {
+                return Ok(s.parsed.clone());
+            }
+        }
+        let text = std::fs::read_to_string(&self.path).map_err(|e| file_error(&self.path, e))?;
+        let parsed = Arc::new(ParsedUserFile::parse(&text));
+        let mut guard = match self.current.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Some(Snapshot {
+            stamp,
+            parsed: parsed.clone(),
+        });
+        Ok(parsed)
+    }
+
+    /// Looks up `user` (or the first entry when `user` is `None`), reporting why nothing was found.
+    pub fn find(&self, user: Option<&str>, domain: Option<&str>) -> Result<UserSecrets, GssError> {
+        let parsed = self.snapshot()?;
+        let entry = match user {
+            Some(u) => parsed.find(u, domain),
+            None => parsed.first(),
+        };
+        let entry = entry.ok_or_else(|| {
+            let who = match (user, domain) {
+                (Some(u), Some(d)) => format!("{d}\\{u}"),
+                (Some(u), None) => u.to_string(),
+                (None, _) => "no usable entry".to_string(),
+            };
+            GssError::with_detail(
+                GSS_S_NO_CRED,
+                Minor::UnknownUser,
+                format!("{who} in {}", self.path.display()),
+            )
+        })?;
+        Ok(UserSecrets {
+            user: entry.user.clone(),
+            domain: entry
+                .domain
+                .clone()
+                .or_else(|| domain.map(String::from))
+                .unwrap_or_default(),
+            nt_hash: entry.nt_hash.clone(),
+            lm_hash: entry.lm_hash.clone(),
+        })
+    }
+}
+
+impl CredentialLookup for UserFileStore {
+    fn lookup(&self, user: &str, domain: &str) -> Option<UserSecrets> {
+        self.find(Some(user), (!domain.is_empty()).then_some(domain))
+            .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn nt(p: &str) -> NtHash {
+        nt_hash_of(&Password::new(p))
+    }
+
+    const SAMPLE: &str = "\
+# comment line
+CORP:alice:Passw0rd
+
+:bob:secret
+OTHER\\carol:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:8846F7EAEE8FB117AD06BDD830B7586C:[U          ]:LCT-00000000:
+dave:1001:E52CAC67419A9A224A3B108F3FA6CB6D:8846F7EAEE8FB117AD06BDD830B7586C:[U ]:
+broken-line-without-colons
+eve:1002:XX:nothex:
+";
+
+    #[test]
+    fn both_line_formats_parse_and_malformed_lines_are_reported_with_numbers() {
+        let p = ParsedUserFile::parse(SAMPLE);
+        let users: Vec<&str> = p.entries().iter().map(|e| e.user.as_str()).collect();
+        assert_eq!(users, ["alice", "bob", "carol", "dave"]);
+        assert_eq!(p.entries()[0].domain.as_deref(), Some("CORP"));
+        assert_eq!(p.entries()[0].nt_hash, nt("Passw0rd"));
+        assert_eq!(p.entries()[1].domain, None);
+        assert_eq!(p.entries()[2].domain.as_deref(), Some("OTHER"));
+        // 8846F7EAEE8FB117AD06BDD830B7586C is NTOWFv1("password").
+        assert_eq!(p.entries()[2].nt_hash, nt("password"));
+        assert_eq!(p.entries()[2].lm_hash, None);
+        assert!(p.entries()[3].lm_hash.is_some());
+        let lines: Vec<usize> = p.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [7, 8]);
+        assert!(p.errors[1].message.contains("NT hash"));
+    }
+
+    #[test]
+    fn lookup_is_case_insensitive_and_domain_optional() {
+        let p = ParsedUserFile::parse(SAMPLE);
+        assert_eq!(p.find("ALICE", Some("corp")).map(|e| e.line), Some(2));
+        assert_eq!(p.find("alice", None).map(|e| e.line), Some(2));
+        assert!(p.find("alice", Some("OTHER")).is_none());
+        assert_eq!(p.find("bob", Some("ANY")).map(|e| e.line), Some(4));
+        assert!(p.find("mallory", None).is_none());
+        assert_eq!(p.first().map(|e| e.user.as_str()), Some("alice"));
+    }
+
+    #[test]
+    fn first_matching_entry_wins() {
+        let p = ParsedUserFile::parse("A:u:one\nB:u:two\n:u:three\n");
+        assert_eq!(p.find("u", None).map(|e| e.line), Some(1));
+        assert_eq!(p.find("u", Some("b")).map(|e| e.line), Some(2));
+        assert_eq!(p.find("u", Some("C")).map(|e| e.line), Some(3));
+    }
+
+    #[test]
+    fn hex_keys_need_32_digits() {
+        assert!(parse_hex_key("8846f7eaee8fb117ad06bdd830b7586c").is_some());
+        assert!(parse_hex_key("8846f7eaee8fb117ad06bdd830b7586").is_none());
+        assert!(parse_hex_key("zz46f7eaee8fb117ad06bdd830b7586c").is_none());
+        assert!(parse_hex_key("é846f7eaee8fb117ad06bdd830b7586").is_none());
+    }
+
+    fn temp_file(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("gssneg-uf-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("users");
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    }
+
+    #[test]
+    fn store_rereads_the_file_when_it_changes() {
+        let path = temp_file("reload", "D:alice:one\n");
+        let store = UserFileStore::new(&path);
+        assert_eq!(store.find(Some("alice"), None).unwrap().nt_hash, nt("one"));
+        let first = store.snapshot().unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &store.snapshot().unwrap()),
+            "unchanged file must not be re-parsed"
+        );
+        std::fs::write(&path, "D:alice:two-longer\nD:bob:x\n").unwrap();
+        assert_eq!(
+            store.find(Some("alice"), None).unwrap().nt_hash,
+            nt("two-longer")
+        );
+        assert!(store.find(Some("bob"), Some("d")).is_ok());
+    }
+
+    #[test]
+    fn store_refuses_world_writable_file() {
+        let path = temp_file("perm", "D:alice:one\n");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o646)).unwrap();
+        let err = UserFileStore::new(&path).find(None, None).unwrap_err();
+        assert_eq!(err.minor, Minor::UserFileInsecure);
+    }
+
+    #[test]
+    fn store_reports_missing_file_and_unknown_user() {
+        let err = UserFileStore::new("/nonexistent/ntlm-users")
+            .find(None, None)
+            .unwrap_err();
+        assert_eq!(err.minor, Minor::UserFile);
+        let path = temp_file("unknown", "D:alice:one\n");
+        let err = UserFileStore::new(&path)
+            .find(Some("mallory"), None)
+            .unwrap_err();
+        assert_eq!(err.minor, Minor::UnknownUser);
+        assert!(err.detail.unwrap().contains("mallory"));
+    }
+
+    #[test]
+    fn concurrent_lookups_during_rewrites_always_see_a_whole_file() {
+        let path = temp_file("concurrent", "D:alice:v0\n");
+        let store = Arc::new(UserFileStore::new(&path));
+        let valid: Vec<NtHash> = (0..20).map(|i| nt(&format!("v{i}"))).collect();
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                let valid = valid.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        // A torn read of a half-written file may miss the user; what it finds must be real.
+                        if let Ok(s) = store.find(Some("alice"), None) {
+                            assert!(valid.contains(&s.nt_hash));
+                        }
+                    }
+                })
+            })
+            .collect();
+        for i in 1..20 {
+            let tmp = path.with_extension("tmp");
+            let mut f = std::fs::File::create(&tmp).unwrap();
+            writeln!(f, "D:alice:v{i}").unwrap();
+            drop(f);
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).unwrap();
+            std::fs::rename(&tmp, &path).unwrap();
+        }
+        for r in readers {
+            r.join().unwrap();
+        }
+        assert_eq!(store.find(Some("alice"), None).unwrap().nt_hash, nt("v19"));
+    }
+
+    #[test]
+    fn credential_lookup_trait_finds_users() {
+        let path = temp_file("trait", "CORP:alice:pw\n");
+        let store: Arc<dyn CredentialLookup> = UserFileStore::shared(&path);
+        let s = store.lookup("Alice", "corp").unwrap();
+        assert_eq!((s.user.as_str(), s.domain.as_str()), ("alice", "CORP"));
+        assert!(store.lookup("alice", "OTHER").is_none());
+    }
+}

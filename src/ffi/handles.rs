@@ -1,0 +1,107 @@
+//! Opaque handles: each `gss_name_t` / `gss_cred_id_t` / `gss_ctx_id_t` we hand out is a `Box<Handle<T>>`.
+//!
+//! Validation, in order: NULL is an error; the address must be in the registry of live handles of that kind
+//! (checked *without* dereferencing, so a garbage pointer, a released handle or a handle of another kind is
+//! rejected); the magic tag in the box must match (defence in depth). Limits: a handle released by one thread
+//! while another still uses it is a caller bug GSSAPI does not allow; a released address may be reused by a new
+//! allocation, so a stale handle can alias a *new* live handle of the same kind (never freed memory).
+
+use crate::status::GssError;
+use core::ffi::c_void;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// The kinds of handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Name,
+    Cred,
+    #[allow(dead_code)] // contexts are wired by the context entry points
+    Context,
+}
+
+impl Kind {
+    const fn magic(self) -> u64 {
+        match self {
+            Kind::Name => 0x4753_5347_4e41_4d45,    // "GSSGNAME"
+            Kind::Cred => 0x4753_5347_4352_4544,    // "GSSGCRED"
+            Kind::Context => 0x4753_5347_4354_5854, // "GSSGCTXT"
+        }
+    }
+}
+
+/// A Rust type stored behind a handle of some kind.
+pub(crate) trait Handled: Send + 'static {
+    /// Its kind.
+    const KIND: Kind;
+}
+
+#[repr(C)]
+struct Handle<T> {
+    magic: u64,
+    value: T,
+}
+
+fn registry() -> MutexGuard<'static, HashMap<usize, Kind>> {
+    static LIVE: OnceLock<Mutex<HashMap<usize, Kind>>> = OnceLock::new();
+    let m = LIVE.get_or_init(Default::default);
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Boxes `value` and registers the pointer.
+pub(crate) fn into_raw<T: Handled, P>(value: T) -> *mut P {
+    let p = Box::into_raw(Box::new(Handle {
+        magic: T::KIND.magic(),
+        value,
+    }));
+    registry().insert(p as usize, T::KIND);
+    p.cast()
+}
+
+fn check<T: Handled>(p: *const c_void, invalid: &GssError) -> Result<*mut Handle<T>, GssError> {
+    if p.is_null() || registry().get(&(p as usize)) != Some(&T::KIND) {
+        return Err(invalid.clone());
+    }
+    let h = p.cast_mut().cast::<Handle<T>>();
+    // SAFETY: the registry says p is a live Box<Handle<T>> made by into_raw.
+    if unsafe { (*h).magic } != T::KIND.magic() {
+        return Err(invalid.clone());
+    }
+    Ok(h)
+}
+
+/// Borrows the value behind a handle, or returns `invalid`.
+///
+/// # Safety
+/// The handle must not be released while the borrow lives (GSSAPI forbids concurrent release).
+pub(crate) unsafe fn borrow<'a, T: Handled, P>(
+    p: *const P,
+    invalid: GssError,
+) -> Result<&'a T, GssError> {
+    let h = check::<T>(p.cast(), &invalid)?;
+    // SAFETY: h is a live handle of kind T (checked); the caller guarantees it outlives 'a.
+    Ok(unsafe { &(*h).value })
+}
+
+/// Takes the value back out of a handle and unregisters it (release).
+///
+/// # Safety
+/// No other borrow of this handle may be alive.
+pub(crate) unsafe fn take<T: Handled, P>(p: *mut P, invalid: GssError) -> Result<T, GssError> {
+    let h = {
+        let mut reg = registry();
+        let key = p as usize;
+        if p.is_null() || reg.get(&key) != Some(&T::KIND) {
+            return Err(invalid);
+        }
+        reg.remove(&key);
+        key as *mut Handle<T>
+    };
+    // SAFETY: h was made by Box::into_raw in into_raw and has just been unregistered, so this is the only owner.
+    let mut boxed = unsafe { Box::from_raw(h) };
+    boxed.magic = 0;
+    Ok(boxed.value)
+}

@@ -1,0 +1,323 @@
+//! Name exports (RFC 2744 §5.16, 5.10, 5.3, 5.13, 5.20; RFC 6680 §7; MIT `gss_localname`).
+
+use super::handles::{borrow, into_raw, take, Handled, Kind};
+use super::sys::{local_account, LibcSystem};
+use super::types::*;
+use super::util::*;
+use crate::names::{self, Name, NameType};
+use crate::oids;
+use crate::status::*;
+use core::ffi::c_int;
+
+impl Handled for Name {
+    const KIND: Kind = Kind::Name;
+}
+
+fn bad_handle() -> GssError {
+    GssError::new(GSS_S_BAD_NAME, Minor::InvalidHandle)
+}
+
+/// Borrows a name handle.
+///
+/// # Safety
+/// As [`borrow`].
+pub(crate) unsafe fn name_ref<'a>(n: gss_const_name_t) -> Result<&'a Name, GssError> {
+    // SAFETY: forwarded contract.
+    unsafe { borrow::<Name, _>(n, bad_handle()) }
+}
+
+/// Hands a name out as a new handle.
+pub(crate) fn name_handle(n: Name) -> gss_name_t {
+    into_raw::<Name, gss_name_struct>(n)
+}
+
+unsafe fn import(
+    mech: Option<&[u8]>,
+    buf: gss_buffer_t,
+    name_type: gss_OID,
+    out: *mut gss_name_t,
+) -> Result<u32, GssError> {
+    if out.is_null() {
+        return Err(null_write());
+    }
+    // SAFETY: out is non-NULL and writable.
+    unsafe { out.write(core::ptr::null_mut()) };
+    if buf.is_null() {
+        return Err(null_read());
+    }
+    if mech.is_some_and(|m| m != oids::NTLMSSP) {
+        return Err(GssError::new(GSS_S_BAD_MECH, Minor::WrongMech));
+    }
+    // SAFETY: name_type is NULL or a valid OID; buf is non-NULL and valid.
+    let (ty, bytes) = unsafe { (oid_bytes(name_type), buffer_bytes(buf)) };
+    let ty = NameType::from_oid(ty).ok_or(GssError::new(
+        GSS_S_BAD_NAMETYPE,
+        Minor::UnsupportedNameType,
+    ))?;
+    let name = names::import(bytes, ty, &LibcSystem)?;
+    // SAFETY: out is non-NULL and writable.
+    unsafe { out.write(name_handle(name)) };
+    Ok(GSS_S_COMPLETE)
+}
+
+/// `gss_import_name`.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_import_name(
+    minor_status: *mut OM_uint32,
+    input_name_buffer: gss_buffer_t,
+    input_name_type: gss_OID,
+    output_name: *mut gss_name_t,
+) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    guard(minor_status, || unsafe {
+        import(None, input_name_buffer, input_name_type, output_name)
+    })
+}
+
+/// `gssspi_import_name_by_mech` (MIT SPI; the mechglue passes the mech OID).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssspi_import_name_by_mech(
+    minor_status: *mut OM_uint32,
+    mech_type: gss_OID,
+    input_name_buffer: gss_buffer_t,
+    input_name_type: gss_OID,
+    output_name: *mut gss_name_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: mech_type is NULL or valid; the rest is forwarded.
+        unsafe {
+            import(
+                oid_bytes(mech_type),
+                input_name_buffer,
+                input_name_type,
+                output_name,
+            )
+        }
+    })
+}
+
+/// `gss_display_name`: `DOMAIN\user` (no trailing NUL); the name type OID is static.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_display_name(
+    minor_status: *mut OM_uint32,
+    input_name: gss_name_t,
+    output_name_buffer: gss_buffer_t,
+    output_name_type: *mut gss_OID,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: outputs are NULL or writable; input_name is checked by the registry.
+        unsafe {
+            clear_buffer(output_name_buffer);
+            put(output_name_type, core::ptr::null_mut());
+            if output_name_buffer.is_null() {
+                return Err(null_write());
+            }
+            let name = name_ref(input_name)?;
+            write_buffer(output_name_buffer, name.display().as_bytes())?;
+            put(output_name_type, static_oid(name.name_type_oid()));
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_compare_name`: case-insensitive.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_compare_name(
+    minor_status: *mut OM_uint32,
+    name1: gss_name_t,
+    name2: gss_name_t,
+    name_equal: *mut c_int,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        if name_equal.is_null() {
+            return Err(null_write());
+        }
+        // SAFETY: handles are checked by the registry; name_equal is non-NULL and writable.
+        unsafe {
+            let equal = name_ref(name1)?.matches(name_ref(name2)?);
+            name_equal.write(c_int::from(equal));
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_duplicate_name`.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_duplicate_name(
+    minor_status: *mut OM_uint32,
+    input_name: gss_name_t,
+    dest_name: *mut gss_name_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        if dest_name.is_null() {
+            return Err(null_write());
+        }
+        // SAFETY: the handle is checked; dest_name is non-NULL and writable.
+        unsafe {
+            dest_name.write(core::ptr::null_mut());
+            let copy = name_ref(input_name)?.clone();
+            dest_name.write(name_handle(copy));
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_export_name`: the RFC 2743 §3.2 token with the NTLMSSP OID.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_export_name(
+    minor_status: *mut OM_uint32,
+    input_name: gss_name_t,
+    exported_name: gss_buffer_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: exported_name is NULL or writable; the handle is checked.
+        unsafe {
+            clear_buffer(exported_name);
+            if exported_name.is_null() {
+                return Err(null_write());
+            }
+            let token = name_ref(input_name)?.export()?;
+            write_buffer(exported_name, &token)?;
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_release_name`: releasing `GSS_C_NO_NAME` is a no-op; a handle that is not ours is `GSS_S_BAD_NAME`.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_release_name(
+    minor_status: *mut OM_uint32,
+    input_name: *mut gss_name_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        if input_name.is_null() {
+            return Err(null_read());
+        }
+        // SAFETY: input_name is non-NULL and valid; the handle itself is checked by the registry.
+        unsafe {
+            if (*input_name).is_null() {
+                return Ok(GSS_S_COMPLETE);
+            }
+            drop(take::<Name, _>(*input_name, bad_handle())?);
+            input_name.write(core::ptr::null_mut());
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_inquire_name` (RFC 6680 §7.4): always an MN of NTLMSSP, no attributes.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_inquire_name(
+    minor_status: *mut OM_uint32,
+    name: gss_name_t,
+    name_is_mn: *mut c_int,
+    mn_mech: *mut gss_OID,
+    attrs: *mut gss_buffer_set_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: outputs are NULL or writable; the handle is checked.
+        unsafe {
+            put(attrs, core::ptr::null_mut());
+            name_ref(name)?;
+            put(name_is_mn, 1);
+            put(mn_mech, NTLMSSP_OID.as_oid());
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_get_name_attribute` (RFC 6680 §7.5): our names carry no attributes → `GSS_S_UNAVAILABLE`.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_get_name_attribute(
+    minor_status: *mut OM_uint32,
+    name: gss_name_t,
+    attr: gss_buffer_t,
+    authenticated: *mut c_int,
+    complete: *mut c_int,
+    value: gss_buffer_t,
+    display_value: gss_buffer_t,
+    more: *mut c_int,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: outputs are NULL or writable; attr is NULL or valid; the handle is checked.
+        unsafe {
+            put(authenticated, 0);
+            put(complete, 0);
+            put(more, 0);
+            clear_buffer(value);
+            clear_buffer(display_value);
+            name_ref(name)?;
+            if attr.is_null() {
+                return Err(null_read());
+            }
+            let attr = String::from_utf8_lossy(buffer_bytes(attr)).into_owned();
+            Err(GssError::with_detail(
+                GSS_S_UNAVAILABLE,
+                Minor::NoSuchAttribute,
+                attr,
+            ))
+        }
+    })
+}
+
+/// `gss_localname` (MIT): `DOMAIN\user` if such an account exists, else `user` (via `getpwnam_r`).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_localname(
+    minor_status: *mut OM_uint32,
+    name: gss_name_t,
+    mech_type: gss_const_OID,
+    localname: gss_buffer_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: localname is NULL or writable; mech_type NULL or valid; the handle is checked.
+        unsafe {
+            clear_buffer(localname);
+            if localname.is_null() {
+                return Err(null_write());
+            }
+            if oid_bytes(mech_type).is_some_and(|m| m != oids::NTLMSSP) {
+                return Err(GssError::new(GSS_S_BAD_MECH, Minor::WrongMech));
+            }
+            let n = name_ref(name)?;
+            let found = n
+                .localname_candidates()?
+                .iter()
+                .find_map(|c| local_account(c));
+            let account = found.ok_or_else(|| {
+                GssError::with_detail(GSS_S_UNAVAILABLE, Minor::NoLocalName, n.display())
+            })?;
+            write_buffer(localname, account.as_bytes())?;
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}

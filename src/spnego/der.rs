@@ -1,0 +1,601 @@
+//! A minimal, strict DER reader and writer (ITU-T X.690 §8 and §10) for the few ASN.1 types that SPNEGO
+//! (RFC 4178 §4, MS-SPNG §2.2) and the GSS-API token framing (RFC 2743 §3.1) use: SEQUENCE, OBJECT IDENTIFIER,
+//! OCTET STRING, BIT STRING, ENUMERATED, GeneralString, and `[APPLICATION n]` / `[n]` explicit tags.
+//!
+//! Strictness (what the reader rejects, each with its own [`DerError`]):
+//! - indefinite lengths (`0x80`, X.690 §10.1) and the reserved length octet `0xFF`;
+//! - non-minimal lengths: the long form for a length below 128, or a long form with a leading zero octet
+//!   (X.690 §10.1, §8.1.3.5);
+//! - lengths of more than four octets, and any length past the end of the remaining input;
+//! - the high-tag-number form (tag numbers ≥ 31): nothing in SPNEGO uses it;
+//! - a primitive encoding where a constructed one is required and vice versa (the full identifier octet is
+//!   compared, so a constructed OCTET STRING `0x24` — BER only, X.690 §10.2 — is an unexpected tag);
+//! - nesting deeper than [`MAX_DEPTH`];
+//! - trailing bytes after the last element of a value whose contents the caller has fully read
+//!   ([`DerReader::finish`]);
+//! - non-minimal INTEGER/ENUMERATED contents (X.690 §8.3.2), BIT STRINGs with non-zero padding bits or an
+//!   invalid unused-bit count (X.690 §11.2.1, §8.6.2), malformed OBJECT IDENTIFIER subidentifiers (X.690 §8.19.2).
+//!
+//! The reader never panics and never allocates in proportion to a length field: every slice is taken with
+//! `get(..)` from the input it was checked against.
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+use super::oid::Oid;
+
+/// The deepest nesting of constructed values a [`DerReader`] follows. SPNEGO needs six levels at most
+/// (`[APPLICATION 0]` → `[0]` → SEQUENCE → `[3]` → NegHints SEQUENCE → `[0]`); the bound leaves room but stops
+/// hostile input long before it can matter.
+pub const MAX_DEPTH: u8 = 8;
+
+/// Identifier octets (X.690 §8.1.2) of the types used here, low-tag-number form.
+pub mod tag {
+    /// OCTET STRING, primitive (X.680 §22).
+    pub const OCTET_STRING: u8 = 0x04;
+    /// BIT STRING, primitive (X.680 §21).
+    pub const BIT_STRING: u8 = 0x03;
+    /// OBJECT IDENTIFIER (X.680 §32).
+    pub const OID: u8 = 0x06;
+    /// ENUMERATED (X.680 §20).
+    pub const ENUMERATED: u8 = 0x0A;
+    /// GeneralString, primitive (X.680 §41).
+    pub const GENERAL_STRING: u8 = 0x1B;
+    /// SEQUENCE / SEQUENCE OF, constructed (X.680 §25).
+    pub const SEQUENCE: u8 = 0x30;
+    /// Bit 6 of the identifier octet: the encoding is constructed.
+    pub const CONSTRUCTED: u8 = 0x20;
+
+    /// The identifier octet of a constructed context-specific tag `[n]` (explicit tagging), `n < 31`.
+    pub const fn context(n: u8) -> u8 {
+        0xA0 | (n & 0x1F)
+    }
+
+    /// The identifier octet of a constructed application tag `[APPLICATION n]`, `n < 31`.
+    pub const fn application(n: u8) -> u8 {
+        0x60 | (n & 0x1F)
+    }
+}
+
+/// Why bytes are not the strict DER (or the SPNEGO structure) that was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DerError {
+    /// The input ended inside an element: `need` more bytes were required, `have` were left.
+    Truncated { need: usize, have: usize },
+    /// The indefinite length form (`0x80`), which DER forbids (X.690 §10.1).
+    IndefiniteLength,
+    /// A length in the long form that fits the short form, or with a leading zero octet (X.690 §10.1).
+    NonMinimalLength,
+    /// A length field of more than four octets, or the reserved octet `0xFF`.
+    LengthTooLarge,
+    /// A tag in the high-tag-number form (number ≥ 31), unused by SPNEGO.
+    HighTagNumber,
+    /// An element with identifier octet `got` where `expected` was required (`what` names the field).
+    UnexpectedTag {
+        what: &'static str,
+        expected: u8,
+        got: u8,
+    },
+    /// A required element is absent.
+    Missing { what: &'static str },
+    /// Bytes remain after the last element of `what`.
+    TrailingData { what: &'static str },
+    /// Inside the SEQUENCE `what`, an element (identifier octet `tag`) that is unknown, repeated or out of
+    /// order (DER fixes the order of SEQUENCE components, X.690 §10.3 with X.680 §25).
+    UnknownElement { what: &'static str, tag: u8 },
+    /// Constructed values nest deeper than [`MAX_DEPTH`].
+    DepthExceeded { max: u8 },
+    /// An INTEGER or ENUMERATED is empty, not minimally encoded, or too large.
+    BadInteger(&'static str),
+    /// A BIT STRING violates X.690 §8.6 / §11.2.
+    BadBitString(&'static str),
+    /// An OBJECT IDENTIFIER is malformed (X.690 §8.19) or a dotted string does not parse.
+    BadOid(&'static str),
+    /// The GSS framing names a mechanism other than SPNEGO (RFC 2743 §3.1, RFC 4178 §4.2); the OID is dotted.
+    WrongMechanism { got: String },
+    /// A negState value outside RFC 4178 §4.2.2's four values.
+    BadNegState(i64),
+    /// A structural rule of RFC 4178 / MS-SPNG is violated (e.g. an empty mechTypes list).
+    Invalid(&'static str),
+}
+
+impl fmt::Display for DerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DerError::Truncated { need, have } => {
+                write!(
+                    f,
+                    "DER input truncated: needs {need} more bytes, has {have}"
+                )
+            }
+            DerError::IndefiniteLength => {
+                f.write_str("indefinite length (BER only, forbidden in DER)")
+            }
+            DerError::NonMinimalLength => {
+                f.write_str("length not minimally encoded (BER only, forbidden in DER)")
+            }
+            DerError::LengthTooLarge => f.write_str("length field too large"),
+            DerError::HighTagNumber => f.write_str("high-tag-number form is not supported"),
+            DerError::UnexpectedTag {
+                what,
+                expected,
+                got,
+            } => {
+                write!(
+                    f,
+                    "{what}: expected tag 0x{expected:02x}, found 0x{got:02x}"
+                )
+            }
+            DerError::Missing { what } => write!(f, "{what} is missing"),
+            DerError::TrailingData { what } => write!(f, "trailing bytes after {what}"),
+            DerError::UnknownElement { what, tag } => {
+                write!(
+                    f,
+                    "{what}: unknown, repeated or out-of-order element with tag 0x{tag:02x}"
+                )
+            }
+            DerError::DepthExceeded { max } => write!(f, "DER nesting deeper than {max} levels"),
+            DerError::BadInteger(why) => write!(f, "bad INTEGER/ENUMERATED: {why}"),
+            DerError::BadBitString(why) => write!(f, "bad BIT STRING: {why}"),
+            DerError::BadOid(why) => write!(f, "bad OBJECT IDENTIFIER: {why}"),
+            DerError::WrongMechanism { got } => {
+                write!(
+                    f,
+                    "GSS token is for mechanism {got}, not SPNEGO (1.3.6.1.5.5.2)"
+                )
+            }
+            DerError::BadNegState(v) => write!(f, "negState {v} is not one of 0..=3"),
+            DerError::Invalid(why) => write!(f, "malformed SPNEGO token: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for DerError {}
+
+/// A DER BIT STRING: the count of unused bits in the last octet, and the octets (X.690 §8.6.2).
+///
+/// Invariants (checked by [`BitString::new`] and the reader): `unused_bits <= 7`, `unused_bits == 0` when
+/// `bytes` is empty, and the unused bits of the last octet are zero (X.690 §11.2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BitString {
+    unused_bits: u8,
+    bytes: Vec<u8>,
+}
+
+impl BitString {
+    /// A BIT STRING from its parts, or why they break DER.
+    pub fn new(unused_bits: u8, bytes: Vec<u8>) -> Result<BitString, DerError> {
+        if unused_bits > 7 {
+            return Err(DerError::BadBitString("unused-bit count above 7"));
+        }
+        match bytes.last() {
+            None if unused_bits != 0 => {
+                Err(DerError::BadBitString("unused bits in an empty string"))
+            }
+            Some(last) if last & ((1u8 << unused_bits) - 1) != 0 => {
+                Err(DerError::BadBitString("padding bits are not zero"))
+            }
+            _ => Ok(BitString { unused_bits, bytes }),
+        }
+    }
+
+    /// The unused-bit count of the last octet.
+    pub fn unused_bits(&self) -> u8 {
+        self.unused_bits
+    }
+
+    /// The octets, first bit (bit 0) in the most significant position of the first octet.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The number of bits.
+    pub fn bit_len(&self) -> usize {
+        (self.bytes.len() * 8).saturating_sub(usize::from(self.unused_bits))
+    }
+
+    /// Whether bit `n` (ASN.1 numbering: bit 0 is the most significant bit of the first octet) is set;
+    /// bits past the end read as zero.
+    pub fn bit(&self, n: usize) -> bool {
+        if n >= self.bit_len() {
+            return false;
+        }
+        self.bytes
+            .get(n / 8)
+            .is_some_and(|b| b & (0x80 >> (n % 8)) != 0)
+    }
+}
+
+/// A bounded reader over DER bytes. Every read checks its length against what is left of the input it was
+/// given; nested readers (from [`DerReader::read_constructed`]) see only the contents of their element.
+#[derive(Debug, Clone)]
+pub struct DerReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    depth: u8,
+}
+
+impl<'a> DerReader<'a> {
+    /// A reader over `data` at nesting depth 0.
+    pub fn new(data: &'a [u8]) -> DerReader<'a> {
+        DerReader {
+            data,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        self.data.get(self.pos..).unwrap_or(&[])
+    }
+
+    /// How many bytes are left.
+    pub fn remaining(&self) -> usize {
+        self.rest().len()
+    }
+
+    /// Whether everything has been read.
+    pub fn is_empty(&self) -> bool {
+        self.remaining() == 0
+    }
+
+    /// This reader's nesting depth (0 for a reader made by [`DerReader::new`]).
+    pub fn depth(&self) -> u8 {
+        self.depth
+    }
+
+    /// The identifier octet of the next element, if any, without consuming it.
+    pub fn peek_tag(&self) -> Option<u8> {
+        self.rest().first().copied()
+    }
+
+    /// Errors with [`DerError::TrailingData`] unless everything has been read.
+    pub fn finish(&self, what: &'static str) -> Result<(), DerError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(DerError::TrailingData { what })
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DerError> {
+        let rest = self.rest();
+        let out = rest.get(..n).ok_or(DerError::Truncated {
+            need: n,
+            have: rest.len(),
+        })?;
+        self.pos = self.pos.saturating_add(n);
+        Ok(out)
+    }
+
+    fn take_byte(&mut self) -> Result<u8, DerError> {
+        let b = self.take(1)?;
+        b.first()
+            .copied()
+            .ok_or(DerError::Truncated { need: 1, have: 0 })
+    }
+
+    /// Like [`DerReader::finish`] for the contents of a SEQUENCE whose known components have all been read:
+    /// a remaining element is reported with its tag ([`DerError::UnknownElement`]).
+    pub fn finish_sequence(&self, what: &'static str) -> Result<(), DerError> {
+        match self.peek_tag() {
+            None => Ok(()),
+            Some(tag) => Err(DerError::UnknownElement { what, tag }),
+        }
+    }
+
+    /// Reads one element: its identifier octet and its contents. Enforces the DER length rules and the
+    /// low-tag-number form; does not look inside the contents.
+    pub fn read_tlv(&mut self) -> Result<(u8, &'a [u8]), DerError> {
+        let tag = self.take_byte()?;
+        if tag & 0x1F == 0x1F {
+            return Err(DerError::HighTagNumber);
+        }
+        let first = self.take_byte()?;
+        let len = match first {
+            0x00..=0x7F => usize::from(first),
+            0x80 => return Err(DerError::IndefiniteLength),
+            0xFF => return Err(DerError::LengthTooLarge),
+            _ => {
+                let n = usize::from(first & 0x7F);
+                if n > 4 {
+                    return Err(DerError::LengthTooLarge);
+                }
+                let octets = self.take(n)?;
+                if octets.first() == Some(&0) {
+                    return Err(DerError::NonMinimalLength);
+                }
+                let len = octets
+                    .iter()
+                    .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+                if len < 0x80 {
+                    return Err(DerError::NonMinimalLength);
+                }
+                len
+            }
+        };
+        let value = self.take(len)?;
+        Ok((tag, value))
+    }
+
+    /// Reads one element whose identifier octet must be `expected`; returns its contents.
+    pub fn read_expected(
+        &mut self,
+        expected: u8,
+        what: &'static str,
+    ) -> Result<&'a [u8], DerError> {
+        match self.peek_tag() {
+            None => Err(DerError::Missing { what }),
+            Some(got) if got != expected => Err(DerError::UnexpectedTag {
+                what,
+                expected,
+                got,
+            }),
+            Some(_) => self.read_tlv().map(|(_, v)| v),
+        }
+    }
+
+    /// Reads the next element if its identifier octet is `tag`; otherwise reads nothing.
+    pub fn read_optional(
+        &mut self,
+        tag: u8,
+        what: &'static str,
+    ) -> Result<Option<&'a [u8]>, DerError> {
+        if self.peek_tag() == Some(tag) {
+            self.read_expected(tag, what).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// A reader over the contents of the next element, which must be the constructed `tag`.
+    pub fn read_constructed(
+        &mut self,
+        tag: u8,
+        what: &'static str,
+    ) -> Result<DerReader<'a>, DerError> {
+        if tag & tag::CONSTRUCTED == 0 {
+            return Err(DerError::Invalid(
+                "read_constructed called with a primitive tag",
+            ));
+        }
+        let depth = self.depth.checked_add(1).filter(|d| *d <= MAX_DEPTH);
+        let depth = depth.ok_or(DerError::DepthExceeded { max: MAX_DEPTH })?;
+        let data = self.read_expected(tag, what)?;
+        Ok(DerReader {
+            data,
+            pos: 0,
+            depth,
+        })
+    }
+
+    /// Like [`DerReader::read_constructed`] when the next element is `tag`; `None` otherwise.
+    pub fn read_optional_constructed(
+        &mut self,
+        tag: u8,
+        what: &'static str,
+    ) -> Result<Option<DerReader<'a>>, DerError> {
+        if self.peek_tag() == Some(tag) {
+            self.read_constructed(tag, what).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// A reader over the contents of a SEQUENCE.
+    pub fn read_sequence(&mut self, what: &'static str) -> Result<DerReader<'a>, DerError> {
+        self.read_constructed(tag::SEQUENCE, what)
+    }
+
+    /// A reader over the contents of the explicit tag `[n]`.
+    pub fn read_context(&mut self, n: u8, what: &'static str) -> Result<DerReader<'a>, DerError> {
+        self.read_constructed(tag::context(n), what)
+    }
+
+    /// An OBJECT IDENTIFIER (X.690 §8.19), its contents validated.
+    pub fn read_oid(&mut self, what: &'static str) -> Result<Oid, DerError> {
+        let content = self.read_expected(tag::OID, what)?;
+        Oid::from_der_content(content)
+    }
+
+    /// A primitive OCTET STRING's contents.
+    pub fn read_octet_string(&mut self, what: &'static str) -> Result<&'a [u8], DerError> {
+        self.read_expected(tag::OCTET_STRING, what)
+    }
+
+    /// A primitive GeneralString's contents, as bytes (its character set is not checked).
+    pub fn read_general_string(&mut self, what: &'static str) -> Result<&'a [u8], DerError> {
+        self.read_expected(tag::GENERAL_STRING, what)
+    }
+
+    /// A primitive BIT STRING (X.690 §8.6, §11.2.1).
+    pub fn read_bit_string(&mut self, what: &'static str) -> Result<BitString, DerError> {
+        let content = self.read_expected(tag::BIT_STRING, what)?;
+        let (unused, bytes) = content
+            .split_first()
+            .ok_or(DerError::BadBitString("no unused-bit count octet"))?;
+        BitString::new(*unused, bytes.to_vec())
+    }
+
+    /// An ENUMERATED value (X.690 §8.4: encoded as an INTEGER, §8.3), at most eight content octets.
+    pub fn read_enumerated(&mut self, what: &'static str) -> Result<i64, DerError> {
+        let content = self.read_expected(tag::ENUMERATED, what)?;
+        decode_integer(content)
+    }
+}
+
+/// The value of INTEGER contents (two's complement, big-endian), minimal per X.690 §8.3.2, up to 64 bits.
+fn decode_integer(content: &[u8]) -> Result<i64, DerError> {
+    let (&first, rest) = content
+        .split_first()
+        .ok_or(DerError::BadInteger("empty contents"))?;
+    if let Some(&second) = rest.first() {
+        if (first == 0x00 && second & 0x80 == 0) || (first == 0xFF && second & 0x80 != 0) {
+            return Err(DerError::BadInteger("not minimally encoded"));
+        }
+    }
+    if content.len() > 8 {
+        return Err(DerError::BadInteger("wider than 64 bits"));
+    }
+    let init: i64 = if first & 0x80 != 0 { -1 } else { 0 };
+    Ok(content
+        .iter()
+        .fold(init, |acc, &b| (acc << 8) | i64::from(b)))
+}
+
+/// The minimal INTEGER contents of `v` (X.690 §8.3.2).
+fn encode_integer(v: i64) -> Vec<u8> {
+    let bytes = v.to_be_bytes();
+    // An octet is redundant when it only repeats the sign of the next one; seven windows, so one octet stays.
+    let redundant = bytes
+        .windows(2)
+        .take_while(|w| {
+            matches!(w, [0x00, b] if b & 0x80 == 0) || matches!(w, [0xFF, b] if b & 0x80 != 0)
+        })
+        .count();
+    bytes.get(redundant..).unwrap_or(&bytes).to_vec()
+}
+
+/// Appends the DER length octets of `len` (short form below 128, else the minimal long form).
+fn push_length(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        let significant = bytes.get(skip..).unwrap_or(&bytes);
+        out.push(0x80 | significant.len() as u8);
+        out.extend_from_slice(significant);
+    }
+}
+
+/// A DER writer: appends elements to a buffer. Constructed values are written through a closure that fills a
+/// nested writer, so their lengths are always exact and minimal.
+#[derive(Debug, Clone, Default)]
+pub struct DerWriter {
+    buf: Vec<u8>,
+}
+
+impl DerWriter {
+    /// An empty writer.
+    pub fn new() -> DerWriter {
+        DerWriter { buf: Vec::new() }
+    }
+
+    /// The bytes written so far.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// The bytes written so far, borrowed.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Appends one element with identifier octet `tag` and contents `content`.
+    pub fn write_tlv(&mut self, tag: u8, content: &[u8]) {
+        self.buf.push(tag);
+        push_length(&mut self.buf, content.len());
+        self.buf.extend_from_slice(content);
+    }
+
+    /// Appends a constructed element `tag` whose contents `f` writes.
+    pub fn write_constructed(&mut self, tag: u8, f: impl FnOnce(&mut DerWriter)) {
+        let mut inner = DerWriter::new();
+        f(&mut inner);
+        self.write_tlv(tag | tag::CONSTRUCTED, &inner.buf);
+    }
+
+    /// Appends a SEQUENCE whose contents `f` writes.
+    pub fn write_sequence(&mut self, f: impl FnOnce(&mut DerWriter)) {
+        self.write_constructed(tag::SEQUENCE, f);
+    }
+
+    /// Appends the explicit tag `[n]` around what `f` writes.
+    pub fn write_context(&mut self, n: u8, f: impl FnOnce(&mut DerWriter)) {
+        self.write_constructed(tag::context(n), f);
+    }
+
+    /// Appends an OBJECT IDENTIFIER.
+    pub fn write_oid(&mut self, oid: &Oid) {
+        self.write_tlv(tag::OID, oid.as_der_content());
+    }
+
+    /// Appends a primitive OCTET STRING.
+    pub fn write_octet_string(&mut self, content: &[u8]) {
+        self.write_tlv(tag::OCTET_STRING, content);
+    }
+
+    /// Appends a primitive GeneralString.
+    pub fn write_general_string(&mut self, content: &[u8]) {
+        self.write_tlv(tag::GENERAL_STRING, content);
+    }
+
+    /// Appends a primitive BIT STRING.
+    pub fn write_bit_string(&mut self, bits: &BitString) {
+        self.buf.push(tag::BIT_STRING);
+        push_length(&mut self.buf, bits.bytes.len() + 1);
+        self.buf.push(bits.unused_bits);
+        self.buf.extend_from_slice(&bits.bytes);
+    }
+
+    /// Appends an ENUMERATED with the minimal encoding of `v`.
+    pub fn write_enumerated(&mut self, v: i64) {
+        self.write_tlv(tag::ENUMERATED, &encode_integer(v));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_encoding_is_minimal_and_round_trips() {
+        for v in [
+            0i64,
+            1,
+            3,
+            127,
+            128,
+            255,
+            256,
+            -1,
+            -128,
+            -129,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let enc = encode_integer(v);
+            assert_eq!(
+                decode_integer(&enc),
+                Ok(v),
+                "value {v} encoded as {enc:02x?}"
+            );
+        }
+        assert_eq!(encode_integer(128), vec![0x00, 0x80]);
+        assert_eq!(encode_integer(-128), vec![0x80]);
+    }
+
+    #[test]
+    fn integer_decoder_rejects_redundant_leading_octets() {
+        assert!(matches!(
+            decode_integer(&[0x00, 0x01]),
+            Err(DerError::BadInteger(_))
+        ));
+        assert!(matches!(
+            decode_integer(&[0xFF, 0x80]),
+            Err(DerError::BadInteger(_))
+        ));
+        assert!(matches!(decode_integer(&[]), Err(DerError::BadInteger(_))));
+    }
+
+    #[test]
+    fn length_encoding_uses_the_short_form_below_128() {
+        let mut v = Vec::new();
+        push_length(&mut v, 127);
+        push_length(&mut v, 128);
+        push_length(&mut v, 0x1_0000);
+        assert_eq!(v, [0x7F, 0x81, 0x80, 0x83, 0x01, 0x00, 0x00]);
+    }
+}

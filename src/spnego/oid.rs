@@ -1,0 +1,155 @@
+//! OBJECT IDENTIFIER values (X.680 §32, encoded per X.690 §8.19): the mechanism OIDs that SPNEGO negotiates.
+//!
+//! An [`Oid`] holds its DER contents octets, always valid: at least two arcs, every subidentifier minimally
+//! encoded, every arc at most 128 bits wide (enough for the UUID arcs under `2.25`).
+#![forbid(unsafe_code)]
+
+use core::fmt;
+
+use super::der::DerError;
+
+/// An OBJECT IDENTIFIER, stored as its DER contents octets (without tag and length).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Oid(pub(super) Vec<u8>);
+
+impl Oid {
+    /// Parses dotted decimal (`"1.3.6.1.5.5.2"`): at least two arcs, the first 0, 1 or 2, the second below 40
+    /// unless the first is 2, decimal digits without leading zeros.
+    pub fn from_dotted(s: &str) -> Result<Oid, DerError> {
+        let mut arcs = Vec::new();
+        for part in s.split('.') {
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(DerError::BadOid(
+                    "dotted form has an empty or non-decimal arc",
+                ));
+            }
+            if part.len() > 1 && part.starts_with('0') {
+                return Err(DerError::BadOid(
+                    "dotted form has an arc with a leading zero",
+                ));
+            }
+            arcs.push(
+                part.parse::<u128>()
+                    .map_err(|_| DerError::BadOid("arc wider than 128 bits"))?,
+            );
+        }
+        Oid::from_arcs(&arcs)
+    }
+
+    /// Builds an OID from its arcs (X.690 §8.19.4: the first two arcs share one subidentifier).
+    pub fn from_arcs(arcs: &[u128]) -> Result<Oid, DerError> {
+        let (first, second, rest) = match arcs {
+            [first, second, rest @ ..] => (*first, *second, rest),
+            _ => return Err(DerError::BadOid("fewer than two arcs")),
+        };
+        if first > 2 {
+            return Err(DerError::BadOid("first arc above 2"));
+        }
+        if first < 2 && second >= 40 {
+            return Err(DerError::BadOid("second arc 40 or more under arc 0 or 1"));
+        }
+        let combined = (first * 40)
+            .checked_add(second)
+            .ok_or(DerError::BadOid("first subidentifier wider than 128 bits"))?;
+        let mut content = Vec::new();
+        push_subidentifier(&mut content, combined);
+        for &arc in rest {
+            push_subidentifier(&mut content, arc);
+        }
+        Ok(Oid(content))
+    }
+
+    /// Validates DER contents octets (X.690 §8.19.2): non-empty, each subidentifier minimal (no leading `0x80`
+    /// octet) and terminated, each at most 128 bits wide.
+    pub fn from_der_content(content: &[u8]) -> Result<Oid, DerError> {
+        subidentifiers(content)?;
+        Ok(Oid(content.to_vec()))
+    }
+
+    /// The dotted decimal form.
+    pub fn to_dotted(&self) -> String {
+        self.arcs()
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// The arcs (first and second split back out of the first subidentifier).
+    pub fn arcs(&self) -> Vec<u128> {
+        // The contents were validated on construction, so this cannot fail; an empty list would only show a bug.
+        let subids = subidentifiers(&self.0).unwrap_or_default();
+        let mut arcs = Vec::with_capacity(subids.len() + 1);
+        if let Some((&first, rest)) = subids.split_first() {
+            match first {
+                0..=39 => arcs.extend([0, first]),
+                40..=79 => arcs.extend([1, first - 40]),
+                _ => arcs.extend([2, first - 80]),
+            }
+            arcs.extend_from_slice(rest);
+        }
+        arcs
+    }
+
+    /// The DER contents octets (what follows the `06 len` header).
+    pub fn as_der_content(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_dotted())
+    }
+}
+
+/// Appends `v` in base 128, most significant group first, the continuation bit on all but the last octet.
+fn push_subidentifier(out: &mut Vec<u8>, v: u128) {
+    let mut groups = [0u8; 19]; // ceil(128 / 7)
+    let mut n = 0;
+    let mut rest = v;
+    loop {
+        if let Some(slot) = groups.get_mut(n) {
+            *slot = (rest & 0x7F) as u8;
+        }
+        n += 1;
+        rest >>= 7;
+        if rest == 0 {
+            break;
+        }
+    }
+    for i in (0..n).rev() {
+        let g = groups.get(i).copied().unwrap_or(0);
+        out.push(if i == 0 { g } else { g | 0x80 });
+    }
+}
+
+/// Splits OID contents into subidentifiers, enforcing X.690 §8.19.2.
+fn subidentifiers(content: &[u8]) -> Result<Vec<u128>, DerError> {
+    if content.is_empty() {
+        return Err(DerError::BadOid("empty contents"));
+    }
+    let mut out = Vec::new();
+    let mut acc: u128 = 0;
+    let mut in_subid = false;
+    for &b in content {
+        if !in_subid && b == 0x80 {
+            return Err(DerError::BadOid("subidentifier not minimally encoded"));
+        }
+        if acc > (u128::MAX >> 7) {
+            return Err(DerError::BadOid("subidentifier wider than 128 bits"));
+        }
+        acc = (acc << 7) | u128::from(b & 0x7F);
+        if b & 0x80 == 0 {
+            out.push(acc);
+            acc = 0;
+            in_subid = false;
+        } else {
+            in_subid = true;
+        }
+    }
+    if in_subid {
+        return Err(DerError::BadOid("last subidentifier not terminated"));
+    }
+    Ok(out)
+}
