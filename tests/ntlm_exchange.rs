@@ -149,20 +149,23 @@ fn handshake(
 fn exchange_messages(client: &mut Established, server: &mut Established, seal: bool) {
     for size in [0usize, 1, 1024, 65536] {
         let msg: Vec<u8> = (0..size).map(|i| (i * 7 + 3) as u8).collect();
-        for (from, to) in [(&mut *client, &mut *server), (&mut *server, &mut *client)] {
-            if seal {
-                let mut buf = msg.clone();
-                let sig = from.security.seal_in_place(&mut buf);
-                if size > 16 {
-                    assert_ne!(buf, msg, "sealed data must differ from the plaintext");
-                }
-                to.security.unseal_in_place(&mut buf, &sig).expect("unseal");
-                assert_eq!(buf, msg);
-            }
-            let mic = from.security.sign(&msg);
-            to.security.verify(&msg, &mic).expect("verify_mic");
-        }
+        one_way(client, server, &msg, seal);
+        one_way(server, client, &msg, seal);
     }
+}
+
+fn one_way(from: &mut Established, to: &mut Established, msg: &[u8], seal: bool) {
+    if seal {
+        let mut buf = msg.to_vec();
+        let sig = from.security.seal_in_place(&mut buf);
+        if msg.len() > 16 {
+            assert_ne!(buf, msg, "sealed data must differ from the plaintext");
+        }
+        to.security.unseal_in_place(&mut buf, &sig).expect("unseal");
+        assert_eq!(buf, msg);
+    }
+    let mic = from.security.sign(msg);
+    to.security.verify(msg, &mic).expect("verify_mic");
 }
 
 #[test]
@@ -447,44 +450,32 @@ fn acceptor_bounds_timestamp_skew() {
 
 #[test]
 fn sealed_messages_replayed_or_reordered_are_rejected() {
-    let (mut client, mut server) = handshake(
-        initiator_config(Auth::V2, Service::Seal, true, false),
-        acceptor_config(3),
-        None,
-        None,
-    )
-    .expect("handshake");
+    let v2_seal = || {
+        handshake(initiator_config(Auth::V2, Service::Seal, true, false), acceptor_config(3), None, None)
+            .expect("handshake")
+    };
+    // Reordered: the second message arrives first.
+    let (mut client, mut server) = v2_seal();
     let mut m1 = b"first".to_vec();
-    let s1 = client.security.seal_in_place(&mut m1);
+    let _s1 = client.security.seal_in_place(&mut m1);
     let mut m2 = b"second".to_vec();
     let s2 = client.security.seal_in_place(&mut m2);
-    // Reordered: the second message first.
-    let mut m2_copy = m2.clone();
-    assert!(server.security.unseal_in_place(&mut m2_copy, &s2).is_err());
+    assert!(server.security.unseal_in_place(&mut m2, &s2).is_err(), "reordered message must fail");
 
-    let (mut client, mut server) = handshake(
-        initiator_config(Auth::V2, Service::Seal, true, false),
-        acceptor_config(3),
-        None,
-        None,
-    )
-    .expect("handshake");
+    // Replayed: the same message delivered twice.
+    let (mut client, mut server) = v2_seal();
     let mut m1 = b"first".to_vec();
-    let s1b = client.security.seal_in_place(&mut m1);
-    let mut m1_copy = m1.clone();
-    server
-        .security
-        .unseal_in_place(&mut m1_copy, &s1b)
-        .expect("first delivery");
-    let mut m1_replay = m1.clone();
-    assert!(
-        server
-            .security
-            .unseal_in_place(&mut m1_replay, &s1b)
-            .is_err(),
-        "replay must fail"
-    );
-    let _ = s1;
+    let s1 = client.security.seal_in_place(&mut m1);
+    let mut copy = m1.clone();
+    server.security.unseal_in_place(&mut copy, &s1).expect("first delivery");
+    assert_eq!(copy, b"first");
+    let mut replay = m1.clone();
+    assert!(server.security.unseal_in_place(&mut replay, &s1).is_err(), "replay must fail");
+    // A rejected message leaves the stream intact: the next real message still unseals.
+    let mut m2 = b"second".to_vec();
+    let s2 = client.security.seal_in_place(&mut m2);
+    server.security.unseal_in_place(&mut m2, &s2).expect("stream continues after a rejected replay");
+    assert_eq!(m2, b"second");
 }
 
 #[test]
