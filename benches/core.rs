@@ -28,6 +28,8 @@ fn configs() -> (InitiatorConfig, AcceptorConfig) {
     users.insert(
         "testuser".to_string(),
         UserSecrets {
+            user: "testuser".into(),
+            domain: "TESTDOM".into(),
             nt_hash: nt.clone(),
             lm_hash: None,
         },

@@ -33,6 +33,8 @@ impl MemStore {
         m.insert(
             user.to_ascii_lowercase(),
             UserSecrets {
+                user: user.into(),
+                domain: DOMAIN.into(),
                 nt_hash: ntowfv1(&pw),
                 lm_hash: Some(lmowfv1(&pw)),
             },
@@ -451,8 +453,13 @@ fn acceptor_bounds_timestamp_skew() {
 #[test]
 fn sealed_messages_replayed_or_reordered_are_rejected() {
     let v2_seal = || {
-        handshake(initiator_config(Auth::V2, Service::Seal, true, false), acceptor_config(3), None, None)
-            .expect("handshake")
+        handshake(
+            initiator_config(Auth::V2, Service::Seal, true, false),
+            acceptor_config(3),
+            None,
+            None,
+        )
+        .expect("handshake")
     };
     // Reordered: the second message arrives first.
     let (mut client, mut server) = v2_seal();
@@ -460,21 +467,33 @@ fn sealed_messages_replayed_or_reordered_are_rejected() {
     let _s1 = client.security.seal_in_place(&mut m1);
     let mut m2 = b"second".to_vec();
     let s2 = client.security.seal_in_place(&mut m2);
-    assert!(server.security.unseal_in_place(&mut m2, &s2).is_err(), "reordered message must fail");
+    assert!(
+        server.security.unseal_in_place(&mut m2, &s2).is_err(),
+        "reordered message must fail"
+    );
 
     // Replayed: the same message delivered twice.
     let (mut client, mut server) = v2_seal();
     let mut m1 = b"first".to_vec();
     let s1 = client.security.seal_in_place(&mut m1);
     let mut copy = m1.clone();
-    server.security.unseal_in_place(&mut copy, &s1).expect("first delivery");
+    server
+        .security
+        .unseal_in_place(&mut copy, &s1)
+        .expect("first delivery");
     assert_eq!(copy, b"first");
     let mut replay = m1.clone();
-    assert!(server.security.unseal_in_place(&mut replay, &s1).is_err(), "replay must fail");
+    assert!(
+        server.security.unseal_in_place(&mut replay, &s1).is_err(),
+        "replay must fail"
+    );
     // A rejected message leaves the stream intact: the next real message still unseals.
     let mut m2 = b"second".to_vec();
     let s2 = client.security.seal_in_place(&mut m2);
-    server.security.unseal_in_place(&mut m2, &s2).expect("stream continues after a rejected replay");
+    server
+        .security
+        .unseal_in_place(&mut m2, &s2)
+        .expect("stream continues after a rejected replay");
     assert_eq!(m2, b"second");
 }
 

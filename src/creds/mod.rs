@@ -18,38 +18,13 @@ use crate::status::{
     GssError, Minor, GSS_S_BAD_NAMETYPE, GSS_S_DEFECTIVE_TOKEN, GSS_S_FAILURE, GSS_S_NO_CRED,
 };
 use config::Config;
-use md4::{Digest, Md4};
 use std::path::PathBuf;
 use std::sync::Arc;
 use userfile::{parse_hex_key, UserFileStore};
 use zeroize::Zeroizing;
 
-/// A user's secrets as the acceptor needs them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserSecrets {
-    /// The account name as stored.
-    pub user: String,
-    /// The stored domain ("" when the source had none and the query gave none).
-    pub domain: String,
-    /// NTOWFv1 (MS-NLMP §3.3.1).
-    pub nt_hash: NtHash,
-    /// LMOWFv1, when known.
-    pub lm_hash: Option<LmHash>,
-}
-
-/// Where the acceptor finds users' secrets.
-pub trait CredentialLookup: Send + Sync {
-    /// The secrets of `user` in `domain` ("" = any domain), case-insensitively.
-    fn lookup(&self, user: &str, domain: &str) -> Option<UserSecrets>;
-}
-
-/// NTOWFv1(password) = MD4(UTF-16LE(password)) (MS-NLMP §3.3.1).
-// TODO(merge): replace with crate::ntlm::crypto::ntowfv1 once the crypto module lands.
-pub(crate) fn nt_hash_of(password: &Password) -> NtHash {
-    let utf16 = password.utf16le();
-    let digest = Zeroizing::new(<[u8; 16]>::from(Md4::digest(utf16.as_slice())));
-    Key16::new(*digest)
-}
+pub use crate::ntlm::acceptor::{CredentialLookup, UserSecrets};
+pub(crate) use crate::ntlm::crypto::ntowfv1 as nt_hash_of;
 
 /// `gss_cred_usage_t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

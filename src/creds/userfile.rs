@@ -83,12 +83,12 @@ fn parse_line(line: &str) -> Result<Option<LineEntry>, String> {
             if user.is_empty() {
                 return Err("empty user name".into());
             }
-            let nt = nt_hash_of(&Password::new(*password));
+            let password = Password::new(*password);
             Ok(Some((
                 user.to_string(),
                 (!dom.is_empty()).then(|| dom.to_string()),
-                nt,
-                None,
+                nt_hash_of(&password),
+                Some(crate::ntlm::crypto::lmowfv1(&password)),
             )))
         }
         [name, _uid, lm, nt, ..] => {

@@ -16,13 +16,17 @@ use super::flags::NegotiateFlags;
 use super::secret::{ct_eq, LmHash, NtHash, SessionKey};
 use super::security::SessionSecurity;
 use super::wire::{
-    av_pairs, split_ntlmv2_response, AvPairs, Authenticate, Challenge, Negotiate, NtlmV2ClientChallenge, Version,
-    MSV_AV_FLAG_MIC_PRESENT, MSV_AV_FLAG_UNVERIFIED_SPN,
+    av_pairs, split_ntlmv2_response, Authenticate, AvPairs, Challenge, Negotiate,
+    NtlmV2ClientChallenge, Version, MSV_AV_FLAG_MIC_PRESENT, MSV_AV_FLAG_UNVERIFIED_SPN,
 };
 
 /// A user's secrets as the acceptor needs them.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserSecrets {
+    /// The account name as the source stores it.
+    pub user: String,
+    /// The source's domain for the account ("" when it has none).
+    pub domain: String,
     /// NTOWFv1 of the password.
     pub nt_hash: NtHash,
     /// LMOWFv1 of the password, when known (only LM responses need it).
@@ -133,7 +137,10 @@ impl AcceptorStart {
     }
 
     /// Processes the NEGOTIATE and produces the CHALLENGE (§3.2.5.1.1).
-    pub fn challenge(self, negotiate_bytes: &[u8]) -> Result<(AcceptorAwaitAuthenticate, Vec<u8>), NtlmError> {
+    pub fn challenge(
+        self,
+        negotiate_bytes: &[u8],
+    ) -> Result<(AcceptorAwaitAuthenticate, Vec<u8>), NtlmError> {
         let cfg = self.cfg;
         let negotiate = Negotiate::decode(negotiate_bytes)?;
         let asked = negotiate.flags;
@@ -142,7 +149,11 @@ impl AcceptorStart {
             | NegotiateFlags::VERSION
             | NegotiateFlags::TARGET_TYPE_DOMAIN
             | NegotiateFlags::REQUEST_TARGET;
-        flags |= if asked.contains(NegotiateFlags::UNICODE) { NegotiateFlags::UNICODE } else { NegotiateFlags::OEM };
+        flags |= if asked.contains(NegotiateFlags::UNICODE) {
+            NegotiateFlags::UNICODE
+        } else {
+            NegotiateFlags::OEM
+        };
         flags |= asked
             & (NegotiateFlags::SIGN
                 | NegotiateFlags::SEAL
@@ -154,7 +165,8 @@ impl AcceptorStart {
                 | NegotiateFlags::IDENTIFY);
         if asked.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
             flags |= NegotiateFlags::EXTENDED_SESSIONSECURITY;
-        } else if asked.contains(NegotiateFlags::LM_KEY) && cfg.lm_compat_level.acceptor_allows_v1() {
+        } else if asked.contains(NegotiateFlags::LM_KEY) && cfg.lm_compat_level.acceptor_allows_v1()
+        {
             flags |= NegotiateFlags::LM_KEY;
         }
 
@@ -203,19 +215,29 @@ struct Verified {
 impl AcceptorAwaitAuthenticate {
     /// Verifies the AUTHENTICATE (§3.2.5.1.2). `channel_bindings` is the MD5 hash of the acceptor's GSS channel
     /// bindings, `None` when the application gave none.
-    pub fn finish(self, auth_bytes: &[u8], channel_bindings: Option<[u8; 16]>) -> Result<Established, NtlmError> {
+    pub fn finish(
+        self,
+        auth_bytes: &[u8],
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<Established, NtlmError> {
         let cfg = &self.cfg;
         let auth = Authenticate::decode(auth_bytes)?;
         let extra = auth.flags & SECURITY_FLAGS & NegotiateFlags(!self.offered.bits());
         if extra != NegotiateFlags::EMPTY {
-            return Err(NtlmError::FlagsNotOffered { flags: extra.bits() });
+            return Err(NtlmError::FlagsNotOffered {
+                flags: extra.bits(),
+            });
         }
         let flags = auth.flags;
         let verified = if is_anonymous(&auth) {
             if !cfg.allow_anonymous {
                 return Err(NtlmError::AnonymousRefused);
             }
-            Verified { kind: ResponseKind::Anonymous, key_exchange_key: SessionKey::default(), blob: None }
+            Verified {
+                kind: ResponseKind::Anonymous,
+                key_exchange_key: SessionKey::default(),
+                blob: None,
+            }
         } else {
             self.verify_response(&auth, flags)?
         };
@@ -224,7 +246,10 @@ impl AcceptorAwaitAuthenticate {
             if auth.encrypted_random_session_key.len() != 16 {
                 return Err(NtlmError::BadKeyExchange);
             }
-            let raw = crypto::rc4k(verified.key_exchange_key.as_bytes(), &auth.encrypted_random_session_key);
+            let raw = crypto::rc4k(
+                verified.key_exchange_key.as_bytes(),
+                &auth.encrypted_random_session_key,
+            );
             SessionKey::from_slice(&raw).ok_or(NtlmError::BadKeyExchange)?
         } else {
             verified.key_exchange_key.clone()
@@ -235,7 +260,9 @@ impl AcceptorAwaitAuthenticate {
             let info = &blob.av_pairs;
             let av_flags = info.flags().unwrap_or(0);
             if av_flags & MSV_AV_FLAG_MIC_PRESENT != 0 {
-                let Some(mic) = auth.mic else { return Err(NtlmError::MicMissing) };
+                let Some(mic) = auth.mic else {
+                    return Err(NtlmError::MicMissing);
+                };
                 let mut zeroed = auth_bytes.to_vec();
                 let slot = zeroed
                     .get_mut(Authenticate::MIC_OFFSET..Authenticate::MIC_OFFSET + 16)
@@ -268,14 +295,24 @@ impl AcceptorAwaitAuthenticate {
         })
     }
 
-    fn verify_response(&self, auth: &Authenticate, flags: NegotiateFlags) -> Result<Verified, NtlmError> {
+    fn verify_response(
+        &self,
+        auth: &Authenticate,
+        flags: NegotiateFlags,
+    ) -> Result<Verified, NtlmError> {
         let cfg = &self.cfg;
         let sc = &self.server_challenge;
-        let secrets = cfg.store.lookup(&auth.user, &auth.domain).ok_or_else(|| NtlmError::UnknownUser {
+        let secrets =
+            cfg.store
+                .lookup(&auth.user, &auth.domain)
+                .ok_or_else(|| NtlmError::UnknownUser {
+                    user: auth.user.clone(),
+                    domain: auth.domain.clone(),
+                })?;
+        let wrong = || NtlmError::WrongPassword {
             user: auth.user.clone(),
             domain: auth.domain.clone(),
-        })?;
-        let wrong = || NtlmError::WrongPassword { user: auth.user.clone(), domain: auth.domain.clone() };
+        };
 
         if auth.nt_response.len() > 24 {
             let (proof, blob_bytes) = split_ntlmv2_response(&auth.nt_response)?;
@@ -287,12 +324,18 @@ impl AcceptorAwaitAuthenticate {
             let blob = NtlmV2ClientChallenge::decode(blob_bytes)?;
             self.check_timestamp(blob.timestamp)?;
             let base = crypto::session_base_key_v2(&key, &proof);
-            return Ok(Verified { kind: ResponseKind::V2, key_exchange_key: base, blob: Some(blob) });
+            return Ok(Verified {
+                kind: ResponseKind::V2,
+                key_exchange_key: base,
+                blob: Some(blob),
+            });
         }
 
         let level = cfg.lm_compat_level;
         if !level.acceptor_allows_v1() {
-            return Err(NtlmError::NtlmV1Refused { level: level.value() });
+            return Err(NtlmError::NtlmV1Refused {
+                level: level.value(),
+            });
         }
         let zero_lm = LmHash::default();
         let lm_hash = secrets.lm_hash.as_ref().unwrap_or(&zero_lm);
@@ -300,7 +343,10 @@ impl AcceptorAwaitAuthenticate {
         let kind = match auth.nt_response.len() {
             24 => {
                 let ess_cc = ess_client_challenge(&auth.lm_response);
-                let expected = match (flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY), ess_cc) {
+                let expected = match (
+                    flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY),
+                    ess_cc,
+                ) {
                     (true, Some(cc)) => crypto::ntlmv1_ess_response(&secrets.nt_hash, sc, &cc),
                     _ => crypto::ntlmv1_response(&secrets.nt_hash, sc),
                 };
@@ -314,28 +360,45 @@ impl AcceptorAwaitAuthenticate {
                 }
             }
             0 if auth.lm_response.len() == 24 => {
-                let Some(lm) = &secrets.lm_hash else { return Err(NtlmError::LmRefused) };
+                let Some(lm) = &secrets.lm_hash else {
+                    return Err(NtlmError::LmRefused);
+                };
                 if !ct_eq(&crypto::lmv1_response(lm, sc), &auth.lm_response) {
                     return Err(wrong());
                 }
                 ResponseKind::Lm
             }
-            _ => return Err(NtlmError::Wire(super::error::WireError::Invalid("NT response of invalid length"))),
+            _ => {
+                return Err(NtlmError::Wire(super::error::WireError::Invalid(
+                    "NT response of invalid length",
+                )))
+            }
         };
         let kxkey = crypto::kxkey_v1(flags, &base, lm_hash, &auth.lm_response, sc);
-        Ok(Verified { kind, key_exchange_key: kxkey, blob: None })
+        Ok(Verified {
+            kind,
+            key_exchange_key: kxkey,
+            blob: None,
+        })
     }
 
     fn check_timestamp(&self, timestamp: u64) -> Result<(), NtlmError> {
         let now = self.cfg.env.now_filetime();
         let skew_secs = now.abs_diff(timestamp) / FILETIME_TICKS_PER_SEC;
         if skew_secs > self.cfg.max_skew_secs {
-            return Err(NtlmError::TimestampSkew { skew_secs, max_secs: self.cfg.max_skew_secs });
+            return Err(NtlmError::TimestampSkew {
+                skew_secs,
+                max_secs: self.cfg.max_skew_secs,
+            });
         }
         Ok(())
     }
 
-    fn check_channel_bindings(&self, info: &AvPairs, ours: Option<[u8; 16]>) -> Result<(), NtlmError> {
+    fn check_channel_bindings(
+        &self,
+        info: &AvPairs,
+        ours: Option<[u8; 16]>,
+    ) -> Result<(), NtlmError> {
         let Some(ours) = ours else { return Ok(()) };
         match info.channel_bindings() {
             Some(theirs) if theirs != [0u8; 16] => {
@@ -351,11 +414,18 @@ impl AcceptorAwaitAuthenticate {
     }
 
     fn check_target_name(&self, info: &AvPairs) -> Result<(), NtlmError> {
-        let Some(ours) = &self.cfg.target_spn else { return Ok(()) };
+        let Some(ours) = &self.cfg.target_spn else {
+            return Ok(());
+        };
         let unverified = info.flags().unwrap_or(0) & MSV_AV_FLAG_UNVERIFIED_SPN != 0;
         match info.get_string(av_pairs::MSV_AV_TARGET_NAME) {
-            Some(theirs) if !theirs.is_empty() && !unverified && !theirs.eq_ignore_ascii_case(ours) => {
-                Err(NtlmError::SpnMismatch { expected: ours.clone(), got: theirs })
+            Some(theirs)
+                if !theirs.is_empty() && !unverified && !theirs.eq_ignore_ascii_case(ours) =>
+            {
+                Err(NtlmError::SpnMismatch {
+                    expected: ours.clone(),
+                    got: theirs,
+                })
             }
             _ => Ok(()),
         }
@@ -365,13 +435,17 @@ impl AcceptorAwaitAuthenticate {
 /// §3.2.5.1.2: an anonymous AUTHENTICATE has an empty user, an empty NT response and an LM response that is
 /// empty or Z(1) (the ANONYMOUS flag alone is not trusted: the responses decide).
 fn is_anonymous(auth: &Authenticate) -> bool {
-    auth.user.is_empty() && auth.nt_response.is_empty() && (auth.lm_response.is_empty() || auth.lm_response == [0])
+    auth.user.is_empty()
+        && auth.nt_response.is_empty()
+        && (auth.lm_response.is_empty() || auth.lm_response == [0])
 }
 
 /// With extended session security the LM response is ClientChallenge || Z(16).
 fn ess_client_challenge(lm: &[u8]) -> Option<[u8; 8]> {
     let (cc, rest) = (lm.get(..8)?, lm.get(8..)?);
-    (lm.len() == 24 && rest.iter().all(|b| *b == 0)).then(|| cc.try_into().ok()).flatten()
+    (lm.len() == 24 && rest.iter().all(|b| *b == 0))
+        .then(|| cc.try_into().ok())
+        .flatten()
 }
 
 /// The acceptor as one value per context.
@@ -402,14 +476,25 @@ impl Acceptor {
     }
 
     /// Advances with the initiator's token.
-    pub fn step(self, input: &[u8], channel_bindings: Option<[u8; 16]>) -> Result<AcceptorStep, NtlmError> {
+    pub fn step(
+        self,
+        input: &[u8],
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<AcceptorStep, NtlmError> {
         match self {
             Acceptor::Start(s) => {
                 let (next, token) = s.challenge(input)?;
-                Ok(AcceptorStep::Continue(Acceptor::AwaitAuthenticate(Box::new(next)), token))
+                Ok(AcceptorStep::Continue(
+                    Acceptor::AwaitAuthenticate(Box::new(next)),
+                    token,
+                ))
             }
-            Acceptor::AwaitAuthenticate(s) => Ok(AcceptorStep::Done(Box::new(s.finish(input, channel_bindings)?))),
-            Acceptor::Spent => Err(NtlmError::UnexpectedMessage { expected: "nothing (context spent)" }),
+            Acceptor::AwaitAuthenticate(s) => Ok(AcceptorStep::Done(Box::new(
+                s.finish(input, channel_bindings)?,
+            ))),
+            Acceptor::Spent => Err(NtlmError::UnexpectedMessage {
+                expected: "nothing (context spent)",
+            }),
         }
     }
 }

@@ -83,7 +83,9 @@ impl Established {
 
     /// Serializes the whole context (including RC4 states and sequence numbers).
     pub fn export(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(96 + self.user.len() + self.domain.len() + self.workstation.len() + 600);
+        let mut out = Vec::with_capacity(
+            96 + self.user.len() + self.domain.len() + self.workstation.len() + 600,
+        );
         out.extend_from_slice(EXPORT_MAGIC);
         out.push(match self.side {
             Side::Client => 0,
@@ -109,14 +111,17 @@ impl Established {
     pub fn import(blob: &[u8]) -> Result<Established, NtlmError> {
         let mut r = Cursor { b: blob };
         if r.take(4)? != EXPORT_MAGIC {
-            return Err(NtlmError::BadContextBlob("not a gss-negotiate context (bad magic)"));
+            return Err(NtlmError::BadContextBlob(
+                "not a gss-negotiate context (bad magic)",
+            ));
         }
         let side = match r.u8()? {
             0 => Side::Client,
             1 => Side::Server,
             _ => return Err(NtlmError::BadContextBlob("bad side")),
         };
-        let kind = ResponseKind::from_code(r.u8()?).ok_or(NtlmError::BadContextBlob("bad response kind"))?;
+        let kind = ResponseKind::from_code(r.u8()?)
+            .ok_or(NtlmError::BadContextBlob("bad response kind"))?;
         let mic_present = match r.u8()? {
             0 => false,
             1 => true,
@@ -128,8 +133,20 @@ impl Established {
         let domain = r.string()?;
         let workstation = r.string()?;
         let session_key = SessionKey::new(r.array()?);
-        let security = SessionSecurity::import(r.b).map_err(|_| NtlmError::BadContextBlob("bad session security state"))?;
-        Ok(Established { side, flags, user, domain, workstation, kind, mic_present, session_key, security, established_at })
+        let security = SessionSecurity::import(r.b)
+            .map_err(|_| NtlmError::BadContextBlob("bad session security state"))?;
+        Ok(Established {
+            side,
+            flags,
+            user,
+            domain,
+            workstation,
+            kind,
+            mic_present,
+            session_key,
+            security,
+            established_at,
+        })
     }
 }
 
@@ -150,7 +167,9 @@ impl<'a> Cursor<'a> {
         Ok(self.array::<1>()?[0])
     }
     fn array<const N: usize>(&mut self) -> Result<[u8; N], NtlmError> {
-        self.take(N)?.try_into().map_err(|_| NtlmError::BadContextBlob("truncated"))
+        self.take(N)?
+            .try_into()
+            .map_err(|_| NtlmError::BadContextBlob("truncated"))
     }
     fn string(&mut self) -> Result<String, NtlmError> {
         let len = usize::from(u16::from_le_bytes(self.array()?));

@@ -27,7 +27,9 @@ impl Environment for SystemEnvironment {
         getrandom::getrandom(out).map_err(|_| NtlmError::RandomUnavailable)
     }
     fn now_filetime(&self) -> u64 {
-        let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         (since.as_secs() + FILETIME_UNIX_OFFSET_SECS) * FILETIME_TICKS_PER_SEC
             + u64::from(since.subsec_nanos() / 100)
     }

@@ -122,16 +122,26 @@ impl fmt::Display for NtlmError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NtlmError::Wire(e) => write!(f, "malformed token: {e}"),
-            NtlmError::UnexpectedMessage { expected } => write!(f, "unexpected token (expected {expected})"),
+            NtlmError::UnexpectedMessage { expected } => {
+                write!(f, "unexpected token (expected {expected})")
+            }
             NtlmError::RandomUnavailable => f.write_str("the system random generator failed"),
-            NtlmError::UnknownUser { user, domain } => write!(f, "unknown user {}", display_user(domain, user)),
+            NtlmError::UnknownUser { user, domain } => {
+                write!(f, "unknown user {}", display_user(domain, user))
+            }
             NtlmError::WrongPassword { user, domain } => {
-                write!(f, "password does not match for {}", display_user(domain, user))
+                write!(
+                    f,
+                    "password does not match for {}",
+                    display_user(domain, user)
+                )
             }
             NtlmError::MicMissing => f.write_str("MIC announced in MsvAvFlags but missing"),
             NtlmError::MicMismatch => f.write_str("MIC does not match the exchanged messages"),
             NtlmError::ChannelBindingsMismatch => f.write_str("channel bindings do not match"),
-            NtlmError::ChannelBindingsMissing => f.write_str("channel bindings required but not sent"),
+            NtlmError::ChannelBindingsMissing => {
+                f.write_str("channel bindings required but not sent")
+            }
             NtlmError::SpnMismatch { expected, got } => {
                 write!(f, "target name {got:?} does not match {expected:?}")
             }
@@ -141,16 +151,24 @@ impl fmt::Display for NtlmError {
             NtlmError::LmRefused => f.write_str("LM-only response refused"),
             NtlmError::AnonymousRefused => f.write_str("anonymous logon refused"),
             NtlmError::AnonymousNotAllowed => f.write_str("anonymous NTLM is not enabled"),
-            NtlmError::TimestampSkew { skew_secs, max_secs } => {
+            NtlmError::TimestampSkew {
+                skew_secs,
+                max_secs,
+            } => {
                 write!(f, "NTLMv2 timestamp is {skew_secs} s away from now (at most {max_secs} s allowed)")
             }
             NtlmError::FlagsNotOffered { flags } => {
-                write!(f, "AUTHENTICATE asks for flags {flags:#010x} that the CHALLENGE did not offer")
+                write!(
+                    f,
+                    "AUTHENTICATE asks for flags {flags:#010x} that the CHALLENGE did not offer"
+                )
             }
             NtlmError::RequiredFlagMissing { flags } => {
                 write!(f, "the peer did not agree to required flags {flags:#010x}")
             }
-            NtlmError::BadKeyExchange => f.write_str("key exchange negotiated but the encrypted session key is invalid"),
+            NtlmError::BadKeyExchange => {
+                f.write_str("key exchange negotiated but the encrypted session key is invalid")
+            }
             NtlmError::BadContextBlob(why) => write!(f, "invalid exported context: {why}"),
         }
     }

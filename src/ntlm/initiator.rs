@@ -15,15 +15,20 @@ use super::flags::NegotiateFlags;
 use super::secret::{LmHash, NtHash, SessionKey};
 use super::security::SessionSecurity;
 use super::wire::{
-    av_pairs, Authenticate, Challenge, Negotiate, NtlmV2ClientChallenge, Version, MSV_AV_FLAG_MIC_PRESENT,
-    MSV_AV_FLAG_UNVERIFIED_SPN,
+    av_pairs, Authenticate, Challenge, Negotiate, NtlmV2ClientChallenge, Version,
+    MSV_AV_FLAG_MIC_PRESENT, MSV_AV_FLAG_UNVERIFIED_SPN,
 };
 
 /// Who the initiator is.
 #[derive(Clone, Debug)]
 pub enum InitiatorCredential {
     /// A user with their NT hash (and LM hash, needed only for LM responses at levels 0–1).
-    User { user: String, domain: String, nt_hash: NtHash, lm_hash: Option<LmHash> },
+    User {
+        user: String,
+        domain: String,
+        nt_hash: NtHash,
+        lm_hash: Option<LmHash>,
+    },
     /// Anonymous logon (§3.1.5.1.2: empty user, empty NT response, LM response Z(1)).
     Anonymous,
 }
@@ -101,14 +106,26 @@ impl InitiatorConfig {
             | NegotiateFlags::VERSION
             | NegotiateFlags::KEY_128
             | NegotiateFlags::KEY_56;
-        f.set(NegotiateFlags::EXTENDED_SESSIONSECURITY, self.lm_compat_level.initiator_requests_ess());
-        f.set(NegotiateFlags::KEY_EXCH, self.key_exchange || self.requested.datagram);
-        f.set(NegotiateFlags::SIGN, self.requested.sign || self.requested.seal);
+        f.set(
+            NegotiateFlags::EXTENDED_SESSIONSECURITY,
+            self.lm_compat_level.initiator_requests_ess(),
+        );
+        f.set(
+            NegotiateFlags::KEY_EXCH,
+            self.key_exchange || self.requested.datagram,
+        );
+        f.set(
+            NegotiateFlags::SIGN,
+            self.requested.sign || self.requested.seal,
+        );
         f.set(NegotiateFlags::SEAL, self.requested.seal);
         f.set(NegotiateFlags::DATAGRAM, self.requested.datagram);
         f.set(NegotiateFlags::IDENTIFY, self.requested.identify);
         // LM_KEY only makes sense without ESS (§2.2.2.5: ESS wins when both are set).
-        f.set(NegotiateFlags::LM_KEY, !self.lm_compat_level.initiator_requests_ess());
+        f.set(
+            NegotiateFlags::LM_KEY,
+            !self.lm_compat_level.initiator_requests_ess(),
+        );
         f
     }
 }
@@ -136,9 +153,21 @@ impl InitiatorStart {
     /// Produces the NEGOTIATE message (§3.1.5.1.1).
     pub fn negotiate(self) -> (InitiatorAwaitChallenge, Vec<u8>) {
         let offered = self.cfg.negotiate_flags();
-        let msg = Negotiate { flags: offered, domain: None, workstation: None, version: Some(self.cfg.version) };
+        let msg = Negotiate {
+            flags: offered,
+            domain: None,
+            workstation: None,
+            version: Some(self.cfg.version),
+        };
         let bytes = msg.encode();
-        (InitiatorAwaitChallenge { cfg: self.cfg, offered, negotiate: bytes.clone() }, bytes)
+        (
+            InitiatorAwaitChallenge {
+                cfg: self.cfg,
+                offered,
+                negotiate: bytes.clone(),
+            },
+            bytes,
+        )
     }
 }
 
@@ -172,7 +201,10 @@ impl InitiatorAwaitChallenge {
             if let Some(theirs) = info.get_string(av_pairs::MSV_AV_TARGET_NAME) {
                 let unverified = info.flags().unwrap_or(0) & MSV_AV_FLAG_UNVERIFIED_SPN != 0;
                 if !theirs.is_empty() && !theirs.eq_ignore_ascii_case(ours) && !unverified {
-                    return Err(NtlmError::SpnMismatch { expected: ours.clone(), got: theirs });
+                    return Err(NtlmError::SpnMismatch {
+                        expected: ours.clone(),
+                        got: theirs,
+                    });
                 }
             }
         }
@@ -208,7 +240,9 @@ impl InitiatorAwaitChallenge {
             let mic = crypto::mic(&session_key, &self.negotiate, challenge_bytes, &bytes);
             let slot = bytes
                 .get_mut(Authenticate::MIC_OFFSET..Authenticate::MIC_OFFSET + 16)
-                .ok_or(NtlmError::UnexpectedMessage { expected: "MIC slot in AUTHENTICATE" })?;
+                .ok_or(NtlmError::UnexpectedMessage {
+                    expected: "MIC slot in AUTHENTICATE",
+                })?;
             slot.copy_from_slice(&mic);
             auth.mic = Some(mic);
         }
@@ -233,11 +267,17 @@ impl InitiatorAwaitChallenge {
         let server = challenge.flags;
         let mut flags = self.offered & server;
         // Character set: Unicode when the server picked it, OEM otherwise.
-        flags.set(NegotiateFlags::OEM, !server.contains(NegotiateFlags::UNICODE));
+        flags.set(
+            NegotiateFlags::OEM,
+            !server.contains(NegotiateFlags::UNICODE),
+        );
         if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
             flags = flags.without(NegotiateFlags::LM_KEY);
         }
-        flags.set(NegotiateFlags::TARGET_INFO, server.contains(NegotiateFlags::TARGET_INFO));
+        flags.set(
+            NegotiateFlags::TARGET_INFO,
+            server.contains(NegotiateFlags::TARGET_INFO),
+        );
         flags.set(NegotiateFlags::VERSION, true);
         if matches!(self.cfg.credential, InitiatorCredential::Anonymous) {
             flags |= NegotiateFlags::ANONYMOUS;
@@ -269,7 +309,12 @@ impl InitiatorAwaitChallenge {
                     mic: false,
                 });
             }
-            InitiatorCredential::User { user, domain, nt_hash, lm_hash } => (user, domain, nt_hash, lm_hash),
+            InitiatorCredential::User {
+                user,
+                domain,
+                nt_hash,
+                lm_hash,
+            } => (user, domain, nt_hash, lm_hash),
         };
         let sc = &challenge.server_challenge;
         let level = cfg.lm_compat_level;
@@ -311,7 +356,13 @@ impl InitiatorAwaitChallenge {
                 crypto::lmv2_response(&key, sc, &client_challenge).to_vec()
             };
             let base = crypto::session_base_key_v2(&key, &proof);
-            return Ok(Responses { lm, nt, key_exchange_key: base, kind: ResponseKind::V2, mic });
+            return Ok(Responses {
+                lm,
+                nt,
+                key_exchange_key: base,
+                kind: ResponseKind::V2,
+                mic,
+            });
         }
 
         // NTLMv1 (§3.3.1).
@@ -335,7 +386,13 @@ impl InitiatorAwaitChallenge {
             (lm.to_vec(), nt.to_vec(), ResponseKind::V1)
         };
         let kxkey = crypto::kxkey_v1(flags, &base, lm_key, &lm, sc);
-        Ok(Responses { lm, nt, key_exchange_key: kxkey, kind, mic: false })
+        Ok(Responses {
+            lm,
+            nt,
+            key_exchange_key: kxkey,
+            kind,
+            mic: false,
+        })
     }
 }
 
@@ -367,21 +424,34 @@ impl Initiator {
     }
 
     /// Advances with the peer's token (`None` or empty for the first call).
-    pub fn step(self, input: Option<&[u8]>, channel_bindings: Option<[u8; 16]>) -> Result<InitiatorStep, NtlmError> {
+    pub fn step(
+        self,
+        input: Option<&[u8]>,
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<InitiatorStep, NtlmError> {
         match self {
             Initiator::Start(s) => {
                 if input.is_some_and(|i| !i.is_empty()) {
-                    return Err(NtlmError::UnexpectedMessage { expected: "no input token on the first call" });
+                    return Err(NtlmError::UnexpectedMessage {
+                        expected: "no input token on the first call",
+                    });
                 }
                 let (next, token) = s.negotiate();
-                Ok(InitiatorStep::Continue(Initiator::AwaitChallenge(Box::new(next)), token))
+                Ok(InitiatorStep::Continue(
+                    Initiator::AwaitChallenge(Box::new(next)),
+                    token,
+                ))
             }
             Initiator::AwaitChallenge(s) => {
-                let input = input.ok_or(NtlmError::UnexpectedMessage { expected: "CHALLENGE" })?;
+                let input = input.ok_or(NtlmError::UnexpectedMessage {
+                    expected: "CHALLENGE",
+                })?;
                 let (est, token) = s.authenticate(input, channel_bindings)?;
                 Ok(InitiatorStep::Done(Box::new(est), token))
             }
-            Initiator::Spent => Err(NtlmError::UnexpectedMessage { expected: "nothing (context spent)" }),
+            Initiator::Spent => Err(NtlmError::UnexpectedMessage {
+                expected: "nothing (context spent)",
+            }),
         }
     }
 }
