@@ -128,6 +128,8 @@ pub struct AcceptorAwaitAuthenticate {
     challenge: Vec<u8>,
     offered: NegotiateFlags,
     server_challenge: [u8; 8],
+    /// The MsvAvTimestamp of our CHALLENGE.
+    sent_timestamp: u64,
 }
 
 impl AcceptorStart {
@@ -200,6 +202,7 @@ impl AcceptorStart {
             challenge: challenge.clone(),
             offered: flags,
             server_challenge,
+            sent_timestamp: now,
         };
         Ok((next, challenge))
     }
@@ -246,10 +249,11 @@ impl AcceptorAwaitAuthenticate {
             if auth.encrypted_random_session_key.len() != 16 {
                 return Err(NtlmError::BadKeyExchange);
             }
-            let raw = crypto::rc4k(
+            // The decrypted ExportedSessionKey: wiped when this buffer is freed.
+            let raw = zeroize::Zeroizing::new(crypto::rc4k(
                 verified.key_exchange_key.as_bytes(),
                 &auth.encrypted_random_session_key,
-            );
+            ));
             SessionKey::from_slice(&raw).ok_or(NtlmError::BadKeyExchange)?
         } else {
             verified.key_exchange_key.clone()
@@ -274,6 +278,7 @@ impl AcceptorAwaitAuthenticate {
                 }
                 mic_present = true;
             }
+            self.check_timestamp_echoed(info)?;
             self.check_channel_bindings(info, channel_bindings)?;
             self.check_target_name(info)?;
         } else if channel_bindings.is_some() && cfg.require_channel_bindings {
@@ -392,6 +397,19 @@ impl AcceptorAwaitAuthenticate {
             });
         }
         Ok(())
+    }
+
+    /// The NTLMv2 blob (covered by the NTProofStr) carries the CHALLENGE's TargetInfo as the initiator saw it
+    /// (§3.1.5.1.2). Our CHALLENGE always has an MsvAvTimestamp, and a client that sees one adds a MIC
+    /// (§3.1.5.1.2). A blob without our timestamp means the CHALLENGE was altered on its way to the client —
+    /// the "drop the MIC" downgrade: strip the timestamp so no MIC is sent, then alter the flags unnoticed.
+    fn check_timestamp_echoed(&self, info: &AvPairs) -> Result<(), NtlmError> {
+        if info.timestamp() == Some(self.sent_timestamp) {
+            return Ok(());
+        }
+        Err(NtlmError::Wire(super::error::WireError::Invalid(
+            "the NTLMv2 response does not echo the CHALLENGE's timestamp (CHALLENGE altered in transit)",
+        )))
     }
 
     fn check_channel_bindings(
