@@ -509,7 +509,8 @@ def run_op(sock, side, rec, op, expect):
         send_json(sock, {"op": "info"})
         info = recv_json(sock)
         name = info.get("name")
-        rec.add("acceptor_name", name == expect["name"],
+        want = "%s\\%s" % (expect["domain"], expect["user"])
+        rec.add("acceptor_name", name == want,
                 "acceptor sees %r%s" % (name, (" (" + info["name_err"] + ")") if "name_err" in info else ""))
         try:
             mine = hx(side.session_key())
