@@ -231,6 +231,8 @@ impl Name {
                 user,
                 domain: Some(d),
             } => format!("{d}\\{user}"),
+            // `\@a@b` would split at the unescaped `@`: escape every `@` of a user that starts with one.
+            Name::User { user, domain: None } if user.starts_with('@') => user.replace('@', "\\@"),
             Name::User { user, domain: None } if user.contains('@') => format!("\\{user}"),
             Name::User { user, domain: None } => user.clone(),
             Name::Service { spn: Some(spn), .. } => spn.clone(),
@@ -610,7 +612,14 @@ mod tests {
             let err = parse_user(text).expect_err(text);
             assert_eq!(err.minor, Minor::BadName, "{text}");
         }
-        for text in ["DOM\\alice", "alice@DOM", "\\@x", "a@b\\@c@DOM", "x\\@y"] {
+        for text in [
+            "DOM\\alice",
+            "alice@DOM",
+            "\\@x",
+            "a@b\\@c@DOM",
+            "x\\@y",
+            "\\@a\\@b", // found by fuzz_names: displayed as `\@a@b`, it re-parsed as user "@a" in "b"
+        ] {
             let Ok(name) = parse_user(text) else { continue };
             let back = import_exported(&name.export().expect("export")).expect("import");
             assert_eq!(back, name, "{text}");
