@@ -9,6 +9,7 @@
 //!   It is the only module allowed to use `unsafe`.
 #![deny(unsafe_code)]
 
+pub mod context;
 pub mod creds;
 mod ffi;
 pub mod names;

@@ -187,6 +187,10 @@ minor_codes! {
     BadSequence = 50 => "NTLM: message out of sequence",
     /// The context is not established yet.
     ContextIncomplete = 51 => "NTLM: security context not established",
+    /// A wrap or MIC token does not verify.
+    BadSignature = 52 => "NTLM: message signature does not verify (tampered, replayed or out of order)",
+    /// An exported context token is malformed.
+    BadContextToken = 53 => "NTLM: malformed exported security context",
     /// The operation is not implemented yet.
     NotImplemented = 60 => "operation not implemented by this mechanism",
 }
@@ -278,11 +282,25 @@ pub fn last_detail_for(minor: u32) -> Option<String> {
         .flatten()
 }
 
+/// `text: detail`, or — when the detail already starts with the text's words (a core error's own sentence) —
+/// the text's prefix and the detail, so nothing is said twice: "NTLM: password does not match for DOM\\alice".
+fn join_detail(text: &str, detail: &str) -> String {
+    let stem = text.strip_prefix("NTLM: ").unwrap_or(text);
+    if !stem.is_empty() && detail.starts_with(stem) {
+        format!(
+            "{}{detail}",
+            text.get(..text.len() - stem.len()).unwrap_or_default()
+        )
+    } else {
+        format!("{text}: {detail}")
+    }
+}
+
 /// The text for a minor code: ours with the last detail of this thread, or a generic one for a foreign code.
 pub fn minor_message(minor: u32) -> String {
     match Minor::from_code(minor) {
         Some(m) => match last_detail_for(minor) {
-            Some(d) => format!("{}: {d}", m.text()),
+            Some(d) => join_detail(m.text(), &d),
             None => m.text().to_string(),
         },
         None => format!("unknown NTLM mechanism status code {minor:#x}"),
@@ -408,6 +426,15 @@ mod tests {
             "NTLM: unknown user: alice"
         );
         assert_eq!(minor_message(Minor::BadName.code()), "malformed name");
+        record_last_error(&GssError::with_detail(
+            GSS_S_FAILURE,
+            Minor::WrongPassword,
+            "password does not match for TESTDOM\\alice",
+        ));
+        assert_eq!(
+            minor_message(Minor::WrongPassword.code()),
+            "NTLM: password does not match for TESTDOM\\alice"
+        );
         record_last_error(&GssError::new(GSS_S_FAILURE, Minor::BadName));
         assert_eq!(
             minor_message(Minor::UnknownUser.code()),

@@ -24,6 +24,11 @@ pub struct Config {
     pub netbios_domain_name: String,
     /// `GSS_NEGOTIATE_DEBUG`, else `GSSNTLMSSP_DEBUG`: where to write the debug log.
     pub debug_file: Option<PathBuf>,
+    /// `GSS_NEGOTIATE_ALLOW_ANONYMOUS=1`: the acceptor accepts anonymous NTLM logons (refused by default).
+    pub allow_anonymous: bool,
+    /// `GSS_NEGOTIATE_REQUIRE_CHANNEL_BINDINGS=1`: when the application gives channel bindings, the acceptor
+    /// refuses an AUTHENTICATE that carries none (Windows' Extended Protection "required").
+    pub require_channel_bindings: bool,
     /// Problems found while reading the configuration (an invalid value falls back to its default).
     pub warnings: Vec<String>,
 }
@@ -38,6 +43,14 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>, hostname: Option<String>) -> Config {
         let mut warnings = Vec::new();
         let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let flag = |k: &str| {
+            nonempty(k).is_some_and(|v| {
+                matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "1" | "yes" | "true" | "on"
+                )
+            })
+        };
         let lm_compat_level = match nonempty("LM_COMPAT_LEVEL") {
             None => DEFAULT_LM_COMPAT_LEVEL,
             Some(v) => match v.trim().parse::<u8>() {
@@ -66,6 +79,8 @@ impl Config {
             debug_file: nonempty("GSS_NEGOTIATE_DEBUG")
                 .or_else(|| nonempty("GSSNTLMSSP_DEBUG"))
                 .map(PathBuf::from),
+            allow_anonymous: flag("GSS_NEGOTIATE_ALLOW_ANONYMOUS"),
+            require_channel_bindings: flag("GSS_NEGOTIATE_REQUIRE_CHANNEL_BINDINGS"),
             warnings,
         }
     }

@@ -8,6 +8,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod context;
 pub mod cred;
 pub(crate) mod handles;
 pub mod mech;

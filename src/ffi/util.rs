@@ -122,15 +122,21 @@ fn oom() -> GssError {
     GssError::new(GSS_S_FAILURE, Minor::OutOfMemory)
 }
 
-/// `malloc` a copy of `data` (at least 1 byte is allocated so the result is never NULL).
+/// `malloc` a copy of `data` followed by one NUL byte that the buffer's length does not count. MIT's own
+/// buffers are NUL-terminated the same way, and callers rely on it: MIT's sample programs print the text of
+/// `gss_display_status` with `%s`.
 fn malloc_copy(data: &[u8]) -> Result<*mut c_void, GssError> {
+    let size = data.len().checked_add(1).ok_or_else(oom)?;
     // SAFETY: malloc has no preconditions; the result is checked for NULL.
-    let p = unsafe { libc::malloc(data.len().max(1)) };
+    let p = unsafe { libc::malloc(size) };
     if p.is_null() {
         return Err(oom());
     }
-    // SAFETY: p is a fresh allocation of at least data.len() bytes; the regions cannot overlap.
-    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), p.cast::<u8>(), data.len()) };
+    // SAFETY: p is a fresh allocation of data.len() + 1 bytes; the regions cannot overlap.
+    unsafe {
+        core::ptr::copy_nonoverlapping(data.as_ptr(), p.cast::<u8>(), data.len());
+        p.cast::<u8>().add(data.len()).write(0);
+    }
     Ok(p)
 }
 

@@ -136,7 +136,18 @@ fn locate_plugin() -> Plugin {
     let Some(profile_dir) = exe.parent().and_then(Path::parent) else {
         return Plugin::Missing(format!("unexpected test binary location {}", exe.display()));
     };
-    let so = profile_dir.join("libgss_negotiate.so");
+    // `cargo test` rebuilds the cdylib in `deps/`; only `cargo build` copies it up to the profile directory.
+    // Take the newer of the two so a stale copy is never tested.
+    let candidates = [
+        profile_dir.join("deps").join("libgss_negotiate.so"),
+        profile_dir.join("libgss_negotiate.so"),
+    ];
+    let newest = candidates
+        .iter()
+        .filter_map(|p| Some((fs::metadata(p).ok()?.modified().ok()?, p.clone())))
+        .max_by_key(|(t, _)| *t)
+        .map(|(_, p)| p);
+    let so = newest.unwrap_or_else(|| profile_dir.join("libgss_negotiate.so"));
     if !so.is_file() {
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = Command::new(env!("CARGO"));

@@ -1,0 +1,737 @@
+//! GSSAPI security contexts over the NTLM core: what `gss_init_sec_context`, `gss_accept_sec_context`, the
+//! per-message calls (RFC 2743 §2.3) and the context queries do, as safe Rust. The C boundary (`ffi::context`)
+//! only translates pointers into calls here.
+//!
+//! Token formats follow gss-ntlmssp and Windows SSPI: context tokens are raw NTLMSSP messages (no RFC 2743
+//! framing); a MIC token is the 16-byte NTLMSSP signature (MS-NLMP §2.2.2.9); a wrap token is that signature
+//! followed by the sealed (or, without confidentiality, plain) message.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use crate::creds::config::Config;
+use crate::creds::{self, Credential, Initiator as CredInitiator};
+use crate::names::{Name, NameSystem};
+use crate::ntlm::acceptor::{Acceptor, AcceptorConfig, AcceptorStep};
+use crate::ntlm::config::LmCompatLevel;
+use crate::ntlm::context::Established;
+use crate::ntlm::crypto::Side;
+use crate::ntlm::env::SystemEnvironment;
+use crate::ntlm::error::NtlmError;
+use crate::ntlm::flags::NegotiateFlags;
+use crate::ntlm::initiator::{
+    Initiator, InitiatorConfig, InitiatorCredential, InitiatorStep, Requested,
+};
+use crate::ntlm::security::{SecurityError, SessionSecurity};
+use crate::ntlm::wire;
+use crate::oids;
+use crate::status::*;
+
+/// GSS context flags (RFC 2744 §5.19, MIT `gssapi.h`).
+pub mod flags {
+    /// GSS_C_DELEG_FLAG.
+    pub const DELEG: u32 = 1;
+    /// GSS_C_MUTUAL_FLAG.
+    pub const MUTUAL: u32 = 2;
+    /// GSS_C_REPLAY_FLAG.
+    pub const REPLAY: u32 = 4;
+    /// GSS_C_SEQUENCE_FLAG.
+    pub const SEQUENCE: u32 = 8;
+    /// GSS_C_CONF_FLAG.
+    pub const CONF: u32 = 16;
+    /// GSS_C_INTEG_FLAG.
+    pub const INTEG: u32 = 32;
+    /// GSS_C_ANON_FLAG.
+    pub const ANON: u32 = 64;
+    /// GSS_C_PROT_READY_FLAG.
+    pub const PROT_READY: u32 = 128;
+    /// GSS_C_TRANS_FLAG.
+    pub const TRANS: u32 = 256;
+    /// GSS_C_IDENTIFY_FLAG (SSPI extension).
+    pub const IDENTIFY: u32 = 0x2000;
+    /// GSS_C_DATAGRAM_FLAG (gss-ntlmssp's private value).
+    pub const DATAGRAM: u32 = 0x1_0000;
+}
+
+/// Where a context is.
+#[derive(Debug)]
+enum State {
+    Initiating(Initiator),
+    Accepting(Acceptor),
+    Established(Box<Established>),
+}
+
+/// A security context, on either side.
+#[derive(Debug)]
+pub struct SecContext {
+    state: State,
+    /// Our own name (initiator: the user; acceptor: the service), when known.
+    local: Option<Name>,
+    /// The target (initiator) — the service we authenticate to.
+    target: Option<Name>,
+}
+
+/// What one step of context establishment produced.
+#[derive(Debug)]
+pub struct Step {
+    /// The token to send (may be empty).
+    pub output: Vec<u8>,
+    /// True when the context is established.
+    pub complete: bool,
+}
+
+/// Maps a core error to the GSS major/minor pair with its operator text.
+pub fn ntlm_error(e: NtlmError) -> GssError {
+    let text = e.to_string();
+    let (major, minor) = match &e {
+        NtlmError::Wire(_) => (GSS_S_DEFECTIVE_TOKEN, Minor::MalformedToken),
+        NtlmError::UnexpectedMessage { .. } => (GSS_S_DEFECTIVE_TOKEN, Minor::BadSequence),
+        NtlmError::RandomUnavailable => (GSS_S_FAILURE, Minor::InternalPanic),
+        NtlmError::UnknownUser { .. } => (GSS_S_DEFECTIVE_CREDENTIAL, Minor::UnknownUser),
+        NtlmError::WrongPassword { .. } => (GSS_S_DEFECTIVE_CREDENTIAL, Minor::WrongPassword),
+        NtlmError::MicMissing => (GSS_S_DEFECTIVE_TOKEN, Minor::MicMissing),
+        NtlmError::MicMismatch => (GSS_S_DEFECTIVE_TOKEN, Minor::BadMic),
+        NtlmError::ChannelBindingsMismatch | NtlmError::ChannelBindingsMissing => {
+            (GSS_S_BAD_BINDINGS, Minor::BadChannelBindings)
+        }
+        NtlmError::SpnMismatch { .. } => (GSS_S_UNAUTHORIZED, Minor::BadTargetName),
+        NtlmError::NtlmV1Refused { .. } | NtlmError::LmRefused => {
+            (GSS_S_UNAUTHORIZED, Minor::NtlmV1Refused)
+        }
+        NtlmError::AnonymousRefused | NtlmError::AnonymousNotAllowed => {
+            (GSS_S_UNAUTHORIZED, Minor::AnonymousRefused)
+        }
+        NtlmError::TimestampSkew { .. } => (GSS_S_CONTEXT_EXPIRED, Minor::ClockSkew),
+        NtlmError::FlagsNotOffered { .. } | NtlmError::RequiredFlagMissing { .. } => {
+            (GSS_S_FAILURE, Minor::InsufficientSecurity)
+        }
+        NtlmError::BadKeyExchange => (GSS_S_DEFECTIVE_TOKEN, Minor::MalformedToken),
+        NtlmError::BadContextBlob(_) => (GSS_S_DEFECTIVE_TOKEN, Minor::BadContextToken),
+    };
+    GssError::with_detail(major, minor, text)
+}
+
+fn security_error(e: SecurityError) -> GssError {
+    match e {
+        SecurityError::Duplicate { expected, got } => GssError::with_detail(
+            GSS_S_BAD_SIG | GSS_S_DUPLICATE_TOKEN,
+            Minor::BadSequence,
+            format!("sequence number {got} already received (expected {expected})"),
+        ),
+        SecurityError::Gap { expected, got } => GssError::with_detail(
+            GSS_S_BAD_SIG | GSS_S_GAP_TOKEN,
+            Minor::BadSequence,
+            format!("sequence number {got} skips ahead (expected {expected})"),
+        ),
+        SecurityError::BadLength => GssError::with_detail(
+            GSS_S_DEFECTIVE_TOKEN,
+            Minor::MalformedToken,
+            "token too short",
+        ),
+        other => GssError::with_detail(GSS_S_BAD_SIG, Minor::BadSignature, other.to_string()),
+    }
+}
+
+fn no_context() -> GssError {
+    GssError::new(GSS_S_NO_CONTEXT, Minor::ContextIncomplete)
+}
+
+fn hostname_parts(sys: &dyn NameSystem) -> (String, String) {
+    let host = sys.hostname().unwrap_or_default();
+    let domain = host
+        .split_once('.')
+        .map(|(_, d)| d.to_string())
+        .unwrap_or_default();
+    (host, domain)
+}
+
+fn level(cfg: &Config) -> LmCompatLevel {
+    LmCompatLevel::new(cfg.lm_compat_level).unwrap_or_default()
+}
+
+/// The SPN for a target name: `service/host` for a host-based service.
+fn spn_of(name: Option<&Name>) -> Option<String> {
+    match name {
+        Some(Name::Service { spn: Some(spn), .. }) => Some(spn.clone()),
+        _ => None,
+    }
+}
+
+fn requested_of(req_flags: u32) -> Requested {
+    // NTLM keys are negotiated once: ask for signing and sealing up front (as Windows and gss-ntlmssp do), so
+    // that wrap works whatever the caller asked for; the returned flags say what was agreed.
+    Requested {
+        sign: true,
+        seal: true,
+        datagram: req_flags & flags::DATAGRAM != 0,
+        identify: req_flags & flags::IDENTIFY != 0,
+    }
+}
+
+impl SecContext {
+    /// Starts an initiator: `gss_init_sec_context` with no context yet. Returns the context and its first step.
+    pub fn initiate(
+        cred: Option<Credential>,
+        target: Option<Name>,
+        req_flags: u32,
+        cfg: &Config,
+    ) -> Result<(SecContext, Step), GssError> {
+        let init = match cred {
+            _ if req_flags & flags::ANON != 0 => CredInitiator::Anonymous,
+            Some(Credential {
+                initiator: Some(i), ..
+            }) => i,
+            Some(_) => {
+                return Err(GssError::with_detail(
+                    GSS_S_NO_CRED,
+                    Minor::BadCredUsage,
+                    "the credential cannot initiate",
+                ))
+            }
+            None => creds::acquire_initiator(None, None, cfg)?,
+        };
+        let (credential, local) = match &init {
+            CredInitiator::User {
+                user,
+                domain,
+                nt_hash,
+                lm_hash,
+            } => (
+                InitiatorCredential::User {
+                    user: user.clone(),
+                    domain: domain.clone().unwrap_or_default(),
+                    nt_hash: nt_hash.clone(),
+                    lm_hash: lm_hash.clone(),
+                },
+                Name::User {
+                    user: user.clone(),
+                    domain: domain.clone(),
+                },
+            ),
+            CredInitiator::Anonymous => (InitiatorCredential::Anonymous, Name::Anonymous),
+        };
+        let mut icfg = InitiatorConfig::new(credential, Arc::new(SystemEnvironment));
+        icfg.workstation = cfg.netbios_computer_name.clone();
+        icfg.target_spn = spn_of(target.as_ref());
+        icfg.lm_compat_level = level(cfg);
+        icfg.requested = requested_of(req_flags);
+        let mut ctx = SecContext {
+            state: State::Initiating(Initiator::new(icfg)),
+            local: Some(local),
+            target,
+        };
+        let step = ctx.init_step(None, None)?;
+        Ok((ctx, step))
+    }
+
+    /// Continues an initiator with the peer's token.
+    pub fn init_step(
+        &mut self,
+        input: Option<&[u8]>,
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<Step, GssError> {
+        let State::Initiating(init) = &mut self.state else {
+            return Err(GssError::with_detail(
+                GSS_S_FAILURE,
+                Minor::BadSequence,
+                "context is not an initiator in progress",
+            ));
+        };
+        match std::mem::take(init)
+            .step(input, channel_bindings)
+            .map_err(ntlm_error)?
+        {
+            InitiatorStep::Continue(next, output) => {
+                *init = next;
+                Ok(Step {
+                    output,
+                    complete: false,
+                })
+            }
+            InitiatorStep::Done(est, output) => {
+                self.state = State::Established(est);
+                Ok(Step {
+                    output,
+                    complete: true,
+                })
+            }
+        }
+    }
+
+    /// Starts an acceptor: `gss_accept_sec_context` with no context yet.
+    pub fn accept(
+        cred: Option<Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+    ) -> Result<SecContext, GssError> {
+        let cred = match cred {
+            Some(c) if c.acceptor.is_some() => c,
+            Some(_) => {
+                return Err(GssError::with_detail(
+                    GSS_S_NO_CRED,
+                    Minor::BadCredUsage,
+                    "the credential cannot accept",
+                ))
+            }
+            None => Credential {
+                acceptor: Some(creds::acquire_acceptor(None, None, sys)?),
+                ..Credential::default()
+            },
+        };
+        let store = cred.acceptor_lookup(cfg)?;
+        let own = cred.acceptor.as_ref().map(|a| a.name.clone());
+        let mut acfg = AcceptorConfig::new(store, Arc::new(SystemEnvironment));
+        let (host, dns_domain) = hostname_parts(sys);
+        acfg.netbios_computer = cfg.netbios_computer_name.clone();
+        acfg.netbios_domain = cfg.netbios_domain_name.clone();
+        acfg.dns_computer = host;
+        acfg.dns_domain = dns_domain;
+        acfg.target_spn = spn_of(own.as_ref());
+        acfg.lm_compat_level = level(cfg);
+        acfg.allow_anonymous = cfg.allow_anonymous;
+        acfg.require_channel_bindings = cfg.require_channel_bindings;
+        Ok(SecContext {
+            state: State::Accepting(Acceptor::new(acfg)),
+            local: own,
+            target: None,
+        })
+    }
+
+    /// Continues an acceptor with the initiator's token.
+    pub fn accept_step(
+        &mut self,
+        input: &[u8],
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<Step, GssError> {
+        let State::Accepting(acc) = &mut self.state else {
+            return Err(GssError::with_detail(
+                GSS_S_FAILURE,
+                Minor::BadSequence,
+                "context is not an acceptor in progress",
+            ));
+        };
+        if input.is_empty() {
+            return Err(GssError::with_detail(
+                GSS_S_DEFECTIVE_TOKEN,
+                Minor::MalformedToken,
+                "empty input token",
+            ));
+        }
+        match std::mem::take(acc)
+            .step(input, channel_bindings)
+            .map_err(ntlm_error)?
+        {
+            AcceptorStep::Continue(next, output) => {
+                *acc = next;
+                Ok(Step {
+                    output,
+                    complete: false,
+                })
+            }
+            AcceptorStep::Done(est) => {
+                self.state = State::Established(est);
+                Ok(Step {
+                    output: Vec::new(),
+                    complete: true,
+                })
+            }
+        }
+    }
+
+    /// The established state, or `GSS_S_NO_CONTEXT` while the exchange is in progress.
+    pub fn established(&self) -> Result<&Established, GssError> {
+        match &self.state {
+            State::Established(e) => Ok(e),
+            _ => Err(no_context()),
+        }
+    }
+
+    fn established_mut(&mut self) -> Result<&mut Established, GssError> {
+        match &mut self.state {
+            State::Established(e) => Ok(e),
+            _ => Err(no_context()),
+        }
+    }
+
+    /// True once the context is established.
+    pub fn is_open(&self) -> bool {
+        matches!(self.state, State::Established(_))
+    }
+
+    /// True for a context made by `gss_init_sec_context`.
+    pub fn is_initiator(&self) -> bool {
+        match &self.state {
+            State::Initiating(_) => true,
+            State::Accepting(_) => false,
+            State::Established(e) => e.side == Side::Client,
+        }
+    }
+
+    /// The GSS flags the context offers (what was negotiated; what will be asked while in progress).
+    pub fn gss_flags(&self) -> u32 {
+        let State::Established(e) = &self.state else {
+            return flags::INTEG | flags::CONF | flags::REPLAY | flags::SEQUENCE | flags::TRANS;
+        };
+        let mut f = flags::TRANS;
+        let neg = e.flags;
+        if neg.intersects(NegotiateFlags::SIGN | NegotiateFlags::SEAL) {
+            f |= flags::INTEG | flags::REPLAY | flags::SEQUENCE;
+        }
+        if neg.contains(NegotiateFlags::SEAL) {
+            f |= flags::CONF;
+        }
+        if neg.contains(NegotiateFlags::DATAGRAM) {
+            f = (f | flags::DATAGRAM) & !flags::SEQUENCE;
+        }
+        if neg.contains(NegotiateFlags::IDENTIFY) {
+            f |= flags::IDENTIFY;
+        }
+        if e.is_anonymous() {
+            f |= flags::ANON;
+        }
+        f
+    }
+
+    /// The initiator's name (`src_name`): the authenticated user.
+    pub fn source_name(&self) -> Option<Name> {
+        match &self.state {
+            State::Established(e) if e.side == Side::Server => Some(if e.is_anonymous() {
+                Name::Anonymous
+            } else {
+                Name::User {
+                    user: e.user.clone(),
+                    domain: (!e.domain.is_empty()).then(|| e.domain.clone()),
+                }
+            }),
+            _ if self.is_initiator() => self.local.clone(),
+            _ => None,
+        }
+    }
+
+    /// The acceptor's name (`targ_name`).
+    pub fn target_name(&self) -> Option<Name> {
+        if self.is_initiator() {
+            self.target.clone()
+        } else {
+            self.local.clone()
+        }
+    }
+
+    /// `gss_get_mic`.
+    pub fn get_mic(&mut self, qop: u32, msg: &[u8]) -> Result<[u8; 16], GssError> {
+        check_qop(qop)?;
+        Ok(self.established_mut()?.security.sign(msg))
+    }
+
+    /// `gss_verify_mic`.
+    pub fn verify_mic(&mut self, msg: &[u8], token: &[u8]) -> Result<(), GssError> {
+        if token.len() != SessionSecurity::SIGNATURE_LEN {
+            return Err(GssError::with_detail(
+                GSS_S_DEFECTIVE_TOKEN,
+                Minor::MalformedToken,
+                format!("MIC token is {} bytes, expected 16", token.len()),
+            ));
+        }
+        self.established_mut()?
+            .security
+            .verify(msg, token)
+            .map_err(security_error)
+    }
+
+    /// `gss_wrap`: signature || message, sealed when confidentiality was negotiated. Returns the token and
+    /// whether it is encrypted.
+    pub fn wrap(&mut self, qop: u32, msg: &[u8]) -> Result<(Vec<u8>, bool), GssError> {
+        check_qop(qop)?;
+        let est = self.established_mut()?;
+        let mut out = Vec::with_capacity(16 + msg.len());
+        out.extend_from_slice(&[0u8; 16]);
+        out.extend_from_slice(msg);
+        let (head, body) = out.split_at_mut(16);
+        let sealed = wrap_in_place(est, body, head)?;
+        Ok((out, sealed))
+    }
+
+    /// `gss_unwrap`: returns the message and whether it was encrypted.
+    pub fn unwrap(&mut self, token: &[u8]) -> Result<(Vec<u8>, bool), GssError> {
+        let est = self.established_mut()?;
+        let (sig, body) = split_wrap_token(token)?;
+        let mut msg = body.to_vec();
+        let sealed = unwrap_in_place(est, &mut msg, sig)?;
+        Ok((msg, sealed))
+    }
+
+    /// Seals or signs `body` in place and writes the 16-byte signature into `header` (the IOV form of wrap).
+    pub fn wrap_parts(
+        &mut self,
+        qop: u32,
+        body: &mut [u8],
+        header: &mut [u8],
+    ) -> Result<bool, GssError> {
+        check_qop(qop)?;
+        wrap_in_place(self.established_mut()?, body, header)
+    }
+
+    /// Verifies and unseals `body` in place given its 16-byte signature (the IOV form of unwrap).
+    pub fn unwrap_parts(&mut self, body: &mut [u8], signature: &[u8]) -> Result<bool, GssError> {
+        unwrap_in_place(self.established_mut()?, body, signature)
+    }
+
+    /// `gss_wrap_size_limit`: the largest message whose wrap token fits in `max_output`.
+    pub fn wrap_size_limit(&self, qop: u32, max_output: u32) -> Result<u32, GssError> {
+        check_qop(qop)?;
+        self.established()?;
+        Ok(max_output.saturating_sub(SessionSecurity::SIGNATURE_LEN as u32))
+    }
+
+    /// `gss_inquire_sec_context_by_oid`: the buffers answering `oid`.
+    pub fn inquire_by_oid(&self, oid: &[u8]) -> Result<Vec<Vec<u8>>, GssError> {
+        if oid == oids::SPNEGO_REQUIRE_MIC {
+            // MIT SPNEGO asks after every step; the truth is known once the AUTHENTICATE was made or checked.
+            let mic = matches!(&self.state, State::Established(e) if e.mic_present);
+            return Ok(vec![vec![u8::from(mic)]]);
+        }
+        let est = self.established()?;
+        if oid == oids::INQ_SSPI_SESSION_KEY {
+            return Ok(vec![est.session_key.as_bytes().to_vec()]);
+        }
+        if oid == oids::SEC_CONTEXT_SASL_SSF {
+            return Ok(vec![sasl_ssf(est.flags).to_be_bytes().to_vec()]);
+        }
+        Err(GssError::with_detail(
+            GSS_S_UNAVAILABLE,
+            Minor::UnknownOption,
+            oids::to_dotted(oid).unwrap_or_else(|| "(malformed OID)".into()),
+        ))
+    }
+
+    /// `gss_set_sec_context_option`.
+    pub fn set_option(&mut self, oid: &[u8], value: &[u8]) -> Result<(), GssError> {
+        let number = || -> Result<u32, GssError> {
+            let b: [u8; 4] = value.try_into().map_err(|_| {
+                GssError::with_detail(GSS_S_FAILURE, Minor::BadOptionValue, "need a 4-byte value")
+            })?;
+            Ok(u32::from_ne_bytes(b))
+        };
+        if oid == oids::RESET_CRYPTO {
+            let recv = number()? == 1;
+            self.established_mut()?.security.reset_rc4(recv);
+            return Ok(());
+        }
+        if oid == oids::SET_SEQ_NUM {
+            let seq = number()?;
+            self.established_mut()?.security.set_seq(seq, seq);
+            return Ok(());
+        }
+        Err(GssError::with_detail(
+            GSS_S_UNAVAILABLE,
+            Minor::UnknownOption,
+            oids::to_dotted(oid).unwrap_or_else(|| "(malformed OID)".into()),
+        ))
+    }
+
+    /// `gss_export_sec_context`: a token that [`SecContext::import`] turns back into the same context.
+    pub fn export(&self) -> Result<zeroize::Zeroizing<Vec<u8>>, GssError> {
+        let est = self.established()?;
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(700));
+        out.extend_from_slice(EXPORT_MAGIC);
+        for name in [&self.local, &self.target] {
+            write_name(&mut out, name.as_ref());
+        }
+        out.extend_from_slice(&est.export());
+        Ok(out)
+    }
+
+    /// `gss_import_sec_context`.
+    pub fn import(token: &[u8]) -> Result<SecContext, GssError> {
+        let bad = |why: &'static str| ntlm_error(NtlmError::BadContextBlob(why));
+        let rest = token
+            .strip_prefix(EXPORT_MAGIC.as_slice())
+            .ok_or_else(|| bad("bad magic"))?;
+        let (local, rest) = read_name(rest).map_err(|_| bad("bad local name"))?;
+        let (target, rest) = read_name(rest).map_err(|_| bad("bad target name"))?;
+        let est = Established::import(rest).map_err(ntlm_error)?;
+        Ok(SecContext {
+            state: State::Established(Box::new(est)),
+            local,
+            target,
+        })
+    }
+}
+
+const EXPORT_MAGIC: &[u8; 8] = b"GSSNEGX\x01";
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    let len = b.len().min(u16::MAX as usize);
+    out.extend_from_slice(&(len as u16).to_be_bytes());
+    out.extend_from_slice(b.get(..len).unwrap_or_default());
+}
+
+fn write_opt(out: &mut Vec<u8>, s: Option<&String>) {
+    match s {
+        Some(s) => {
+            out.push(1);
+            write_str(out, s);
+        }
+        None => out.push(0),
+    }
+}
+
+/// Names inside an exported context: tag 0 none, 1 user (user, domain?), 2 service (spn?, host), 3 anonymous.
+fn write_name(out: &mut Vec<u8>, name: Option<&Name>) {
+    match name {
+        None => out.push(0),
+        Some(Name::User { user, domain }) => {
+            out.push(1);
+            write_str(out, user);
+            write_opt(out, domain.as_ref());
+        }
+        Some(Name::Service { spn, host }) => {
+            out.push(2);
+            write_opt(out, spn.as_ref());
+            write_str(out, host);
+        }
+        Some(Name::Anonymous) => out.push(3),
+    }
+}
+
+struct NameReader<'a>(&'a [u8]);
+
+impl<'a> NameReader<'a> {
+    fn byte(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+    fn string(&mut self) -> Option<String> {
+        let len = u16::from_be_bytes([self.byte()?, self.byte()?]) as usize;
+        let body = self.0.get(..len)?;
+        self.0 = self.0.get(len..)?;
+        String::from_utf8(body.to_vec()).ok()
+    }
+    fn opt(&mut self) -> Option<Option<String>> {
+        match self.byte()? {
+            0 => Some(None),
+            1 => Some(Some(self.string()?)),
+            _ => None,
+        }
+    }
+}
+
+fn read_name(b: &[u8]) -> Result<(Option<Name>, &[u8]), ()> {
+    let mut r = NameReader(b);
+    let name = match r.byte().ok_or(())? {
+        0 => None,
+        1 => {
+            let user = r.string().ok_or(())?;
+            Some(Name::User {
+                user,
+                domain: r.opt().ok_or(())?,
+            })
+        }
+        2 => {
+            let spn = r.opt().ok_or(())?;
+            Some(Name::Service {
+                spn,
+                host: r.string().ok_or(())?,
+            })
+        }
+        3 => Some(Name::Anonymous),
+        _ => return Err(()),
+    };
+    Ok((name, r.0))
+}
+
+fn check_qop(qop: u32) -> Result<(), GssError> {
+    if qop != 0 {
+        return Err(GssError::with_detail(
+            GSS_S_BAD_QOP,
+            Minor::BadOptionValue,
+            "only the default QOP (0) exists",
+        ));
+    }
+    Ok(())
+}
+
+fn split_wrap_token(token: &[u8]) -> Result<(&[u8], &[u8]), GssError> {
+    if token.len() < SessionSecurity::SIGNATURE_LEN {
+        return Err(GssError::with_detail(
+            GSS_S_DEFECTIVE_TOKEN,
+            Minor::MalformedToken,
+            format!(
+                "wrap token is {} bytes, shorter than its 16-byte signature",
+                token.len()
+            ),
+        ));
+    }
+    Ok(token.split_at(SessionSecurity::SIGNATURE_LEN))
+}
+
+fn wrap_in_place(
+    est: &mut Established,
+    body: &mut [u8],
+    header: &mut [u8],
+) -> Result<bool, GssError> {
+    if header.len() != SessionSecurity::SIGNATURE_LEN {
+        return Err(GssError::with_detail(
+            GSS_S_FAILURE,
+            Minor::MalformedToken,
+            "header must be 16 bytes",
+        ));
+    }
+    let neg = est.flags;
+    let (sig, sealed) = if neg.contains(NegotiateFlags::SEAL) {
+        (est.security.seal_in_place(body), true)
+    } else if neg.contains(NegotiateFlags::SIGN) {
+        (est.security.sign(body), false)
+    } else {
+        return Err(GssError::with_detail(
+            GSS_S_UNAVAILABLE,
+            Minor::InsufficientSecurity,
+            "neither signing nor sealing was negotiated",
+        ));
+    };
+    header.copy_from_slice(&sig);
+    Ok(sealed)
+}
+
+fn unwrap_in_place(est: &mut Established, body: &mut [u8], sig: &[u8]) -> Result<bool, GssError> {
+    let neg = est.flags;
+    if neg.contains(NegotiateFlags::SEAL) {
+        est.security
+            .unseal_in_place(body, sig)
+            .map_err(security_error)?;
+        Ok(true)
+    } else if neg.contains(NegotiateFlags::SIGN) {
+        est.security.verify(body, sig).map_err(security_error)?;
+        Ok(false)
+    } else {
+        Err(GssError::with_detail(
+            GSS_S_UNAVAILABLE,
+            Minor::InsufficientSecurity,
+            "neither signing nor sealing was negotiated",
+        ))
+    }
+}
+
+/// The SASL security strength factor (RFC 4422): key bits when sealing, 1 for integrity only, 0 for none.
+fn sasl_ssf(neg: NegotiateFlags) -> u32 {
+    if neg.contains(NegotiateFlags::SEAL) {
+        if neg.contains(NegotiateFlags::KEY_128) {
+            128
+        } else if neg.contains(NegotiateFlags::KEY_56) {
+            56
+        } else {
+            40
+        }
+    } else if neg.contains(NegotiateFlags::SIGN) {
+        1
+    } else {
+        0
+    }
+}
+
+/// True when `token` looks like an NTLMSSP message (for callers that must tell tokens apart).
+pub fn is_ntlmssp_token(token: &[u8]) -> bool {
+    wire::message_type(token).is_ok()
+}

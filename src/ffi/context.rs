@@ -1,0 +1,977 @@
+//! Context exports: establishment (RFC 2744 §5.1, §5.19), deletion and queries (§5.9, §5.7, §5.28), the
+//! per-message calls (§5.15, §5.33, §5.32, §5.1 of RFC 4121's IOV extension, MIT's `gss_wrap_iov`), export and
+//! import (§5.14, §5.17), and MIT's `gss_inquire_sec_context_by_oid` / `gss_set_sec_context_option`.
+//!
+//! Every export translates pointers and calls [`crate::context::SecContext`]. A failed establishment step
+//! releases the context and sets the caller's handle to `GSS_C_NO_CONTEXT`.
+
+use super::cred::cred_snapshot;
+use super::handles::{borrow, into_raw, take, Handled, Kind};
+use super::name::{name_handle, name_ref};
+use super::sys::{hostname, LibcSystem};
+use super::types::*;
+use super::util::*;
+use crate::context::{SecContext, Step};
+use crate::creds::config::Config;
+use crate::ntlm::crypto::ChannelBindings;
+use crate::oids;
+use crate::status::*;
+use core::ffi::c_int;
+use std::sync::{Mutex, MutexGuard};
+
+/// What a context handle points to. The lock makes a misuse from two threads safe (GSSAPI forbids it anyway).
+pub(crate) struct CtxCell(Mutex<SecContext>);
+
+impl Handled for CtxCell {
+    const KIND: Kind = Kind::Context;
+}
+
+fn bad_handle() -> GssError {
+    GssError::new(GSS_S_NO_CONTEXT, Minor::InvalidHandle)
+}
+
+fn lock(cell: &CtxCell) -> MutexGuard<'_, SecContext> {
+    match cell.0.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Borrows and locks the context behind a handle.
+///
+/// # Safety
+/// As [`borrow`].
+unsafe fn with_ctx<R>(
+    h: gss_ctx_id_t,
+    f: impl FnOnce(&mut SecContext) -> Result<R, GssError>,
+) -> Result<R, GssError> {
+    // SAFETY: forwarded contract; the registry rejects NULL, garbage and released handles.
+    let cell = unsafe { borrow::<CtxCell, _>(h, bad_handle())? };
+    f(&mut lock(cell))
+}
+
+/// Releases the context behind `*h` (if any) and sets `*h` to NULL.
+///
+/// # Safety
+/// `h` is NULL or valid for reading and writing a handle.
+unsafe fn release(h: *mut gss_ctx_id_t) {
+    if h.is_null() {
+        return;
+    }
+    // SAFETY: h is non-NULL and valid per the contract.
+    unsafe {
+        if !(*h).is_null() {
+            drop(take::<CtxCell, _>(*h, bad_handle()));
+        }
+        h.write(core::ptr::null_mut());
+    }
+}
+
+/// The MD5 hash of the caller's channel bindings (MS-NLMP §2.2.2.1), `None` for `GSS_C_NO_CHANNEL_BINDINGS`.
+///
+/// # Safety
+/// `cb` is NULL or a valid `gss_channel_bindings_struct` whose buffers are valid.
+unsafe fn bindings_hash(cb: gss_channel_bindings_t) -> Option<[u8; 16]> {
+    if cb.is_null() {
+        return None;
+    }
+    // SAFETY: cb is non-NULL and valid; each buffer is valid for its length.
+    let b = unsafe { &*cb };
+    // SAFETY: as above.
+    let (ia, aa, app) = unsafe {
+        (
+            buffer_bytes(&b.initiator_address),
+            buffer_bytes(&b.acceptor_address),
+            buffer_bytes(&b.application_data),
+        )
+    };
+    Some(
+        ChannelBindings {
+            initiator_addrtype: b.initiator_addrtype,
+            initiator_address: ia.to_vec(),
+            acceptor_addrtype: b.acceptor_addrtype,
+            acceptor_address: aa.to_vec(),
+            application_data: app.to_vec(),
+        }
+        .md5(),
+    )
+}
+
+fn config() -> Config {
+    Config::from_env(hostname())
+}
+
+fn step_major(step: &Step) -> u32 {
+    if step.complete {
+        GSS_S_COMPLETE
+    } else {
+        GSS_S_CONTINUE_NEEDED
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn init(
+    cred: gss_cred_id_t,
+    ctx: *mut gss_ctx_id_t,
+    target: gss_name_t,
+    mech: gss_OID,
+    req_flags: OM_uint32,
+    cb: gss_channel_bindings_t,
+    input: gss_buffer_t,
+    actual_mech: *mut gss_OID,
+    output: gss_buffer_t,
+    ret_flags: *mut OM_uint32,
+    time_rec: *mut OM_uint32,
+) -> Result<u32, GssError> {
+    // SAFETY: every pointer is NULL or valid per RFC 2744; handles are checked by the registry.
+    unsafe {
+        clear_buffer(output);
+        put(actual_mech, static_oid(oids::NTLMSSP));
+        put(ret_flags, 0);
+        put(time_rec, 0);
+        if ctx.is_null() {
+            return Err(null_write());
+        }
+        if output.is_null() {
+            return Err(null_write());
+        }
+        if oid_bytes(mech).is_some_and(|m| m != oids::NTLMSSP) {
+            return Err(GssError::new(GSS_S_BAD_MECH, Minor::WrongMech));
+        }
+        let bindings = bindings_hash(cb);
+        let token = buffer_bytes(input);
+        let (step, flags) = if (*ctx).is_null() {
+            let target = if target.is_null() {
+                None
+            } else {
+                Some(name_ref(target)?.clone())
+            };
+            let cred = cred_snapshot(cred)?;
+            let (sc, step) = SecContext::initiate(cred, target, req_flags, &config())?;
+            let flags = sc.gss_flags();
+            ctx.write(into_raw::<CtxCell, gss_ctx_id_struct>(CtxCell(Mutex::new(
+                sc,
+            ))));
+            (step, flags)
+        } else {
+            with_ctx(*ctx, |sc| {
+                let step = sc.init_step(Some(token), bindings)?;
+                Ok((step, sc.gss_flags()))
+            })?
+        };
+        write_buffer(output, &step.output)?;
+        put(ret_flags, flags);
+        put(time_rec, GSS_C_INDEFINITE);
+        Ok(step_major(&step))
+    }
+}
+
+/// `gss_init_sec_context` (RFC 2744 §5.19).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_init_sec_context(
+    minor_status: *mut OM_uint32,
+    claimant_cred_handle: gss_cred_id_t,
+    context_handle: *mut gss_ctx_id_t,
+    target_name: gss_name_t,
+    mech_type: gss_OID,
+    req_flags: OM_uint32,
+    _time_req: OM_uint32,
+    input_chan_bindings: gss_channel_bindings_t,
+    input_token: gss_buffer_t,
+    actual_mech_type: *mut gss_OID,
+    output_token: gss_buffer_t,
+    ret_flags: *mut OM_uint32,
+    time_rec: *mut OM_uint32,
+) -> OM_uint32 {
+    let major = guard(minor_status, || {
+        // SAFETY: forwarded contract.
+        unsafe {
+            init(
+                claimant_cred_handle,
+                context_handle,
+                target_name,
+                mech_type,
+                req_flags,
+                input_chan_bindings,
+                input_token,
+                actual_mech_type,
+                output_token,
+                ret_flags,
+                time_rec,
+            )
+        }
+    });
+    if is_error(major) {
+        // SAFETY: context_handle is NULL or valid.
+        unsafe { release(context_handle) };
+    }
+    major
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn accept(
+    ctx: *mut gss_ctx_id_t,
+    cred: gss_cred_id_t,
+    input: gss_buffer_t,
+    cb: gss_channel_bindings_t,
+    src_name: *mut gss_name_t,
+    mech: *mut gss_OID,
+    output: gss_buffer_t,
+    ret_flags: *mut OM_uint32,
+    time_rec: *mut OM_uint32,
+    delegated: *mut gss_cred_id_t,
+) -> Result<u32, GssError> {
+    // SAFETY: every pointer is NULL or valid per RFC 2744; handles are checked by the registry.
+    unsafe {
+        clear_buffer(output);
+        put(src_name, core::ptr::null_mut());
+        put(mech, static_oid(oids::NTLMSSP));
+        put(ret_flags, 0);
+        put(time_rec, 0);
+        put(delegated, core::ptr::null_mut());
+        if ctx.is_null() || output.is_null() {
+            return Err(null_write());
+        }
+        if input.is_null() {
+            return Err(null_read());
+        }
+        let token = buffer_bytes(input);
+        let bindings = bindings_hash(cb);
+        if (*ctx).is_null() {
+            let sc = SecContext::accept(cred_snapshot(cred)?, &config(), &LibcSystem)?;
+            ctx.write(into_raw::<CtxCell, gss_ctx_id_struct>(CtxCell(Mutex::new(
+                sc,
+            ))));
+        }
+        let (step, flags, name) = with_ctx(*ctx, |sc| {
+            let step = sc.accept_step(token, bindings)?;
+            let name = if step.complete {
+                sc.source_name()
+            } else {
+                None
+            };
+            Ok((step, sc.gss_flags(), name))
+        })?;
+        write_buffer(output, &step.output)?;
+        if let Some(n) = name {
+            put(src_name, name_handle(n));
+        }
+        put(ret_flags, flags);
+        put(time_rec, GSS_C_INDEFINITE);
+        Ok(step_major(&step))
+    }
+}
+
+/// `gss_accept_sec_context` (RFC 2744 §5.1).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_accept_sec_context(
+    minor_status: *mut OM_uint32,
+    context_handle: *mut gss_ctx_id_t,
+    acceptor_cred_handle: gss_cred_id_t,
+    input_token_buffer: gss_buffer_t,
+    input_chan_bindings: gss_channel_bindings_t,
+    src_name: *mut gss_name_t,
+    mech_type: *mut gss_OID,
+    output_token: gss_buffer_t,
+    ret_flags: *mut OM_uint32,
+    time_rec: *mut OM_uint32,
+    delegated_cred_handle: *mut gss_cred_id_t,
+) -> OM_uint32 {
+    let major = guard(minor_status, || {
+        // SAFETY: forwarded contract.
+        unsafe {
+            accept(
+                context_handle,
+                acceptor_cred_handle,
+                input_token_buffer,
+                input_chan_bindings,
+                src_name,
+                mech_type,
+                output_token,
+                ret_flags,
+                time_rec,
+                delegated_cred_handle,
+            )
+        }
+    });
+    if is_error(major) {
+        // SAFETY: context_handle is NULL or valid.
+        unsafe { release(context_handle) };
+    }
+    major
+}
+
+/// `gss_delete_sec_context` (RFC 2744 §5.9). NTLM has no context-deletion token.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_delete_sec_context(
+    minor_status: *mut OM_uint32,
+    context_handle: *mut gss_ctx_id_t,
+    output_token: gss_buffer_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: pointers are NULL or valid; the handle is checked by the registry.
+        unsafe {
+            clear_buffer(output_token);
+            if context_handle.is_null() {
+                return Err(null_write());
+            }
+            if (*context_handle).is_null() {
+                return Err(GssError::new(GSS_S_NO_CONTEXT, Minor::InvalidHandle));
+            }
+            drop(take::<CtxCell, _>(*context_handle, bad_handle())?);
+            context_handle.write(core::ptr::null_mut());
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_process_context_token` (RFC 2744 §5.25): NTLM defines no such token.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_process_context_token(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    _token_buffer: gss_buffer_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: the handle is checked by the registry.
+        unsafe { with_ctx(context_handle, |_| Ok(())) }?;
+        Err(GssError::with_detail(
+            GSS_S_DEFECTIVE_TOKEN,
+            Minor::MalformedToken,
+            "NTLM has no context-level tokens",
+        ))
+    })
+}
+
+/// `gss_context_time` (RFC 2744 §5.7): NTLM contexts do not expire.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_context_time(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    time_rec: *mut OM_uint32,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: the handle is checked by the registry; time_rec is NULL or writable.
+        unsafe {
+            with_ctx(context_handle, |sc| sc.established().map(|_| ()))?;
+            put(time_rec, GSS_C_INDEFINITE);
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_inquire_context` (RFC 2744 §5.28).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_inquire_context(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    src_name: *mut gss_name_t,
+    targ_name: *mut gss_name_t,
+    lifetime_rec: *mut OM_uint32,
+    mech_type: *mut gss_OID,
+    ctx_flags: *mut OM_uint32,
+    locally_initiated: *mut c_int,
+    open: *mut c_int,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: outputs are NULL or writable; the handle is checked by the registry.
+        unsafe {
+            put(src_name, core::ptr::null_mut());
+            put(targ_name, core::ptr::null_mut());
+            let (src, targ, flags, initiator, is_open) = with_ctx(context_handle, |sc| {
+                Ok((
+                    sc.source_name(),
+                    sc.target_name(),
+                    sc.gss_flags(),
+                    sc.is_initiator(),
+                    sc.is_open(),
+                ))
+            })?;
+            if !src_name.is_null() {
+                src_name.write(src.map_or(core::ptr::null_mut(), name_handle));
+            }
+            if !targ_name.is_null() {
+                targ_name.write(targ.map_or(core::ptr::null_mut(), name_handle));
+            }
+            put(lifetime_rec, if is_open { GSS_C_INDEFINITE } else { 0 });
+            put(mech_type, static_oid(oids::NTLMSSP));
+            put(ctx_flags, flags);
+            put(locally_initiated, c_int::from(initiator));
+            put(open, c_int::from(is_open));
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_get_mic` (RFC 2744 §5.15): the 16-byte NTLMSSP signature.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_get_mic(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    qop_req: gss_qop_t,
+    message_buffer: gss_buffer_t,
+    message_token: gss_buffer_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: buffers are NULL or valid; the handle is checked by the registry.
+        unsafe {
+            clear_buffer(message_token);
+            if message_token.is_null() {
+                return Err(null_write());
+            }
+            let msg = buffer_bytes(message_buffer);
+            let mic = with_ctx(context_handle, |sc| sc.get_mic(qop_req, msg))?;
+            write_buffer(message_token, &mic)?;
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_verify_mic` (RFC 2744 §5.32).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_verify_mic(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    message_buffer: gss_buffer_t,
+    token_buffer: gss_buffer_t,
+    qop_state: *mut gss_qop_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: buffers are NULL or valid; the handle is checked by the registry.
+        unsafe {
+            put(qop_state, 0);
+            if token_buffer.is_null() {
+                return Err(null_read());
+            }
+            let (msg, token) = (buffer_bytes(message_buffer), buffer_bytes(token_buffer));
+            with_ctx(context_handle, |sc| sc.verify_mic(msg, token))?;
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_wrap` (RFC 2744 §5.33): signature || message, sealed when confidentiality was negotiated (NTLM cannot
+/// tell a sealed from a signed-only token, so the negotiated flags decide, as in gss-ntlmssp).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_wrap(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    _conf_req_flag: c_int,
+    qop_req: gss_qop_t,
+    input_message_buffer: gss_buffer_t,
+    conf_state: *mut c_int,
+    output_message_buffer: gss_buffer_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: buffers are NULL or valid; the handle is checked by the registry.
+        unsafe {
+            clear_buffer(output_message_buffer);
+            put(conf_state, 0);
+            if output_message_buffer.is_null() {
+                return Err(null_write());
+            }
+            let msg = buffer_bytes(input_message_buffer);
+            let (token, sealed) = with_ctx(context_handle, |sc| sc.wrap(qop_req, msg))?;
+            write_buffer(output_message_buffer, &token)?;
+            put(conf_state, c_int::from(sealed));
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_unwrap` (RFC 2744 §5.31).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_unwrap(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    input_message_buffer: gss_buffer_t,
+    output_message_buffer: gss_buffer_t,
+    conf_state: *mut c_int,
+    qop_state: *mut gss_qop_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: buffers are NULL or valid; the handle is checked by the registry.
+        unsafe {
+            clear_buffer(output_message_buffer);
+            put(conf_state, 0);
+            put(qop_state, 0);
+            if output_message_buffer.is_null() {
+                return Err(null_write());
+            }
+            if input_message_buffer.is_null() {
+                return Err(null_read());
+            }
+            let token = buffer_bytes(input_message_buffer);
+            let (msg, sealed) = with_ctx(context_handle, |sc| sc.unwrap(token))?;
+            write_buffer(output_message_buffer, &msg)?;
+            put(conf_state, c_int::from(sealed));
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_wrap_size_limit` (RFC 2744 §5.34): the token is the message plus a 16-byte signature.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_wrap_size_limit(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    _conf_req_flag: c_int,
+    qop_req: gss_qop_t,
+    req_output_size: OM_uint32,
+    max_input_size: *mut OM_uint32,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: max_input_size is NULL or writable; the handle is checked by the registry.
+        unsafe {
+            put(max_input_size, 0);
+            if max_input_size.is_null() {
+                return Err(null_write());
+            }
+            let limit = with_ctx(context_handle, |sc| {
+                sc.wrap_size_limit(qop_req, req_output_size)
+            })?;
+            max_input_size.write(limit);
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_export_sec_context` (RFC 2744 §5.14): the context is released and its handle set to NULL.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_export_sec_context(
+    minor_status: *mut OM_uint32,
+    context_handle: *mut gss_ctx_id_t,
+    interprocess_token: gss_buffer_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: pointers are NULL or valid; the handle is checked by the registry.
+        unsafe {
+            clear_buffer(interprocess_token);
+            if context_handle.is_null() || interprocess_token.is_null() {
+                return Err(null_write());
+            }
+            let token = with_ctx(*context_handle, |sc| sc.export())?;
+            write_buffer(interprocess_token, &token)?;
+            release(context_handle);
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+unsafe fn import(token: gss_buffer_t, out: *mut gss_ctx_id_t) -> Result<u32, GssError> {
+    // SAFETY: pointers are NULL or valid per the caller's contract.
+    unsafe {
+        if out.is_null() {
+            return Err(null_write());
+        }
+        out.write(core::ptr::null_mut());
+        if token.is_null() {
+            return Err(null_read());
+        }
+        let sc = SecContext::import(buffer_bytes(token))?;
+        out.write(into_raw::<CtxCell, gss_ctx_id_struct>(CtxCell(Mutex::new(
+            sc,
+        ))));
+    }
+    Ok(GSS_S_COMPLETE)
+}
+
+/// `gss_import_sec_context` (RFC 2744 §5.17).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_import_sec_context(
+    minor_status: *mut OM_uint32,
+    interprocess_token: gss_buffer_t,
+    context_handle: *mut gss_ctx_id_t,
+) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    guard(minor_status, || unsafe {
+        import(interprocess_token, context_handle)
+    })
+}
+
+/// `gssspi_import_sec_context_by_mech` (MIT SPI).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssspi_import_sec_context_by_mech(
+    minor_status: *mut OM_uint32,
+    mech_type: gss_OID,
+    interprocess_token: gss_buffer_t,
+    context_handle: *mut gss_ctx_id_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: mech_type is NULL or a valid OID.
+        if unsafe { oid_bytes(mech_type) }.is_some_and(|m| m != oids::NTLMSSP) {
+            return Err(GssError::new(GSS_S_BAD_MECH, Minor::WrongMech));
+        }
+        // SAFETY: forwarded contract.
+        unsafe { import(interprocess_token, context_handle) }
+    })
+}
+
+/// `gss_inquire_sec_context_by_oid` (MIT extension): the session key (`GSS_C_INQ_SSPI_SESSION_KEY`), the SASL
+/// SSF, and MIT SPNEGO's "does the mech require a mechListMIC" (gss-ntlmssp's private OID `.2`).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_inquire_sec_context_by_oid(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    desired_object: gss_OID,
+    data_set: *mut gss_buffer_set_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: pointers are NULL or valid; the handle is checked by the registry.
+        unsafe {
+            put(data_set, core::ptr::null_mut());
+            if data_set.is_null() {
+                return Err(null_write());
+            }
+            let oid = oid_bytes(desired_object).ok_or_else(null_read)?;
+            let items = with_ctx(context_handle, |sc| sc.inquire_by_oid(oid))?;
+            let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+            data_set.write(make_buffer_set(&refs)?);
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_set_sec_context_option` (MIT extension): gss-ntlmssp's private OIDs `.1` (sequence number) and `.3`
+/// (reset the RC4 state, as MIT SPNEGO asks after each mechListMIC).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_set_sec_context_option(
+    minor_status: *mut OM_uint32,
+    context_handle: *mut gss_ctx_id_t,
+    desired_object: gss_OID,
+    value: gss_buffer_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: pointers are NULL or valid; the handle is checked by the registry.
+        unsafe {
+            if context_handle.is_null() {
+                return Err(null_read());
+            }
+            let oid = oid_bytes(desired_object).ok_or_else(null_read)?;
+            let value = buffer_bytes(value);
+            with_ctx(*context_handle, |sc| sc.set_option(oid, value))?;
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+const IOV_TYPE_MASK: u32 = 0xffff;
+const IOV_EMPTY: u32 = 0;
+const IOV_DATA: u32 = 1;
+const IOV_HEADER: u32 = 2;
+const IOV_TRAILER: u32 = 7;
+const IOV_PADDING: u32 = 9;
+const IOV_STREAM: u32 = 10;
+const IOV_FLAG_ALLOCATE: u32 = 0x1_0000;
+const IOV_FLAG_ALLOCATED: u32 = 0x2_0000;
+const SIG_LEN: usize = 16;
+
+/// The caller's IOV array.
+///
+/// # Safety
+/// `iov` is NULL (with count 0) or valid for `count` elements.
+unsafe fn iov_slice<'a>(
+    iov: gss_iov_buffer_t,
+    count: c_int,
+) -> Result<&'a mut [gss_iov_buffer_desc], GssError> {
+    let n = usize::try_from(count)
+        .map_err(|_| GssError::new(GSS_S_CALL_BAD_STRUCTURE, Minor::NullArgument))?;
+    if n == 0 {
+        return Ok(&mut []);
+    }
+    if iov.is_null() {
+        return Err(null_read());
+    }
+    // SAFETY: iov is non-NULL and valid for n elements per the contract.
+    Ok(unsafe { core::slice::from_raw_parts_mut(iov, n) })
+}
+
+fn iov_type(b: &gss_iov_buffer_desc) -> u32 {
+    b.type_ & IOV_TYPE_MASK
+}
+
+fn bad_iov(why: &str) -> GssError {
+    GssError::with_detail(GSS_S_FAILURE, Minor::MalformedToken, why)
+}
+
+/// Checks the IOV layout: one HEADER, DATA buffers, optional EMPTY / zero-sized PADDING and TRAILER; SIGN_ONLY
+/// and other types are not supported by NTLM sealing.
+fn check_iov(iov: &[gss_iov_buffer_desc]) -> Result<usize, GssError> {
+    let mut header = None;
+    for (i, b) in iov.iter().enumerate() {
+        match iov_type(b) {
+            IOV_HEADER if header.is_none() => header = Some(i),
+            IOV_HEADER => return Err(bad_iov("more than one HEADER buffer")),
+            IOV_DATA | IOV_EMPTY | IOV_PADDING | IOV_TRAILER => {}
+            t => {
+                return Err(bad_iov(&format!(
+                    "IOV buffer type {t} is not supported by NTLM"
+                )))
+            }
+        }
+    }
+    header.ok_or_else(|| bad_iov("no HEADER buffer"))
+}
+
+/// Sets the sizes of HEADER (16), PADDING and TRAILER (0).
+///
+/// # Safety
+/// The buffers' values are NULL or valid for their lengths.
+unsafe fn iov_lengths(iov: &mut [gss_iov_buffer_desc]) {
+    for b in iov.iter_mut() {
+        match iov_type(b) {
+            IOV_HEADER => b.buffer.length = SIG_LEN,
+            IOV_PADDING | IOV_TRAILER => b.buffer.length = 0,
+            _ => {}
+        }
+    }
+}
+
+/// Gathers the DATA buffers into one vector.
+///
+/// # Safety
+/// DATA buffers are valid for their lengths.
+unsafe fn gather(iov: &[gss_iov_buffer_desc]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for b in iov.iter().filter(|b| iov_type(b) == IOV_DATA) {
+        // SAFETY: forwarded contract.
+        out.extend_from_slice(unsafe { buffer_bytes(&b.buffer) });
+    }
+    out
+}
+
+/// Scatters `data` back into the DATA buffers (same total length as gathered).
+///
+/// # Safety
+/// DATA buffers are valid for writing their lengths.
+unsafe fn scatter(iov: &mut [gss_iov_buffer_desc], data: &[u8]) {
+    let mut rest = data;
+    for b in iov.iter_mut().filter(|b| iov_type(b) == IOV_DATA) {
+        let n = b.buffer.length.min(rest.len());
+        if n > 0 && !b.buffer.value.is_null() {
+            let (head, tail) = rest.split_at(n);
+            // SAFETY: the buffer is valid for writing n <= length bytes.
+            unsafe {
+                core::ptr::copy_nonoverlapping(head.as_ptr(), b.buffer.value.cast::<u8>(), n)
+            };
+            rest = tail;
+        }
+    }
+}
+
+/// Makes the HEADER buffer hold `sig`, allocating it when the caller asked for that.
+///
+/// # Safety
+/// The HEADER buffer is valid for its length, or flagged ALLOCATE.
+unsafe fn fill_header(h: &mut gss_iov_buffer_desc, sig: &[u8]) -> Result<(), GssError> {
+    if h.type_ & IOV_FLAG_ALLOCATE != 0 {
+        // SAFETY: write_buffer mallocs a copy; the caller frees ALLOCATED buffers with gss_release_iov_buffer.
+        unsafe { write_buffer(&mut h.buffer, sig)? };
+        h.type_ |= IOV_FLAG_ALLOCATED;
+        return Ok(());
+    }
+    if h.buffer.length < sig.len() || h.buffer.value.is_null() {
+        return Err(GssError::with_detail(
+            GSS_S_FAILURE,
+            Minor::MalformedToken,
+            "HEADER buffer smaller than 16 bytes",
+        ));
+    }
+    // SAFETY: the header buffer is valid for at least 16 bytes (checked).
+    unsafe { core::ptr::copy_nonoverlapping(sig.as_ptr(), h.buffer.value.cast::<u8>(), sig.len()) };
+    h.buffer.length = sig.len();
+    Ok(())
+}
+
+/// `gss_wrap_iov` (MIT/RFC 4121 IOV extension).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_wrap_iov(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    _conf_req_flag: c_int,
+    qop_req: gss_qop_t,
+    conf_state: *mut c_int,
+    iov: gss_iov_buffer_t,
+    iov_count: c_int,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: iov is valid for iov_count elements; the handle is checked by the registry.
+        unsafe {
+            put(conf_state, 0);
+            let bufs = iov_slice(iov, iov_count)?;
+            let h = check_iov(bufs)?;
+            let mut data = gather(bufs);
+            let mut sig = [0u8; SIG_LEN];
+            let sealed = with_ctx(context_handle, |sc| {
+                sc.wrap_parts(qop_req, &mut data, &mut sig)
+            })?;
+            scatter(bufs, &data);
+            for b in bufs.iter_mut() {
+                if matches!(iov_type(b), IOV_PADDING | IOV_TRAILER) {
+                    b.buffer.length = 0;
+                }
+            }
+            let header = bufs.get_mut(h).ok_or_else(|| bad_iov("no HEADER buffer"))?;
+            fill_header(header, &sig)?;
+            put(conf_state, c_int::from(sealed));
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gss_unwrap_iov`: HEADER + DATA, or one STREAM buffer (signature || message) whose message is returned in a
+/// DATA buffer pointing into it.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_unwrap_iov(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    conf_state: *mut c_int,
+    qop_state: *mut gss_qop_t,
+    iov: gss_iov_buffer_t,
+    iov_count: c_int,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: iov is valid for iov_count elements; the handle is checked by the registry.
+        unsafe {
+            put(conf_state, 0);
+            put(qop_state, 0);
+            let bufs = iov_slice(iov, iov_count)?;
+            let sealed = if let Some(s) = bufs.iter().position(|b| iov_type(b) == IOV_STREAM) {
+                unwrap_stream(context_handle, bufs, s)?
+            } else {
+                let h = check_iov(bufs)?;
+                let sig = buffer_bytes(
+                    &bufs
+                        .get(h)
+                        .ok_or_else(|| bad_iov("no HEADER buffer"))?
+                        .buffer,
+                )
+                .to_vec();
+                let mut data = gather(bufs);
+                let sealed = with_ctx(context_handle, |sc| sc.unwrap_parts(&mut data, &sig))?;
+                scatter(bufs, &data);
+                sealed
+            };
+            put(conf_state, c_int::from(sealed));
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// The STREAM form of `gss_unwrap_iov`.
+///
+/// # Safety
+/// `bufs` are valid; the STREAM buffer is writable for its length.
+unsafe fn unwrap_stream(
+    ctx: gss_ctx_id_t,
+    bufs: &mut [gss_iov_buffer_desc],
+    s: usize,
+) -> Result<bool, GssError> {
+    let stream = bufs.get(s).ok_or_else(|| bad_iov("no STREAM buffer"))?;
+    let (ptr, len) = (stream.buffer.value.cast::<u8>(), stream.buffer.length);
+    if len < SIG_LEN || ptr.is_null() {
+        return Err(GssError::with_detail(
+            GSS_S_DEFECTIVE_TOKEN,
+            Minor::MalformedToken,
+            "STREAM shorter than 16 bytes",
+        ));
+    }
+    // SAFETY: the STREAM buffer is valid for reading and writing len bytes.
+    let whole = unsafe { core::slice::from_raw_parts_mut(ptr, len) };
+    let (sig, body) = whole.split_at_mut(SIG_LEN);
+    // SAFETY: the handle is checked by the registry.
+    let sealed = unsafe { with_ctx(ctx, |sc| sc.unwrap_parts(body, sig))? };
+    let data = bufs
+        .iter_mut()
+        .find(|b| iov_type(b) == IOV_DATA)
+        .ok_or_else(|| bad_iov("STREAM unwrap needs a DATA buffer for the result"))?;
+    // SAFETY: ptr + 16 is inside the STREAM buffer (len >= 16).
+    data.buffer.value = unsafe { ptr.add(SIG_LEN) }.cast();
+    data.buffer.length = len - SIG_LEN;
+    Ok(sealed)
+}
+
+/// `gss_wrap_iov_length`: HEADER 16 bytes, no PADDING or TRAILER.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gss_wrap_iov_length(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    _conf_req_flag: c_int,
+    qop_req: gss_qop_t,
+    conf_state: *mut c_int,
+    iov: gss_iov_buffer_t,
+    iov_count: c_int,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        // SAFETY: iov is valid for iov_count elements; the handle is checked by the registry.
+        unsafe {
+            put(conf_state, 0);
+            let sealed = with_ctx(context_handle, |sc| {
+                sc.wrap_size_limit(qop_req, u32::MAX)?;
+                Ok(sc.gss_flags() & crate::context::flags::CONF != 0)
+            })?;
+            let bufs = iov_slice(iov, iov_count)?;
+            check_iov(bufs)?;
+            iov_lengths(bufs);
+            put(conf_state, c_int::from(sealed));
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
