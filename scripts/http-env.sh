@@ -9,6 +9,7 @@
 #
 # Usage: scripts/http-env.sh start [DIR]      create DIR (default: mktemp -d), start KDC + httpd, print DIR
 #        scripts/http-env.sh stop DIR         kill every process started here and remove DIR
+#                                             (HTTP_ENV_KEEP=1: keep DIR with its configs and logs)
 #        scripts/http-env.sh status DIR       which processes are alive (exit 1 if one is not)
 #        scripts/http-env.sh env DIR          print the client environment (source it: eval "$(... env DIR)")
 #        scripts/http-env.sh kdc-stop DIR     stop only the KDC (to test Kerberos failures)
@@ -72,6 +73,7 @@ cmd_stop() {
     kill_group "${HTTPD_PGID:-}"
     kill_group "${KDC_PGID:-}"
   fi
+  [ "${HTTP_ENV_KEEP:-0}" = 1 ] && { echo "http-env: servers stopped, files kept in $dir"; return 0; }
   case "$dir" in /|"") die "refusing to remove '$dir'" ;; esac
   rm -rf "$dir"
 }
@@ -320,6 +322,6 @@ case "${1:-}" in
   env) cmd_env "${2:-}" ;;
   kdc-stop) cmd_kdc_stop "${2:-}" ;;
   kdc-start) load_state "${2:-}"; kill -0 -- "-${KDC_PGID:-0}" 2>/dev/null || start_kdc "$2" ;;
-  -h|--help|"") sed -n '2,29p' "$0"; [ -n "${1:-}" ] ;;
+  -h|--help|"") sed -n '2,30p' "$0"; [ -n "${1:-}" ] ;;
   *) die "unknown command $1 (start|stop|status|env|kdc-stop|kdc-start)" ;;
 esac

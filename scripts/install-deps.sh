@@ -2,7 +2,7 @@
 # Install the Debian packages that building and testing gss-negotiate needs.
 #
 # Usage: scripts/install-deps.sh [--print] [--group NAME]... [--all]
-#   (no option)    install the default groups (build + test)
+#   (no option)    install the default groups (build + test + http)
 #   --print        list the packages of the chosen groups and whether each is installed; install nothing
 #   --group NAME   choose a group (repeatable); see PKG_GROUPS (Debian) and PYPI_GROUPS (pip) below
 #   --all          choose every group

@@ -248,20 +248,19 @@ impl HttpEnv {
 
 impl Drop for HttpEnv {
     fn drop(&mut self) {
-        if std::env::var_os("GSS_TEST_KEEP_TMP").is_some() {
-            // Stop the servers but keep the files.
-            let state = fs::read_to_string(self.dir.join("state")).unwrap_or_default();
-            for line in state.lines() {
-                for key in ["KDC_PGID=", "HTTPD_PGID="] {
-                    if let Some(pgid) = line.strip_prefix(key).and_then(|v| v.parse::<i32>().ok()) {
-                        // SAFETY: plain kill(2) of a process group this test started.
-                        unsafe { libc::kill(-pgid, libc::SIGTERM) };
-                    }
-                }
-            }
+        // scripts/http-env.sh stop kills every process group it started; HTTP_ENV_KEEP=1 keeps the files.
+        let keep = std::env::var_os("GSS_TEST_KEEP_TMP").is_some();
+        let log = self.dir.with_extension("stop.log");
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo().join("scripts/http-env.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .env("HTTP_ENV_KEEP", if keep { "1" } else { "0" })
+            .stdin(Stdio::null());
+        let _ = run_bounded(cmd, &log, Duration::from_secs(30));
+        let _ = fs::remove_file(&log);
+        if keep {
             eprintln!("kept {}", self.dir.display());
-        } else {
-            self.script("stop");
         }
     }
 }
