@@ -2,9 +2,9 @@
 # Install the Debian packages that building and testing gss-negotiate needs.
 #
 # Usage: scripts/install-deps.sh [--print] [--group NAME]... [--all]
-#   (no option)    install the default groups (build + test + http)
+#   (no option)    install the default groups (DEFAULT_GROUPS below)
 #   --print        list the packages of the chosen groups and whether each is installed; install nothing
-#   --group NAME   choose a group (repeatable); see PKG_GROUPS (Debian) and PYPI_GROUPS (pip) below
+#   --group NAME   choose a group (repeatable); see PKG_GROUPS below
 #   --all          choose every group
 #
 # Idempotent: packages already installed are left alone and apt is not called at all when nothing is missing.
@@ -15,16 +15,17 @@ set -euo pipefail
 declare -A PKG_GROUPS=(
   [build]="build-essential pkg-config libkrb5-dev binutils"
   [test]="krb5-gss-samples krb5-user gss-ntlmssp python3-gssapi valgrind coreutils"
-  [http]="apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl python3-gssapi python3-requests python3-cryptography python3-pip"
+  [interop]="gss-ntlmssp python3-gssapi python3-pip"
+  [http]="apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl python3-gssapi python3-requests python3-pip"
 )
-# PyPI packages of a group, installed for Debian's /usr/bin/python3 with pip (--no-deps: their
-# dependencies are the Debian packages of the same group). Format: "pip-name:import-name ...".
-declare -A PYPI_GROUPS=(
-  [http]="pyspnego:spnego requests-gssapi:requests_gssapi"
+# PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).
+declare -A PIP_GROUPS=(
+  [interop]="pyspnego==0.12.* impacket"
+  [http]="pyspnego==0.12.* requests-gssapi"
 )
 # Order in which groups are listed/installed.
-GROUP_ORDER=(build test http)
-DEFAULT_GROUPS=(build test http)
+GROUP_ORDER=(build test interop http)
+DEFAULT_GROUPS=(build test interop http)
 
 print_only=0
 chosen=()
@@ -41,10 +42,7 @@ done
 [ ${#chosen[@]} -gt 0 ] || chosen=("${DEFAULT_GROUPS[@]}")
 
 packages=()
-pypi=()
 for g in "${chosen[@]}"; do
-  # shellcheck disable=SC2206
-  [ -z "${PYPI_GROUPS[$g]+x}" ] || pypi+=(${PYPI_GROUPS[$g]})
   if [ -z "${PKG_GROUPS[$g]+x}" ]; then
     echo "install-deps: unknown group '$g' (known: ${GROUP_ORDER[*]})" >&2
     exit 2
@@ -57,77 +55,67 @@ is_installed() {
   dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed
 }
 
-apt_step() {
-  missing=()
-  for p in "${packages[@]}"; do
-    if command -v dpkg-query >/dev/null 2>&1 && is_installed "$p"; then
-      [ "$print_only" = 1 ] && echo "  installed  $p"
+missing=()
+for p in "${packages[@]}"; do
+  if command -v dpkg-query >/dev/null 2>&1 && is_installed "$p"; then
+    [ "$print_only" = 1 ] && echo "  installed  $p"
+  else
+    [ "$print_only" = 1 ] && echo "  missing    $p"
+    missing+=("$p")
+  fi
+done
+
+# PyPI packages of the chosen groups that /usr/bin/python3 cannot import yet (module name = distribution name
+# with '-' -> '_', except pyspnego whose module is 'spnego').
+pip_missing=()
+for g in "${chosen[@]}"; do
+  # shellcheck disable=SC2206
+  for spec in ${PIP_GROUPS[$g]:-}; do
+    dist="${spec%%[=<>]*}"
+    mod="${dist//-/_}"; [ "$dist" = pyspnego ] && mod=spnego
+    if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $mod" >/dev/null 2>&1; then
+      [ "$print_only" = 1 ] && echo "  installed  pip:$spec"
     else
-      [ "$print_only" = 1 ] && echo "  missing    $p"
-      missing+=("$p")
+      [ "$print_only" = 1 ] && echo "  missing    pip:$spec"
+      pip_missing+=("$spec")
     fi
   done
+done
 
-  if [ "$print_only" = 1 ]; then
-    echo "install-deps: groups: ${chosen[*]}; ${#missing[@]} of ${#packages[@]} packages missing"
-    return 0
-  fi
-
-  if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-deps: all ${#packages[@]} packages present (groups: ${chosen[*]})"
-    return 0
-  fi
-
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-deps: apt-get not found; install these packages by hand: ${missing[*]}" >&2
+install_pip() {
+  [ ${#pip_missing[@]} -gt 0 ] || return 0
+  if ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+    echo "install-deps: /usr/bin/python3 has no pip; install by hand: ${pip_missing[*]}" >&2
     return 2
   fi
-  if [ "$(id -u)" != 0 ]; then
-    echo "install-deps: must run as root to install: ${missing[*]}" >&2
-    echo "install-deps: run 'sudo $0' or install them by hand" >&2
-    return 2
-  fi
-
-  echo "install-deps: installing (groups: ${chosen[*]}): ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq || echo "install-deps: apt-get update failed; trying with the package lists already here" >&2
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-  echo "install-deps: done"
+  echo "install-deps: pip installing into /usr/bin/python3: ${pip_missing[*]}"
+  /usr/bin/python3 -m pip install -q --root-user-action=ignore --break-system-packages "${pip_missing[@]}"
 }
 
-pypi_missing() { # pip names of the chosen PyPI packages that /usr/bin/python3 cannot import
-  local entry
-  for entry in "${pypi[@]}"; do
-    /usr/bin/python3 -c "import ${entry#*:}" >/dev/null 2>&1 || echo "${entry%%:*}"
-  done
-}
+if [ "$print_only" = 1 ]; then
+  echo "install-deps: groups: ${chosen[*]}; ${#missing[@]} of ${#packages[@]} packages missing, ${#pip_missing[@]} PyPI"
+  exit 0
+fi
 
-pypi_step() {
-  [ ${#pypi[@]} -gt 0 ] || return 0
-  local want
-  mapfile -t want < <(pypi_missing)
-  if [ "$print_only" = 1 ]; then
-    local entry
-    for entry in "${pypi[@]}"; do
-      if printf '%s\n' "${want[@]}" | grep -qx "${entry%%:*}"; then echo "  missing    ${entry%%:*} (PyPI)"
-      else echo "  installed  ${entry%%:*} (PyPI)"; fi
-    done
-    return 0
-  fi
-  if [ ${#want[@]} -eq 0 ]; then
-    echo "install-deps: PyPI packages present: ${pypi[*]%%:*}"
-    return 0
-  fi
-  if [ "$(id -u)" != 0 ]; then
-    echo "install-deps: must run as root to install from PyPI: ${want[*]}" >&2
-    return 2
-  fi
-  echo "install-deps: installing from PyPI for /usr/bin/python3 (pip --no-deps --break-system-packages): ${want[*]}"
-  /usr/bin/python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-deps \
-    --break-system-packages "${want[@]}"
-}
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present (groups: ${chosen[*]})"
+  install_pip
+  exit $?
+fi
 
-rc=0
-apt_step || rc=$?
-if [ "$rc" = 0 ]; then pypi_step || rc=$?; fi
-exit "$rc"
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-deps: apt-get not found; install these packages by hand: ${missing[*]}" >&2
+  exit 2
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: must run as root to install: ${missing[*]}" >&2
+  echo "install-deps: run 'sudo $0' or install them by hand" >&2
+  exit 2
+fi
+
+echo "install-deps: installing (groups: ${chosen[*]}): ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq || echo "install-deps: apt-get update failed; trying with the package lists already here" >&2
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_pip
+echo "install-deps: done"

@@ -87,8 +87,8 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         NtlmError::Wire(_) => (GSS_S_DEFECTIVE_TOKEN, Minor::MalformedToken),
         NtlmError::UnexpectedMessage { .. } => (GSS_S_DEFECTIVE_TOKEN, Minor::BadSequence),
         NtlmError::RandomUnavailable => (GSS_S_FAILURE, Minor::InternalPanic),
-        NtlmError::UnknownUser { .. } => (GSS_S_DEFECTIVE_CREDENTIAL, Minor::UnknownUser),
-        NtlmError::WrongPassword { .. } => (GSS_S_DEFECTIVE_CREDENTIAL, Minor::WrongPassword),
+        NtlmError::UnknownUser { .. } => (GSS_S_FAILURE, Minor::UnknownUser),
+        NtlmError::WrongPassword { .. } => (GSS_S_FAILURE, Minor::WrongPassword),
         NtlmError::MicMissing => (GSS_S_DEFECTIVE_TOKEN, Minor::MicMissing),
         NtlmError::MicMismatch => (GSS_S_DEFECTIVE_TOKEN, Minor::BadMic),
         NtlmError::ChannelBindingsMismatch | NtlmError::ChannelBindingsMissing => {
