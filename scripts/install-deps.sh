@@ -2,7 +2,7 @@
 # Install the Debian packages that building and testing gss-negotiate needs.
 #
 # Usage: scripts/install-deps.sh [--print] [--group NAME]... [--all]
-#   (no option)    install the default groups (build + test)
+#   (no option)    install the default groups (DEFAULT_GROUPS below)
 #   --print        list the packages of the chosen groups and whether each is installed; install nothing
 #   --group NAME   choose a group (repeatable); see PKG_GROUPS below
 #   --all          choose every group
@@ -16,14 +16,16 @@ declare -A PKG_GROUPS=(
   [build]="build-essential pkg-config libkrb5-dev binutils"
   [test]="krb5-gss-samples krb5-user gss-ntlmssp python3-gssapi valgrind coreutils"
   [interop]="gss-ntlmssp python3-gssapi python3-pip"
+  [http]="apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl python3-gssapi python3-requests python3-pip"
 )
 # PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).
 declare -A PIP_GROUPS=(
   [interop]="pyspnego==0.12.* impacket"
+  [http]="pyspnego==0.12.* requests-gssapi"
 )
 # Order in which groups are listed/installed.
-GROUP_ORDER=(build test interop)
-DEFAULT_GROUPS=(build test interop)
+GROUP_ORDER=(build test interop http)
+DEFAULT_GROUPS=(build test interop http)
 
 print_only=0
 chosen=()

@@ -249,11 +249,10 @@ impl GssError {
 
 impl fmt::Display for GssError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.minor.text())?;
-        if let Some(d) = &self.detail {
-            write!(f, ": {d}")?;
+        match &self.detail {
+            Some(d) => f.write_str(&join_detail(self.minor.text(), d)),
+            None => f.write_str(self.minor.text()),
         }
-        Ok(())
     }
 }
 

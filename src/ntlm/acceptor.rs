@@ -213,6 +213,24 @@ struct Verified {
     kind: ResponseKind,
     key_exchange_key: SessionKey,
     blob: Option<NtlmV2ClientChallenge>,
+    /// The account as the user database spells it (user, domain); `None` for anonymous.
+    account: Option<(String, String)>,
+}
+
+/// The account name to report: the database's spelling where it has one, else what the client sent (so
+/// `testdom\TESTUSER` and a domain-less `testuser` both come out as the stored `TESTDOM\testuser`).
+fn canonical(secrets: &UserSecrets, auth: &Authenticate) -> (String, String) {
+    let pick = |stored: &str, sent: &str| {
+        if stored.is_empty() {
+            sent.to_string()
+        } else {
+            stored.to_string()
+        }
+    };
+    (
+        pick(&secrets.user, &auth.user),
+        pick(&secrets.domain, &auth.domain),
+    )
 }
 
 impl AcceptorAwaitAuthenticate {
@@ -240,6 +258,7 @@ impl AcceptorAwaitAuthenticate {
                 kind: ResponseKind::Anonymous,
                 key_exchange_key: SessionKey::default(),
                 blob: None,
+                account: None,
             }
         } else {
             self.verify_response(&auth, flags)?
@@ -289,8 +308,14 @@ impl AcceptorAwaitAuthenticate {
         Ok(Established {
             side: Side::Server,
             flags,
-            user: auth.user,
-            domain: auth.domain,
+            user: verified
+                .account
+                .as_ref()
+                .map_or_else(|| auth.user.clone(), |a| a.0.clone()),
+            domain: verified
+                .account
+                .as_ref()
+                .map_or_else(|| auth.domain.clone(), |a| a.1.clone()),
             workstation: auth.workstation,
             kind: verified.kind,
             mic_present,
@@ -333,6 +358,7 @@ impl AcceptorAwaitAuthenticate {
                 kind: ResponseKind::V2,
                 key_exchange_key: base,
                 blob: Some(blob),
+                account: Some(canonical(&secrets, auth)),
             });
         }
 
@@ -384,6 +410,7 @@ impl AcceptorAwaitAuthenticate {
             kind,
             key_exchange_key: kxkey,
             blob: None,
+            account: Some(canonical(&secrets, auth)),
         })
     }
 
