@@ -418,18 +418,21 @@ fn any_change_to_a_mic_protected_exchange_is_refused() {
 // ---------------------------------------------------------------------------------------------------------
 // Channel bindings.
 
+/// (require, initiator bindings, acceptor bindings, expected outcome)
+type BindingCase = (
+    bool,
+    Option<[u8; 16]>,
+    Option<[u8; 16]>,
+    Result<(), NtlmError>,
+);
+
 #[test]
 fn channel_bindings_are_enforced_when_given_and_required_when_configured() {
     let a = Some([0xA1; 16]);
     let b = Some([0xB2; 16]);
     let zero = Some([0u8; 16]);
     // (require, initiator bindings, acceptor bindings, expected)
-    let cases: [(
-        bool,
-        Option<[u8; 16]>,
-        Option<[u8; 16]>,
-        Result<(), NtlmError>,
-    ); 10] = [
+    let cases: [BindingCase; 10] = [
         (false, None, None, Ok(())),
         (false, a, a, Ok(())),
         (false, a, b, Err(NtlmError::ChannelBindingsMismatch)),
