@@ -109,6 +109,7 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         }
         NtlmError::BadKeyExchange => (GSS_S_DEFECTIVE_TOKEN, Minor::MalformedToken),
         NtlmError::BadContextBlob(_) => (GSS_S_DEFECTIVE_TOKEN, Minor::BadContextToken),
+        NtlmError::ChallengeAltered => (GSS_S_DEFECTIVE_TOKEN, Minor::ChallengeAltered),
     };
     GssError::with_detail(major, minor, text)
 }

@@ -434,9 +434,7 @@ impl AcceptorAwaitAuthenticate {
         if info.timestamp() == Some(self.sent_timestamp) {
             return Ok(());
         }
-        Err(NtlmError::Wire(super::error::WireError::Invalid(
-            "the NTLMv2 response does not echo the CHALLENGE's timestamp (CHALLENGE altered in transit)",
-        )))
+        Err(NtlmError::ChallengeAltered)
     }
 
     fn check_channel_bindings(
