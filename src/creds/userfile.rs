@@ -6,8 +6,9 @@
 //! skipped; the other lines stay usable. Lookup by (user, domain) is case-insensitive; an entry or a query
 //! without a domain matches any domain; with no user given, the first entry is the default credential.
 //!
-//! The file is parsed once into an index and re-read only when its (device, inode, size, mtime) changes; readers
-//! share an `Arc` snapshot swapped under an `RwLock`. A file writable by others is refused.
+//! The file is parsed once into an index and re-read only when its (device, inode, size, mtime) changes, or while
+//! its mtime is too recent to tell a same-size rewrite apart; a read that overlapped a rewrite is retried.
+//! Readers share an `Arc` snapshot swapped under an `RwLock`. A file writable by others is refused.
 #![forbid(unsafe_code)]
 
 use crate::creds::{nt_hash_of, CredentialLookup, UserSecrets};
@@ -175,8 +176,51 @@ struct FileStamp {
     mtime_nsec: i64,
 }
 
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> FileStamp {
+        FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+        }
+    }
+
+    /// Whether the file was modified less than [`RACY_WINDOW`] ago (or in the future).
+    fn is_recent(&self) -> bool {
+        let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) else {
+            return true;
+        };
+        let now_ns = i128::from(now.as_secs()) * 1_000_000_000 + i128::from(now.subsec_nanos());
+        let mtime_ns = i128::from(self.mtime) * 1_000_000_000 + i128::from(self.mtime_nsec);
+        now_ns - mtime_ns < i128::from(RACY_WINDOW_NS)
+    }
+}
+
+/// How recent a modification must be for its snapshot to be re-read on the next lookup (2 s: coarser than
+/// any file system timestamp granularity Linux uses, and a re-read of a small file costs little).
+pub const RACY_WINDOW: std::time::Duration = std::time::Duration::from_nanos(RACY_WINDOW_NS as u64);
+const RACY_WINDOW_NS: i64 = 2_000_000_000;
+
+/// How many times a read that raced with a writer is retried before giving up with `GSS_S_NO_CRED`.
+pub const READ_ATTEMPTS: usize = 5;
+
+fn check_mode(path: &Path, meta: &std::fs::Metadata) -> Result<(), GssError> {
+    if meta.mode() & 0o002 != 0 {
+        return Err(GssError::with_detail(
+            GSS_S_NO_CRED,
+            Minor::UserFileInsecure,
+            path.display().to_string(),
+        ));
+    }
+    Ok(())
+}
+
 struct Snapshot {
     stamp: FileStamp,
+    /// False when the file was modified too recently for (size, mtime) to tell a later rewrite apart.
+    trusted: bool,
     parsed: Arc<ParsedUserFile>,
 }
 
@@ -223,28 +267,22 @@ impl UserFileStore {
     }
 
     /// The parsed file, re-reading it when it changed since the last call.
+    ///
+    /// The file is read through one descriptor between two `fstat`s: a read is used only when neither the
+    /// stamp nor the length changed meanwhile (an in-place rewrite was under way otherwise; up to
+    /// [`READ_ATTEMPTS`] tries, then a clean `GSS_S_NO_CRED`). A snapshot whose mtime is less than
+    /// [`RACY_WINDOW`] old is used but not trusted for the next call: a rewrite of the same size within the
+    /// same timestamp tick leaves (size, mtime) unchanged, so only a re-read can see it (git's "racy clean").
     pub fn snapshot(&self) -> Result<Arc<ParsedUserFile>, GssError> {
         let meta = std::fs::metadata(&self.path).map_err(|e| file_error(&self.path, e))?;
-        if meta.mode() & 0o002 != 0 {
-            return Err(GssError::with_detail(
-                GSS_S_NO_CRED,
-                Minor::UserFileInsecure,
-                self.path.display().to_string(),
-            ));
-        }
-        let stamp = FileStamp {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            size: meta.size(),
-            mtime: meta.mtime(),
-            mtime_nsec: meta.mtime_nsec(),
-        };
+        check_mode(&self.path, &meta)?;
+        let stamp = FileStamp::of(&meta);
         if let Ok(guard) = self.current.read() {
-            if let Some(s) = guard.as_ref().filter(|s| s.stamp == stamp) {
+            if let Some(s) = guard.as_ref().filter(|s| s.trusted && s.stamp == stamp) {
                 return Ok(s.parsed.clone());
             }
         }
-        let text = std::fs::read_to_string(&self.path).map_err(|e| file_error(&self.path, e))?;
+        let (stamp, text) = self.read_consistent()?;
         let parsed = Arc::new(ParsedUserFile::parse(&text));
         let mut guard = match self.current.write() {
             Ok(g) => g,
@@ -252,9 +290,31 @@ impl UserFileStore {
         };
         *guard = Some(Snapshot {
             stamp,
+            trusted: !stamp.is_recent(),
             parsed: parsed.clone(),
         });
         Ok(parsed)
+    }
+
+    /// Reads the whole file with its stamp, retrying while it changes under the read.
+    fn read_consistent(&self) -> Result<(FileStamp, String), GssError> {
+        use std::io::Read;
+        for _ in 0..READ_ATTEMPTS {
+            let mut file =
+                std::fs::File::open(&self.path).map_err(|e| file_error(&self.path, e))?;
+            let before = file.metadata().map_err(|e| file_error(&self.path, e))?;
+            check_mode(&self.path, &before)?;
+            let mut text = String::new();
+            file.read_to_string(&mut text)
+                .map_err(|e| file_error(&self.path, e))?;
+            let after = file.metadata().map_err(|e| file_error(&self.path, e))?;
+            let stamp = FileStamp::of(&before);
+            if stamp == FileStamp::of(&after) && u64::try_from(text.len()).ok() == Some(stamp.size)
+            {
+                return Ok((stamp, text));
+            }
+        }
+        Err(file_error(&self.path, "changed while being read"))
     }
 
     /// Looks up `user` (or the first entry when `user` is `None`), reporting why nothing was found.
@@ -374,6 +434,7 @@ eve:1002:XX:nothex:
     #[test]
     fn store_rereads_the_file_when_it_changes() {
         let path = temp_file("reload", "D:alice:one\n");
+        set_mtime_ago(&path, 60);
         let store = UserFileStore::new(&path);
         assert_eq!(store.find(Some("alice"), None).unwrap().nt_hash, nt("one"));
         let first = store.snapshot().unwrap();
@@ -387,6 +448,48 @@ eve:1002:XX:nothex:
             nt("two-longer")
         );
         assert!(store.find(Some("bob"), Some("d")).is_ok());
+    }
+
+    fn set_mtime_ago(path: &Path, secs: u64) {
+        let when = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
+
+    #[test]
+    fn same_size_rewrite_in_the_same_timestamp_tick_is_seen() {
+        // A rewrite in place within one timestamp tick keeps (size, mtime): simulated by restoring the mtime.
+        let path = temp_file("racy", "D:alice:one\n");
+        let when = std::time::SystemTime::now();
+        let set = |p: &Path| {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(when)
+                .unwrap()
+        };
+        set(&path);
+        let store = UserFileStore::new(&path);
+        assert_eq!(store.find(Some("alice"), None).unwrap().nt_hash, nt("one"));
+        std::fs::write(&path, "D:alice:two\n").unwrap();
+        set(&path);
+        assert_eq!(store.find(Some("alice"), None).unwrap().nt_hash, nt("two"));
+    }
+
+    #[test]
+    fn a_recent_file_is_reread_and_an_old_one_is_parsed_once() {
+        let path = temp_file("recent", "D:alice:one\n");
+        let store = UserFileStore::new(&path);
+        let a = store.snapshot().unwrap();
+        assert!(!Arc::ptr_eq(&a, &store.snapshot().unwrap()));
+        set_mtime_ago(&path, 60);
+        let b = store.snapshot().unwrap();
+        assert!(Arc::ptr_eq(&b, &store.snapshot().unwrap()));
     }
 
     #[test]
