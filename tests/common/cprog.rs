@@ -10,6 +10,11 @@ use std::time::Duration;
 /// Compile `tests/c/<src>` into `<CARGO_TARGET_TMPDIR>/<out>` with `-lgssapi_krb5`. `Err` says why it could
 /// not be built; when the compiler or MIT's headers are missing the caller skips (visibly).
 pub fn compile(src: &str, out: &str) -> Result<PathBuf, CompileError> {
+    compile_with(src, out, &[])
+}
+
+/// [`compile`] with extra linker arguments after `-lgssapi_krb5` (e.g. `-lpthread`).
+pub fn compile_with(src: &str, out: &str, libs: &[&str]) -> Result<PathBuf, CompileError> {
     let Some(cc) = find_program("cc").or_else(|| find_program("gcc")) else {
         return Err(CompileError::Missing("no C compiler (cc)".into()));
     };
@@ -28,6 +33,7 @@ pub fn compile(src: &str, out: &str) -> Result<PathBuf, CompileError> {
         .arg(&exe)
         .arg(&src)
         .arg("-lgssapi_krb5")
+        .args(libs)
         .output()
         .map_err(|e| CompileError::Failed(format!("cannot run cc: {e}")))?;
     if !output.status.success() {
