@@ -441,23 +441,49 @@ impl SecContext {
     /// `gss_wrap`: signature || message, sealed when confidentiality was negotiated. Returns the token and
     /// whether it is encrypted.
     pub fn wrap(&mut self, qop: u32, msg: &[u8]) -> Result<(Vec<u8>, bool), GssError> {
+        self.wrap_with(qop, msg, |n| Ok(vec![0u8; n]))
+    }
+
+    /// `gss_wrap` into storage from `alloc(n)` (`n` = 16 + message length; it must give at least `n` bytes):
+    /// the message is copied once and sealed in place there.
+    pub fn wrap_with<B: AsMut<[u8]>>(
+        &mut self,
+        qop: u32,
+        msg: &[u8],
+        alloc: impl FnOnce(usize) -> Result<B, GssError>,
+    ) -> Result<(B, bool), GssError> {
         check_qop(qop)?;
         let est = self.established_mut()?;
-        let mut out = Vec::with_capacity(16 + msg.len());
-        out.extend_from_slice(&[0u8; 16]);
-        out.extend_from_slice(msg);
-        let (head, body) = out.split_at_mut(16);
+        let n = SessionSecurity::SIGNATURE_LEN
+            .checked_add(msg.len())
+            .ok_or_else(too_long)?;
+        let mut out = alloc(n)?;
+        let buf = out.as_mut().get_mut(..n).ok_or_else(too_long)?;
+        let (head, body) = buf.split_at_mut(SessionSecurity::SIGNATURE_LEN);
+        body.copy_from_slice(msg);
         let sealed = wrap_in_place(est, body, head)?;
         Ok((out, sealed))
     }
 
     /// `gss_unwrap`: returns the message and whether it was encrypted.
     pub fn unwrap(&mut self, token: &[u8]) -> Result<(Vec<u8>, bool), GssError> {
+        self.unwrap_with(token, |n| Ok(vec![0u8; n]))
+    }
+
+    /// `gss_unwrap` into storage from `alloc(n)` (`n` = the message length; it must give at least `n` bytes):
+    /// the body is copied once and verified / unsealed in place there.
+    pub fn unwrap_with<B: AsMut<[u8]>>(
+        &mut self,
+        token: &[u8],
+        alloc: impl FnOnce(usize) -> Result<B, GssError>,
+    ) -> Result<(B, bool), GssError> {
         let est = self.established_mut()?;
         let (sig, body) = split_wrap_token(token)?;
-        let mut msg = body.to_vec();
-        let sealed = unwrap_in_place(est, &mut msg, sig)?;
-        Ok((msg, sealed))
+        let mut out = alloc(body.len())?;
+        let msg = out.as_mut().get_mut(..body.len()).ok_or_else(too_long)?;
+        msg.copy_from_slice(body);
+        let sealed = unwrap_in_place(est, msg, sig)?;
+        Ok((out, sealed))
     }
 
     /// Seals or signs `body` in place and writes the 16-byte signature into `header` (the IOV form of wrap).
@@ -651,6 +677,14 @@ fn check_qop(qop: u32) -> Result<(), GssError> {
         ));
     }
     Ok(())
+}
+
+fn too_long() -> GssError {
+    GssError::with_detail(
+        GSS_S_FAILURE,
+        Minor::MalformedToken,
+        "message buffer too small",
+    )
 }
 
 fn split_wrap_token(token: &[u8]) -> Result<(&[u8], &[u8]), GssError> {

@@ -248,7 +248,8 @@ unsafe fn accept(
         }
         let (step, flags, name) = with_ctx(*ctx, |sc| {
             let step = sc.accept_step(token, bindings)?;
-            let name = if step.complete {
+            // Build the name only when the caller asked for it: a handle nobody receives would leak.
+            let name = if step.complete && !src_name.is_null() {
                 sc.source_name()
             } else {
                 None
@@ -498,8 +499,10 @@ pub unsafe extern "C" fn gss_wrap(
                 return Err(null_write());
             }
             let msg = buffer_bytes(input_message_buffer);
-            let (token, sealed) = with_ctx(context_handle, |sc| sc.wrap(qop_req, msg))?;
-            write_buffer(output_message_buffer, &token)?;
+            let (token, sealed) = with_ctx(context_handle, |sc| {
+                sc.wrap_with(qop_req, msg, MallocBuf::new)
+            })?;
+            token.give(output_message_buffer);
             put(conf_state, c_int::from(sealed));
         }
         Ok(GSS_S_COMPLETE)
@@ -532,8 +535,9 @@ pub unsafe extern "C" fn gss_unwrap(
                 return Err(null_read());
             }
             let token = buffer_bytes(input_message_buffer);
-            let (msg, sealed) = with_ctx(context_handle, |sc| sc.unwrap(token))?;
-            write_buffer(output_message_buffer, &msg)?;
+            let (msg, sealed) =
+                with_ctx(context_handle, |sc| sc.unwrap_with(token, MallocBuf::new))?;
+            msg.give(output_message_buffer);
             put(conf_state, c_int::from(sealed));
         }
         Ok(GSS_S_COMPLETE)
