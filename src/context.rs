@@ -7,7 +7,7 @@
 //! followed by the sealed (or, without confidentiality, plain) message.
 #![forbid(unsafe_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::creds::config::Config;
 use crate::creds::{self, Credential, Initiator as CredInitiator};
@@ -136,6 +136,12 @@ fn no_context() -> GssError {
     GssError::new(GSS_S_NO_CONTEXT, Minor::ContextIncomplete)
 }
 
+/// The process-wide [`SystemEnvironment`] (one shared `Arc` instead of one per context).
+fn system_environment() -> Arc<SystemEnvironment> {
+    static ENV: OnceLock<Arc<SystemEnvironment>> = OnceLock::new();
+    ENV.get_or_init(|| Arc::new(SystemEnvironment)).clone()
+}
+
 fn hostname_parts(sys: &dyn NameSystem) -> (String, String) {
     let host = sys.hostname().unwrap_or_default();
     let domain = host
@@ -210,7 +216,7 @@ impl SecContext {
             ),
             CredInitiator::Anonymous => (InitiatorCredential::Anonymous, Name::Anonymous),
         };
-        let mut icfg = InitiatorConfig::new(credential, Arc::new(SystemEnvironment));
+        let mut icfg = InitiatorConfig::new(credential, system_environment());
         icfg.workstation = cfg.netbios_computer_name.clone();
         icfg.target_spn = spn_of(target.as_ref());
         icfg.lm_compat_level = level(cfg);
@@ -280,7 +286,7 @@ impl SecContext {
         };
         let store = cred.acceptor_lookup(cfg)?;
         let own = cred.acceptor.as_ref().map(|a| a.name.clone());
-        let mut acfg = AcceptorConfig::new(store, Arc::new(SystemEnvironment));
+        let mut acfg = AcceptorConfig::new(store, system_environment());
         let (host, dns_domain) = hostname_parts(sys);
         acfg.netbios_computer = cfg.netbios_computer_name.clone();
         acfg.netbios_domain = cfg.netbios_domain_name.clone();
