@@ -61,7 +61,7 @@ if [ "$alloc" = 1 ]; then
     log=$(mktemp)
     valgrind --tool=memcheck --leak-check=full --log-file="$log" "$bin" --ours "$so" --theirs "$theirs" \
       --alloc "$1" "$2" >/dev/null
-    awk '/total heap usage:/ { gsub(",", ""); a = $(NF-7); b = $(NF-2) }
+    awk '/total heap usage:/ { gsub(",", ""); a = $(NF-6); b = $(NF-2) }
          /definitely lost:|indirectly lost:|possibly lost:/ { gsub(",", ""); l += $(NF-4) }
          END { print a + 0, b + 0, l + 0 }' "$log"
     rm -f "$log"
