@@ -51,6 +51,12 @@ else
   "$bin" --ours "$so" --theirs "$theirs" ${args[@]+"${args[@]}"}
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+if [ "$quick" = 1 ]; then
+  cargo test --quiet --bench primitives   # the test build: quick mode, no optimised rebuild
+else
+  cargo bench --quiet --bench primitives
+fi
 
 if [ "$alloc" = 1 ]; then
   command -v valgrind >/dev/null || { echo "bench: valgrind not installed, --alloc skipped" >&2; exit 0; }

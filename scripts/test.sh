@@ -7,7 +7,9 @@
 #   3. cargo test --all-targets    unit, integration (incl. tests/mit_samples.rs, which drives MIT's
 #                                  gss-client/gss-server against target/debug/libgss_negotiate.so), benches in test mode
 #   4. cargo test --doc
-#   5. cargo clippy --all-targets -- -D warnings   only with --clippy or GSS_TEST_CLIPPY=1
+#   5. scripts/bench.sh --quick    builds and runs the benchmarks once with small counts (bench/gssbench.c
+#                                  through MIT's mechglue, benches/primitives.rs); times are not asserted
+#   6. cargo clippy --all-targets -- -D warnings   only with --clippy or GSS_TEST_CLIPPY=1
 #
 # Options: --no-deps, --clippy. Environment: CARGO_TARGET_DIR is honoured; GSS_NEGOTIATE_SO makes the
 # interop tests load another plugin (see tests/common/mod.rs).
@@ -23,7 +25,7 @@ for a in "$@"; do
   case "$a" in
     --no-deps) deps=0 ;;
     --clippy) clippy=1 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -64,6 +66,11 @@ else
 fi
 step test cargo test --all-targets
 step doctest cargo test --doc
+if cc --version >/dev/null 2>&1 && [ -e /usr/include/gssapi/gssapi.h ]; then
+  step bench-quick scripts/bench.sh --quick
+else
+  echo "test.sh: no C compiler or MIT GSSAPI headers (libkrb5-dev): bench-quick skipped" >&2
+fi
 if [ "$clippy" = 1 ]; then
   step clippy cargo clippy --all-targets -- -D warnings
 fi
