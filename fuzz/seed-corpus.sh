@@ -1,5 +1,6 @@
 #!/bin/sh
 # Seeds fuzz/corpus/<target>/ with the captured NTLM tokens from tests/data/tokens (MS-NLMP §2.2 messages).
+# Every captured token (raw NTLM, SPNEGO, Kerberos-in-GSS) seeds fuzz_spnego.
 # The NTLM message inside each SPNEGO token is cut out at its NTLMSSP signature (to the end of the token:
 # the decoders ignore trailing bytes). AV-pair and NTLMv2-blob seeds are extracted from the messages.
 # Needs python3 for the extraction of inner pieces; without it only whole messages are copied.
@@ -8,7 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 tokens="$here/../tests/data/tokens"
 corpus="$here/corpus"
 mkdir -p "$corpus/fuzz_negotiate" "$corpus/fuzz_challenge" "$corpus/fuzz_authenticate" \
-         "$corpus/fuzz_av_pairs" "$corpus/fuzz_ntlmv2_blob"
+         "$corpus/fuzz_av_pairs" "$corpus/fuzz_ntlmv2_blob" "$corpus/fuzz_spnego"
+cp "$tokens"/*.bin "$corpus/fuzz_spnego/"
 
 if command -v python3 >/dev/null 2>&1; then
 python3 - "$tokens" "$corpus" <<'PY'
@@ -51,5 +53,12 @@ else
       *authenticate*|*_3_client*) cp "$f" "$corpus/fuzz_authenticate/" ;;
     esac
   done
+fi
+# Targets whose inputs are not captured tokens (exported contexts, session states, credentials, names, user
+# files, exchange configurations) get seeds from real in-process exchanges, made by examples/gen_seeds.rs.
+# GEN_SEEDS=0 skips this (it builds the library once without instrumentation, about a minute).
+if [ "${GEN_SEEDS:-1}" = 1 ] && command -v cargo >/dev/null 2>&1; then
+  seed_target=${SEED_TARGET_DIR:-${CARGO_TARGET_DIR:-$here/target}/gen-seeds}
+  CARGO_TARGET_DIR=$seed_target cargo run -q --manifest-path "$here/Cargo.toml" --example gen_seeds -- "$corpus"
 fi
 for t in "$corpus"/*; do echo "$(basename "$t"): $(ls "$t" | wc -l) seeds"; done

@@ -2,7 +2,7 @@
 # Install the Debian packages that building and testing gss-negotiate needs.
 #
 # Usage: scripts/install-deps.sh [--print] [--group NAME]... [--all]
-#   (no option)    install the default groups (build + test)
+#   (no option)    install the default groups (DEFAULT_GROUPS below)
 #   --print        list the packages of the chosen groups and whether each is installed; install nothing
 #   --group NAME   choose a group (repeatable); see PKG_GROUPS below
 #   --all          choose every group
@@ -15,10 +15,17 @@ set -euo pipefail
 declare -A PKG_GROUPS=(
   [build]="build-essential pkg-config libkrb5-dev binutils"
   [test]="krb5-gss-samples krb5-user gss-ntlmssp python3-gssapi valgrind coreutils"
+  [interop]="gss-ntlmssp python3-gssapi python3-pip"
+  [http]="apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl python3-gssapi python3-requests python3-pip"
+)
+# PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).
+declare -A PIP_GROUPS=(
+  [interop]="pyspnego==0.12.* impacket"
+  [http]="pyspnego==0.12.* requests-gssapi"
 )
 # Order in which groups are listed/installed.
-GROUP_ORDER=(build test)
-DEFAULT_GROUPS=(build test)
+GROUP_ORDER=(build test interop http)
+DEFAULT_GROUPS=(build test interop http)
 
 print_only=0
 chosen=()
@@ -58,14 +65,42 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# PyPI packages of the chosen groups that /usr/bin/python3 cannot import yet (module name = distribution name
+# with '-' -> '_', except pyspnego whose module is 'spnego').
+pip_missing=()
+for g in "${chosen[@]}"; do
+  # shellcheck disable=SC2206
+  for spec in ${PIP_GROUPS[$g]:-}; do
+    dist="${spec%%[=<>]*}"
+    mod="${dist//-/_}"; [ "$dist" = pyspnego ] && mod=spnego
+    if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $mod" >/dev/null 2>&1; then
+      [ "$print_only" = 1 ] && echo "  installed  pip:$spec"
+    else
+      [ "$print_only" = 1 ] && echo "  missing    pip:$spec"
+      pip_missing+=("$spec")
+    fi
+  done
+done
+
+install_pip() {
+  [ ${#pip_missing[@]} -gt 0 ] || return 0
+  if ! /usr/bin/python3 -m pip --version >/dev/null 2>&1; then
+    echo "install-deps: /usr/bin/python3 has no pip; install by hand: ${pip_missing[*]}" >&2
+    return 2
+  fi
+  echo "install-deps: pip installing into /usr/bin/python3: ${pip_missing[*]}"
+  /usr/bin/python3 -m pip install -q --root-user-action=ignore --break-system-packages "${pip_missing[@]}"
+}
+
 if [ "$print_only" = 1 ]; then
-  echo "install-deps: groups: ${chosen[*]}; ${#missing[@]} of ${#packages[@]} packages missing"
+  echo "install-deps: groups: ${chosen[*]}; ${#missing[@]} of ${#packages[@]} packages missing, ${#pip_missing[@]} PyPI"
   exit 0
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present (groups: ${chosen[*]})"
-  exit 0
+  install_pip
+  exit $?
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -82,4 +117,5 @@ echo "install-deps: installing (groups: ${chosen[*]}): ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq || echo "install-deps: apt-get update failed; trying with the package lists already here" >&2
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_pip
 echo "install-deps: done"

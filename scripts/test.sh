@@ -7,11 +7,14 @@
 #   3. cargo test --all-targets    unit, integration (incl. tests/mit_samples.rs, which drives MIT's
 #                                  gss-client/gss-server against target/debug/libgss_negotiate.so), benches in test mode
 #   4. cargo test --doc
-#   5. scripts/bench.sh --quick    builds and runs the benchmarks once with small counts (bench/gssbench.c
+#   5. cargo clippy --all-targets -- -D warnings   only with --clippy or GSS_TEST_CLIPPY=1
+#   6. scripts/fuzz.sh              every cargo-fuzz target for a few seconds (ASan; fails on a crash, hang, leak);
+#                                  on in CI (CI=true), else with --fuzz or GSS_TEST_FUZZ=1; seconds per target
+#                                  from GSS_TEST_FUZZ_SECONDS (default 5). Installs cargo-fuzz on first use.
+#   7. scripts/bench.sh --quick    builds and runs the benchmarks once with small counts (bench/gssbench.c
 #                                  through MIT's mechglue, benches/primitives.rs); times are not asserted
-#   6. cargo clippy --all-targets -- -D warnings   only with --clippy or GSS_TEST_CLIPPY=1
 #
-# Options: --no-deps, --clippy. Environment: CARGO_TARGET_DIR is honoured; GSS_NEGOTIATE_SO makes the
+# Options: --no-deps, --clippy, --fuzz, --no-fuzz. Environment: CARGO_TARGET_DIR is honoured; GSS_NEGOTIATE_SO makes the
 # interop tests load another plugin (see tests/common/mod.rs).
 # Exit status: 0 when every step passed. The last line sums the tests: "tests: N passed, N failed, N skipped".
 set -uo pipefail
@@ -20,12 +23,16 @@ cd "$(dirname "$0")/.."
 
 deps=1
 clippy=${GSS_TEST_CLIPPY:-0}
+fuzz=${GSS_TEST_FUZZ:-0}
+[ "${CI:-}" = true ] && fuzz=${GSS_TEST_FUZZ:-1}
 [ "${GSS_TEST_NO_DEPS:-0}" = 1 ] && deps=0
 for a in "$@"; do
   case "$a" in
     --no-deps) deps=0 ;;
     --clippy) clippy=1 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --fuzz) fuzz=1 ;;
+    --no-fuzz) fuzz=0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -73,6 +80,9 @@ else
 fi
 if [ "$clippy" = 1 ]; then
   step clippy cargo clippy --all-targets -- -D warnings
+fi
+if [ "$fuzz" = 1 ]; then
+  step fuzz scripts/fuzz.sh "${GSS_TEST_FUZZ_SECONDS:-5}"
 fi
 
 # Sum libtest's result lines; tests that skipped (tests/common::skip logs them) count as skipped, not passed.

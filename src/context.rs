@@ -69,6 +69,8 @@ pub struct SecContext {
     local: Option<Name>,
     /// The target (initiator) — the service we authenticate to.
     target: Option<Name>,
+    /// The debug log file (`GSS_NEGOTIATE_DEBUG` / `GSSNTLMSSP_DEBUG`), if any.
+    log: Option<std::path::PathBuf>,
 }
 
 /// What one step of context establishment produced.
@@ -87,8 +89,8 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         NtlmError::Wire(_) => (GSS_S_DEFECTIVE_TOKEN, Minor::MalformedToken),
         NtlmError::UnexpectedMessage { .. } => (GSS_S_DEFECTIVE_TOKEN, Minor::BadSequence),
         NtlmError::RandomUnavailable => (GSS_S_FAILURE, Minor::InternalPanic),
-        NtlmError::UnknownUser { .. } => (GSS_S_DEFECTIVE_CREDENTIAL, Minor::UnknownUser),
-        NtlmError::WrongPassword { .. } => (GSS_S_DEFECTIVE_CREDENTIAL, Minor::WrongPassword),
+        NtlmError::UnknownUser { .. } => (GSS_S_FAILURE, Minor::UnknownUser),
+        NtlmError::WrongPassword { .. } => (GSS_S_FAILURE, Minor::WrongPassword),
         NtlmError::MicMissing => (GSS_S_DEFECTIVE_TOKEN, Minor::MicMissing),
         NtlmError::MicMismatch => (GSS_S_DEFECTIVE_TOKEN, Minor::BadMic),
         NtlmError::ChannelBindingsMismatch | NtlmError::ChannelBindingsMissing => {
@@ -107,6 +109,7 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         }
         NtlmError::BadKeyExchange => (GSS_S_DEFECTIVE_TOKEN, Minor::MalformedToken),
         NtlmError::BadContextBlob(_) => (GSS_S_DEFECTIVE_TOKEN, Minor::BadContextToken),
+        NtlmError::ChallengeAltered => (GSS_S_DEFECTIVE_TOKEN, Minor::ChallengeAltered),
     };
     GssError::with_detail(major, minor, text)
 }
@@ -225,7 +228,17 @@ impl SecContext {
             state: State::Initiating(Initiator::new(icfg)),
             local: Some(local),
             target,
+            log: cfg.debug_file.clone(),
         };
+        ctx.log(format_args!(
+            "initiator: {} -> {} (req_flags {req_flags:#x}, LM_COMPAT_LEVEL {})",
+            ctx.local.as_ref().map(Name::display).unwrap_or_default(),
+            ctx.target
+                .as_ref()
+                .map(Name::display)
+                .unwrap_or_else(|| "(no target)".into()),
+            cfg.lm_compat_level
+        ));
         let step = ctx.init_step(None, None)?;
         Ok((ctx, step))
     }
@@ -243,18 +256,27 @@ impl SecContext {
                 "context is not an initiator in progress",
             ));
         };
-        match std::mem::take(init)
+        let result = std::mem::take(init)
             .step(input, channel_bindings)
-            .map_err(ntlm_error)?
-        {
-            InitiatorStep::Continue(next, output) => {
+            .map_err(ntlm_error);
+        match result {
+            Err(e) => {
+                self.log(format_args!("initiator: failed: {e}"));
+                Err(e)
+            }
+            Ok(InitiatorStep::Continue(next, output)) => {
                 *init = next;
+                self.log(format_args!("initiator: NEGOTIATE sent"));
                 Ok(Step {
                     output,
                     complete: false,
                 })
             }
-            InitiatorStep::Done(est, output) => {
+            Ok(InitiatorStep::Done(est, output)) => {
+                self.log(format_args!(
+                    "initiator: AUTHENTICATE sent ({:?}, MIC {}, {:?})",
+                    est.kind, est.mic_present, est.flags
+                ));
                 self.state = State::Established(est);
                 Ok(Step {
                     output,
@@ -296,11 +318,18 @@ impl SecContext {
         acfg.lm_compat_level = level(cfg);
         acfg.allow_anonymous = cfg.allow_anonymous;
         acfg.require_channel_bindings = cfg.require_channel_bindings;
-        Ok(SecContext {
+        let ctx = SecContext {
             state: State::Accepting(Acceptor::new(acfg)),
             local: own,
             target: None,
-        })
+            log: cfg.debug_file.clone(),
+        };
+        ctx.log(format_args!(
+            "acceptor: as {} (LM_COMPAT_LEVEL {})",
+            ctx.local.as_ref().map(Name::display).unwrap_or_default(),
+            cfg.lm_compat_level
+        ));
+        Ok(ctx)
     }
 
     /// Continues an acceptor with the initiator's token.
@@ -323,18 +352,31 @@ impl SecContext {
                 "empty input token",
             ));
         }
-        match std::mem::take(acc)
+        let result = std::mem::take(acc)
             .step(input, channel_bindings)
-            .map_err(ntlm_error)?
-        {
-            AcceptorStep::Continue(next, output) => {
+            .map_err(ntlm_error);
+        match result {
+            Err(e) => {
+                self.log(format_args!("acceptor: refused: {e}"));
+                Err(e)
+            }
+            Ok(AcceptorStep::Continue(next, output)) => {
                 *acc = next;
+                self.log(format_args!("acceptor: CHALLENGE sent"));
                 Ok(Step {
                     output,
                     complete: false,
                 })
             }
-            AcceptorStep::Done(est) => {
+            Ok(AcceptorStep::Done(est)) => {
+                self.log(format_args!(
+                    "acceptor: authenticated {} from workstation {:?} ({:?}, MIC {}, {:?})",
+                    crate::ntlm::error::display_user(&est.domain, &est.user),
+                    est.workstation,
+                    est.kind,
+                    est.mic_present,
+                    est.flags
+                ));
                 self.state = State::Established(est);
                 Ok(Step {
                     output: Vec::new(),
@@ -342,6 +384,10 @@ impl SecContext {
                 })
             }
         }
+    }
+
+    fn log(&self, message: std::fmt::Arguments<'_>) {
+        crate::debug::event(self.log.as_deref(), message);
     }
 
     /// The established state, or `GSS_S_NO_CONTEXT` while the exchange is in progress.
@@ -586,6 +632,7 @@ impl SecContext {
             state: State::Established(Box::new(est)),
             local,
             target,
+            log: None,
         })
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod context;
 pub mod creds;
+pub mod debug;
 mod ffi;
 pub mod names;
 pub mod ntlm;

@@ -144,6 +144,12 @@ pub fn parse_user(text: &str) -> Result<Name, GssError> {
     if user.contains('\\') {
         return Err(bad_name(format!("'\\' inside the user part of '{text}'")));
     }
+    if domain.is_some() && user.starts_with('@') {
+        // `DOMAIN\@x` is the enterprise escape: such a name would display (and export) as another name.
+        return Err(bad_name(format!(
+            "user part of '{text}' starts with '@' (ambiguous with the enterprise form)"
+        )));
+    }
     Ok(Name::User { user, domain })
 }
 
@@ -225,6 +231,8 @@ impl Name {
                 user,
                 domain: Some(d),
             } => format!("{d}\\{user}"),
+            // `\@a@b` would split at the unescaped `@`: escape every `@` of a user that starts with one.
+            Name::User { user, domain: None } if user.starts_with('@') => user.replace('@', "\\@"),
             Name::User { user, domain: None } if user.contains('@') => format!("\\{user}"),
             Name::User { user, domain: None } => user.clone(),
             Name::Service { spn: Some(spn), .. } => spn.clone(),
@@ -594,5 +602,27 @@ mod tests {
             Some(NameType::Hostbased)
         );
         assert_eq!(NameType::from_oid(Some(oids::NTLMSSP)), None);
+    }
+
+    #[test]
+    fn user_starting_with_at_beside_a_domain_is_refused_so_names_round_trip() {
+        // Found by fuzz_names: `@@DOM` parsed as user "@" in DOM, which displays as `DOM\@`, the enterprise
+        // escape, and so exported and re-imported as a different name (user "DOM@", no domain).
+        for text in ["@@DOM", "@x@DOM"] {
+            let err = parse_user(text).expect_err(text);
+            assert_eq!(err.minor, Minor::BadName, "{text}");
+        }
+        for text in [
+            "DOM\\alice",
+            "alice@DOM",
+            "\\@x",
+            "a@b\\@c@DOM",
+            "x\\@y",
+            "\\@a\\@b", // found by fuzz_names: displayed as `\@a@b`, it re-parsed as user "@a" in "b"
+        ] {
+            let Ok(name) = parse_user(text) else { continue };
+            let back = import_exported(&name.export().expect("export")).expect("import");
+            assert_eq!(back, name, "{text}");
+        }
     }
 }

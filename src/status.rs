@@ -191,6 +191,8 @@ minor_codes! {
     BadSignature = 52 => "NTLM: message signature does not verify (tampered, replayed or out of order)",
     /// An exported context token is malformed.
     BadContextToken = 53 => "NTLM: malformed exported security context",
+    /// The CHALLENGE was altered in transit.
+    ChallengeAltered = 54 => "NTLM: CHALLENGE altered in transit",
     /// The operation is not implemented yet.
     NotImplemented = 60 => "operation not implemented by this mechanism",
 }
@@ -249,11 +251,10 @@ impl GssError {
 
 impl fmt::Display for GssError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.minor.text())?;
-        if let Some(d) = &self.detail {
-            write!(f, ": {d}")?;
+        match &self.detail {
+            Some(d) => f.write_str(&join_detail(self.minor.text(), d)),
+            None => f.write_str(self.minor.text()),
         }
-        Ok(())
     }
 }
 

@@ -527,3 +527,24 @@ fn context_export_import_continues_the_stream() {
         );
     }
 }
+
+#[test]
+fn acceptor_reports_the_account_as_the_database_spells_it() {
+    // NTOWFv2 upper-cases the user, so a client may type the name in any case; the identity reported is the
+    // stored one, and a client that sent no domain gets the stored domain.
+    for (user, domain) in [("TESTUSER", "testdom"), ("testuser", "")] {
+        let mut icfg = initiator_config(Auth::V2, Service::Sign, true, false);
+        icfg.credential = InitiatorCredential::User {
+            user: user.into(),
+            domain: domain.into(),
+            nt_hash: ntowfv1(&Password::new(PASSWORD)),
+            lm_hash: None,
+        };
+        let (_c, server) = handshake(icfg, acceptor_config(3), None, None).expect("handshake");
+        assert_eq!(
+            (server.user.as_str(), server.domain.as_str()),
+            (USER, DOMAIN),
+            "sent {domain}\\{user}"
+        );
+    }
+}

@@ -128,6 +128,8 @@ pub struct AcceptorAwaitAuthenticate {
     challenge: Vec<u8>,
     offered: NegotiateFlags,
     server_challenge: [u8; 8],
+    /// The MsvAvTimestamp of our CHALLENGE.
+    sent_timestamp: u64,
 }
 
 impl AcceptorStart {
@@ -200,6 +202,7 @@ impl AcceptorStart {
             challenge: challenge.clone(),
             offered: flags,
             server_challenge,
+            sent_timestamp: now,
         };
         Ok((next, challenge))
     }
@@ -210,6 +213,24 @@ struct Verified {
     kind: ResponseKind,
     key_exchange_key: SessionKey,
     blob: Option<NtlmV2ClientChallenge>,
+    /// The account as the user database spells it (user, domain); `None` for anonymous.
+    account: Option<(String, String)>,
+}
+
+/// The account name to report: the database's spelling where it has one, else what the client sent (so
+/// `testdom\TESTUSER` and a domain-less `testuser` both come out as the stored `TESTDOM\testuser`).
+fn canonical(secrets: &UserSecrets, auth: &Authenticate) -> (String, String) {
+    let pick = |stored: &str, sent: &str| {
+        if stored.is_empty() {
+            sent.to_string()
+        } else {
+            stored.to_string()
+        }
+    };
+    (
+        pick(&secrets.user, &auth.user),
+        pick(&secrets.domain, &auth.domain),
+    )
 }
 
 impl AcceptorAwaitAuthenticate {
@@ -237,6 +258,7 @@ impl AcceptorAwaitAuthenticate {
                 kind: ResponseKind::Anonymous,
                 key_exchange_key: SessionKey::default(),
                 blob: None,
+                account: None,
             }
         } else {
             self.verify_response(&auth, flags)?
@@ -246,10 +268,11 @@ impl AcceptorAwaitAuthenticate {
             if auth.encrypted_random_session_key.len() != 16 {
                 return Err(NtlmError::BadKeyExchange);
             }
-            let raw = crypto::rc4k(
+            // The decrypted ExportedSessionKey: wiped when this buffer is freed.
+            let raw = zeroize::Zeroizing::new(crypto::rc4k(
                 verified.key_exchange_key.as_bytes(),
                 &auth.encrypted_random_session_key,
-            );
+            ));
             SessionKey::from_slice(&raw).ok_or(NtlmError::BadKeyExchange)?
         } else {
             verified.key_exchange_key.clone()
@@ -274,6 +297,7 @@ impl AcceptorAwaitAuthenticate {
                 }
                 mic_present = true;
             }
+            self.check_timestamp_echoed(info)?;
             self.check_channel_bindings(info, channel_bindings)?;
             self.check_target_name(info)?;
         } else if channel_bindings.is_some() && cfg.require_channel_bindings {
@@ -284,8 +308,14 @@ impl AcceptorAwaitAuthenticate {
         Ok(Established {
             side: Side::Server,
             flags,
-            user: auth.user,
-            domain: auth.domain,
+            user: verified
+                .account
+                .as_ref()
+                .map_or_else(|| auth.user.clone(), |a| a.0.clone()),
+            domain: verified
+                .account
+                .as_ref()
+                .map_or_else(|| auth.domain.clone(), |a| a.1.clone()),
             workstation: auth.workstation,
             kind: verified.kind,
             mic_present,
@@ -328,6 +358,7 @@ impl AcceptorAwaitAuthenticate {
                 kind: ResponseKind::V2,
                 key_exchange_key: base,
                 blob: Some(blob),
+                account: Some(canonical(&secrets, auth)),
             });
         }
 
@@ -379,6 +410,7 @@ impl AcceptorAwaitAuthenticate {
             kind,
             key_exchange_key: kxkey,
             blob: None,
+            account: Some(canonical(&secrets, auth)),
         })
     }
 
@@ -392,6 +424,17 @@ impl AcceptorAwaitAuthenticate {
             });
         }
         Ok(())
+    }
+
+    /// The NTLMv2 blob (covered by the NTProofStr) carries the CHALLENGE's TargetInfo as the initiator saw it
+    /// (§3.1.5.1.2). Our CHALLENGE always has an MsvAvTimestamp, and a client that sees one adds a MIC
+    /// (§3.1.5.1.2). A blob without our timestamp means the CHALLENGE was altered on its way to the client —
+    /// the "drop the MIC" downgrade: strip the timestamp so no MIC is sent, then alter the flags unnoticed.
+    fn check_timestamp_echoed(&self, info: &AvPairs) -> Result<(), NtlmError> {
+        if info.timestamp() == Some(self.sent_timestamp) {
+            return Ok(());
+        }
+        Err(NtlmError::ChallengeAltered)
     }
 
     fn check_channel_bindings(

@@ -8,6 +8,7 @@ use super::error::NtlmError;
 use super::flags::NegotiateFlags;
 use super::secret::SessionKey;
 use super::security::SessionSecurity;
+use zeroize::Zeroizing;
 
 /// Which response the initiator sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,11 +82,13 @@ impl Established {
         self.kind == ResponseKind::Anonymous
     }
 
-    /// Serializes the whole context (including RC4 states and sequence numbers).
-    pub fn export(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
+    /// Serializes the whole context (including RC4 states and sequence numbers). The blob holds the session
+    /// keys: it is wiped when dropped, and the capacity below is enough that it never reallocates (a
+    /// reallocation would free an unwiped copy).
+    pub fn export(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(
             96 + self.user.len() + self.domain.len() + self.workstation.len() + 600,
-        );
+        ));
         out.extend_from_slice(EXPORT_MAGIC);
         out.push(match self.side {
             Side::Client => 0,

@@ -114,6 +114,9 @@ pub enum NtlmError {
     RequiredFlagMissing { flags: u32 },
     /// Key exchange was negotiated but the encrypted session key is missing or has the wrong size.
     BadKeyExchange,
+    /// The NTLMv2 response does not carry the MsvAvTimestamp the CHALLENGE sent: the CHALLENGE was altered in
+    /// transit (for example to make the client drop its MIC).
+    ChallengeAltered,
     /// An exported context blob is malformed or from another version.
     BadContextBlob(&'static str),
 }
@@ -169,6 +172,9 @@ impl fmt::Display for NtlmError {
             NtlmError::BadKeyExchange => {
                 f.write_str("key exchange negotiated but the encrypted session key is invalid")
             }
+            NtlmError::ChallengeAltered => f.write_str(
+                "the NTLMv2 response does not carry the CHALLENGE's timestamp (CHALLENGE altered in transit)",
+            ),
             NtlmError::BadContextBlob(why) => write!(f, "invalid exported context: {why}"),
         }
     }

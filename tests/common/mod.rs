@@ -15,6 +15,9 @@
 //! - `GSS_TEST_KEEP_TMP=1`: keep the temporary directories and print where they are.
 #![allow(dead_code)]
 
+pub mod matrix;
+pub mod peers;
+
 use std::fs::{self, File};
 use std::io::Write;
 use std::net::TcpListener;

@@ -1,0 +1,53 @@
+//! Fuzzes GSS name parsing (`gss_import_name` for every name type, RFC 2743 §4; the exported name token of
+//! RFC 2743 §3.2): no panic; an exported name imports back to an equal name; display forms of user names parse
+//! back to a matching name.
+#![no_main]
+
+use gss_negotiate::names::{self, Name, NameSystem, NameType};
+use libfuzzer_sys::fuzz_target;
+
+struct FakeSys;
+
+impl NameSystem for FakeSys {
+    fn hostname(&self) -> Option<String> {
+        Some("host.example".into())
+    }
+    fn user_of_uid(&self, uid: u32) -> Option<String> {
+        (uid < 1000).then(|| format!("user{uid}"))
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let sys = FakeSys;
+    for ty in [
+        NameType::User,
+        NameType::Hostbased,
+        NameType::Anonymous,
+        NameType::Export,
+        NameType::MachineUid,
+        NameType::StringUid,
+    ] {
+        let Ok(name) = names::import(data, ty, &sys) else {
+            continue;
+        };
+        let shown = name.display();
+        let _ = name.localname_candidates();
+        let _ = name.name_type_oid();
+        assert!(name.matches(&name));
+        if let Ok(token) = name.export() {
+            let back = names::import_exported(&token).expect("exported name re-imports");
+            assert!(
+                back.matches(&name),
+                "{name:?} exported as {shown:?} came back as {back:?}"
+            );
+        }
+        if let Name::User { .. } = name {
+            let back = names::parse_user(&shown).expect("display form re-parses");
+            assert!(
+                back.matches(&name),
+                "{name:?} displayed as {shown:?} parsed as {back:?}"
+            );
+        }
+    }
+    let _ = NameType::from_oid(Some(data));
+});
