@@ -230,15 +230,17 @@ impl SecContext {
             target,
             log: cfg.debug_file.clone(),
         };
-        ctx.log(format_args!(
-            "initiator: {} -> {} (req_flags {req_flags:#x}, LM_COMPAT_LEVEL {})",
-            ctx.local.as_ref().map(Name::display).unwrap_or_default(),
-            ctx.target
-                .as_ref()
-                .map(Name::display)
-                .unwrap_or_else(|| "(no target)".into()),
-            cfg.lm_compat_level
-        ));
+        if ctx.log.is_some() {
+            ctx.log(format_args!(
+                "initiator: {} -> {} (req_flags {req_flags:#x}, LM_COMPAT_LEVEL {})",
+                ctx.local.as_ref().map(Name::display).unwrap_or_default(),
+                ctx.target
+                    .as_ref()
+                    .map(Name::display)
+                    .unwrap_or_else(|| "(no target)".into()),
+                cfg.lm_compat_level
+            ));
+        }
         let step = ctx.init_step(None, None)?;
         Ok((ctx, step))
     }
@@ -324,11 +326,13 @@ impl SecContext {
             target: None,
             log: cfg.debug_file.clone(),
         };
-        ctx.log(format_args!(
-            "acceptor: as {} (LM_COMPAT_LEVEL {})",
-            ctx.local.as_ref().map(Name::display).unwrap_or_default(),
-            cfg.lm_compat_level
-        ));
+        if ctx.log.is_some() {
+            ctx.log(format_args!(
+                "acceptor: as {} (LM_COMPAT_LEVEL {})",
+                ctx.local.as_ref().map(Name::display).unwrap_or_default(),
+                cfg.lm_compat_level
+            ));
+        }
         Ok(ctx)
     }
 
@@ -369,14 +373,17 @@ impl SecContext {
                 })
             }
             Ok(AcceptorStep::Done(est)) => {
-                self.log(format_args!(
-                    "acceptor: authenticated {} from workstation {:?} ({:?}, MIC {}, {:?})",
-                    crate::ntlm::error::display_user(&est.domain, &est.user),
-                    est.workstation,
-                    est.kind,
-                    est.mic_present,
-                    est.flags
-                ));
+                if self.log.is_some() {
+                    // Only with a debug log: building the user's display name allocates.
+                    self.log(format_args!(
+                        "acceptor: authenticated {} from workstation {:?} ({:?}, MIC {}, {:?})",
+                        crate::ntlm::error::display_user(&est.domain, &est.user),
+                        est.workstation,
+                        est.kind,
+                        est.mic_present,
+                        est.flags
+                    ));
+                }
                 self.state = State::Established(est);
                 Ok(Step {
                     output: Vec::new(),
