@@ -11,6 +11,8 @@
 #   6. scripts/fuzz.sh              every cargo-fuzz target for a few seconds (ASan; fails on a crash, hang, leak);
 #                                  on in CI (CI=true), else with --fuzz or GSS_TEST_FUZZ=1; seconds per target
 #                                  from GSS_TEST_FUZZ_SECONDS (default 5). Installs cargo-fuzz on first use.
+#   7. scripts/bench.sh --quick    builds and runs the benchmarks once with small counts (bench/gssbench.c
+#                                  through MIT's mechglue, benches/primitives.rs); times are not asserted
 #
 # Options: --no-deps, --clippy, --fuzz, --no-fuzz. Environment: CARGO_TARGET_DIR is honoured; GSS_NEGOTIATE_SO makes the
 # interop tests load another plugin (see tests/common/mod.rs).
@@ -71,6 +73,11 @@ else
 fi
 step test cargo test --all-targets
 step doctest cargo test --doc
+if cc --version >/dev/null 2>&1 && [ -e /usr/include/gssapi/gssapi.h ]; then
+  step bench-quick scripts/bench.sh --quick
+else
+  echo "test.sh: no C compiler or MIT GSSAPI headers (libkrb5-dev): bench-quick skipped" >&2
+fi
 if [ "$clippy" = 1 ]; then
   step clippy cargo clippy --all-targets -- -D warnings
 fi

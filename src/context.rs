@@ -7,7 +7,7 @@
 //! followed by the sealed (or, without confidentiality, plain) message.
 #![forbid(unsafe_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::creds::config::Config;
 use crate::creds::{self, Credential, Initiator as CredInitiator};
@@ -139,6 +139,12 @@ fn no_context() -> GssError {
     GssError::new(GSS_S_NO_CONTEXT, Minor::ContextIncomplete)
 }
 
+/// The process-wide [`SystemEnvironment`] (one shared `Arc` instead of one per context).
+fn system_environment() -> Arc<SystemEnvironment> {
+    static ENV: OnceLock<Arc<SystemEnvironment>> = OnceLock::new();
+    ENV.get_or_init(|| Arc::new(SystemEnvironment)).clone()
+}
+
 fn hostname_parts(sys: &dyn NameSystem) -> (String, String) {
     let host = sys.hostname().unwrap_or_default();
     let domain = host
@@ -213,7 +219,7 @@ impl SecContext {
             ),
             CredInitiator::Anonymous => (InitiatorCredential::Anonymous, Name::Anonymous),
         };
-        let mut icfg = InitiatorConfig::new(credential, Arc::new(SystemEnvironment));
+        let mut icfg = InitiatorConfig::new(credential, system_environment());
         icfg.workstation = cfg.netbios_computer_name.clone();
         icfg.target_spn = spn_of(target.as_ref());
         icfg.lm_compat_level = level(cfg);
@@ -224,15 +230,17 @@ impl SecContext {
             target,
             log: cfg.debug_file.clone(),
         };
-        ctx.log(format_args!(
-            "initiator: {} -> {} (req_flags {req_flags:#x}, LM_COMPAT_LEVEL {})",
-            ctx.local.as_ref().map(Name::display).unwrap_or_default(),
-            ctx.target
-                .as_ref()
-                .map(Name::display)
-                .unwrap_or_else(|| "(no target)".into()),
-            cfg.lm_compat_level
-        ));
+        if ctx.log.is_some() {
+            ctx.log(format_args!(
+                "initiator: {} -> {} (req_flags {req_flags:#x}, LM_COMPAT_LEVEL {})",
+                ctx.local.as_ref().map(Name::display).unwrap_or_default(),
+                ctx.target
+                    .as_ref()
+                    .map(Name::display)
+                    .unwrap_or_else(|| "(no target)".into()),
+                cfg.lm_compat_level
+            ));
+        }
         let step = ctx.init_step(None, None)?;
         Ok((ctx, step))
     }
@@ -302,7 +310,7 @@ impl SecContext {
         };
         let store = cred.acceptor_lookup(cfg)?;
         let own = cred.acceptor.as_ref().map(|a| a.name.clone());
-        let mut acfg = AcceptorConfig::new(store, Arc::new(SystemEnvironment));
+        let mut acfg = AcceptorConfig::new(store, system_environment());
         let (host, dns_domain) = hostname_parts(sys);
         acfg.netbios_computer = cfg.netbios_computer_name.clone();
         acfg.netbios_domain = cfg.netbios_domain_name.clone();
@@ -318,11 +326,13 @@ impl SecContext {
             target: None,
             log: cfg.debug_file.clone(),
         };
-        ctx.log(format_args!(
-            "acceptor: as {} (LM_COMPAT_LEVEL {})",
-            ctx.local.as_ref().map(Name::display).unwrap_or_default(),
-            cfg.lm_compat_level
-        ));
+        if ctx.log.is_some() {
+            ctx.log(format_args!(
+                "acceptor: as {} (LM_COMPAT_LEVEL {})",
+                ctx.local.as_ref().map(Name::display).unwrap_or_default(),
+                cfg.lm_compat_level
+            ));
+        }
         Ok(ctx)
     }
 
@@ -363,14 +373,17 @@ impl SecContext {
                 })
             }
             Ok(AcceptorStep::Done(est)) => {
-                self.log(format_args!(
-                    "acceptor: authenticated {} from workstation {:?} ({:?}, MIC {}, {:?})",
-                    crate::ntlm::error::display_user(&est.domain, &est.user),
-                    est.workstation,
-                    est.kind,
-                    est.mic_present,
-                    est.flags
-                ));
+                if self.log.is_some() {
+                    // Only with a debug log: building the user's display name allocates.
+                    self.log(format_args!(
+                        "acceptor: authenticated {} from workstation {:?} ({:?}, MIC {}, {:?})",
+                        crate::ntlm::error::display_user(&est.domain, &est.user),
+                        est.workstation,
+                        est.kind,
+                        est.mic_present,
+                        est.flags
+                    ));
+                }
                 self.state = State::Established(est);
                 Ok(Step {
                     output: Vec::new(),
@@ -487,23 +500,49 @@ impl SecContext {
     /// `gss_wrap`: signature || message, sealed when confidentiality was negotiated. Returns the token and
     /// whether it is encrypted.
     pub fn wrap(&mut self, qop: u32, msg: &[u8]) -> Result<(Vec<u8>, bool), GssError> {
+        self.wrap_with(qop, msg, |n| Ok(vec![0u8; n]))
+    }
+
+    /// `gss_wrap` into storage from `alloc(n)` (`n` = 16 + message length; it must give at least `n` bytes):
+    /// the message is copied once and sealed in place there.
+    pub fn wrap_with<B: AsMut<[u8]>>(
+        &mut self,
+        qop: u32,
+        msg: &[u8],
+        alloc: impl FnOnce(usize) -> Result<B, GssError>,
+    ) -> Result<(B, bool), GssError> {
         check_qop(qop)?;
         let est = self.established_mut()?;
-        let mut out = Vec::with_capacity(16 + msg.len());
-        out.extend_from_slice(&[0u8; 16]);
-        out.extend_from_slice(msg);
-        let (head, body) = out.split_at_mut(16);
+        let n = SessionSecurity::SIGNATURE_LEN
+            .checked_add(msg.len())
+            .ok_or_else(too_long)?;
+        let mut out = alloc(n)?;
+        let buf = out.as_mut().get_mut(..n).ok_or_else(too_long)?;
+        let (head, body) = buf.split_at_mut(SessionSecurity::SIGNATURE_LEN);
+        body.copy_from_slice(msg);
         let sealed = wrap_in_place(est, body, head)?;
         Ok((out, sealed))
     }
 
     /// `gss_unwrap`: returns the message and whether it was encrypted.
     pub fn unwrap(&mut self, token: &[u8]) -> Result<(Vec<u8>, bool), GssError> {
+        self.unwrap_with(token, |n| Ok(vec![0u8; n]))
+    }
+
+    /// `gss_unwrap` into storage from `alloc(n)` (`n` = the message length; it must give at least `n` bytes):
+    /// the body is copied once and verified / unsealed in place there.
+    pub fn unwrap_with<B: AsMut<[u8]>>(
+        &mut self,
+        token: &[u8],
+        alloc: impl FnOnce(usize) -> Result<B, GssError>,
+    ) -> Result<(B, bool), GssError> {
         let est = self.established_mut()?;
         let (sig, body) = split_wrap_token(token)?;
-        let mut msg = body.to_vec();
-        let sealed = unwrap_in_place(est, &mut msg, sig)?;
-        Ok((msg, sealed))
+        let mut out = alloc(body.len())?;
+        let msg = out.as_mut().get_mut(..body.len()).ok_or_else(too_long)?;
+        msg.copy_from_slice(body);
+        let sealed = unwrap_in_place(est, msg, sig)?;
+        Ok((out, sealed))
     }
 
     /// Seals or signs `body` in place and writes the 16-byte signature into `header` (the IOV form of wrap).
@@ -698,6 +737,14 @@ fn check_qop(qop: u32) -> Result<(), GssError> {
         ));
     }
     Ok(())
+}
+
+fn too_long() -> GssError {
+    GssError::with_detail(
+        GSS_S_FAILURE,
+        Minor::MalformedToken,
+        "message buffer too small",
+    )
 }
 
 fn split_wrap_token(token: &[u8]) -> Result<(&[u8], &[u8]), GssError> {

@@ -20,7 +20,7 @@ pub fn event(path: Option<&Path>, message: std::fmt::Arguments<'_>) {
         Ok(g) => g,
         Err(p) => p.into_inner(),
     };
-    if guard.as_ref().is_none_or(|(p, _)| p != path) {
+    if guard.as_ref().map_or(true, |(p, _)| p != path) {
         *guard = OpenOptions::new()
             .create(true)
             .append(true)

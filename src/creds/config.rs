@@ -11,6 +11,19 @@ pub const DEFAULT_LM_COMPAT_LEVEL: u8 = 3;
 /// The NetBIOS domain used when none is configured (gss-ntlmssp's `DEF_NB_DOMAIN`).
 pub const DEFAULT_NETBIOS_DOMAIN: &str = "WORKSTATION";
 
+/// Every variable [`Config::from_env`] reads (the plugin re-reads the configuration only when one of them, or
+/// the host name, changed).
+pub const ENV_VARS: [&str; 8] = [
+    "NTLM_USER_FILE",
+    "LM_COMPAT_LEVEL",
+    "NETBIOS_COMPUTER_NAME",
+    "NETBIOS_DOMAIN_NAME",
+    "GSS_NEGOTIATE_DEBUG",
+    "GSSNTLMSSP_DEBUG",
+    "GSS_NEGOTIATE_ALLOW_ANONYMOUS",
+    "GSS_NEGOTIATE_REQUIRE_CHANNEL_BINDINGS",
+];
+
 /// The configuration read from the environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -134,6 +147,24 @@ mod tests {
         assert_eq!(c.netbios_domain_name, "CORP");
         assert_eq!(c.user_file, Some(PathBuf::from("/etc/ntlm")));
         assert_eq!(c.debug_file, Some(PathBuf::from("/tmp/b")));
+    }
+
+    #[test]
+    fn env_vars_lists_every_variable_read() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        Config::from_lookup(
+            |k| {
+                asked.borrow_mut().push(k.to_string());
+                None
+            },
+            None,
+        );
+        for k in asked.borrow().iter() {
+            assert!(ENV_VARS.contains(&k.as_str()), "{k} missing from ENV_VARS");
+        }
+        for k in ENV_VARS {
+            assert!(asked.borrow().iter().any(|a| a == k), "{k} is never read");
+        }
     }
 
     #[test]

@@ -12,12 +12,12 @@ use super::sys::{hostname, LibcSystem};
 use super::types::*;
 use super::util::*;
 use crate::context::{SecContext, Step};
-use crate::creds::config::Config;
+use crate::creds::config::{Config, ENV_VARS};
 use crate::ntlm::crypto::ChannelBindings;
 use crate::oids;
 use crate::status::*;
 use core::ffi::c_int;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// What a context handle points to. The lock makes a misuse from two threads safe (GSSAPI forbids it anyway).
 pub(crate) struct CtxCell(Mutex<SecContext>);
@@ -97,8 +97,65 @@ unsafe fn bindings_hash(cb: gss_channel_bindings_t) -> Option<[u8; 16]> {
     )
 }
 
-fn config() -> Config {
-    Config::from_env(hostname())
+/// The configuration for a new context: [`Config::from_env`], rebuilt only when one of its variables
+/// ([`ENV_VARS`]) or the host name changed since the last call. Comparing them reads the environment and the
+/// host name into a stack buffer (no allocation); values too long for it skip the cache.
+fn config() -> Arc<Config> {
+    static CACHE: RwLock<Option<(Vec<u8>, Arc<Config>)>> = RwLock::new(None);
+    let mut key = [0u8; 4096];
+    let Some(len) = config_key(&mut key) else {
+        return Arc::new(Config::from_env(hostname()));
+    };
+    let key = key.get(..len).unwrap_or_default();
+    if let Ok(guard) = CACHE.read() {
+        if let Some((k, c)) = guard.as_ref() {
+            if k.as_slice() == key {
+                return c.clone();
+            }
+        }
+    }
+    let cfg = Arc::new(Config::from_env(hostname()));
+    if let Ok(mut guard) = CACHE.write() {
+        *guard = Some((key.to_vec(), cfg.clone()));
+    }
+    cfg
+}
+
+/// Writes `host NUL (flag value NUL)*` for the host name and each of [`ENV_VARS`] into `out`; returns the
+/// length, `None` when it does not fit.
+fn config_key(out: &mut [u8]) -> Option<usize> {
+    let mut at = 0usize;
+    let mut push = |bytes: &[u8], present: bool| -> Option<()> {
+        let end = at.checked_add(bytes.len())?.checked_add(2)?;
+        let dst = out.get_mut(at..end)?;
+        dst[0] = u8::from(present);
+        dst[1..=bytes.len()].copy_from_slice(bytes);
+        dst[bytes.len() + 1] = 0;
+        at = end;
+        Some(())
+    };
+    let mut host = [0u8; 256];
+    // SAFETY: host is writable for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) };
+    let hlen = host.iter().position(|&b| b == 0).unwrap_or(host.len());
+    push(host.get(..hlen).unwrap_or_default(), rc == 0)?;
+    for name in ENV_VARS {
+        let mut cname = [0u8; 64];
+        cname
+            .get_mut(..name.len())?
+            .copy_from_slice(name.as_bytes());
+        // SAFETY: cname is NUL-terminated (names are shorter than the buffer). getenv returns NULL or a
+        // NUL-terminated string that stays valid until the environment is changed; it is copied at once.
+        // (Like every reader of the C environment, this races with a concurrent setenv in another thread.)
+        let v = unsafe { libc::getenv(cname.as_ptr().cast()) };
+        if v.is_null() {
+            push(&[], false)?;
+        } else {
+            // SAFETY: as above.
+            push(unsafe { core::ffi::CStr::from_ptr(v) }.to_bytes(), true)?;
+        }
+    }
+    Some(at)
 }
 
 fn step_major(step: &Step) -> u32 {
@@ -248,7 +305,8 @@ unsafe fn accept(
         }
         let (step, flags, name) = with_ctx(*ctx, |sc| {
             let step = sc.accept_step(token, bindings)?;
-            let name = if step.complete {
+            // Build the name only when the caller asked for it: a handle nobody receives would leak.
+            let name = if step.complete && !src_name.is_null() {
                 sc.source_name()
             } else {
                 None
@@ -498,8 +556,10 @@ pub unsafe extern "C" fn gss_wrap(
                 return Err(null_write());
             }
             let msg = buffer_bytes(input_message_buffer);
-            let (token, sealed) = with_ctx(context_handle, |sc| sc.wrap(qop_req, msg))?;
-            write_buffer(output_message_buffer, &token)?;
+            let (token, sealed) = with_ctx(context_handle, |sc| {
+                sc.wrap_with(qop_req, msg, MallocBuf::new)
+            })?;
+            token.give(output_message_buffer);
             put(conf_state, c_int::from(sealed));
         }
         Ok(GSS_S_COMPLETE)
@@ -532,8 +592,9 @@ pub unsafe extern "C" fn gss_unwrap(
                 return Err(null_read());
             }
             let token = buffer_bytes(input_message_buffer);
-            let (msg, sealed) = with_ctx(context_handle, |sc| sc.unwrap(token))?;
-            write_buffer(output_message_buffer, &msg)?;
+            let (msg, sealed) =
+                with_ctx(context_handle, |sc| sc.unwrap_with(token, MallocBuf::new))?;
+            msg.give(output_message_buffer);
             put(conf_state, c_int::from(sealed));
         }
         Ok(GSS_S_COMPLETE)

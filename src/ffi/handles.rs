@@ -9,7 +9,7 @@
 use crate::status::GssError;
 use core::ffi::c_void;
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The kinds of handle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,10 +42,19 @@ struct Handle<T> {
     value: T,
 }
 
-fn registry() -> MutexGuard<'static, HashMap<usize, Kind>> {
-    static LIVE: OnceLock<Mutex<HashMap<usize, Kind>>> = OnceLock::new();
-    let m = LIVE.get_or_init(Default::default);
-    match m.lock() {
+/// The live handles. A read-write lock: every call checks its handles (readers, in parallel); only creating
+/// and releasing a handle writes.
+static LIVE: RwLock<Option<HashMap<usize, Kind>>> = RwLock::new(None);
+
+fn registry() -> RwLockReadGuard<'static, Option<HashMap<usize, Kind>>> {
+    match LIVE.read() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn registry_mut() -> RwLockWriteGuard<'static, Option<HashMap<usize, Kind>>> {
+    match LIVE.write() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
     }
@@ -57,12 +66,14 @@ pub(crate) fn into_raw<T: Handled, P>(value: T) -> *mut P {
         magic: T::KIND.magic(),
         value,
     }));
-    registry().insert(p as usize, T::KIND);
+    registry_mut()
+        .get_or_insert_with(HashMap::new)
+        .insert(p as usize, T::KIND);
     p.cast()
 }
 
 fn check<T: Handled>(p: *const c_void, invalid: &GssError) -> Result<*mut Handle<T>, GssError> {
-    if p.is_null() || registry().get(&(p as usize)) != Some(&T::KIND) {
+    if p.is_null() || registry().as_ref().and_then(|r| r.get(&(p as usize))) != Some(&T::KIND) {
         return Err(invalid.clone());
     }
     let h = p.cast_mut().cast::<Handle<T>>();
@@ -92,12 +103,14 @@ pub(crate) unsafe fn borrow<'a, T: Handled, P>(
 /// No other borrow of this handle may be alive.
 pub(crate) unsafe fn take<T: Handled, P>(p: *mut P, invalid: GssError) -> Result<T, GssError> {
     let h = {
-        let mut reg = registry();
+        let mut reg = registry_mut();
         let key = p as usize;
-        if p.is_null() || reg.get(&key) != Some(&T::KIND) {
-            return Err(invalid);
+        match reg.as_mut() {
+            Some(r) if !p.is_null() && r.get(&key) == Some(&T::KIND) => {
+                r.remove(&key);
+            }
+            _ => return Err(invalid),
         }
-        reg.remove(&key);
         key as *mut Handle<T>
     };
     // SAFETY: h was made by Box::into_raw in into_raw and has just been unregistered, so this is the only owner.

@@ -140,6 +140,66 @@ fn malloc_copy(data: &[u8]) -> Result<*mut c_void, GssError> {
     Ok(p)
 }
 
+/// A `calloc`'d output buffer of a fixed length (plus the NUL byte [`malloc_copy`] also adds), filled in place
+/// and then handed to the caller with [`MallocBuf::give`]; freed if dropped before that. Zero bytes allocate
+/// nothing and are given as `{0, NULL}`.
+pub(crate) struct MallocBuf {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl MallocBuf {
+    pub(crate) fn new(len: usize) -> Result<MallocBuf, GssError> {
+        if len == 0 {
+            return Ok(MallocBuf {
+                ptr: core::ptr::null_mut(),
+                len: 0,
+            });
+        }
+        let size = len.checked_add(1).ok_or_else(oom)?;
+        // calloc: the bytes are initialised (a Rust slice may not cover uninitialised memory), and the
+        // terminating NUL is there. SAFETY: calloc has no preconditions; the result is checked for NULL.
+        let ptr = unsafe { libc::calloc(size, 1) }.cast::<u8>();
+        if ptr.is_null() {
+            return Err(oom());
+        }
+        Ok(MallocBuf { ptr, len })
+    }
+
+    /// Writes the buffer into `out` (released by the caller with `free`).
+    ///
+    /// # Safety
+    /// `out` is valid for writing a `gss_buffer_desc`.
+    pub(crate) unsafe fn give(self, out: gss_buffer_t) {
+        let me = core::mem::ManuallyDrop::new(self);
+        // SAFETY: per the contract.
+        unsafe {
+            out.write(gss_buffer_desc {
+                length: me.len,
+                value: me.ptr.cast(),
+            })
+        };
+    }
+}
+
+impl AsMut<[u8]> for MallocBuf {
+    fn as_mut(&mut self) -> &mut [u8] {
+        if self.ptr.is_null() {
+            return &mut [];
+        }
+        // SAFETY: ptr is a live, zero-initialised allocation of len + 1 bytes owned by self; the borrow is
+        // tied to self.
+        unsafe { core::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
+impl Drop for MallocBuf {
+    fn drop(&mut self) {
+        // SAFETY: ptr is NULL or came from malloc and was not given away (give forgets self).
+        unsafe { libc::free(self.ptr.cast()) };
+    }
+}
+
 /// Fills an output buffer with a malloc'd copy of `data` (released by the mechglue with `free`). An empty
 /// result is `{0, NULL}`, as MIT's own functions return it.
 ///

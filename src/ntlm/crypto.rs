@@ -123,15 +123,18 @@ fn take<const N: usize>(src: &[u8], at: usize) -> [u8; N] {
 /// Uppercases a string the way Windows' `RtlUpcaseUnicodeString` does: character by character, keeping a
 /// character unchanged when its uppercase form is not a single character (so `ß` stays `ß`).
 fn upcase_simple(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            let mut up = c.to_uppercase();
-            match (up.next(), up.next()) {
-                (Some(u), None) => u,
-                _ => c,
-            }
-        })
-        .collect()
+    upcase_chars(s).collect()
+}
+
+/// The characters of `s`, each replaced by its upper case when that is a single character.
+fn upcase_chars(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars().map(|c| {
+        let mut up = c.to_uppercase();
+        match (up.next(), up.next()) {
+            (Some(u), None) => u,
+            _ => c,
+        }
+    })
 }
 
 /// NTOWFv1(password) = MD4(UNICODE(password)) (MS-NLMP §3.3.1). Also the NTOWFv2 input of §3.3.2.
@@ -164,6 +167,32 @@ pub fn lmowfv1(password: &Password) -> LmHash {
 
 /// NTOWFv2 = HMAC_MD5(NTOWFv1, UNICODE(Uppercase(user) || domain)) (MS-NLMP §3.3.2); LMOWFv2 is the same value.
 pub fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
+    // UTF-16LE of Uppercase(user) || domain, built in a stack buffer when it fits (names are short), so the
+    // common case allocates nothing.
+    let mut stack = Zeroizing::new([0u8; 512]);
+    let mut len = 0usize;
+    let mut fits = true;
+    let units = upcase_chars(user).chain(domain.chars()).flat_map(|c| {
+        let mut b = [0u16; 2];
+        let n = c.encode_utf16(&mut b).len();
+        b.into_iter().take(n)
+    });
+    for u in units {
+        match stack.get_mut(len..len + 2) {
+            Some(dst) => dst.copy_from_slice(&u.to_le_bytes()),
+            None => {
+                fits = false;
+                break;
+            }
+        }
+        len += 2;
+    }
+    if fits {
+        return Key16::new(hmac_md5(
+            nt_hash.as_bytes(),
+            &[stack.get(..len).unwrap_or_default()],
+        ));
+    }
     let mut text = upcase_simple(user);
     text.push_str(domain);
     Key16::new(hmac_md5(nt_hash.as_bytes(), &[&utf16le(&text)]))

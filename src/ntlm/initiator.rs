@@ -194,7 +194,7 @@ impl InitiatorAwaitChallenge {
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<(Established, Vec<u8>), NtlmError> {
         let cfg = &self.cfg;
-        let challenge = Challenge::decode(challenge_bytes)?;
+        let mut challenge = Challenge::decode(challenge_bytes)?;
         let flags = self.agreed_flags(&challenge)?;
 
         if let (Some(ours), Some(info)) = (&cfg.target_spn, &challenge.target_info) {
@@ -213,7 +213,7 @@ impl InitiatorAwaitChallenge {
             InitiatorCredential::User { user, domain, .. } => (user.clone(), domain.clone()),
             InitiatorCredential::Anonymous => (String::new(), String::new()),
         };
-        let resp = self.responses(&challenge, flags, channel_bindings)?;
+        let resp = self.responses(&mut challenge, flags, channel_bindings)?;
 
         // §3.1.5.1.2: with key exchange the client picks ExportedSessionKey and sends it RC4'd with KXKEY.
         let (session_key, encrypted_key) = if flags.contains(NegotiateFlags::KEY_EXCH) {
@@ -293,7 +293,7 @@ impl InitiatorAwaitChallenge {
 
     fn responses(
         &self,
-        challenge: &Challenge,
+        challenge: &mut Challenge,
         flags: NegotiateFlags,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<Responses, NtlmError> {
@@ -320,7 +320,8 @@ impl InitiatorAwaitChallenge {
         let level = cfg.lm_compat_level;
 
         if level.initiator_uses_v2() {
-            let mut info = challenge.target_info.clone().unwrap_or_default();
+            // The CHALLENGE is not needed after this: take its list instead of copying it.
+            let mut info = challenge.target_info.take().unwrap_or_default();
             let server_time = info.timestamp();
             let mic = cfg.mic && server_time.is_some();
             // Our own target name replaces whatever the server put there.

@@ -8,6 +8,17 @@
 use core::fmt;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+/// The identity permutation RC4Init starts from.
+const IDENTITY: [u8; 256] = {
+    let mut s = [0u8; 256];
+    let mut k = 0;
+    while k < 256 {
+        s[k] = k as u8;
+        k += 1;
+    }
+    s
+};
+
 /// An RC4 keystream generator: the permutation `s` and the two indices.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Rc4 {
@@ -24,15 +35,21 @@ impl Rc4 {
     /// undefined for it; NTLM never uses one).
     pub fn new(key: &[u8]) -> Rc4 {
         let key: &[u8] = if key.is_empty() { &[0] } else { key };
-        let mut s = [0u8; 256];
-        for (k, v) in s.iter_mut().enumerate() {
-            *v = k as u8;
+        // The key repeated to 256 bytes, so the schedule loop below indexes two fixed-size arrays with `u8`s
+        // (no bounds checks, no iterator over a cycling key).
+        let mut long_key = [0u8; 256];
+        for chunk in long_key.chunks_mut(key.len()) {
+            chunk.copy_from_slice(key.get(..chunk.len()).unwrap_or_default());
         }
+        let mut s = IDENTITY;
         let mut j: u8 = 0;
-        for (k, kb) in (0..=255u8).zip(key.iter().cycle()) {
-            j = j.wrapping_add(s[k as usize]).wrapping_add(*kb);
-            s.swap(k as usize, j as usize);
+        for k in 0..=255u8 {
+            let sk = s[k as usize];
+            j = j.wrapping_add(sk).wrapping_add(long_key[k as usize]);
+            s[k as usize] = s[j as usize];
+            s[j as usize] = sk;
         }
+        long_key.zeroize();
         Rc4 { s, i: 0, j: 0 }
     }
 

@@ -21,7 +21,7 @@
 #![forbid(unsafe_code)]
 
 use super::reader::{check_fields, field_bytes, Reader, Writer};
-use super::{check_message, decode_string, encode_string, Version, AUTHENTICATE_TYPE, SIGNATURE};
+use super::{check_message, decode_string, Version, AUTHENTICATE_TYPE, SIGNATURE};
 use crate::ntlm::error::WireError;
 use crate::ntlm::flags::NegotiateFlags;
 
@@ -108,9 +108,9 @@ impl Authenticate {
         };
         let unicode = self.flags.contains(NegotiateFlags::UNICODE);
         let mut w = Writer::new(header_len);
-        let domain = w.payload(&encode_string(&self.domain, unicode));
-        let user = w.payload(&encode_string(&self.user, unicode));
-        let ws = w.payload(&encode_string(&self.workstation, unicode));
+        let domain = w.payload_string(&self.domain, unicode);
+        let user = w.payload_string(&self.user, unicode);
+        let ws = w.payload_string(&self.workstation, unicode);
         let lm = w.payload(&self.lm_response);
         let nt = w.payload(&self.nt_response);
         let key = w.payload(&self.encrypted_random_session_key);
@@ -167,7 +167,10 @@ mod tests {
     fn round_trips_with_mic_and_puts_payload_in_windows_order() {
         let a = sample();
         let b = a.encode();
-        assert_eq!(b.get(88..100), Some(&encode_string("Domain", true)[..]));
+        assert_eq!(
+            b.get(88..100),
+            Some(&super::super::encode_string("Domain", true)[..])
+        );
         assert_eq!(b.get(72..88), Some(&[3u8; 16][..]));
         assert_eq!(Authenticate::decode(&b), Ok(a));
     }

@@ -131,7 +131,9 @@ impl AvPairs {
     /// Decodes a list that ends with `MsvAvEOL` (see the module documentation for the rules).
     pub fn decode(b: &[u8]) -> Result<AvPairs, WireError> {
         let mut r = Reader::new(b, "AV pair list");
-        let mut pairs = Vec::new();
+        // Every pair takes at least 4 bytes; reserve for the list at once (bounded: a CHALLENGE or an NTLMv2
+        // response carries about ten).
+        let mut pairs = Vec::with_capacity((b.len() / 4).min(16));
         loop {
             let (id, len) = match (r.u16(), r.u16()) {
                 (Ok(id), Ok(len)) => (id, usize::from(len)),

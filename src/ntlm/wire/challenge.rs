@@ -14,9 +14,7 @@
 #![forbid(unsafe_code)]
 
 use super::reader::{check_fields, field_bytes, Reader, Writer};
-use super::{
-    check_message, decode_string, encode_string, AvPairs, Version, CHALLENGE_TYPE, SIGNATURE,
-};
+use super::{check_message, decode_string, AvPairs, Version, CHALLENGE_TYPE, SIGNATURE};
 use crate::ntlm::error::WireError;
 use crate::ntlm::flags::NegotiateFlags;
 
@@ -85,7 +83,7 @@ impl Challenge {
         let mut w = Writer::new(header_len);
         w.bytes(SIGNATURE);
         w.u32(CHALLENGE_TYPE);
-        w.field(&encode_string(&self.target_name, unicode));
+        w.field_string(&self.target_name, unicode);
         w.u32(self.flags.bits());
         w.bytes(&self.server_challenge);
         w.bytes(&self.reserved);

@@ -13,7 +13,7 @@
 #![forbid(unsafe_code)]
 
 use super::reader::{check_fields, field_bytes, FieldRef, Reader, Writer};
-use super::{check_message, decode_string, encode_string, Version, NEGOTIATE_TYPE, SIGNATURE};
+use super::{check_message, decode_string, Version, NEGOTIATE_TYPE, SIGNATURE};
 use crate::ntlm::error::WireError;
 use crate::ntlm::flags::NegotiateFlags;
 
@@ -78,7 +78,7 @@ impl Negotiate {
         w.u32(self.flags.bits());
         for name in [&self.domain, &self.workstation] {
             match name {
-                Some(s) => w.field(&encode_string(s, false)),
+                Some(s) => w.field_string(s, false),
                 None => w.absent_field(),
             }
         }

@@ -149,27 +149,42 @@ pub(crate) fn field_bytes<'a>(msg: &'a [u8], f: &FieldRef) -> Result<&'a [u8], W
 
 /// Builds a message: a fixed header followed by the payload fields, in the order they are appended.
 pub(crate) struct Writer {
-    header: Vec<u8>,
-    payload: Vec<u8>,
+    /// The message so far: `header_len` bytes of header (zero until written), then the payload.
+    buf: Vec<u8>,
+    /// Where the next header byte goes (may run past `header_len`: such bytes are cut).
+    header_pos: usize,
     header_len: usize,
 }
+
+/// Payload room reserved up front, so a typical message is built in one allocation.
+const PAYLOAD_HINT: usize = 512;
 
 impl Writer {
     /// `header_len` is the final size of the fixed part (payload offsets start there).
     pub(crate) fn new(header_len: usize) -> Self {
+        let mut buf = Vec::with_capacity(header_len.saturating_add(PAYLOAD_HINT));
+        buf.resize(header_len, 0);
         Writer {
-            header: Vec::with_capacity(header_len),
-            payload: Vec::new(),
+            buf,
+            header_pos: 0,
             header_len,
         }
     }
 
     pub(crate) fn bytes(&mut self, b: &[u8]) {
-        self.header.extend_from_slice(b);
+        let end = self.header_pos.saturating_add(b.len());
+        let room = self.header_len.saturating_sub(self.header_pos).min(b.len());
+        if let (Some(dst), Some(src)) = (
+            self.buf.get_mut(self.header_pos..self.header_pos + room),
+            b.get(..room),
+        ) {
+            dst.copy_from_slice(src);
+        }
+        self.header_pos = end;
     }
 
     pub(crate) fn u32(&mut self, v: u32) {
-        self.header.extend_from_slice(&v.to_le_bytes());
+        self.bytes(&v.to_le_bytes());
     }
 
     /// Appends `data` to the payload and writes its descriptor (`Len`, `MaxLen` = `Len`, offset) to the header.
@@ -177,17 +192,47 @@ impl Writer {
     /// 16-bit length allows is cut at 65535 bytes (callers never build such fields).
     pub(crate) fn field(&mut self, data: &[u8]) {
         let desc = self.payload(data);
-        self.header.extend_from_slice(&desc);
+        self.bytes(&desc);
     }
 
     /// Appends `data` to the payload and returns its descriptor without writing it, for messages whose
     /// payload order differs from the order of the descriptors (AUTHENTICATE).
     pub(crate) fn payload(&mut self, data: &[u8]) -> [u8; 8] {
         let data = data.get(..usize::from(u16::MAX)).unwrap_or(data);
-        let offset = self.header_len.saturating_add(self.payload.len());
-        let len = u16::try_from(data.len()).unwrap_or(u16::MAX).to_le_bytes();
+        let offset = self.buf.len();
+        self.buf.extend_from_slice(data);
+        Self::descriptor(data.len(), offset)
+    }
+
+    /// [`Writer::payload`] of `s` encoded as [`super::encode_string`] does, without an intermediate buffer.
+    pub(crate) fn payload_string(&mut self, s: &str, unicode: bool) -> [u8; 8] {
+        let offset = self.buf.len();
+        if unicode {
+            for u in s.encode_utf16() {
+                self.buf.extend_from_slice(&u.to_le_bytes());
+            }
+        } else {
+            self.buf.extend(
+                s.chars()
+                    .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
+            );
+        }
+        let max_end = offset.saturating_add(usize::from(u16::MAX));
+        if self.buf.len() > max_end {
+            self.buf.truncate(max_end);
+        }
+        Self::descriptor(self.buf.len() - offset, offset)
+    }
+
+    /// [`Writer::field`] of a string (see [`Writer::payload_string`]).
+    pub(crate) fn field_string(&mut self, s: &str, unicode: bool) {
+        let desc = self.payload_string(s, unicode);
+        self.bytes(&desc);
+    }
+
+    fn descriptor(len: usize, offset: usize) -> [u8; 8] {
+        let len = u16::try_from(len).unwrap_or(u16::MAX).to_le_bytes();
         let off = u32::try_from(offset).unwrap_or(u32::MAX).to_le_bytes();
-        self.payload.extend_from_slice(data);
         [
             len[0], len[1], len[0], len[1], off[0], off[1], off[2], off[3],
         ]
@@ -196,14 +241,12 @@ impl Writer {
     /// A field written as all zeros (`Len` = `MaxLen` = `BufferOffset` = 0), as Windows writes absent
     /// NEGOTIATE names and an absent CHALLENGE TargetInfo.
     pub(crate) fn absent_field(&mut self) {
-        self.header.extend_from_slice(&[0u8; 8]);
+        self.bytes(&[0u8; 8]);
     }
 
     /// The whole message. The header is padded with zeros (or cut) to `header_len`.
-    pub(crate) fn finish(mut self) -> Vec<u8> {
-        self.header.resize(self.header_len, 0);
-        self.header.extend_from_slice(&self.payload);
-        self.header
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.buf
     }
 }
 

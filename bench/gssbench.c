@@ -1,0 +1,502 @@
+/*
+ * gssbench: gss-negotiate against Debian's gss-ntlmssp, both through MIT's libgssapi_krb5 (the mechglue).
+ *
+ * Each plugin is selected with GSS_MECH_CONFIG (a temporary config file naming only that plugin). The mechglue
+ * loads a plugin once per process, so every measurement runs in a fresh child process (fork), alternating the two
+ * plugins round by round (ABBA order); the parent prints the median of the rounds for each plugin and the ratio.
+ *
+ *   gssbench [--quick] [--rounds N] [--secs S] [--ours SO] [--theirs SO] [--no-userfile] [--only LIST]
+ *            LIST: comma-separated test names (raw,spnego,wrap1k,wrap1m,mic1k,threads,ctxheap,user1,userbig)
+ *   gssbench --alloc ours|theirs N [--spnego]   N raw (or SPNEGO) handshakes in this process, no timing
+ *                                               (for valgrind memcheck / callgrind)
+ *
+ * Measured (initiator and acceptor in one process, credentials acquired once, contexts deleted each time):
+ *   raw      full raw NTLMSSP handshake (NEGOTIATE, CHALLENGE, AUTHENTICATE), handshakes/s
+ *   spnego   the same inside MIT's SPNEGO (mechListMIC included), handshakes/s
+ *   wrap1k   gss_wrap (sealed) + gss_unwrap of 1 KiB, MiB/s of payload
+ *   wrap1m   the same at 1 MiB
+ *   mic1k    gss_get_mic + gss_verify_mic of 1 KiB, pairs/s
+ *   threads  raw handshakes/s with 1 thread and with 2 threads (shared credentials)
+ *   ctxheap  heap held per established context (glibc mallinfo2), initiator and acceptor side
+ *   userfile acceptor with a 1,000,000-entry NTLM_USER_FILE (the user on the last line) against a 1-entry file:
+ *            first handshake (includes any load), steady handshakes/s, resident memory added by the first one
+ *
+ * Build: cc -O2 -o gssbench bench/gssbench.c -lgssapi_krb5 -lpthread   (scripts/bench.sh does it)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <gssapi/gssapi.h>
+#include <gssapi/gssapi_ext.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define USER "testuser"
+#define DOMAIN "TESTDOM"
+#define PASSWORD "Passw0rd!"
+
+static gss_OID_desc ntlm_oid = {10, "\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"};
+static gss_OID_desc spnego_oid = {6, "\x2b\x06\x01\x05\x05\x02"};
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void die_gss(const char *what, OM_uint32 maj, OM_uint32 min) {
+    OM_uint32 m, ctx = 0;
+    gss_buffer_desc s;
+    fprintf(stderr, "gssbench[%d]: %s failed: major 0x%x minor %u", (int)getpid(), what, maj, min);
+    gss_display_status(&m, maj, GSS_C_GSS_CODE, GSS_C_NO_OID, &ctx, &s);
+    fprintf(stderr, " (%.*s", (int)s.length, (char *)s.value);
+    gss_release_buffer(&m, &s);
+    ctx = 0;
+    gss_display_status(&m, min, GSS_C_MECH_CODE, GSS_C_NO_OID, &ctx, &s);
+    fprintf(stderr, "; %.*s)\n", (int)s.length, (char *)s.value);
+    gss_release_buffer(&m, &s);
+    _exit(3);
+}
+#define CHECK(what, call)                                                                                        \
+    do {                                                                                                         \
+        OM_uint32 maj_ = (call);                                                                                 \
+        if (GSS_ERROR(maj_)) die_gss(what, maj_, min);                                                           \
+    } while (0)
+
+/* ---- per-process GSS state ---- */
+static gss_cred_id_t icred, acred;  /* initiator / acceptor credentials for the selected mech */
+static gss_name_t target;
+static gss_OID mech;
+
+static void setup(int spnego) {
+    OM_uint32 min;
+    char host[256], svc[300];
+    gss_name_t uname;
+    gss_buffer_desc b;
+    gss_OID_set_desc set = {1, spnego ? &spnego_oid : &ntlm_oid};
+    gss_OID_set_desc ntlm_only = {1, &ntlm_oid};
+    mech = spnego ? &spnego_oid : &ntlm_oid;
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = 0;
+    snprintf(svc, sizeof svc, "host@%s", host);
+    b.value = svc;
+    b.length = strlen(svc);
+    CHECK("import target", gss_import_name(&min, &b, GSS_C_NT_HOSTBASED_SERVICE, &target));
+    b.value = DOMAIN "\\" USER;
+    b.length = strlen(b.value);
+    CHECK("import user", gss_import_name(&min, &b, GSS_C_NT_USER_NAME, &uname));
+    b.value = PASSWORD;
+    b.length = strlen(PASSWORD);
+    CHECK("acquire initiator cred",
+          gss_acquire_cred_with_password(&min, uname, &b, GSS_C_INDEFINITE, &set, GSS_C_INITIATE, &icred, NULL,
+                                         NULL));
+    gss_release_name(&min, &uname);
+    CHECK("acquire acceptor cred",
+          gss_acquire_cred(&min, GSS_C_NO_NAME, GSS_C_INDEFINITE, &set, GSS_C_ACCEPT, &acred, NULL, NULL));
+    if (spnego) {
+        CHECK("set_neg_mechs initiator", gss_set_neg_mechs(&min, icred, &ntlm_only));
+        CHECK("set_neg_mechs acceptor", gss_set_neg_mechs(&min, acred, &ntlm_only));
+    }
+}
+
+/* One full handshake; returns the two established contexts (or deletes them when out pointers are NULL). */
+static void handshake(gss_ctx_id_t *ic_out, gss_ctx_id_t *ac_out) {
+    OM_uint32 min, imaj = GSS_S_CONTINUE_NEEDED, amaj = GSS_S_CONTINUE_NEEDED, flags;
+    gss_ctx_id_t ic = GSS_C_NO_CONTEXT, ac = GSS_C_NO_CONTEXT;
+    gss_buffer_desc in = GSS_C_EMPTY_BUFFER, out = GSS_C_EMPTY_BUFFER;
+    int legs = 0;
+    while (1) {
+        imaj = gss_init_sec_context(&min, icred, &ic, target, mech,
+                                    GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG | GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG, 0,
+                                    GSS_C_NO_CHANNEL_BINDINGS, &in, NULL, &out, &flags, NULL);
+        if (GSS_ERROR(imaj)) die_gss("init_sec_context", imaj, min);
+        gss_release_buffer(&min, &in);
+        if (out.length == 0) break;
+        amaj = gss_accept_sec_context(&min, &ac, acred, &out, GSS_C_NO_CHANNEL_BINDINGS, NULL, NULL, &in, &flags,
+                                      NULL, NULL);
+        if (GSS_ERROR(amaj)) die_gss("accept_sec_context", amaj, min);
+        gss_release_buffer(&min, &out);
+        if (++legs > 6) { fprintf(stderr, "gssbench: handshake does not end\n"); _exit(3); }
+        if (in.length == 0) break;
+    }
+    gss_release_buffer(&min, &in);
+    gss_release_buffer(&min, &out);
+    if (imaj != GSS_S_COMPLETE || amaj != GSS_S_COMPLETE) {
+        fprintf(stderr, "gssbench: handshake incomplete (init 0x%x accept 0x%x)\n", imaj, amaj);
+        _exit(3);
+    }
+    if (ic_out) *ic_out = ic; else gss_delete_sec_context(&min, &ic, GSS_C_NO_BUFFER);
+    if (ac_out) *ac_out = ac; else gss_delete_sec_context(&min, &ac, GSS_C_NO_BUFFER);
+}
+
+/* Runs f(arg) repeatedly for at least `secs` seconds; returns calls per second. */
+static double rate(void (*f)(void *), void *arg, double secs, long min_calls) {
+    long n = 0;
+    double t0 = now(), t;
+    do {
+        for (int i = 0; i < 8; i++) f(arg);
+        n += 8;
+        t = now();
+    } while (t - t0 < secs || n < min_calls);
+    return n / (t - t0);
+}
+
+static void hs_once(void *unused) { (void)unused; handshake(NULL, NULL); }
+
+struct msgs { gss_ctx_id_t ic, ac; size_t len; unsigned char *data; };
+
+static void wrap_once(void *p) {
+    struct msgs *m = p;
+    OM_uint32 min;
+    int conf = 0;
+    gss_buffer_desc in = {m->len, m->data}, tok, out;
+    CHECK("wrap", gss_wrap(&min, m->ic, 1, GSS_C_QOP_DEFAULT, &in, &conf, &tok));
+    if (!conf) { fprintf(stderr, "gssbench: wrap did not seal\n"); _exit(3); }
+    CHECK("unwrap", gss_unwrap(&min, m->ac, &tok, &out, &conf, NULL));
+    if (out.length != m->len || !conf || memcmp(out.value, m->data, 16) != 0) {
+        fprintf(stderr, "gssbench: unwrap gave other data\n");
+        _exit(3);
+    }
+    gss_release_buffer(&min, &tok);
+    gss_release_buffer(&min, &out);
+}
+
+static void mic_once(void *p) {
+    struct msgs *m = p;
+    OM_uint32 min;
+    gss_buffer_desc in = {m->len, m->data}, tok;
+    CHECK("get_mic", gss_get_mic(&min, m->ic, GSS_C_QOP_DEFAULT, &in, &tok));
+    CHECK("verify_mic", gss_verify_mic(&min, m->ac, &in, &tok, NULL));
+    gss_release_buffer(&min, &tok);
+}
+
+static volatile int stop_threads;
+static void *hs_thread(void *p) {
+    long *count = p;
+    while (!stop_threads) { handshake(NULL, NULL); (*count)++; }
+    return NULL;
+}
+
+static double threaded_rate(int nthreads, double secs) {
+    pthread_t th[8];
+    long counts[8] = {0};
+    stop_threads = 0;
+    double t0 = now();
+    for (int i = 0; i < nthreads; i++) pthread_create(&th[i], NULL, hs_thread, &counts[i]);
+    while (now() - t0 < secs) usleep(2000);
+    stop_threads = 1;
+    long total = 0;
+    for (int i = 0; i < nthreads; i++) { pthread_join(th[i], NULL); total += counts[i]; }
+    return total / (now() - t0);
+}
+
+static long rss_kib(void) {
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) { if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0; fclose(f); }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* ---- tests: each runs in a fresh child and returns up to 4 figures ---- */
+enum { T_RAW, T_SPNEGO, T_WRAP1K, T_WRAP1M, T_MIC1K, T_THREADS, T_CTXHEAP, T_USER1, T_USERBIG, T_COUNT };
+static const char *test_names[] = {"raw", "spnego", "wrap1k", "wrap1m", "mic1k", "threads", "ctxheap", "user1",
+                                   "userbig"};
+
+static double secs = 0.4; /* measuring time per figure */
+static int quick;
+static long big_entries = 1000000;
+static int big_handshakes_theirs = 2;
+
+static int run_test(int test, int theirs, double out[4]) {
+    switch (test) {
+    case T_RAW:
+        setup(0);
+        handshake(NULL, NULL); /* warm-up */
+        out[0] = rate(hs_once, NULL, secs, 8);
+        return 1;
+    case T_SPNEGO:
+        setup(1);
+        handshake(NULL, NULL);
+        out[0] = rate(hs_once, NULL, secs, 8);
+        return 1;
+    case T_WRAP1K: case T_WRAP1M: case T_MIC1K: {
+        struct msgs m;
+        setup(0);
+        handshake(&m.ic, &m.ac);
+        m.len = test == T_WRAP1M ? 1 << 20 : 1024;
+        m.data = malloc(m.len);
+        for (size_t i = 0; i < m.len; i++) m.data[i] = (unsigned char)(i * 131 + 7);
+        if (test == T_MIC1K) { out[0] = rate(mic_once, &m, secs, 64); return 1; }
+        double r = rate(wrap_once, &m, secs, test == T_WRAP1M ? 8 : 64);
+        out[0] = r * m.len / (1024.0 * 1024.0);
+        return 1;
+    }
+    case T_THREADS:
+        setup(0);
+        handshake(NULL, NULL);
+        out[0] = threaded_rate(1, secs);
+        out[1] = threaded_rate(2, secs);
+        return 2;
+    case T_CTXHEAP: {
+        enum { N = 500 };
+        static gss_ctx_id_t keep[N];
+        OM_uint32 min;
+        setup(0);
+        for (int i = 0; i < 20; i++) handshake(NULL, NULL);
+        for (int side = 0; side < 2; side++) {
+            gss_ctx_id_t other;
+            size_t before = mallinfo2().uordblks;
+            for (int i = 0; i < N; i++) {
+                if (side == 0) handshake(&keep[i], &other); else handshake(&other, &keep[i]);
+                gss_delete_sec_context(&min, &other, GSS_C_NO_BUFFER);
+            }
+            size_t after = mallinfo2().uordblks;
+            out[side] = ((double)after - (double)before) / N;
+            for (int i = 0; i < N; i++) gss_delete_sec_context(&min, &keep[i], GSS_C_NO_BUFFER);
+        }
+        return 2;
+    }
+    case T_USER1: case T_USERBIG: {
+        setup(0);
+        long r0 = rss_kib();
+        double t0 = now();
+        handshake(NULL, NULL);
+        out[0] = now() - t0;                 /* first handshake, seconds (includes loading the file) */
+        out[2] = (double)(rss_kib() - r0);   /* KiB of resident memory added by it */
+        int n = (test == T_USERBIG && theirs) ? big_handshakes_theirs : 0;
+        if (n > 0) {
+            double t1 = now();
+            for (int i = 0; i < n; i++) handshake(NULL, NULL);
+            out[1] = n / (now() - t1);
+        } else {
+            out[1] = rate(hs_once, NULL, secs, 8);
+        }
+        return 3;
+    }
+    }
+    return 0;
+}
+
+/* ---- parent: temp files, children, medians ---- */
+static char dir[256], conf_path[2][300], users1[300], usersbig[300], krb5conf[300];
+static const char *so_path[2];
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) { perror(path); exit(2); }
+}
+
+static void make_big_user_file(void) {
+    FILE *f = fopen(usersbig, "w");
+    if (!f) { perror(usersbig); exit(2); }
+    for (long i = 1; i < big_entries; i++) fprintf(f, "%s:user%07ld:pw%07ldX\n", DOMAIN, i, i);
+    fprintf(f, "%s:%s:%s\n", DOMAIN, USER, PASSWORD);
+    if (fclose(f) != 0) { perror(usersbig); exit(2); }
+    chmod(usersbig, 0600);
+}
+
+static void child_env(int plugin, int test) {
+    setenv("GSS_MECH_CONFIG", conf_path[plugin], 1);
+    setenv("NTLM_USER_FILE", test == T_USERBIG ? usersbig : users1, 1);
+    setenv("KRB5_CONFIG", krb5conf, 1);
+    char b[400];
+    snprintf(b, sizeof b, "FILE:%s/ccache", dir);
+    setenv("KRB5CCNAME", b, 1);
+    snprintf(b, sizeof b, "FILE:%s/keytab", dir);
+    setenv("KRB5_KTNAME", b, 1);
+    unsetenv("GSSNTLMSSP_DEBUG");
+    unsetenv("GSS_NEGOTIATE_DEBUG");
+}
+
+/* Runs `test` for `plugin` in a child; returns the number of figures (0 on failure). */
+static int in_child(int plugin, int test, double out[4]) {
+    int fd[2];
+    if (pipe(fd) != 0) { perror("pipe"); exit(2); }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) { perror("fork"); exit(2); }
+    if (pid == 0) {
+        close(fd[0]);
+        child_env(plugin, test);
+        double r[5] = {0};
+        r[4] = run_test(test, plugin == 1, r);
+        if (write(fd[1], r, sizeof r) != (ssize_t)sizeof r) _exit(4);
+        _exit(0);
+    }
+    close(fd[1]);
+    double r[5];
+    ssize_t got = read(fd[0], r, sizeof r);
+    close(fd[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    if (got != (ssize_t)sizeof r || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "gssbench: %s on %s failed (status 0x%x)\n", test_names[test], so_path[plugin], st);
+        return 0;
+    }
+    memcpy(out, r, 4 * sizeof(double));
+    return (int)r[4];
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+static double median(double *v, int n) {
+    if (n == 0) return 0;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define MAXR 64
+static double res[T_COUNT][2][4][MAXR];
+static int nres[T_COUNT][2];
+
+static double med(int test, int plugin, int k) {
+    double tmp[MAXR];
+    int n = nres[test][plugin];
+    memcpy(tmp, res[test][plugin][k], n * sizeof(double));
+    return median(tmp, n);
+}
+
+static void row(const char *what, const char *unit, double ours, double theirs, int have_theirs, const char *target) {
+    char o[32], t[32], r[32];
+    snprintf(o, sizeof o, "%.1f", ours);
+    if (have_theirs && theirs > 0) {
+        snprintf(t, sizeof t, "%.1f", theirs);
+        snprintf(r, sizeof r, "%.2fx", ours / theirs);
+    } else {
+        snprintf(t, sizeof t, "n/a");
+        snprintf(r, sizeof r, "-");
+    }
+    printf("%-44s %-9s %14s %14s %9s  %s\n", what, unit, o, t, r, target);
+}
+
+int main(int argc, char **argv) {
+    const char *only = NULL;
+    int rounds = 5, userfile = 1, alloc_n = 0, alloc_plugin = -1, alloc_spnego = 0;
+    so_path[0] = NULL;
+    so_path[1] = "/usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--ours") && i + 1 < argc) so_path[0] = argv[++i];
+        else if (!strcmp(argv[i], "--theirs") && i + 1 < argc) so_path[1] = argv[++i];
+        else if (!strcmp(argv[i], "--no-userfile")) userfile = 0;
+        else if (!strcmp(argv[i], "--spnego")) alloc_spnego = 1;
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!strcmp(argv[i], "--secs") && i + 1 < argc) secs = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--alloc") && i + 2 < argc) {
+            alloc_plugin = !strcmp(argv[++i], "theirs");
+            alloc_n = atoi(argv[++i]);
+        } else {
+            fprintf(stderr, "usage: %s [--quick] [--rounds N] [--secs S] [--ours SO] [--theirs SO] [--no-userfile] [--only t1,t2]\n"
+                            "       %s --ours SO --alloc ours|theirs N [--spnego]\n", argv[0], argv[0]);
+            return 2;
+        }
+    }
+    if (!so_path[0]) { fprintf(stderr, "gssbench: --ours PATH is required\n"); return 2; }
+    if (quick) { secs = 0.02; rounds = 1; big_entries = 10000; big_handshakes_theirs = 1; }
+    if (rounds < 1 || rounds > MAXR) rounds = 5;
+    int have_theirs = access(so_path[1], R_OK) == 0;
+
+    snprintf(dir, sizeof dir, "%s/gssbench.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return 2; }
+    for (int p = 0; p < 2; p++) {
+        char line[1200];
+        snprintf(conf_path[p], sizeof conf_path[p], "%s/mech-%d.conf", dir, p);
+        snprintf(line, sizeof line, "ntlmssp_bench 1.3.6.1.4.1.311.2.2.10 %s\n", so_path[p]);
+        write_file(conf_path[p], line);
+    }
+    snprintf(users1, sizeof users1, "%s/users1", dir);
+    snprintf(usersbig, sizeof usersbig, "%s/usersbig", dir);
+    snprintf(krb5conf, sizeof krb5conf, "%s/krb5.conf", dir);
+    write_file(users1, DOMAIN ":" USER ":" PASSWORD "\n");
+    chmod(users1, 0600);
+    write_file(krb5conf, "[libdefaults]\n default_realm = GSSBENCH.INVALID\n dns_lookup_kdc = false\n"
+                         " dns_lookup_realm = false\n rdns = false\n[realms]\n GSSBENCH.INVALID = {\n }\n");
+
+    if (alloc_n > 0) { /* memcheck mode: no fork, N handshakes in this process */
+        child_env(alloc_plugin, T_RAW);
+        setup(alloc_spnego);
+        for (int i = 0; i < alloc_n; i++) handshake(NULL, NULL);
+        OM_uint32 min;
+        gss_release_cred(&min, &icred);
+        gss_release_cred(&min, &acred);
+        gss_release_name(&min, &target);
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        return system(cmd) != 0;
+    }
+
+    double t_gen = 0;
+    if (userfile) {
+        double t0 = now();
+        make_big_user_file();
+        t_gen = now() - t0;
+    }
+    printf("gssbench: ours=%s theirs=%s%s rounds=%d secs/figure=%.2f%s\n", so_path[0], so_path[1],
+           have_theirs ? "" : " (missing)", rounds, secs, quick ? " (quick)" : "");
+    if (userfile) printf("gssbench: %ld-entry user file written in %.2f s\n", big_entries, t_gen);
+    fflush(stdout);
+    int failures = 0;
+    for (int r = 0; r < rounds; r++) {
+        for (int t = 0; t < T_COUNT; t++) {
+            if (!userfile && (t == T_USERBIG)) continue;
+            if (only && !strstr(only, test_names[t])) continue;
+            for (int k = 0; k < 2; k++) {
+                int p = ((r + t) % 2) ? 1 - k : k; /* alternate which plugin goes first */
+                if (p == 1 && !have_theirs) continue;
+                double out[4] = {0};
+                if (in_child(p, t, out) == 0) { failures++; continue; }
+                int n = nres[t][p]++;
+                for (int j = 0; j < 4; j++) res[t][p][j][n] = out[j];
+            }
+        }
+        fprintf(stderr, "gssbench: round %d/%d done\n", r + 1, rounds);
+    }
+    char big[64];
+    snprintf(big, sizeof big, "%ld", big_entries);
+    printf("\n%-44s %-9s %14s %14s %9s  %s\n", "figure (median of rounds)", "unit", "gss-negotiate", "gss-ntlmssp",
+           "ratio", "target");
+    row("raw NTLMSSP handshake", "hs/s", med(T_RAW, 0, 0), med(T_RAW, 1, 0), have_theirs, ">= 10x");
+    row("handshake inside MIT SPNEGO", "hs/s", med(T_SPNEGO, 0, 0), med(T_SPNEGO, 1, 0), have_theirs, ">= 5x");
+    row("sealed wrap+unwrap 1 KiB", "MiB/s", med(T_WRAP1K, 0, 0), med(T_WRAP1K, 1, 0), have_theirs, ">= 2x");
+    row("sealed wrap+unwrap 1 MiB", "MiB/s", med(T_WRAP1M, 0, 0), med(T_WRAP1M, 1, 0), have_theirs, ">= 1.0x");
+    row("get_mic+verify_mic 1 KiB", "pairs/s", med(T_MIC1K, 0, 0), med(T_MIC1K, 1, 0), have_theirs, ">= 3x");
+    row("raw handshakes, 1 thread", "hs/s", med(T_THREADS, 0, 0), med(T_THREADS, 1, 0), have_theirs, "");
+    row("raw handshakes, 2 threads", "hs/s", med(T_THREADS, 0, 1), med(T_THREADS, 1, 1), have_theirs, "");
+    printf("%-44s %-9s %14.2f %14.2f %9s  %s\n", "2 threads / 1 thread", "x",
+           med(T_THREADS, 0, 1) / med(T_THREADS, 0, 0),
+           have_theirs ? med(T_THREADS, 1, 1) / med(T_THREADS, 1, 0) : 0.0, "", ">= 1.8x (ours)");
+    row("heap per established context, initiator", "bytes", med(T_CTXHEAP, 0, 0), med(T_CTXHEAP, 1, 0),
+        have_theirs, "<= 4096 (ratio: ours/theirs)");
+    row("heap per established context, acceptor", "bytes", med(T_CTXHEAP, 0, 1), med(T_CTXHEAP, 1, 1), have_theirs,
+        "<= 4096 (ratio: ours/theirs)");
+    row("handshake, 1-entry user file", "hs/s", med(T_USER1, 0, 1), med(T_USER1, 1, 1), have_theirs, "");
+    if (userfile) {
+        char what[96];
+        snprintf(what, sizeof what, "handshake, %s-entry user file", big);
+        row(what, "hs/s", med(T_USERBIG, 0, 1), med(T_USERBIG, 1, 1), have_theirs, "");
+        printf("%-44s %-9s %14.2f %14.2f %9s  %s\n", "  cost big / 1-entry (per handshake)", "x",
+               med(T_USER1, 0, 1) / med(T_USERBIG, 0, 1),
+               have_theirs ? med(T_USER1, 1, 1) / med(T_USERBIG, 1, 1) : 0.0, "", "<= 1.2x (ours)");
+        printf("%-44s %-9s %14.3f %14.3f\n", "  first handshake, big file (incl. load)", "s", med(T_USERBIG, 0, 0),
+               med(T_USERBIG, 1, 0));
+        printf("%-44s %-9s %14.3f %14.3f\n", "  first handshake, 1-entry file", "s", med(T_USER1, 0, 0),
+               med(T_USER1, 1, 0));
+        printf("%-44s %-9s %14.0f %14.0f\n", "  resident memory added by first handshake", "KiB",
+               med(T_USERBIG, 0, 2), med(T_USERBIG, 1, 2));
+    }
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "gssbench: could not remove %s\n", dir);
+    if (failures) { fprintf(stderr, "gssbench: %d measurement(s) failed\n", failures); return 1; }
+    return 0;
+}

@@ -1,0 +1,91 @@
+//! The single-core limit of NTLM sealing (issue 7): MD5, HMAC-MD5 and our RC4 on 1 MiB, the throughput a
+//! seal+unseal pair could reach if it did nothing but those primitives, and what the core's
+//! `SessionSecurity::seal_in_place` + `unseal_in_place` actually reach, as a share of that limit.
+//!
+//! Run: `cargo bench --bench primitives` (options after `--`: `--quick`, `--rounds N`). Plain harness: every
+//! figure is the median of `rounds` runs, the runs of the different figures alternating. Under `cargo test`
+//! (no `--bench` argument) it runs once in quick mode, to keep it working.
+
+use std::time::Instant;
+
+use gss_negotiate::ntlm::crypto::{hmac_md5, md5, Side};
+use gss_negotiate::ntlm::flags::NegotiateFlags;
+use gss_negotiate::ntlm::rc4::Rc4;
+use gss_negotiate::ntlm::secret::Key16;
+use gss_negotiate::ntlm::security::SessionSecurity;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// MiB/s of `f` over `bytes` per call, repeated until `secs` elapsed.
+fn mibs(bytes: usize, secs: f64, mut f: impl FnMut()) -> f64 {
+    let t0 = Instant::now();
+    let mut n = 0u64;
+    loop {
+        f();
+        n += 1;
+        let el = t0.elapsed().as_secs_f64();
+        if el >= secs {
+            return n as f64 * bytes as f64 / el / (1024.0 * 1024.0);
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick") || !args.iter().any(|a| a == "--bench");
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 1 } else { 7 });
+    let secs = if quick { 0.02 } else { 0.25 };
+    const LEN: usize = 1 << 20;
+    let data: Vec<u8> = (0..LEN).map(|i| (i * 131 + 7) as u8).collect();
+    let mut buf = data.clone();
+    let key = Key16::new([0x42; 16]);
+    let flags = NegotiateFlags::SIGN
+        | NegotiateFlags::SEAL
+        | NegotiateFlags::EXTENDED_SESSIONSECURITY
+        | NegotiateFlags::KEY_128
+        | NegotiateFlags::KEY_EXCH;
+    let mut client = SessionSecurity::new(flags, &key, Side::Client);
+    let mut server = SessionSecurity::new(flags, &key, Side::Server);
+    let mut rc4 = Rc4::new(&[7u8; 16]);
+
+    let (mut m, mut h, mut r, mut p) = (vec![], vec![], vec![], vec![]);
+    let mut sink = 0u8;
+    for _ in 0..rounds {
+        m.push(mibs(LEN, secs, || sink ^= md5(&[&data])[0]));
+        h.push(mibs(LEN, secs, || {
+            sink ^= hmac_md5(&[1u8; 16], &[&[0u8; 4], &data])[0]
+        }));
+        r.push(mibs(LEN, secs, || rc4.apply(&mut buf)));
+        p.push(mibs(LEN, secs, || {
+            let sig = client.seal_in_place(&mut buf);
+            if server.unseal_in_place(&mut buf, &sig).is_err() {
+                panic!("unseal failed");
+            }
+        }));
+    }
+    let (m, h, r, p) = (median(m), median(h), median(r), median(p));
+    // A seal and an unseal each run HMAC-MD5 and RC4 over the message once.
+    let limit = 1.0 / (2.0 / h + 2.0 / r);
+    println!("primitives on 1 MiB, single core, median of {rounds} (sink {sink})");
+    println!("  MD5                               {m:8.1} MiB/s");
+    println!("  HMAC-MD5                          {h:8.1} MiB/s");
+    println!("  RC4 (ntlm::rc4)                   {r:8.1} MiB/s");
+    println!("  limit of seal+unseal (2 HMAC + 2 RC4 passes)  {limit:8.1} MiB/s");
+    println!(
+        "  SessionSecurity seal+unseal       {p:8.1} MiB/s = {:.0}% of the limit",
+        100.0 * p / limit
+    );
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Benchmarks gss-negotiate against Debian's gss-ntlmssp through MIT's libgssapi_krb5 (bench/gssbench.c).
+#
+# Usage: scripts/bench.sh [--quick] [--alloc] [--so PATH] [--theirs PATH] [gssbench options...]
+#   (default)   cargo build --release --lib, compile bench/gssbench.c, run it: every figure for both plugins,
+#               alternating them round by round in fresh child processes, medians of 5 rounds, and the ratio
+#   --quick     small counts, one round, a 10,000-entry user file, the debug library (CI: checks that the
+#               benchmark still works; no time is asserted)
+#   --alloc     also heap allocations, bytes allocated and bytes leaked per handshake for both plugins
+#               (valgrind memcheck "total heap usage" / leak summary on N and 2N handshakes, difference / N)
+#   --so PATH   our library (default: <target>/release/libgss_negotiate.so, or debug with --quick)
+#   --theirs P  the other plugin (default: /usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so)
+# Other options go to gssbench: --rounds N, --secs S (measuring time per figure), --no-userfile.
+# Needs: cc, libkrb5-dev (gssapi headers), krb5 (libgssapi_krb5); gss-ntlmssp and valgrind for the comparisons.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=0 alloc=0 so= theirs=/usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --alloc) alloc=1 ;;
+    --so) so=$2; shift ;;
+    --theirs) theirs=$2; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) args+=("$1") ;;
+  esac
+  shift
+done
+
+target=${CARGO_TARGET_DIR:-target}
+if [ -z "$so" ]; then
+  if [ "$quick" = 1 ]; then
+    cargo build --lib --quiet
+    so=$target/debug/libgss_negotiate.so
+  else
+    cargo build --release --lib --quiet
+    so=$target/release/libgss_negotiate.so
+  fi
+fi
+so=$(realpath "$so")
+mkdir -p "$target/bench"
+bin=$target/bench/gssbench
+cc -O2 -Wall -Wextra -o "$bin" bench/gssbench.c -lgssapi_krb5 -lpthread
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$quick" = 1 ]; then
+  "$bin" --quick --ours "$so" --theirs "$theirs" ${args[@]+"${args[@]}"}
+else
+  "$bin" --ours "$so" --theirs "$theirs" ${args[@]+"${args[@]}"}
+fi
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+if [ "$quick" = 1 ]; then
+  cargo test --quiet --bench primitives   # the test build: quick mode, no optimised rebuild
+else
+  cargo bench --quiet --bench primitives
+fi
+
+if [ "$alloc" = 1 ]; then
+  command -v valgrind >/dev/null || { echo "bench: valgrind not installed, --alloc skipped" >&2; exit 0; }
+  n=${GSSBENCH_ALLOC_N:-50}
+  # memcheck NAME N: prints "allocs bytes leaked" for N handshakes
+  memcheck() {
+    local log
+    log=$(mktemp)
+    valgrind --tool=memcheck --leak-check=full --log-file="$log" "$bin" --ours "$so" --theirs "$theirs" \
+      --alloc "$1" "$2" >/dev/null
+    awk '/total heap usage:/ { gsub(",", ""); a = $(NF-6); b = $(NF-2) }
+         /definitely lost:|indirectly lost:|possibly lost:/ { gsub(",", ""); l += $(NF-4) }
+         END { print a + 0, b + 0, l + 0 }' "$log"
+    rm -f "$log"
+  }
+  echo
+  printf '%-12s %18s %18s %18s\n' "per handshake" "heap allocations" "bytes allocated" "bytes leaked"
+  for p in ours theirs; do
+    [ "$p" = theirs ] && [ ! -r "$theirs" ] && continue
+    read -r a1 b1 l1 < <(memcheck "$p" "$n")
+    read -r a2 b2 l2 < <(memcheck "$p" $((2 * n)))
+    name=gss-negotiate
+    [ "$p" = theirs ] && name=gss-ntlmssp
+    awk -v n="$n" -v name="$name" -v a1="$a1" -v a2="$a2" -v b1="$b1" -v b2="$b2" -v l1="$l1" -v l2="$l2" \
+      'BEGIN { printf "%-12s %18.1f %18.1f %18.1f\n", name, (a2-a1)/n, (b2-b1)/n, (l2-l1)/n }'
+  done
+  echo "(valgrind memcheck, $n vs $((2 * n)) raw handshakes in one process; leaked = definitely + indirectly + possibly lost)"
+fi
