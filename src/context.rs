@@ -504,7 +504,7 @@ impl SecContext {
     }
 
     /// `gss_wrap` into storage from `alloc(n)` (`n` = 16 + message length; it must give at least `n` bytes):
-    /// the message is copied once and sealed in place there.
+    /// a sealed message is encrypted straight into it, a signed-only one copied there.
     pub fn wrap_with<B: AsMut<[u8]>>(
         &mut self,
         qop: u32,
@@ -519,6 +519,12 @@ impl SecContext {
         let mut out = alloc(n)?;
         let buf = out.as_mut().get_mut(..n).ok_or_else(too_long)?;
         let (head, body) = buf.split_at_mut(SessionSecurity::SIGNATURE_LEN);
+        if est.flags.contains(NegotiateFlags::SEAL) {
+            // Encrypt straight from the caller's message into the output (no copy pass).
+            let sig = est.security.seal_to(msg, body).ok_or_else(too_long)?;
+            head.copy_from_slice(&sig);
+            return Ok((out, true));
+        }
         body.copy_from_slice(msg);
         let sealed = wrap_in_place(est, body, head)?;
         Ok((out, sealed))
@@ -530,7 +536,7 @@ impl SecContext {
     }
 
     /// `gss_unwrap` into storage from `alloc(n)` (`n` = the message length; it must give at least `n` bytes):
-    /// the body is copied once and verified / unsealed in place there.
+    /// a sealed body is decrypted straight into it, a signed-only one copied there and verified.
     pub fn unwrap_with<B: AsMut<[u8]>>(
         &mut self,
         token: &[u8],
@@ -540,6 +546,13 @@ impl SecContext {
         let (sig, body) = split_wrap_token(token)?;
         let mut out = alloc(body.len())?;
         let msg = out.as_mut().get_mut(..body.len()).ok_or_else(too_long)?;
+        if est.flags.contains(NegotiateFlags::SEAL) {
+            // Decrypt straight from the token into the output (no copy pass); on error the output is zeroed.
+            est.security
+                .unseal_to(body, msg, sig)
+                .map_err(security_error)?;
+            return Ok((out, true));
+        }
         msg.copy_from_slice(body);
         let sealed = unwrap_in_place(est, msg, sig)?;
         Ok((out, sealed))

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod acceptor;
+pub mod bulk;
 pub mod config;
 pub mod context;
 pub mod crypto;

@@ -20,7 +20,8 @@
 
 use core::fmt;
 
-use crate::ntlm::crypto::{hmac_md5, md5, sealkey, sealkey_len, signkey, Side};
+use crate::ntlm::bulk::HmacMd5;
+use crate::ntlm::crypto::{md5, sealkey, sealkey_len, signkey, Side};
 use crate::ntlm::flags::NegotiateFlags;
 use crate::ntlm::rc4::Rc4;
 use crate::ntlm::secret::{ct_eq, Key16, SessionKey};
@@ -125,14 +126,84 @@ impl Channel {
 /// What the checksum is computed from, before any RC4: the first 8 bytes of HMAC_MD5(SigningKey, SeqNum ||
 /// Message) with extended session security, CRC32(Message) in the first 4 bytes without.
 fn digest(ess: bool, ch: &Channel, seq: u32, plain: &[u8]) -> [u8; 8] {
-    let mut out = [0u8; 8];
-    if ess {
-        let h = hmac_md5(ch.sign_key.as_bytes(), &[&seq.to_le_bytes(), plain]);
-        out.copy_from_slice(&h[..8]);
-    } else {
-        out[..4].copy_from_slice(&crc32fast::hash(plain).to_le_bytes());
+    let mut d = Digester::new(ess, ch, seq);
+    d.update(plain);
+    d.finish()
+}
+
+/// Bytes hashed and encrypted per step of the bulk seal/unseal paths: each chunk is hashed and run through
+/// RC4 while it is still in the L1/L2 cache, instead of two passes over the whole message.
+const CHUNK: usize = 16 * 1024;
+
+/// The message checksum of [`digest`] fed chunk by chunk.
+enum Digester {
+    /// Extended session security: HMAC_MD5(SigningKey, SeqNum || message).
+    Hmac(HmacMd5),
+    /// Without it: CRC32(message).
+    Crc(crc32fast::Hasher),
+}
+
+impl Digester {
+    fn new(ess: bool, ch: &Channel, seq: u32) -> Digester {
+        if ess {
+            let mut mac = HmacMd5::new(ch.sign_key.as_bytes());
+            mac.update(&seq.to_le_bytes());
+            Digester::Hmac(mac)
+        } else {
+            Digester::Crc(crc32fast::Hasher::new())
+        }
     }
-    out
+
+    fn update(&mut self, plain: &[u8]) {
+        match self {
+            Digester::Hmac(mac) => mac.update(plain),
+            Digester::Crc(crc) => crc.update(plain),
+        }
+    }
+
+    fn finish(self) -> [u8; 8] {
+        let mut out = [0u8; 8];
+        match self {
+            Digester::Hmac(mac) => out.copy_from_slice(&mac.finalize()[..8]),
+            Digester::Crc(crc) => out[..4].copy_from_slice(&crc.finalize().to_le_bytes()),
+        }
+        out
+    }
+}
+
+/// Decrypts `sealed` into `out` (same length) and feeds the plaintext to `mac`, keeping RC4 one block ahead
+/// of the MAC so that each MD5 block runs interleaved with the RC4 of the next one ([`HmacMd5::update_blocks_with_rc4`]).
+fn unseal_interleaved(mac: &mut HmacMd5, rc4: &mut Rc4, sealed: &[u8], out: &mut [u8]) {
+    let len = sealed.len().min(out.len());
+    let head = mac.to_boundary().min(len);
+    // Invariant: out[..dec] is decrypted, out[..hashed] is hashed, hashed + 64 <= dec inside the loop.
+    let mut dec = head.saturating_add(64).min(len);
+    rc4.apply_to(
+        sealed.get(..dec).unwrap_or_default(),
+        out.get_mut(..dec).unwrap_or_default(),
+    );
+    mac.update(out.get(..head).unwrap_or_default());
+    let mut hashed = head;
+    while dec.saturating_add(64) <= len {
+        let (done, rest) = out.split_at_mut(dec);
+        let (Some(block), Some(x), Some(y)) = (
+            done.get(hashed..hashed + 64),
+            sealed.get(dec..dec + 64),
+            rest.get_mut(..64),
+        ) else {
+            break;
+        };
+        if mac.update_blocks_with_rc4(block, rc4, x, y) != 1 {
+            break;
+        }
+        hashed += 64;
+        dec += 64;
+    }
+    rc4.apply_to(
+        sealed.get(dec..).unwrap_or_default(),
+        out.get_mut(dec..).unwrap_or_default(),
+    );
+    mac.update(out.get(hashed..).unwrap_or_default());
 }
 
 /// Assembles the signature from `digest`, consuming keystream as MAC() does (§3.4.4.1, §3.4.4.2). Also returns
@@ -184,6 +255,18 @@ fn sequence_error(expected: u32, got: u32) -> SecurityError {
 enum Body<'a> {
     Plain(&'a [u8]),
     Sealed(&'a mut [u8]),
+    /// Sealed input, plaintext written to the second slice (same length).
+    SealedTo(&'a [u8], &'a mut [u8]),
+}
+
+/// What a failed receive undoes in the message buffer (a stack temporary: the size difference is fine).
+#[allow(clippy::large_enum_variant)]
+enum Restore<'a> {
+    Nothing,
+    /// Re-encrypt in place with the keystream from `before` (the caller's buffer holds the ciphertext again).
+    Decrypt(Rc4, &'a mut [u8]),
+    /// Zero the separate output buffer.
+    Zero(&'a mut [u8]),
 }
 
 /// Session security state of one established NTLM context.
@@ -345,11 +428,53 @@ impl SessionSecurity {
         if dg {
             ch.rekey(seq);
         }
-        let d = digest(ess, ch, seq, msg);
-        ch.rc4.apply(msg);
-        let (sig, _) = finish(ess, kx, ch, seq, d);
+        let mut d = Digester::new(ess, ch, seq);
+        for chunk in msg.chunks_mut(CHUNK) {
+            d.update(chunk);
+            ch.rc4.apply(chunk);
+        }
+        let (sig, _) = finish(ess, kx, ch, seq, d.finish());
         ch.seq = seq.wrapping_add(1);
         sig
+    }
+
+    /// [`SessionSecurity::seal_in_place`] out of place: encrypts `plain` into `out` (no copy pass) and returns
+    /// the signature. `None`, with nothing changed, unless `out` is exactly as long as `plain`.
+    pub fn seal_to(&mut self, plain: &[u8], out: &mut [u8]) -> Option<[u8; 16]> {
+        if out.len() != plain.len() {
+            return None;
+        }
+        let (ess, dg, kx) = (self.ess(), self.datagram(), self.key_exch());
+        let ch = &mut self.send;
+        let seq = ch.seq;
+        if dg {
+            ch.rekey(seq);
+        }
+        let mut d = Digester::new(ess, ch, seq);
+        match &mut d {
+            Digester::Hmac(mac) => {
+                // Complete the MAC's partial block (the SeqNum), then hash whole blocks of the plaintext
+                // interleaved with RC4 over it, then the tails.
+                let head = mac.to_boundary().min(plain.len());
+                let (p0, p_rest) = plain.split_at(head);
+                mac.update(p0);
+                let done = 64 * mac.update_blocks_with_rc4(p_rest, &mut ch.rc4, plain, out);
+                mac.update(p_rest.get(done..).unwrap_or_default());
+                ch.rc4.apply_to(
+                    plain.get(done..).unwrap_or_default(),
+                    out.get_mut(done..).unwrap_or_default(),
+                );
+            }
+            Digester::Crc(_) => {
+                for (p, o) in plain.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+                    d.update(p);
+                    ch.rc4.apply_to(p, o);
+                }
+            }
+        }
+        let (sig, _) = finish(ess, kx, ch, seq, d.finish());
+        ch.seq = seq.wrapping_add(1);
+        Some(sig)
     }
 
     /// GSS_UnwrapEx (§3.4.3): decrypts `msg` in place and checks `signature` over the plaintext. On error
@@ -361,6 +486,22 @@ impl SessionSecurity {
     ) -> Result<(), SecurityError> {
         let sig = parse_signature(signature)?;
         self.receive(&sig, Body::Sealed(msg))
+    }
+
+    /// [`SessionSecurity::unseal_in_place`] out of place: decrypts `sealed` into `out` and checks `signature`
+    /// over the plaintext. On error `out` is zeroed (never released as unauthenticated plaintext) and nothing
+    /// else changes. `BadLength` also when `out` is not exactly as long as `sealed`.
+    pub fn unseal_to(
+        &mut self,
+        sealed: &[u8],
+        out: &mut [u8],
+        signature: &[u8],
+    ) -> Result<(), SecurityError> {
+        let sig = parse_signature(signature)?;
+        if out.len() != sealed.len() {
+            return Err(SecurityError::BadLength);
+        }
+        self.receive(&sig, Body::SealedTo(sealed, out))
     }
 
     /// The common receive path of verify and unseal.
@@ -379,15 +520,37 @@ impl SessionSecurity {
         let (result, restore_body) = match body {
             Body::Plain(msg) => {
                 let d = digest(ess, ch, seq, msg);
-                (check(ess, dg, ch, seq, expected, sig, d, kx), None)
+                (
+                    check(ess, dg, ch, seq, expected, sig, d, kx),
+                    Restore::Nothing,
+                )
             }
             Body::Sealed(msg) => {
                 let before = ch.rc4.clone();
-                ch.rc4.apply(msg);
-                let d = digest(ess, ch, seq, msg);
+                let mut d = Digester::new(ess, ch, seq);
+                for chunk in msg.chunks_mut(CHUNK) {
+                    ch.rc4.apply(chunk);
+                    d.update(chunk);
+                }
                 (
-                    check(ess, dg, ch, seq, expected, sig, d, kx),
-                    Some((before, msg)),
+                    check(ess, dg, ch, seq, expected, sig, d.finish(), kx),
+                    Restore::Decrypt(before, msg),
+                )
+            }
+            Body::SealedTo(sealed, out) => {
+                let mut d = Digester::new(ess, ch, seq);
+                match &mut d {
+                    Digester::Hmac(mac) => unseal_interleaved(mac, &mut ch.rc4, sealed, out),
+                    Digester::Crc(_) => {
+                        for (c, o) in sealed.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+                            ch.rc4.apply_to(c, o);
+                            d.update(o);
+                        }
+                    }
+                }
+                (
+                    check(ess, dg, ch, seq, expected, sig, d.finish(), kx),
+                    Restore::Zero(out),
                 )
             }
         };
@@ -397,8 +560,10 @@ impl SessionSecurity {
                 Ok(())
             }
             Err(e) => {
-                if let Some((mut before, msg)) = restore_body {
-                    before.apply(msg);
+                match restore_body {
+                    Restore::Nothing => {}
+                    Restore::Decrypt(mut before, msg) => before.apply(msg),
+                    Restore::Zero(out) => out.fill(0),
                 }
                 ch.rc4 = saved;
                 Err(e)
@@ -642,5 +807,92 @@ mod tests {
         let mut bad = sig;
         bad[15] = 1;
         assert_eq!(s.verify(b"abc", &bad), Err(SecurityError::BadSignature));
+    }
+
+    /// Flag sets covering both digests (HMAC with extended session security, CRC32 without), key exchange
+    /// and datagram rekeying.
+    fn seal_flag_sets() -> [NegotiateFlags; 4] {
+        let base = NegotiateFlags::SIGN | NegotiateFlags::SEAL;
+        [
+            base | NegotiateFlags::EXTENDED_SESSIONSECURITY | NegotiateFlags::KEY_EXCH,
+            base | NegotiateFlags::EXTENDED_SESSIONSECURITY,
+            base | NegotiateFlags::EXTENDED_SESSIONSECURITY | NegotiateFlags::DATAGRAM,
+            base,
+        ]
+    }
+
+    #[test]
+    fn seal_to_and_unseal_to_equal_the_in_place_forms() {
+        // §3.4.3: the out-of-place (interleaved) paths must produce the same tokens and keystream positions.
+        for flags in seal_flag_sets() {
+            for len in [
+                0usize, 1, 3, 59, 60, 61, 63, 64, 65, 123, 124, 125, 128, 200, 1000, 4099,
+            ] {
+                let msg: Vec<u8> = (0..len).map(|k| (k * 31 + 7) as u8).collect();
+                let (mut c1, mut s1) = pair(flags);
+                let (mut c2, mut s2) = pair(flags);
+                for round in 0..3 {
+                    let mut inplace = msg.clone();
+                    let sig1 = c1.seal_in_place(&mut inplace);
+                    let mut out = vec![0u8; len];
+                    let sig2 = c2.seal_to(&msg, &mut out).unwrap();
+                    assert_eq!(
+                        (sig1, &inplace),
+                        (sig2, &out),
+                        "seal {flags:?} len {len} round {round}"
+                    );
+                    let mut plain1 = inplace.clone();
+                    s1.unseal_in_place(&mut plain1, &sig1).unwrap();
+                    let mut plain2 = vec![0u8; len];
+                    s2.unseal_to(&out, &mut plain2, &sig2).unwrap();
+                    assert_eq!(plain1, msg);
+                    assert_eq!(plain2, msg, "unseal {flags:?} len {len} round {round}");
+                }
+                let (mut e1, mut e2) = (Vec::new(), Vec::new());
+                s1.export(&mut e1);
+                s2.export(&mut e2);
+                assert_eq!(e1, e2, "receiver state {flags:?} len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn unseal_to_with_bad_signature_zeroes_output_and_keeps_state() {
+        for flags in seal_flag_sets() {
+            for len in [1usize, 64, 200, 1000] {
+                let msg = vec![0x77u8; len];
+                let (mut c, mut s) = pair(flags);
+                let mut sealed = vec![0u8; len];
+                let sig = c.seal_to(&msg, &mut sealed).unwrap();
+                let mut before = Vec::new();
+                s.export(&mut before);
+                let mut tampered = sealed.clone();
+                tampered[len / 2] ^= 1;
+                let mut out = vec![0u8; len];
+                assert_eq!(
+                    s.unseal_to(&tampered, &mut out, &sig),
+                    Err(SecurityError::BadSignature)
+                );
+                assert_eq!(out, vec![0u8; len], "{flags:?} len {len}");
+                let mut after = Vec::new();
+                s.export(&mut after);
+                assert_eq!(before, after, "{flags:?} len {len}");
+                s.unseal_to(&sealed, &mut out, &sig).unwrap();
+                assert_eq!(out, msg);
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_place_forms_refuse_unequal_lengths() {
+        let (mut c, mut s) = pair(seal_flag_sets()[0]);
+        assert_eq!(c.seal_to(b"abc", &mut [0u8; 4]), None);
+        assert_eq!(c.send_seq(), 0);
+        let sig = c.seal_to(b"abc", &mut [0u8; 3]).unwrap();
+        assert_eq!(
+            s.unseal_to(b"xyz", &mut [0u8; 2], &sig),
+            Err(SecurityError::BadLength)
+        );
+        assert_eq!(s.recv_seq(), 0);
     }
 }
