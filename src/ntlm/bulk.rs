@@ -187,6 +187,7 @@ impl Md5 {
     /// `output`, 64 bytes per block. Processes `n` = the smallest of the three counts of whole 64-byte blocks
     /// and returns `n`; does nothing (returns 0) unless the buffered data ends on a block boundary. The
     /// caller continues with `update(&blocks[64 * n..])` and `rc4.apply_to(&input[64 * n..], ...)`.
+    #[inline]
     pub fn update_blocks_with_rc4(
         &mut self,
         blocks: &[u8],
@@ -292,6 +293,7 @@ impl HmacMd5 {
     }
 
     /// [`Md5::update_blocks_with_rc4`] on the message.
+    #[inline]
     pub fn update_blocks_with_rc4(
         &mut self,
         blocks: &[u8],
