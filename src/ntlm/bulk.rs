@@ -217,6 +217,32 @@ impl Md5 {
         n
     }
 
+    /// One block of [`Md5::update_blocks_with_rc4`] with RC4 in place: hashes `block` (64 bytes) and
+    /// encrypts or decrypts `data` (64 bytes, elsewhere in the same message) in place. Returns false, doing
+    /// nothing, unless both are 64 bytes and the buffered data ends on a block boundary.
+    #[inline]
+    pub fn update_block_with_rc4_in_place(
+        &mut self,
+        block: &[u8],
+        rc4: &mut Rc4,
+        data: &mut [u8],
+    ) -> bool {
+        let (Ok(b), Ok(d)) = (
+            <&[u8; 64]>::try_from(block),
+            <&mut [u8; 64]>::try_from(data),
+        ) else {
+            return false;
+        };
+        if self.buf_len != 0 {
+            return false;
+        }
+        // 64 bytes copied on the stack: negligible next to 64 RC4 steps.
+        let input = *d;
+        compress::<true>(&mut self.state, b, rc4.parts(), &input, d);
+        self.total = self.total.wrapping_add(64);
+        true
+    }
+
     /// The digest (RFC 1321 §3.1–3.2 padding and length, §3.5 output).
     pub fn finalize(mut self) -> [u8; 16] {
         let bits = self.total.wrapping_mul(8);
@@ -303,6 +329,17 @@ impl HmacMd5 {
     ) -> usize {
         self.inner
             .update_blocks_with_rc4(blocks, rc4, input, output)
+    }
+
+    /// [`Md5::update_block_with_rc4_in_place`] on the message.
+    #[inline]
+    pub fn update_block_with_rc4_in_place(
+        &mut self,
+        block: &[u8],
+        rc4: &mut Rc4,
+        data: &mut [u8],
+    ) -> bool {
+        self.inner.update_block_with_rc4_in_place(block, rc4, data)
     }
 
     /// The MAC of everything passed in.

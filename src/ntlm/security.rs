@@ -206,6 +206,54 @@ fn unseal_interleaved(mac: &mut HmacMd5, rc4: &mut Rc4, sealed: &[u8], out: &mut
     mac.update(out.get(hashed..).unwrap_or_default());
 }
 
+/// Seal in place: feeds `msg` to `mac` and encrypts it, RC4 one block behind the MAC (a block is hashed before
+/// it is encrypted), each MD5 block interleaved with the RC4 of an earlier one.
+fn seal_interleaved_in_place(mac: &mut HmacMd5, rc4: &mut Rc4, msg: &mut [u8]) {
+    let len = msg.len();
+    let head = mac.to_boundary().min(len);
+    // Invariant: msg[..hashed] is hashed, msg[..enc] is encrypted, enc + 64 <= hashed inside the loop.
+    let mut hashed = head.saturating_add(64).min(len);
+    mac.update(msg.get(..hashed).unwrap_or_default());
+    let mut enc = 0;
+    while hashed.saturating_add(64) <= len {
+        let (done, rest) = msg.split_at_mut(hashed);
+        let (Some(block), Some(data)) = (rest.get(..64), done.get_mut(enc..enc + 64)) else {
+            break;
+        };
+        if !mac.update_block_with_rc4_in_place(block, rc4, data) {
+            break;
+        }
+        hashed += 64;
+        enc += 64;
+    }
+    mac.update(msg.get(hashed..).unwrap_or_default());
+    rc4.apply(msg.get_mut(enc..).unwrap_or_default());
+}
+
+/// Unseal in place: decrypts `msg` and feeds the plaintext to `mac`, RC4 one block ahead of the MAC.
+fn unseal_interleaved_in_place(mac: &mut HmacMd5, rc4: &mut Rc4, msg: &mut [u8]) {
+    let len = msg.len();
+    let head = mac.to_boundary().min(len);
+    // Invariant: msg[..dec] is decrypted, msg[..hashed] is hashed, hashed + 64 <= dec inside the loop.
+    let mut dec = head.saturating_add(64).min(len);
+    rc4.apply(msg.get_mut(..dec).unwrap_or_default());
+    mac.update(msg.get(..head).unwrap_or_default());
+    let mut hashed = head;
+    while dec.saturating_add(64) <= len {
+        let (done, rest) = msg.split_at_mut(dec);
+        let (Some(block), Some(data)) = (done.get(hashed..hashed + 64), rest.get_mut(..64)) else {
+            break;
+        };
+        if !mac.update_block_with_rc4_in_place(block, rc4, data) {
+            break;
+        }
+        hashed += 64;
+        dec += 64;
+    }
+    rc4.apply(msg.get_mut(dec..).unwrap_or_default());
+    mac.update(msg.get(hashed..).unwrap_or_default());
+}
+
 /// Assembles the signature from `digest`, consuming keystream as MAC() does (§3.4.4.1, §3.4.4.2). Also returns
 /// the keystream that encrypted the NTLMv1 RandomPad (zero with extended session security).
 fn finish(
@@ -429,9 +477,14 @@ impl SessionSecurity {
             ch.rekey(seq);
         }
         let mut d = Digester::new(ess, ch, seq);
-        for chunk in msg.chunks_mut(CHUNK) {
-            d.update(chunk);
-            ch.rc4.apply(chunk);
+        match &mut d {
+            Digester::Hmac(mac) => seal_interleaved_in_place(mac, &mut ch.rc4, msg),
+            Digester::Crc(_) => {
+                for chunk in msg.chunks_mut(CHUNK) {
+                    d.update(chunk);
+                    ch.rc4.apply(chunk);
+                }
+            }
         }
         let (sig, _) = finish(ess, kx, ch, seq, d.finish());
         ch.seq = seq.wrapping_add(1);
@@ -528,9 +581,14 @@ impl SessionSecurity {
             Body::Sealed(msg) => {
                 let before = ch.rc4.clone();
                 let mut d = Digester::new(ess, ch, seq);
-                for chunk in msg.chunks_mut(CHUNK) {
-                    ch.rc4.apply(chunk);
-                    d.update(chunk);
+                match &mut d {
+                    Digester::Hmac(mac) => unseal_interleaved_in_place(mac, &mut ch.rc4, msg),
+                    Digester::Crc(_) => {
+                        for chunk in msg.chunks_mut(CHUNK) {
+                            ch.rc4.apply(chunk);
+                            d.update(chunk);
+                        }
+                    }
                 }
                 (
                     check(ess, dg, ch, seq, expected, sig, d.finish(), kx),
@@ -894,5 +952,48 @@ mod tests {
             Err(SecurityError::BadLength)
         );
         assert_eq!(s.recv_seq(), 0);
+    }
+
+    /// §3.4.3 SEAL computed the plain way, as separate passes: HMAC_MD5 (the `hmac` crate, through
+    /// `crypto::hmac_md5`) over SeqNum || plaintext, then RC4 over the message, then the checksum.
+    fn reference_seal(sec: &mut SessionSecurity, msg: &mut [u8]) -> [u8; 16] {
+        let (ess, kx) = (sec.ess(), sec.key_exch());
+        assert!(ess && !sec.datagram());
+        let ch = &mut sec.send;
+        let seq = ch.seq;
+        let mac = crate::ntlm::crypto::hmac_md5(ch.sign_key.as_bytes(), &[&seq.to_le_bytes(), msg]);
+        let mut d = [0u8; 8];
+        d.copy_from_slice(&mac[..8]);
+        ch.rc4.apply(msg);
+        let (sig, _) = finish(ess, kx, ch, seq, d);
+        ch.seq = seq.wrapping_add(1);
+        sig
+    }
+
+    #[test]
+    fn interleaved_seal_equals_separate_hmac_and_rc4_passes() {
+        let flags = seal_flag_sets()[0];
+        for len in [0usize, 59, 60, 64, 124, 125, 191, 1000, 70_000] {
+            let msg: Vec<u8> = (0..len).map(|k| (k * 13 + 1) as u8).collect();
+            let (mut c, _) = pair(flags);
+            let mut r = c.clone();
+            for round in 0..2 {
+                let (mut a, mut b) = (msg.clone(), msg.clone());
+                let sa = c.seal_in_place(&mut a);
+                let sb = reference_seal(&mut r, &mut b);
+                assert_eq!((sa, &a), (sb, &b), "in place, len {len} round {round}");
+                let mut o = vec![0u8; len];
+                let mut r2 = r.clone();
+                let mut c2 = c.clone();
+                let so = c2.seal_to(&msg, &mut o).unwrap();
+                let mut b2 = msg.clone();
+                let sb2 = reference_seal(&mut r2, &mut b2);
+                assert_eq!(
+                    (so, &o),
+                    (sb2, &b2),
+                    "out of place, len {len} round {round}"
+                );
+            }
+        }
     }
 }
