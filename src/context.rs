@@ -440,7 +440,9 @@ impl SecContext {
             f |= flags::CONF;
         }
         if neg.contains(NegotiateFlags::DATAGRAM) {
-            f = (f | flags::DATAGRAM) & !flags::SEQUENCE;
+            // Datagram session security takes the sequence number from each message and keeps no window of
+            // numbers seen, so it detects neither replays nor reordering: say so.
+            f = (f | flags::DATAGRAM) & !(flags::SEQUENCE | flags::REPLAY);
         }
         if neg.contains(NegotiateFlags::IDENTIFY) {
             f |= flags::IDENTIFY;

@@ -4,7 +4,8 @@
 //! on both sides (no NUL) and the target, the `GSS_C_INQ_SSPI_SESSION_KEY` equal on both sides, export/import
 //! of both contexts in the middle of the message stream, zero-length wrap and MIC, `gss_wrap_size_limit`
 //! against real wraps, wrap/unwrap both ways at 0/1/1024/65536 bytes, tampered wrap/MIC rejected, and a
-//! wrong password refused with a `gss_display_status` text that says so.
+//! wrong password refused with a `gss_display_status` text that says so; and the IOV forms (`gss_wrap_iov`
+//! with an allocated HEADER and two DATA buffers, `gss_unwrap_iov`, a STREAM unwrap of a plain wrap token).
 
 mod common;
 #[path = "common/cprog.rs"]
@@ -48,6 +49,8 @@ fn c_handshake_raw_and_spnego_through_the_mechglue() {
             "wrap_size_limit(1000) = 984",
             "tampered wrap token rejected",
             "MIC over a changed message rejected",
+            "wrap_iov/unwrap_iov init->acc 1000 bytes",
+            "wrap_iov/unwrap_iov acc->init 0 bytes",
         ] {
             assert!(
                 out.output
@@ -60,7 +63,7 @@ fn c_handshake_raw_and_spnego_through_the_mechglue() {
     }
     assert!(out.output.contains("ok [wrong password] minor status"));
     assert!(
-        out.output.contains("handshake: 62 checks passed"),
+        out.output.contains("handshake: 66 checks passed"),
         "{}",
         out.output
     );

@@ -94,7 +94,7 @@ fn c_handshake_under_valgrind_has_no_errors_and_no_definite_leaks() {
     let env = common::GssEnv::new("valgrind-handshake", &plugin).expect("temp env");
     let out = cprog::run_in_env(&env, &valgrind_args(&vg), &exe, LIMIT);
     assert!(
-        out.output.contains("handshake: 62 checks passed"),
+        out.output.contains("handshake: 66 checks passed"),
         "{}",
         out.output
     );

@@ -235,6 +235,60 @@ static void roundtrip(gss_ctx_id_t from, gss_ctx_id_t to, size_t n, int conf, co
     free(msg);
 }
 
+/* The IOV forms: gss_wrap_iov_length / gss_wrap_iov (HEADER allocated by the mech + two DATA buffers) on
+ * `from`, gss_unwrap_iov (HEADER + DATA) on `to`; then a plain gss_wrap token unwrapped as one STREAM buffer.
+ * Both directions of the IOV and plain formats must agree, since a peer may use either. */
+static void iov_roundtrip(gss_ctx_id_t from, gss_ctx_id_t to, size_t n, const char *dir)
+{
+    OM_uint32 minor;
+    int conf_state = -1;
+    gss_qop_t qop = 99;
+    size_t half = n / 2;
+    unsigned char *msg = pattern(n, 11);
+    unsigned char *data = malloc(n ? n : 1);
+    memcpy(data, msg, n);
+
+    gss_iov_buffer_desc len_iov[2] = {{GSS_IOV_BUFFER_TYPE_HEADER, {0, NULL}},
+                                      {GSS_IOV_BUFFER_TYPE_DATA, {n, data}}};
+    CHECK_GSS("gss_wrap_iov_length", gss_wrap_iov_length(&minor, from, 1, GSS_C_QOP_DEFAULT, &conf_state,
+                                                         len_iov, 2));
+    if (len_iov[0].buffer.length != 16)
+        fail("gss_wrap_iov_length", 0, 0, "HEADER length %zu, expected 16", len_iov[0].buffer.length);
+
+    gss_iov_buffer_desc iov[3] = {
+        {GSS_IOV_BUFFER_TYPE_HEADER | GSS_IOV_BUFFER_FLAG_ALLOCATE, {0, NULL}},
+        {GSS_IOV_BUFFER_TYPE_DATA, {half, data}},
+        {GSS_IOV_BUFFER_TYPE_DATA, {n - half, data + half}},
+    };
+    CHECK_GSS("gss_wrap_iov", gss_wrap_iov(&minor, from, 1, GSS_C_QOP_DEFAULT, &conf_state, iov, 3));
+    if (conf_state != 1 || iov[0].buffer.length != 16 || !(iov[0].type & GSS_IOV_BUFFER_FLAG_ALLOCATED))
+        fail("gss_wrap_iov", 0, 0, "conf_state %d, HEADER %zu bytes, type %#x", conf_state,
+             iov[0].buffer.length, iov[0].type);
+    if (n > 8 && memcmp(data, msg, n) == 0)
+        fail("gss_wrap_iov", 0, 0, "%s %zu bytes: DATA was not sealed", dir, n);
+
+    gss_iov_buffer_desc in[3] = {{GSS_IOV_BUFFER_TYPE_HEADER, iov[0].buffer},
+                                 {GSS_IOV_BUFFER_TYPE_DATA, {half, data}},
+                                 {GSS_IOV_BUFFER_TYPE_DATA, {n - half, data + half}}};
+    CHECK_GSS("gss_unwrap_iov", gss_unwrap_iov(&minor, to, &conf_state, &qop, in, 3));
+    if (memcmp(data, msg, n) != 0 || conf_state != 1 || qop != GSS_C_QOP_DEFAULT)
+        fail("gss_unwrap_iov", 0, 0, "%s %zu bytes: plaintext differs (conf %d qop %u)", dir, n, conf_state, qop);
+    gss_release_iov_buffer(&minor, iov, 3);
+
+    /* A plain wrap token, unwrapped in place as a STREAM. */
+    gss_buffer_desc plain = {n, msg}, tok;
+    CHECK_GSS("gss_wrap", gss_wrap(&minor, from, 1, GSS_C_QOP_DEFAULT, &plain, &conf_state, &tok));
+    gss_iov_buffer_desc stream[2] = {{GSS_IOV_BUFFER_TYPE_STREAM, tok}, {GSS_IOV_BUFFER_TYPE_DATA, {0, NULL}}};
+    CHECK_GSS("gss_unwrap_iov (STREAM)", gss_unwrap_iov(&minor, to, &conf_state, &qop, stream, 2));
+    if (stream[1].buffer.length != n || (n > 0 && memcmp(stream[1].buffer.value, msg, n) != 0))
+        fail("gss_unwrap_iov (STREAM)", 0, 0, "%s %zu bytes: got %zu different bytes", dir, n,
+             stream[1].buffer.length);
+    ok("wrap_iov/unwrap_iov %s %zu bytes (HEADER 16, two DATA buffers; STREAM of a plain wrap)", dir, n);
+    gss_release_buffer(&minor, &tok);
+    free(data);
+    free(msg);
+}
+
 static void mic(gss_ctx_id_t from, gss_ctx_id_t to, size_t n, const char *dir)
 {
     OM_uint32 minor;
@@ -378,6 +432,8 @@ static void run(const char *label, gss_OID mech, int with_password, const char *
         roundtrip(p.acc, p.init, sizes[i], 1, "acc->init");
     }
     roundtrip(p.init, p.acc, 0, 0, "init->acc");
+    iov_roundtrip(p.init, p.acc, 1000, "init->acc");
+    iov_roundtrip(p.acc, p.init, 0, "acc->init");
     mic(p.init, p.acc, 0, "init->acc");
     mic(p.acc, p.init, 0, "acc->init");
 
