@@ -4,10 +4,9 @@
 
 use super::handles::{borrow, into_raw, take, Handled, Kind};
 use super::name::{name_handle, name_ref};
-use super::sys::{hostname, LibcSystem};
+use super::sys::{config, LibcSystem};
 use super::types::*;
 use super::util::*;
-use crate::creds::config::Config;
 use crate::creds::{self, CredStore, CredUsage, Credential};
 use crate::ntlm::secret::Password;
 use crate::oids;
@@ -96,7 +95,7 @@ unsafe fn acquire_from(
             Some(name_ref(desired_name)?.clone())
         };
         let store = read_store(cred_store)?;
-        let cfg = Config::from_env(hostname());
+        let cfg = config();
         let cred = creds::acquire(
             name.as_ref(),
             usage_of(cred_usage)?,
@@ -266,13 +265,7 @@ unsafe fn cred_or_default(c: gss_cred_id_t) -> Result<Credential, GssError> {
     // SAFETY: forwarded contract.
     match unsafe { cred_snapshot(c)? } {
         Some(c) => Ok(c),
-        None => creds::acquire(
-            None,
-            CredUsage::Initiate,
-            None,
-            &Config::from_env(hostname()),
-            &LibcSystem,
-        ),
+        None => creds::acquire(None, CredUsage::Initiate, None, &config(), &LibcSystem),
     }
 }
 

@@ -1,8 +1,10 @@
-//! Host facts through libc: host name, passwd lookups.
+//! Host facts through libc: host name, passwd lookups, and the plugin configuration read from the environment.
 
+use crate::creds::config::{Config, ENV_VARS};
 use crate::names::NameSystem;
 use core::ffi::{c_char, CStr};
 use std::ffi::CString;
+use std::sync::{Arc, RwLock};
 
 /// The libc-backed [`NameSystem`].
 pub(crate) struct LibcSystem;
@@ -62,4 +64,65 @@ fn passwd_name(
         return name.to_str().ok().map(String::from);
     }
     None
+}
+
+/// The plugin configuration (for new contexts and credentials): [`Config::from_env`], rebuilt only when one of its variables
+/// ([`ENV_VARS`]) or the host name changed since the last call. Comparing them reads the environment and the
+/// host name into a stack buffer (no allocation); values too long for it skip the cache.
+pub(crate) fn config() -> Arc<Config> {
+    static CACHE: RwLock<Option<(Vec<u8>, Arc<Config>)>> = RwLock::new(None);
+    let mut key = [0u8; 4096];
+    let Some(len) = config_key(&mut key) else {
+        return Arc::new(Config::from_env(hostname()));
+    };
+    let key = key.get(..len).unwrap_or_default();
+    if let Ok(guard) = CACHE.read() {
+        if let Some((k, c)) = guard.as_ref() {
+            if k.as_slice() == key {
+                return c.clone();
+            }
+        }
+    }
+    let cfg = Arc::new(Config::from_env(hostname()));
+    if let Ok(mut guard) = CACHE.write() {
+        *guard = Some((key.to_vec(), cfg.clone()));
+    }
+    cfg
+}
+
+/// Writes `host NUL (flag value NUL)*` for the host name and each of [`ENV_VARS`] into `out`; returns the
+/// length, `None` when it does not fit.
+fn config_key(out: &mut [u8]) -> Option<usize> {
+    let mut at = 0usize;
+    let mut push = |bytes: &[u8], present: bool| -> Option<()> {
+        let end = at.checked_add(bytes.len())?.checked_add(2)?;
+        let dst = out.get_mut(at..end)?;
+        dst[0] = u8::from(present);
+        dst[1..=bytes.len()].copy_from_slice(bytes);
+        dst[bytes.len() + 1] = 0;
+        at = end;
+        Some(())
+    };
+    let mut host = [0u8; 256];
+    // SAFETY: host is writable for its length; gethostname writes at most that many bytes.
+    let rc = unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) };
+    let hlen = host.iter().position(|&b| b == 0).unwrap_or(host.len());
+    push(host.get(..hlen).unwrap_or_default(), rc == 0)?;
+    for name in ENV_VARS {
+        let mut cname = [0u8; 64];
+        cname
+            .get_mut(..name.len())?
+            .copy_from_slice(name.as_bytes());
+        // SAFETY: cname is NUL-terminated (names are shorter than the buffer). getenv returns NULL or a
+        // NUL-terminated string that stays valid until the environment is changed; it is copied at once.
+        // (Like every reader of the C environment, this races with a concurrent setenv in another thread.)
+        let v = unsafe { libc::getenv(cname.as_ptr().cast()) };
+        if v.is_null() {
+            push(&[], false)?;
+        } else {
+            // SAFETY: as above.
+            push(unsafe { core::ffi::CStr::from_ptr(v) }.to_bytes(), true)?;
+        }
+    }
+    Some(at)
 }
