@@ -23,7 +23,6 @@ use crate::ntlm::initiator::{
     Initiator, InitiatorConfig, InitiatorCredential, InitiatorStep, Requested,
 };
 use crate::ntlm::security::{SecurityError, SessionSecurity};
-use crate::ntlm::wire;
 use crate::oids;
 use crate::status::*;
 
@@ -838,9 +837,4 @@ fn sasl_ssf(neg: NegotiateFlags) -> u32 {
     } else {
         0
     }
-}
-
-/// True when `token` looks like an NTLMSSP message (for callers that must tell tokens apart).
-pub fn is_ntlmssp_token(token: &[u8]) -> bool {
-    wire::message_type(token).is_ok()
 }
