@@ -286,11 +286,8 @@ impl AcceptorAwaitAuthenticate {
                 let Some(mic) = auth.mic else {
                     return Err(NtlmError::MicMissing);
                 };
-                let mut zeroed = auth_bytes.to_vec();
-                let slot = zeroed
-                    .get_mut(Authenticate::MIC_OFFSET..Authenticate::MIC_OFFSET + 16)
-                    .ok_or(NtlmError::MicMissing)?;
-                slot.fill(0);
+                let zeroed =
+                    Authenticate::with_zeroed_mic(auth_bytes).map_err(|_| NtlmError::MicMissing)?;
                 let expected = crypto::mic(&session_key, &self.negotiate, &self.challenge, &zeroed);
                 if !ct_eq(&expected, &mic) {
                     return Err(NtlmError::MicMismatch);
