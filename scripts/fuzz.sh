@@ -17,6 +17,9 @@
 # input is written to fuzz/artifacts/<target>/ and reproduced with `cargo fuzz run <target> <file>`.
 # Output: one log per target under $FUZZ_LOG_DIR (default target/fuzz-logs) and a summary table of
 # executions and coverage (cov = edges, ft = features) per target, also written to $FUZZ_LOG_DIR/summary.txt.
+# Every input under fuzz/regressions/<target>/ (inputs that once found a bug, committed) is replayed first.
+# FUZZ_SEED=N fixes libFuzzer's random seed so that a run explores the same inputs on every machine (test.sh sets
+# it in CI, so that CI is a reproducible regression check; long exploratory runs leave it unset).
 # Exit status: 0 when every target ran its time without a finding.
 set -uo pipefail
 
@@ -27,7 +30,7 @@ if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
   seconds=$1
   shift
 fi
-case "${1:-}" in -h|--help) sed -n '2,22p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,25p' "$0"; exit 0 ;; esac
 
 base_target=${CARGO_TARGET_DIR:-$root/target}
 export CARGO_TARGET_DIR=$base_target/fuzz
@@ -76,7 +79,11 @@ for t in "${targets[@]}"; do
   log=$log_dir/$t.log
   echo "==> $t: ${seconds}s"
   start=$(date +%s)
-  cargo fuzz run -a "$t" "corpus/$t" -- \
+  dirs=("corpus/$t")
+  [ -d "regressions/$t" ] && dirs+=("regressions/$t")
+  seed_arg=()
+  [ -n "${FUZZ_SEED:-}" ] && seed_arg=(-seed="$FUZZ_SEED")
+  cargo fuzz run -a "$t" "${dirs[@]}" -- "${seed_arg[@]}" \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -detect_leaks=1 -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1
   rc=$?

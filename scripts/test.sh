@@ -10,7 +10,8 @@
 #   5. cargo clippy --all-targets -- -D warnings   only with --clippy or GSS_TEST_CLIPPY=1
 #   6. scripts/fuzz.sh              every cargo-fuzz target for a few seconds (ASan; fails on a crash, hang, leak);
 #                                  on in CI (CI=true), else with --fuzz or GSS_TEST_FUZZ=1; seconds per target
-#                                  from GSS_TEST_FUZZ_SECONDS (default 5). Installs cargo-fuzz on first use.
+#                                  from GSS_TEST_FUZZ_SECONDS (default 5), libFuzzer seed from GSS_TEST_FUZZ_SEED
+#                                  (default 1: reproducible), committed fuzz/regressions/ replayed. Installs cargo-fuzz.
 #   7. scripts/bench.sh --quick    builds and runs the benchmarks once with small counts (bench/gssbench.c
 #                                  through MIT's mechglue, benches/primitives.rs); times are not asserted
 #
@@ -82,7 +83,7 @@ if [ "$clippy" = 1 ]; then
   step clippy cargo clippy --all-targets -- -D warnings
 fi
 if [ "$fuzz" = 1 ]; then
-  step fuzz scripts/fuzz.sh "${GSS_TEST_FUZZ_SECONDS:-5}"
+  FUZZ_SEED=${GSS_TEST_FUZZ_SEED:-1} step fuzz scripts/fuzz.sh "${GSS_TEST_FUZZ_SECONDS:-5}"
 fi
 
 # Sum libtest's result lines; tests that skipped (tests/common::skip logs them) count as skipped, not passed.

@@ -150,7 +150,17 @@ pub fn parse_user(text: &str) -> Result<Name, GssError> {
             "user part of '{text}' starts with '@' (ambiguous with the enterprise form)"
         )));
     }
+    if is_anonymous_account(&user, domain.as_deref()) {
+        // Windows' well-known anonymous account is the anonymous identity, whatever form it was written in: a
+        // user name that displayed (and exported) as the anonymous name would come back as another name.
+        return Ok(Name::Anonymous);
+    }
     Ok(Name::User { user, domain })
+}
+
+/// `NT AUTHORITY\ANONYMOUS LOGON` (any case): the account Windows reports for an anonymous logon.
+fn is_anonymous_account(user: &str, domain: Option<&str>) -> bool {
+    domain.is_some_and(|d| eq_ci(d, "NT AUTHORITY")) && eq_ci(user, "ANONYMOUS LOGON")
 }
 
 /// Index of the last `@` not preceded by a backslash.
@@ -367,11 +377,8 @@ pub fn import_exported(token: &[u8]) -> Result<Name, GssError> {
     if body.len() != body_len {
         return Err(bad("name length does not match the token length"));
     }
-    let text = utf8_name(body)?;
-    if text.eq_ignore_ascii_case(ANONYMOUS_DISPLAY) {
-        return Ok(Name::Anonymous);
-    }
-    parse_user(text)
+    // The anonymous name exports as its display form, which parses back to `Name::Anonymous`.
+    parse_user(utf8_name(body)?)
 }
 
 #[cfg(test)]
@@ -539,6 +546,33 @@ mod tests {
         assert_eq!(import(&tok, NameType::Export, &FakeSys), Ok(n));
         let anon = Name::Anonymous.export().unwrap();
         assert_eq!(import_exported(&anon), Ok(Name::Anonymous));
+    }
+
+    #[test]
+    fn the_anonymous_account_is_the_anonymous_name_in_every_form() {
+        // Found by fuzz_names: a user name equal to the anonymous display form exported as the anonymous name.
+        for text in [
+            "NT AUTHORITY\\ANONYMOUS LOGON",
+            "nt authority\\anonymous logon",
+            "ANONYMOUS LOGON@NT AUTHORITY",
+        ] {
+            let n = import(text.as_bytes(), NameType::User, &FakeSys).unwrap();
+            assert_eq!(n, Name::Anonymous, "{text}");
+            assert_eq!(import_exported(&n.export().unwrap()), Ok(Name::Anonymous));
+        }
+        // Other accounts of that domain, and that user in another domain, stay users.
+        for text in [
+            "NT AUTHORITY\\SYSTEM",
+            "DOM\\ANONYMOUS LOGON",
+            "ANONYMOUS LOGON",
+        ] {
+            let n = parse_user(text).unwrap();
+            assert!(matches!(n, Name::User { .. }), "{text}");
+            assert!(
+                import_exported(&n.export().unwrap()).unwrap().matches(&n),
+                "{text}"
+            );
+        }
     }
 
     #[test]
