@@ -73,12 +73,17 @@ pub(crate) fn into_raw<T: Handled, P>(value: T) -> *mut P {
 }
 
 fn check<T: Handled>(p: *const c_void, invalid: &GssError) -> Result<*mut Handle<T>, GssError> {
-    if p.is_null() || registry().as_ref().and_then(|r| r.get(&(p as usize))) != Some(&T::KIND) {
+    // The tag is read under the registry's read lock: a release (which takes the write lock) cannot free the box
+    // between the registry lookup and the read.
+    let reg = registry();
+    if p.is_null() || reg.as_ref().and_then(|r| r.get(&(p as usize))) != Some(&T::KIND) {
         return Err(invalid.clone());
     }
     let h = p.cast_mut().cast::<Handle<T>>();
-    // SAFETY: the registry says p is a live Box<Handle<T>> made by into_raw.
-    if unsafe { (*h).magic } != T::KIND.magic() {
+    // SAFETY: the registry (still locked) says p is a live Box<Handle<T>> made by into_raw.
+    let magic = unsafe { (*h).magic };
+    drop(reg);
+    if magic != T::KIND.magic() {
         return Err(invalid.clone());
     }
     Ok(h)
