@@ -148,9 +148,13 @@ fn from_file(
     domain: Option<&str>,
 ) -> Result<Initiator, GssError> {
     let s = UserFileStore::shared(path).find(user, domain)?;
+    // The initiator speaks as the name it was asked for: a domainless entry takes the requested domain.
+    let domain = (!s.domain.is_empty())
+        .then_some(s.domain)
+        .or_else(|| domain.map(String::from));
     Ok(Initiator::User {
         user: s.user,
-        domain: (!s.domain.is_empty()).then_some(s.domain),
+        domain,
         nt_hash: s.nt_hash,
         lm_hash: s.lm_hash,
     })

@@ -3,8 +3,10 @@
 //! Each line is either `DOMAIN:USER:PASSWORD` (Heimdal; an empty DOMAIN means none) or smbpasswd-style
 //! `[DOMAIN\]USER:UID:LMHASH:NTHASH[:...]` (Samba; fields after NTHASH ignored; an LM hash of `X`s or `*`s means
 //! none). `#` starts a comment line, blank lines are skipped. A malformed line is reported with its number and
-//! skipped; the other lines stay usable. Lookup by (user, domain) is case-insensitive; an entry or a query
-//! without a domain matches any domain; with no user given, the first entry is the default credential.
+//! skipped; the other lines stay usable. Lookup by (user, domain) is case-insensitive: an entry for the asked
+//! domain wins over a domainless entry, which matches any domain; a query without a domain takes the user's
+//! first entry; with no user given, the first entry is the default credential. A lookup reports the entry's
+//! own domain — none for a domainless entry — so a name built from it claims no domain the file did not name.
 //!
 //! The file is parsed once into an index and re-read only when its (device, inode, size, mtime) changes, or while
 //! its mtime is too recent to tell a same-size rewrite apart; a read that overlapped a rewrite is retried.
@@ -153,17 +155,31 @@ impl ParsedUserFile {
         self.entries.first()
     }
 
-    /// The first entry for `user` whose domain matches `domain` (a missing domain on either side matches).
+    /// The entry for `user` in `domain` (names compare case-insensitively).
+    ///
+    /// With a domain: the first entry of that domain, else the first entry without a domain — an entry for the
+    /// client's domain always wins over a domainless one, wherever it stands in the file, and an entry of
+    /// another domain never matches. Without a domain (or an empty one): the first entry for the user, in
+    /// file order. The caller reports the entry's own domain (none for a domainless entry), never the domain
+    /// it asked for: only the file vouches for a domain.
     pub fn find(&self, user: &str, domain: Option<&str>) -> Option<&UserEntry> {
-        let want_dom = domain.filter(|d| !d.is_empty()).map(fold);
-        self.by_user
+        let mut candidates = self
+            .by_user
             .get(&fold(user))?
             .iter()
-            .filter_map(|&i| self.entries.get(i))
-            .find(|e| match (&want_dom, &e.domain) {
-                (Some(w), Some(d)) => *w == fold(d),
-                _ => true,
-            })
+            .filter_map(|&i| self.entries.get(i));
+        let Some(want) = domain.filter(|d| !d.is_empty()).map(fold) else {
+            return candidates.next();
+        };
+        let mut domainless = None;
+        for e in candidates {
+            match &e.domain {
+                Some(d) if fold(d) == want => return Some(e),
+                None if domainless.is_none() => domainless = Some(e),
+                _ => {}
+            }
+        }
+        domainless
     }
 }
 
@@ -338,11 +354,8 @@ impl UserFileStore {
         })?;
         Ok(UserSecrets {
             user: entry.user.clone(),
-            domain: entry
-                .domain
-                .clone()
-                .or_else(|| domain.map(String::from))
-                .unwrap_or_default(),
+            // The entry's own domain: a domainless entry vouches for no domain, whatever was asked.
+            domain: entry.domain.clone().unwrap_or_default(),
             nt_hash: entry.nt_hash.clone(),
             lm_hash: entry.lm_hash.clone(),
         })
@@ -412,6 +425,25 @@ eve:1002:XX:nothex:
         assert_eq!(p.find("u", None).map(|e| e.line), Some(1));
         assert_eq!(p.find("u", Some("b")).map(|e| e.line), Some(2));
         assert_eq!(p.find("u", Some("C")).map(|e| e.line), Some(3));
+    }
+
+    #[test]
+    fn an_entry_for_the_asked_domain_wins_over_an_earlier_domainless_one() {
+        let p = ParsedUserFile::parse(":bob:secret\nCORP:bob:corp-pw\n");
+        assert_eq!(p.find("bob", Some("corp")).map(|e| e.line), Some(2));
+        assert_eq!(p.find("BOB", Some("ADMINS")).map(|e| e.line), Some(1));
+        assert_eq!(p.find("bob", None).map(|e| e.line), Some(1));
+        let only_domain = ParsedUserFile::parse("CORP:bob:corp-pw\n");
+        assert!(only_domain.find("bob", Some("ADMINS")).is_none());
+    }
+
+    #[test]
+    fn a_domainless_entry_reports_no_domain() {
+        let path = temp_file("nodomain", ":bob:secret\n");
+        let s = UserFileStore::new(&path)
+            .find(Some("bob"), Some("ADMINS"))
+            .unwrap();
+        assert_eq!((s.user.as_str(), s.domain.as_str()), ("bob", ""));
     }
 
     #[test]

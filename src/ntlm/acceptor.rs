@@ -217,20 +217,17 @@ struct Verified {
     account: Option<(String, String)>,
 }
 
-/// The account name to report: the database's spelling where it has one, else what the client sent (so
-/// `testdom\TESTUSER` and a domain-less `testuser` both come out as the stored `TESTDOM\testuser`).
+/// The account name to report: the database's spelling of the user where it has one, else what the client
+/// sent, and the database's domain only — `testdom\TESTUSER` comes out as the stored `TESTDOM\testuser`, and a
+/// domainless entry yields the bare user whatever domain the client claimed (the client's domain is not
+/// authenticated by a domainless entry: reporting it would let `ADMINS\bob` be claimed with `bob`'s password).
 fn canonical(secrets: &UserSecrets, auth: &Authenticate) -> (String, String) {
-    let pick = |stored: &str, sent: &str| {
-        if stored.is_empty() {
-            sent.to_string()
-        } else {
-            stored.to_string()
-        }
+    let user = if secrets.user.is_empty() {
+        auth.user.clone()
+    } else {
+        secrets.user.clone()
     };
-    (
-        pick(&secrets.user, &auth.user),
-        pick(&secrets.domain, &auth.domain),
-    )
+    (user, secrets.domain.clone())
 }
 
 impl AcceptorAwaitAuthenticate {
