@@ -88,7 +88,10 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         NtlmError::Wire(_) => (GSS_S_DEFECTIVE_TOKEN, Minor::MalformedToken),
         NtlmError::UnexpectedMessage { .. } => (GSS_S_DEFECTIVE_TOKEN, Minor::BadSequence),
         NtlmError::RandomUnavailable => (GSS_S_FAILURE, Minor::InternalPanic),
-        NtlmError::UnknownUser { .. } => (GSS_S_FAILURE, Minor::UnknownUser),
+        NtlmError::UnknownUser { .. } | NtlmError::UnknownUserNoted { .. } => {
+            (GSS_S_FAILURE, Minor::UnknownUser)
+        }
+        NtlmError::UserDatabaseUnavailable { .. } => (GSS_S_FAILURE, Minor::UserFile),
         NtlmError::WrongPassword { .. } => (GSS_S_FAILURE, Minor::WrongPassword),
         NtlmError::MicMissing => (GSS_S_DEFECTIVE_TOKEN, Minor::MicMissing),
         NtlmError::MicMismatch => (GSS_S_DEFECTIVE_TOKEN, Minor::BadMic),

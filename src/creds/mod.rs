@@ -23,7 +23,7 @@ use std::sync::Arc;
 use userfile::{parse_hex_key, UserFileStore};
 use zeroize::Zeroizing;
 
-pub use crate::ntlm::acceptor::{CredentialLookup, UserSecrets};
+pub use crate::ntlm::acceptor::{CredentialLookup, LookupFailure, UserSecrets};
 pub(crate) use crate::ntlm::crypto::ntowfv1 as nt_hash_of;
 
 /// `gss_cred_usage_t`.
@@ -146,8 +146,11 @@ fn from_file(
     path: &std::path::Path,
     user: Option<&str>,
     domain: Option<&str>,
+    cfg: &Config,
 ) -> Result<Initiator, GssError> {
-    let s = UserFileStore::shared(path).find(user, domain)?;
+    let store = UserFileStore::shared(path);
+    store.set_debug_log(cfg.debug_file.as_deref());
+    let s = store.find(user, domain)?;
     // The initiator speaks as the name it was asked for: a domainless entry takes the requested domain.
     let domain = (!s.domain.is_empty())
         .then_some(s.domain)
@@ -197,7 +200,7 @@ pub fn acquire_initiator(
         .keyfile
         .or_else(|| cfg.user_file.clone())
         .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
-    let mut found = from_file(&file, user.as_deref(), domain.as_deref())?;
+    let mut found = from_file(&file, user.as_deref(), domain.as_deref(), cfg)?;
     if let (Initiator::User { domain: d, .. }, Some(forced)) = (&mut found, store.domain) {
         *d = Some(forced);
     }
@@ -314,7 +317,9 @@ impl Credential {
             .and_then(|a| a.keyfile.clone())
             .or_else(|| cfg.user_file.clone())
             .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
-        Ok(UserFileStore::shared(&path))
+        let store = UserFileStore::shared(&path);
+        store.set_debug_log(cfg.debug_file.as_deref());
+        Ok(store)
     }
 
     /// Serializes for `gss_export_cred`. The token carries the NT/LM hashes, as gss-ntlmssp's does: it is as

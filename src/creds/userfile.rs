@@ -13,7 +13,7 @@
 //! Readers share an `Arc` snapshot swapped under an `RwLock`. A file writable by others is refused.
 #![forbid(unsafe_code)]
 
-use crate::creds::{nt_hash_of, CredentialLookup, UserSecrets};
+use crate::creds::{nt_hash_of, CredentialLookup, LookupFailure, UserSecrets};
 use crate::ntlm::secret::{Key16, LmHash, NtHash, Password};
 use crate::status::{GssError, Minor, GSS_S_NO_CRED};
 use std::collections::HashMap;
@@ -168,13 +168,13 @@ impl ParsedUserFile {
             .get(&fold(user))?
             .iter()
             .filter_map(|&i| self.entries.get(i));
-        let Some(want) = domain.filter(|d| !d.is_empty()).map(fold) else {
+        let Some(asked) = domain.filter(|d| !d.is_empty()).map(fold) else {
             return candidates.next();
         };
         let mut domainless = None;
         for e in candidates {
             match &e.domain {
-                Some(d) if fold(d) == want => return Some(e),
+                Some(d) if fold(d) == asked => return Some(e),
                 None if domainless.is_none() => domainless = Some(e),
                 _ => {}
             }
@@ -227,7 +227,7 @@ fn check_mode(path: &Path, meta: &std::fs::Metadata) -> Result<(), GssError> {
         return Err(GssError::with_detail(
             GSS_S_NO_CRED,
             Minor::UserFileInsecure,
-            path.display().to_string(),
+            format!("{} (mode {:04o})", path.display(), meta.mode() & 0o7777),
         ));
     }
     Ok(())
@@ -244,14 +244,38 @@ struct Snapshot {
 pub struct UserFileStore {
     path: PathBuf,
     current: RwLock<Option<Snapshot>>,
+    /// The debug log its users configured (`GSS_NEGOTIATE_DEBUG`): skipped lines are reported there.
+    log: Mutex<Option<PathBuf>>,
 }
 
 fn file_error(path: &Path, what: impl core::fmt::Display) -> GssError {
     GssError::with_detail(
         GSS_S_NO_CRED,
         Minor::UserFile,
-        format!("{}: {what}", path.display()),
+        format!("user file {} cannot be read: {what}", path.display()),
     )
+}
+
+/// How many skipped lines a status text lists (the debug log has them all).
+const LINES_IN_STATUS: usize = 5;
+
+/// `line 2 (why), line 4 (why)`, at most [`LINES_IN_STATUS`] of them, then how many more.
+fn list_lines(errors: &[LineError]) -> String {
+    let mut out: Vec<String> = errors
+        .iter()
+        .take(LINES_IN_STATUS)
+        .map(|e| format!("line {} ({})", e.line, e.message))
+        .collect();
+    if errors.len() > LINES_IN_STATUS {
+        out.push(format!("{} more", errors.len() - LINES_IN_STATUS));
+    }
+    out.join(", ")
+}
+
+/// A store error as an operator sentence, without the `NTLM: ` prefix of the status text.
+fn operator_text(e: &GssError) -> String {
+    let text = e.to_string();
+    text.strip_prefix("NTLM: ").unwrap_or(&text).to_string()
 }
 
 impl UserFileStore {
@@ -260,7 +284,62 @@ impl UserFileStore {
         UserFileStore {
             path: path.into(),
             current: RwLock::new(None),
+            log: Mutex::new(None),
         }
+    }
+
+    /// Sets the debug log where lines skipped at the next (re-)read are reported (`None`: nowhere).
+    pub fn set_debug_log(&self, log: Option<&Path>) {
+        let mut guard = match self.log.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if guard.as_deref() != log {
+            *guard = log.map(Path::to_path_buf);
+        }
+    }
+
+    /// Reports each skipped line of a newly read file in the debug log.
+    fn log_skipped(&self, parsed: &ParsedUserFile) {
+        let guard = match self.log.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for e in &parsed.errors {
+            crate::debug::event(
+                guard.as_deref(),
+                format_args!(
+                    "user file {} line {} skipped: {}",
+                    self.path.display(),
+                    e.line,
+                    e.message
+                ),
+            );
+        }
+    }
+
+    /// Why a file without any usable entry is unusable.
+    fn no_entries(&self, parsed: &ParsedUserFile) -> String {
+        if parsed.errors.is_empty() {
+            format!("user file {} has no entries", self.path.display())
+        } else {
+            format!(
+                "user file {} has no usable entry; skipped {}",
+                self.path.display(),
+                list_lines(&parsed.errors)
+            )
+        }
+    }
+
+    /// What to add to "unknown user" when the file skipped lines (the user may be on one of them).
+    fn skipped_note(&self, parsed: &ParsedUserFile) -> Option<String> {
+        (!parsed.errors.is_empty()).then(|| {
+            format!(
+                "user file {} skipped malformed {}",
+                self.path.display(),
+                list_lines(&parsed.errors)
+            )
+        })
     }
 
     /// The shared store for `path` (one per path and process, so the file is parsed once).
@@ -304,6 +383,13 @@ impl UserFileStore {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
+        // Report skipped lines once per version (a recent file is re-read on every lookup).
+        if guard
+            .as_ref()
+            .map_or(true, |old| old.parsed.errors != parsed.errors)
+        {
+            self.log_skipped(&parsed);
+        }
         *guard = Some(Snapshot {
             stamp,
             trusted: !stamp.is_recent(),
@@ -341,31 +427,62 @@ impl UserFileStore {
             None => parsed.first(),
         };
         let entry = entry.ok_or_else(|| {
+            if parsed.entries().is_empty() {
+                return GssError::with_detail(
+                    GSS_S_NO_CRED,
+                    Minor::UserFile,
+                    self.no_entries(&parsed),
+                );
+            }
             let who = match (user, domain) {
                 (Some(u), Some(d)) => format!("{d}\\{u}"),
                 (Some(u), None) => u.to_string(),
                 (None, _) => "no usable entry".to_string(),
             };
+            let note = self
+                .skipped_note(&parsed)
+                .map(|n| format!("; {n}"))
+                .unwrap_or_default();
             GssError::with_detail(
                 GSS_S_NO_CRED,
                 Minor::UnknownUser,
-                format!("{who} in {}", self.path.display()),
+                format!("{who} in {}{note}", self.path.display()),
             )
         })?;
-        Ok(UserSecrets {
-            user: entry.user.clone(),
-            // The entry's own domain: a domainless entry vouches for no domain, whatever was asked.
-            domain: entry.domain.clone().unwrap_or_default(),
-            nt_hash: entry.nt_hash.clone(),
-            lm_hash: entry.lm_hash.clone(),
-        })
+        Ok(secrets_of(entry))
     }
 }
 
 impl CredentialLookup for UserFileStore {
     fn lookup(&self, user: &str, domain: &str) -> Option<UserSecrets> {
-        self.find(Some(user), (!domain.is_empty()).then_some(domain))
-            .ok()
+        self.find_user(user, domain).ok()
+    }
+
+    /// A missing, unreadable, insecure or empty file is `Unavailable` with the reason; an unknown user is
+    /// `NotFound`, noting the skipped lines (the user may be on one of them).
+    fn find_user(&self, user: &str, domain: &str) -> Result<UserSecrets, LookupFailure> {
+        let parsed = self
+            .snapshot()
+            .map_err(|e| LookupFailure::Unavailable(operator_text(&e)))?;
+        if parsed.entries().is_empty() {
+            return Err(LookupFailure::Unavailable(self.no_entries(&parsed)));
+        }
+        parsed
+            .find(user, (!domain.is_empty()).then_some(domain))
+            .map(secrets_of)
+            .ok_or_else(|| LookupFailure::NotFound {
+                note: self.skipped_note(&parsed),
+            })
+    }
+}
+
+fn secrets_of(entry: &UserEntry) -> UserSecrets {
+    UserSecrets {
+        user: entry.user.clone(),
+        // The entry's own domain: a domainless entry vouches for no domain, whatever was asked.
+        domain: entry.domain.clone().unwrap_or_default(),
+        nt_hash: entry.nt_hash.clone(),
+        lm_hash: entry.lm_hash.clone(),
     }
 }
 

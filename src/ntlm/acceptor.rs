@@ -33,11 +33,30 @@ pub struct UserSecrets {
     pub lm_hash: Option<LmHash>,
 }
 
+/// Why a [`CredentialLookup`] found no secrets, for the operator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LookupFailure {
+    /// The source has no such user; `note` is what else the operator should know (e.g. skipped lines).
+    NotFound {
+        /// Extra text for the status and the log (never a secret).
+        note: Option<String>,
+    },
+    /// The source itself cannot be used (a missing, empty or insecure user file): why, as a sentence.
+    Unavailable(String),
+}
+
 /// Where the acceptor finds users: (user, domain) → secrets. Names compare case-insensitively; an empty
 /// `domain` matches an entry of any domain.
 pub trait CredentialLookup: Send + Sync {
     /// The secrets of `domain\user`, if known.
     fn lookup(&self, user: &str, domain: &str) -> Option<UserSecrets>;
+
+    /// Like [`CredentialLookup::lookup`], saying why nothing was found. The acceptor calls this one; the
+    /// default knows no more than "not found".
+    fn find_user(&self, user: &str, domain: &str) -> Result<UserSecrets, LookupFailure> {
+        self.lookup(user, domain)
+            .ok_or(LookupFailure::NotFound { note: None })
+    }
 }
 
 /// Acceptor settings.
@@ -326,13 +345,21 @@ impl AcceptorAwaitAuthenticate {
     ) -> Result<Verified, NtlmError> {
         let cfg = &self.cfg;
         let sc = &self.server_challenge;
-        let secrets =
-            cfg.store
-                .lookup(&auth.user, &auth.domain)
-                .ok_or_else(|| NtlmError::UnknownUser {
+        let secrets = cfg
+            .store
+            .find_user(&auth.user, &auth.domain)
+            .map_err(|f| match f {
+                LookupFailure::NotFound { note: None } => NtlmError::UnknownUser {
                     user: auth.user.clone(),
                     domain: auth.domain.clone(),
-                })?;
+                },
+                LookupFailure::NotFound { note: Some(note) } => NtlmError::UnknownUserNoted {
+                    user: auth.user.clone(),
+                    domain: auth.domain.clone(),
+                    note,
+                },
+                LookupFailure::Unavailable(reason) => NtlmError::UserDatabaseUnavailable { reason },
+            })?;
         let wrong = || NtlmError::WrongPassword {
             user: auth.user.clone(),
             domain: auth.domain.clone(),

@@ -86,6 +86,14 @@ pub enum NtlmError {
     RandomUnavailable,
     /// The acceptor does not know this user.
     UnknownUser { user: String, domain: String },
+    /// The acceptor does not know this user, and its user database has more to say (e.g. skipped lines).
+    UnknownUserNoted {
+        user: String,
+        domain: String,
+        note: String,
+    },
+    /// The acceptor's user database cannot be used (a missing, empty or insecure user file).
+    UserDatabaseUnavailable { reason: String },
     /// The response does not prove knowledge of the user's password.
     WrongPassword { user: String, domain: String },
     /// MsvAvFlags announced a MIC but the AUTHENTICATE carries none.
@@ -132,6 +140,10 @@ impl fmt::Display for NtlmError {
             NtlmError::UnknownUser { user, domain } => {
                 write!(f, "unknown user {}", display_user(domain, user))
             }
+            NtlmError::UnknownUserNoted { user, domain, note } => {
+                write!(f, "unknown user {}; {note}", display_user(domain, user))
+            }
+            NtlmError::UserDatabaseUnavailable { reason } => f.write_str(reason),
             NtlmError::WrongPassword { user, domain } => {
                 write!(
                     f,
