@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use zeroize::Zeroizing;
 
 /// One usable line of the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -219,6 +220,48 @@ impl FileStamp {
 pub const RACY_WINDOW: std::time::Duration = std::time::Duration::from_nanos(RACY_WINDOW_NS as u64);
 const RACY_WINDOW_NS: i64 = 2_000_000_000;
 
+/// The largest user file read (16 MiB: some 200,000 lines); a larger one is refused.
+pub const MAX_FILE_SIZE: usize = 16 << 20;
+
+/// Reads the whole file into a buffer that is wiped when freed — also each smaller buffer it outgrew (a
+/// `read_to_string` would free its outgrown buffers, password lines included, unwiped). `hint` is the size
+/// `fstat` gave; the buffer starts one byte larger so that reading the whole file needs no growth.
+fn read_wiped(file: &mut std::fs::File, hint: usize) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    let mut buf = Zeroizing::new(Vec::with_capacity(
+        hint.min(MAX_FILE_SIZE).saturating_add(1),
+    ));
+    loop {
+        if buf.len() > MAX_FILE_SIZE {
+            return Err(std::io::Error::other(format!(
+                "larger than {MAX_FILE_SIZE} bytes"
+            )));
+        }
+        if buf.len() == buf.capacity() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(
+                buf.capacity().saturating_mul(2).max(4096),
+            ));
+            bigger.extend_from_slice(&buf);
+            buf = bigger; // the outgrown buffer is wiped as it drops
+        }
+        let filled = buf.len();
+        let capacity = buf.capacity();
+        buf.resize(capacity, 0); // within the capacity: no reallocation
+        let got = buf
+            .get_mut(filled..)
+            .map_or(Ok(0), |spare| file.read(spare));
+        match got {
+            Ok(0) => {
+                buf.truncate(filled);
+                return Ok(buf);
+            }
+            Ok(n) => buf.truncate(filled + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(filled),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// How many times a read that raced with a writer is retried before giving up with `GSS_S_NO_CRED`.
 pub const READ_ATTEMPTS: usize = 5;
 
@@ -377,8 +420,10 @@ impl UserFileStore {
                 return Ok(s.parsed.clone());
             }
         }
-        let (stamp, text) = self.read_consistent()?;
-        let parsed = Arc::new(ParsedUserFile::parse(&text));
+        let (stamp, bytes) = self.read_consistent()?;
+        let text = core::str::from_utf8(&bytes)
+            .map_err(|e| file_error(&self.path, format_args!("not UTF-8 ({e})")))?;
+        let parsed = Arc::new(ParsedUserFile::parse(text));
         let mut guard = match self.current.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -399,16 +444,14 @@ impl UserFileStore {
     }
 
     /// Reads the whole file with its stamp, retrying while it changes under the read.
-    fn read_consistent(&self) -> Result<(FileStamp, String), GssError> {
-        use std::io::Read;
+    fn read_consistent(&self) -> Result<(FileStamp, Zeroizing<Vec<u8>>), GssError> {
         for _ in 0..READ_ATTEMPTS {
             let mut file =
                 std::fs::File::open(&self.path).map_err(|e| file_error(&self.path, e))?;
             let before = file.metadata().map_err(|e| file_error(&self.path, e))?;
             check_mode(&self.path, &before)?;
-            let mut text = String::new();
-            file.read_to_string(&mut text)
-                .map_err(|e| file_error(&self.path, e))?;
+            let hint = usize::try_from(before.size()).unwrap_or(MAX_FILE_SIZE);
+            let text = read_wiped(&mut file, hint).map_err(|e| file_error(&self.path, e))?;
             let after = file.metadata().map_err(|e| file_error(&self.path, e))?;
             let stamp = FileStamp::of(&before);
             if stamp == FileStamp::of(&after) && u64::try_from(text.len()).ok() == Some(stamp.size)
