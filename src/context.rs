@@ -378,9 +378,9 @@ impl SecContext {
                 if self.log.is_some() {
                     // Only with a debug log: building the user's display name allocates.
                     self.log(format_args!(
-                        "acceptor: authenticated {} from workstation {:?} ({:?}, MIC {}, {:?})",
+                        "acceptor: authenticated {} from workstation \"{}\" ({:?}, MIC {}, {:?})",
                         crate::ntlm::error::display_user(&est.domain, &est.user),
-                        est.workstation,
+                        crate::ntlm::error::escape(&est.workstation),
                         est.kind,
                         est.mic_present,
                         est.flags

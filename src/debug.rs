@@ -32,12 +32,14 @@ pub fn event(path: Option<&Path>, message: std::fmt::Arguments<'_>) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
+        // Escaped as a whole too: whatever a caller forgot, one event stays one line.
+        let message = message.to_string();
         let line = format!(
             "{}.{:03} gss-negotiate[{}]: {}\n",
             now.as_secs(),
             now.subsec_millis(),
             std::process::id(),
-            message
+            crate::ntlm::error::escape(&message)
         );
         let _ = file.write_all(line.as_bytes());
     }
