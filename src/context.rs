@@ -187,6 +187,7 @@ impl SecContext {
         req_flags: u32,
         cfg: &Config,
     ) -> Result<(SecContext, Step), GssError> {
+        let base_flags = cred.as_ref().and_then(|c| c.neg_flags).map(NegotiateFlags);
         let init = match cred {
             _ if req_flags & flags::ANON != 0 => CredInitiator::Anonymous,
             Some(Credential {
@@ -226,6 +227,7 @@ impl SecContext {
         icfg.target_spn = spn_of(target.as_ref());
         icfg.lm_compat_level = level(cfg);
         icfg.requested = requested_of(req_flags);
+        icfg.base_flags = base_flags;
         let mut ctx = SecContext {
             state: State::Initiating(Initiator::new(icfg)),
             local: Some(local),
@@ -322,6 +324,9 @@ impl SecContext {
         acfg.lm_compat_level = level(cfg);
         acfg.allow_anonymous = cfg.allow_anonymous;
         acfg.require_channel_bindings = cfg.require_channel_bindings;
+        if let Some(allowed) = cred.neg_flags {
+            acfg.allowed_flags = NegotiateFlags(allowed);
+        }
         let ctx = SecContext {
             state: State::Accepting(Acceptor::new(acfg)),
             local: own,

@@ -91,7 +91,8 @@ pub struct Credential {
     pub initiator: Option<Initiator>,
     /// Present when the credential can accept.
     pub acceptor: Option<Acceptor>,
-    /// NEGOTIATE flags set with `gssspi_set_cred_option` (private OID .5); `None` = the defaults.
+    /// NTLMSSP flags set with `gssspi_set_cred_option` (private OID .5; see [`set_neg_flags`]); `None` = the
+    /// defaults.
     pub neg_flags: Option<u32>,
 }
 
@@ -479,14 +480,17 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Sets the default NEGOTIATE flags (private OID .5): 4 bytes host order, or empty to restore the defaults.
+/// Sets the NTLMSSP flags of a credential (gss-ntlmssp's private OID `…655.1.5`): 4 bytes in host order, or
+/// empty to restore the defaults (0 means the defaults too, as in gss-ntlmssp). An initiator sends them as the
+/// base of its NEGOTIATE flags (the GSS request and the LM_COMPAT_LEVEL policy add theirs); an acceptor grants
+/// at most these of the negotiable flags in its CHALLENGE (`tests/neg_flags_option.rs`).
 pub fn set_neg_flags(cred: &mut Credential, value: &[u8]) -> Result<(), GssError> {
     cred.neg_flags = match value.len() {
         0 => None,
         4 => {
             let mut b = [0u8; 4];
             b.copy_from_slice(value);
-            Some(u32::from_ne_bytes(b))
+            Some(u32::from_ne_bytes(b)).filter(|f| *f != 0)
         }
         n => {
             return Err(GssError::with_detail(

@@ -83,6 +83,9 @@ pub struct AcceptorConfig {
     pub max_skew_secs: u64,
     /// The VERSION we put in the CHALLENGE.
     pub version: Version,
+    /// The negotiable flags (signing, sealing, key exchange, key strengths, datagram, identify) the CHALLENGE
+    /// may grant: gss-ntlmssp's credential option `…655.1.5` on an acceptor credential. All by default.
+    pub allowed_flags: NegotiateFlags,
     /// The user database.
     pub store: Arc<dyn CredentialLookup>,
     /// Randomness and clock.
@@ -115,6 +118,7 @@ impl AcceptorConfig {
             require_channel_bindings: false,
             max_skew_secs: DEFAULT_MAX_TIMESTAMP_SKEW_SECS,
             version: Version::DEFAULT,
+            allowed_flags: NegotiateFlags(u32::MAX),
             store,
             env,
         }
@@ -176,6 +180,7 @@ impl AcceptorStart {
             NegotiateFlags::OEM
         };
         flags |= asked
+            & cfg.allowed_flags
             & (NegotiateFlags::SIGN
                 | NegotiateFlags::SEAL
                 | NegotiateFlags::ALWAYS_SIGN
