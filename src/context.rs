@@ -189,19 +189,24 @@ impl SecContext {
     ) -> Result<(SecContext, Step), GssError> {
         let base_flags = cred.as_ref().and_then(|c| c.neg_flags).map(NegotiateFlags);
         let init = match cred {
-            _ if req_flags & flags::ANON != 0 => CredInitiator::Anonymous,
+            _ if req_flags & flags::ANON != 0 => Ok(CredInitiator::Anonymous),
             Some(Credential {
                 initiator: Some(i), ..
-            }) => i,
-            Some(_) => {
-                return Err(GssError::with_detail(
-                    GSS_S_NO_CRED,
-                    Minor::BadCredUsage,
-                    "the credential cannot initiate",
-                ))
-            }
-            None => creds::acquire_initiator(None, None, cfg)?,
+            }) => Ok(i),
+            Some(_) => Err(GssError::with_detail(
+                GSS_S_NO_CRED,
+                Minor::BadCredUsage,
+                "the credential cannot initiate",
+            )),
+            None => creds::acquire_initiator(None, None, cfg),
         };
+        // A failure before the context exists is logged here; later ones by `init_step`.
+        let init = init.inspect_err(|e| {
+            crate::debug::event(
+                cfg.debug_file.as_deref(),
+                format_args!("initiator: failed: {e}"),
+            )
+        })?;
         let (credential, local) = match &init {
             CredInitiator::User {
                 user,
@@ -298,21 +303,29 @@ impl SecContext {
         cfg: &Config,
         sys: &dyn NameSystem,
     ) -> Result<SecContext, GssError> {
+        let log_failure = |e: &GssError| {
+            crate::debug::event(
+                cfg.debug_file.as_deref(),
+                format_args!("acceptor: refused: {e}"),
+            )
+        };
         let cred = match cred {
             Some(c) if c.acceptor.is_some() => c,
             Some(_) => {
-                return Err(GssError::with_detail(
+                let e = GssError::with_detail(
                     GSS_S_NO_CRED,
                     Minor::BadCredUsage,
                     "the credential cannot accept",
-                ))
+                );
+                log_failure(&e);
+                return Err(e);
             }
             None => Credential {
-                acceptor: Some(creds::acquire_acceptor(None, None, sys)?),
+                acceptor: Some(creds::acquire_acceptor(None, None, sys).inspect_err(log_failure)?),
                 ..Credential::default()
             },
         };
-        let store = cred.acceptor_lookup(cfg)?;
+        let store = cred.acceptor_lookup(cfg).inspect_err(log_failure)?;
         let own = cred.acceptor.as_ref().map(|a| a.name.clone());
         let mut acfg = AcceptorConfig::new(store, system_environment());
         let (host, dns_domain) = hostname_parts(sys);
