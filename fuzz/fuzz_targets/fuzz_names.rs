@@ -31,7 +31,17 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         let shown = name.display();
-        let _ = name.localname_candidates();
+        // A foreign domain never falls back to the bare user; a listed (local) one may.
+        if let (
+            Ok(c),
+            Name::User {
+                domain: Some(_), ..
+            },
+        ) = (name.localname_candidates(&["LOCALDOM"]), &name)
+        {
+            let local = matches!(&name, Name::User { domain: Some(d), .. } if d.eq_ignore_ascii_case("LOCALDOM"));
+            assert_eq!(c.len(), if local { 2 } else { 1 }, "{c:?}");
+        }
         let _ = name.name_type_oid();
         assert!(name.matches(&name));
         if let Ok(token) = name.export() {
