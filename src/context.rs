@@ -188,25 +188,27 @@ impl SecContext {
         cfg: &Config,
     ) -> Result<(SecContext, Step), GssError> {
         let base_flags = cred.as_ref().and_then(|c| c.neg_flags).map(NegotiateFlags);
+        // A failure before the context exists is logged here (or by `acquire_initiator`); later ones by
+        // `init_step`.
         let init = match cred {
-            _ if req_flags & flags::ANON != 0 => Ok(CredInitiator::Anonymous),
+            _ if req_flags & flags::ANON != 0 => CredInitiator::Anonymous,
             Some(Credential {
                 initiator: Some(i), ..
-            }) => Ok(i),
-            Some(_) => Err(GssError::with_detail(
-                GSS_S_NO_CRED,
-                Minor::BadCredUsage,
-                "the credential cannot initiate",
-            )),
-            None => creds::acquire_initiator(None, None, cfg),
+            }) => i,
+            Some(_) => {
+                let e = GssError::with_detail(
+                    GSS_S_NO_CRED,
+                    Minor::BadCredUsage,
+                    "the credential cannot initiate",
+                );
+                crate::debug::event(
+                    cfg.debug_file.as_deref(),
+                    format_args!("initiator: failed: {e}"),
+                );
+                return Err(e);
+            }
+            None => creds::acquire_initiator(None, None, cfg)?,
         };
-        // A failure before the context exists is logged here; later ones by `init_step`.
-        let init = init.inspect_err(|e| {
-            crate::debug::event(
-                cfg.debug_file.as_deref(),
-                format_args!("initiator: failed: {e}"),
-            )
-        })?;
         let (credential, local) = match &init {
             CredInitiator::User {
                 user,

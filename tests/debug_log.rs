@@ -216,3 +216,19 @@ fn an_unwritable_debug_log_path_is_reported_once_on_stderr() {
         "expected the warning once on stderr, got:\n{stderr}"
     );
 }
+
+#[test]
+fn initiator_credential_failures_reach_the_debug_log() {
+    // gss_acquire_cred for a user the file does not have (what gss-client -user does first).
+    let (err, log) = log_of_failed_initiator(
+        "nouser",
+        Some("TESTDOM:testuser:Passw0rd!\n"),
+        Some("nobody"),
+    );
+    assert!(err.contains("unknown user"), "{err}");
+    assert_eq!(
+        log.matches(&format!("initiator: failed: {err}")).count(),
+        1,
+        "{err}\n{log}"
+    );
+}

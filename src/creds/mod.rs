@@ -170,6 +170,20 @@ pub fn acquire_initiator(
     store: Option<&CredStore>,
     cfg: &Config,
 ) -> Result<Initiator, GssError> {
+    // An initiator that cannot get a credential fails before any message: the debug log says why.
+    initiator_from_sources(name, store, cfg).inspect_err(|e| {
+        crate::debug::event(
+            cfg.debug_file.as_deref(),
+            format_args!("initiator: failed: {e}"),
+        )
+    })
+}
+
+fn initiator_from_sources(
+    name: Option<&Name>,
+    store: Option<&CredStore>,
+    cfg: &Config,
+) -> Result<Initiator, GssError> {
     if let Some(Name::Anonymous) = name {
         return Ok(Initiator::Anonymous);
     }
@@ -245,10 +259,18 @@ pub fn acquire(
         CredUsage::Initiate => cred.initiator = Some(acquire_initiator(name, store, cfg)?),
         CredUsage::Accept => cred.acceptor = Some(acquire_acceptor(name, store, sys)?),
         CredUsage::Both => {
-            let init = acquire_initiator(name, store, cfg);
+            // A missing initiator half is no failure while the acceptor half exists: logged only when
+            // neither could be built.
+            let init = initiator_from_sources(name, store, cfg);
             let acc = acquire_acceptor(name, store, sys);
             match (init, acc) {
-                (Err(e), Err(_)) => return Err(e),
+                (Err(e), Err(_)) => {
+                    crate::debug::event(
+                        cfg.debug_file.as_deref(),
+                        format_args!("initiator: failed: {e}"),
+                    );
+                    return Err(e);
+                }
                 (i, a) => {
                     cred.initiator = i.ok();
                     cred.acceptor = a.ok();
