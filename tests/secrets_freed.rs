@@ -85,8 +85,12 @@ fn needles() -> Vec<(&'static str, [u8; 16])> {
 }
 
 /// Runs `step` once per needle with the scanner armed; fails naming the needle some freed block still held.
-fn assert_wiped(what: &str, mut step: impl FnMut()) {
-    for (needle_name, needle) in needles() {
+fn assert_wiped(what: &str, step: impl FnMut()) {
+    assert_wiped_of(what, needles(), step)
+}
+
+fn assert_wiped_of(what: &str, needles: Vec<(&'static str, [u8; 16])>, mut step: impl FnMut()) {
+    for (needle_name, needle) in needles {
         let scan = Scan::arm(&needle);
         step();
         let (hits, scanned) = scan.finish();
@@ -231,6 +235,54 @@ fn a_cred_store_acquire_frees_no_unwiped_password() {
         assert_eq!(major, 0, "gss_acquire_cred_from: minor {minor:#x}");
         release(name, cred);
     });
+}
+
+#[test]
+fn a_cred_store_nthash_acquire_frees_no_unwiped_hash() {
+    let _only_us = scan::exclusive();
+    let nt = *ntowfv1(&Password::new(PASSWORD)).as_bytes();
+    let hex: String = nt.iter().map(|b| format!("{b:02x}")).collect();
+    let key = CString::new("ntlmssp_nthash").unwrap();
+    let value = CString::new(hex.clone()).unwrap();
+    let mut elements = [KeyValue {
+        key: key.as_ptr(),
+        value: value.as_ptr(),
+    }];
+    let set = KeyValueSet {
+        count: 1,
+        elements: elements.as_mut_ptr(),
+    };
+    let hex_head: [u8; 16] = hex.as_bytes()[..16].try_into().unwrap();
+    let hex_tail: [u8; 16] = hex.as_bytes()[16..].try_into().unwrap();
+    let needles = vec![
+        ("the hex NT hash (first half)", hex_head),
+        ("the hex NT hash (second half)", hex_tail),
+        ("the NT hash", nt),
+    ];
+    assert_wiped_of(
+        "gss_acquire_cred_from with a cred-store ntlmssp_nthash",
+        needles,
+        || {
+            let name = import_user("CORP\\alice");
+            let (mut minor, mut cred) = (0u32, std::ptr::null_mut());
+            // SAFETY: every pointer is valid or NULL; usage 1 = GSS_C_INITIATE.
+            let major = unsafe {
+                gss_acquire_cred_from(
+                    &mut minor,
+                    name,
+                    0,
+                    std::ptr::null_mut(),
+                    1,
+                    &set,
+                    &mut cred,
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                )
+            };
+            assert_eq!(major, 0, "gss_acquire_cred_from: minor {minor:#x}");
+            release(name, cred);
+        },
+    );
 }
 
 #[test]
