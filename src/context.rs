@@ -46,6 +46,9 @@ pub mod flags {
     pub const PROT_READY: u32 = 128;
     /// GSS_C_TRANS_FLAG.
     pub const TRANS: u32 = 256;
+    /// GSS_C_CHANNEL_BOUND_FLAG (MIT krb5 ≥ 1.19 `gssapi_ext.h`): acceptor only, when its channel bindings
+    /// were matched by the initiator's.
+    pub const CHANNEL_BOUND: u32 = 2048;
     /// GSS_C_IDENTIFY_FLAG (SSPI extension).
     pub const IDENTIFY: u32 = 0x2000;
     /// GSS_C_DATAGRAM_FLAG (gss-ntlmssp's private value).
@@ -448,6 +451,9 @@ impl SecContext {
         }
         if e.is_anonymous() {
             f |= flags::ANON;
+        }
+        if e.channel_bound && e.side == Side::Server {
+            f |= flags::CHANNEL_BOUND;
         }
         f
     }
