@@ -13,7 +13,7 @@ import os
 import sys
 
 MARK = {"pass": "pass", "fail": "**FAIL**", "peer-defect": "peer defect", "n/a": "n/a", "skip": "skip"}
-ORDER = ["gss-ntlmssp", "pyspnego", "impacket", "sspi"]
+ORDER = ["gss-ntlmssp", "pyspnego", "pyspnego 0.6", "impacket", "sspi"]
 
 # Rules chosen where peers differ from the letter of MS-NLMP or from each other. Each names the test that holds it.
 RULES = [
@@ -137,6 +137,8 @@ def main():
         "pyspnego": "PyPI, its own pure-Python NTLM (`use_ntlm`) and SPNEGO (`use_negotiate`), never the system GSSAPI",
         "impacket": "PyPI, `getNTLMSSPType1/Type3` encoders and SIGN/SEAL helpers as a raw NTLMSSP initiator",
         "sspi": "crates.io, Devolutions' NTLM against our in-process NTLM core (tests/sspi-peer)",
+        "pyspnego 0.6": "PyPI 0.6.3 in a venv the test creates, its GSSAPI path (NTLM through the system GSSAPI, i.e. "
+                        "this plugin) for client and server",
     }
     for p in peers:
         versions = sorted({r["version"] for r in by_peer[p] if r["version"] != "-"}) or ["-"]
