@@ -30,7 +30,7 @@ RULES = [
     "or SEAL was negotiated (`conf_state` 1); `gss_unwrap` without SEAL accepts the signed-only form (MS-NLMP, Samba) "
     "and the sealed form (tried in that order, each from the same state), and after the first sealed token it "
     "expects only sealed ones (and `gss_inquire_context` reports `GSS_C_CONF_FLAG`), as Samba does. Tests: "
-    "`tests/interop_samples_mixed.rs` (MIT's gss-client/gss-server, gss-ntlmssp on one side: plain, `-nx`, "
+    "`tests/gss_context.rs` `without_seal_wrap_seals_and_unwrap_takes_both_forms`, `tests/interop_samples_mixed.rs` (MIT's gss-client/gss-server, gss-ntlmssp on one side: plain, `-nx`, "
     "`-export`, `-ccount 2 -mcount 3`, raw and SPNEGO, both directions) and the `flags_*` rows below.",
     "",
     "### A refused token in the middle of a stream",

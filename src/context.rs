@@ -839,29 +839,37 @@ fn unwrap_in_place(est: &mut Established, body: &mut [u8], sig: &[u8]) -> Result
     } else if neg.contains(NegotiateFlags::SIGN) {
         // SEAL not negotiated: the token is signed-only (MS-NLMP, Samba) or sealed anyway (gss-ntlmssp, pyspnego,
         // .NET, Windows' LDAP client). Try the signed form first, then the sealed one, each from the same starting
-        // state (Samba's `ntlmssp_unwrap` does the same). Either way the sealed attempt's state is kept: a
-        // rejected token spends its slot as the always-sealing peers (and Samba after its fallback) do; once a
-        // sealed token verified, only the sealed form is tried (Samba sets SEAL too).
+        // state (Samba's `ntlmssp_unwrap` does the same); once a sealed token verified, only the sealed form is
+        // tried (Samba sets SEAL too).
         let mut signed = est.security.clone();
         let signed_err = match signed.verify(body, sig) {
             Ok(()) => {
                 est.security = signed;
+                est.peer_wraps_signed = true;
                 return Ok(false);
             }
             Err(e) => e,
         };
         let mut sealed = est.security.clone();
-        let res = sealed.unseal_in_place(body, sig);
-        est.security = sealed;
-        match res {
+        match sealed.unseal_in_place(body, sig) {
             Ok(()) => {
+                est.security = sealed;
                 est.flags |= NegotiateFlags::SEAL;
                 Ok(true)
             }
-            Err(e @ (SecurityError::Duplicate { .. } | SecurityError::Gap { .. })) => {
-                Err(security_error(e))
+            Err(sealed_err) => {
+                // Refused in both forms: spend the slot in the form this peer sends (sealed until it has sent a
+                // signed-only token: every peer but Samba seals, and Samba ends its own fallback the same way).
+                est.security = if est.peer_wraps_signed {
+                    signed
+                } else {
+                    sealed
+                };
+                Err(security_error(match sealed_err {
+                    SecurityError::Duplicate { .. } | SecurityError::Gap { .. } => sealed_err,
+                    _ => signed_err,
+                }))
             }
-            Err(_) => Err(security_error(signed_err)),
         }
     } else {
         Err(GssError::with_detail(

@@ -130,3 +130,62 @@ fn datagram_contexts_do_not_claim_replay_or_sequence_detection() {
     assert_eq!(server.unwrap(&t2).expect("unwrap 2").0, b"two");
     assert_eq!(server.unwrap(&t1).expect("unwrap 1").0, b"one");
 }
+
+/// Re-imports `ctx` with NTLMSSP_NEGOTIATE_SEAL cleared from its negotiated flags: a context that negotiated
+/// signing only, as with a gss-ntlmssp client that MIT's gss-client asked for no confidentiality.
+fn without_seal(ctx: &SecContext) -> SecContext {
+    let mut blob = ctx.export().expect("export").to_vec();
+    let at = blob
+        .windows(4)
+        .position(|w| w == b"GNX1")
+        .expect("NTLM context in the blob")
+        + 7; // magic, side, response kind, marker byte
+    let mut flags = u32::from_le_bytes(blob[at..at + 4].try_into().unwrap());
+    assert_ne!(flags & 0x20, 0, "SEAL was negotiated");
+    flags &= !0x20;
+    blob[at..at + 4].copy_from_slice(&flags.to_le_bytes());
+    SecContext::import(&blob).expect("import")
+}
+
+/// Issue 10, defect 1 (INTEROP.md "Wrap tokens when SEAL was not negotiated"): without SEAL, gss_wrap seals (as
+/// gss-ntlmssp, pyspnego and .NET do) and gss_unwrap accepts both the signed-only form (signature || plaintext, as
+/// MS-NLMP and Samba send it) and the sealed form; a tampered token of either form is refused and the stream goes on.
+#[test]
+fn without_seal_wrap_seals_and_unwrap_takes_both_forms() {
+    let (c, s) = establish(flags::INTEG | flags::CONF);
+    let (mut client, mut server) = (without_seal(&c), without_seal(&s));
+    assert_eq!(server.gss_flags() & flags::CONF, 0);
+    // Signed-only form first: a MIC followed by the plaintext is exactly such a wrap token.
+    let msg = b"signed only, in clear".to_vec();
+    let mut token = client.get_mic(0, &msg).expect("mic").to_vec();
+    token.extend_from_slice(&msg);
+    assert_eq!(
+        server.unwrap(&token).expect("signed-only"),
+        (msg.clone(), false)
+    );
+    // A tampered signed-only token is refused; the next genuine one is taken.
+    let mut token = client.get_mic(0, &msg).expect("mic").to_vec();
+    token.extend_from_slice(&msg);
+    let last = token.len() - 1;
+    token[last] ^= 1;
+    assert!(server.unwrap(&token).is_err());
+    let (sealed, conf) = client.wrap(0, b"sealed anyway").expect("wrap");
+    assert!(conf, "gss_wrap seals whenever SIGN was negotiated");
+    assert_eq!(
+        server.unwrap(&sealed).expect("sealed form"),
+        (b"sealed anyway".to_vec(), true)
+    );
+    // The peer seals: from now on the server reports confidentiality, expects sealed tokens and seals its own.
+    assert_ne!(server.gss_flags() & flags::CONF, 0);
+    let (mut bad, _) = client.wrap(0, b"tampered").expect("wrap");
+    bad[20] ^= 1;
+    assert!(server.unwrap(&bad).is_err());
+    let (good, _) = client.wrap(0, b"after the tampered one").expect("wrap");
+    assert_eq!(
+        server.unwrap(&good).expect("next genuine").0,
+        b"after the tampered one"
+    );
+    let (back, conf) = server.wrap(0, b"reply").expect("wrap");
+    assert!(conf);
+    assert_eq!(client.unwrap(&back).expect("client unwrap").0, b"reply");
+}

@@ -324,6 +324,7 @@ impl AcceptorAwaitAuthenticate {
             kind: verified.kind,
             mic_present,
             channel_bound,
+            peer_wraps_signed: false,
             session_key,
             security,
             established_at: cfg.env.now_filetime(),

@@ -265,6 +265,7 @@ impl InitiatorAwaitChallenge {
             kind: resp.kind,
             mic_present: resp.mic,
             channel_bound: false,
+            peer_wraps_signed: false,
             session_key,
             security,
             established_at: cfg.env.now_filetime(),
