@@ -15,7 +15,7 @@ set -euo pipefail
 declare -A PKG_GROUPS=(
   [build]="build-essential pkg-config libkrb5-dev binutils"
   [test]="krb5-gss-samples krb5-user gss-ntlmssp python3-gssapi valgrind coreutils"
-  [interop]="gss-ntlmssp python3-gssapi python3-pip"
+  [interop]="gss-ntlmssp python3-gssapi python3-pip python3-venv"
   [http]="apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl python3-gssapi python3-requests python3-pip"
 )
 # PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).

@@ -46,6 +46,9 @@ pub mod flags {
     pub const PROT_READY: u32 = 128;
     /// GSS_C_TRANS_FLAG.
     pub const TRANS: u32 = 256;
+    /// GSS_C_CHANNEL_BOUND_FLAG (MIT krb5 ≥ 1.19 `gssapi_ext.h`): acceptor only, when its channel bindings
+    /// were matched by the initiator's.
+    pub const CHANNEL_BOUND: u32 = 2048;
     /// GSS_C_IDENTIFY_FLAG (SSPI extension).
     pub const IDENTIFY: u32 = 0x2000;
     /// GSS_C_DATAGRAM_FLAG (gss-ntlmssp's private value).
@@ -472,6 +475,9 @@ impl SecContext {
         if e.is_anonymous() {
             f |= flags::ANON;
         }
+        if e.channel_bound && e.side == Side::Server {
+            f |= flags::CHANNEL_BOUND;
+        }
         f
     }
 
@@ -543,7 +549,7 @@ impl SecContext {
         let mut out = alloc(n)?;
         let buf = out.as_mut().get_mut(..n).ok_or_else(too_long)?;
         let (head, body) = buf.split_at_mut(SessionSecurity::SIGNATURE_LEN);
-        if est.flags.contains(NegotiateFlags::SEAL) {
+        if seals(est.flags) {
             // Encrypt straight from the caller's message into the output (no copy pass).
             let sig = est.security.seal_to(msg, body).ok_or_else(too_long)?;
             head.copy_from_slice(&sig);
@@ -577,6 +583,7 @@ impl SecContext {
                 .map_err(security_error)?;
             return Ok((out, true));
         }
+        // SEAL not negotiated: signed-only or sealed anyway, decided in place (`unwrap_in_place`).
         msg.copy_from_slice(body);
         let sealed = unwrap_in_place(est, msg, sig)?;
         Ok((out, sealed))
@@ -612,10 +619,19 @@ impl SecContext {
             let mic = matches!(&self.state, State::Established(e) if e.mic_present);
             return Ok(vec![vec![u8::from(mic)]]);
         }
-        let est = self.established()?;
         if oid == oids::INQ_SSPI_SESSION_KEY {
+            // On a half-built context the key does not exist yet: GSS_S_UNAVAILABLE, as gss-ntlmssp answers
+            // (pyspnego 0.6 probes this after the first step and takes NO_CONTEXT for "no NTLM").
+            let State::Established(est) = &self.state else {
+                return Err(GssError::with_detail(
+                    GSS_S_UNAVAILABLE,
+                    Minor::ContextIncomplete,
+                    "the session key exists once the context is established",
+                ));
+            };
             return Ok(vec![est.session_key.as_bytes().to_vec()]);
         }
+        let est = self.established()?;
         if oid == oids::SEC_CONTEXT_SASL_SSF {
             return Ok(vec![sasl_ssf(est.flags).to_be_bytes().to_vec()]);
         }
@@ -636,7 +652,11 @@ impl SecContext {
         };
         if oid == oids::RESET_CRYPTO {
             let recv = number()? == 1;
-            self.established_mut()?.security.reset_rc4(recv);
+            // A half-built context has no keystream yet (it starts at the beginning once established), so a
+            // reset there is already true: GSS_S_COMPLETE, as gss-ntlmssp answers (pyspnego 0.6 probes it).
+            if let State::Established(est) = &mut self.state {
+                est.security.reset_rc4(recv);
+            }
             return Ok(());
         }
         if oid == oids::SET_SEQ_NUM {
@@ -811,10 +831,8 @@ fn wrap_in_place(
         ));
     }
     let neg = est.flags;
-    let (sig, sealed) = if neg.contains(NegotiateFlags::SEAL) {
+    let (sig, sealed) = if seals(neg) {
         (est.security.seal_in_place(body), true)
-    } else if neg.contains(NegotiateFlags::SIGN) {
-        (est.security.sign(body), false)
     } else {
         return Err(GssError::with_detail(
             GSS_S_UNAVAILABLE,
@@ -826,6 +844,14 @@ fn wrap_in_place(
     Ok(sealed)
 }
 
+/// Whether `gss_wrap` seals: whenever SIGN or SEAL was negotiated. Without SEAL this is what gss-ntlmssp,
+/// pyspnego, .NET's managed NTLM and Windows' LDAP client send, and what Samba accepts (its unwrap falls back to
+/// unsealing and then seals too); a signed-only token would be refused by all of the former. See INTEROP.md,
+/// "Wrap tokens when SEAL was not negotiated".
+fn seals(neg: NegotiateFlags) -> bool {
+    neg.intersects(NegotiateFlags::SIGN | NegotiateFlags::SEAL)
+}
+
 fn unwrap_in_place(est: &mut Established, body: &mut [u8], sig: &[u8]) -> Result<bool, GssError> {
     let neg = est.flags;
     if neg.contains(NegotiateFlags::SEAL) {
@@ -834,8 +860,40 @@ fn unwrap_in_place(est: &mut Established, body: &mut [u8], sig: &[u8]) -> Result
             .map_err(security_error)?;
         Ok(true)
     } else if neg.contains(NegotiateFlags::SIGN) {
-        est.security.verify(body, sig).map_err(security_error)?;
-        Ok(false)
+        // SEAL not negotiated: the token is signed-only (MS-NLMP, Samba) or sealed anyway (gss-ntlmssp, pyspnego,
+        // .NET, Windows' LDAP client). Try the signed form first, then the sealed one, each from the same starting
+        // state (Samba's `ntlmssp_unwrap` does the same); once a sealed token verified, only the sealed form is
+        // tried (Samba sets SEAL too).
+        let mut signed = est.security.clone();
+        let signed_err = match signed.verify(body, sig) {
+            Ok(()) => {
+                est.security = signed;
+                est.peer_wraps_signed = true;
+                return Ok(false);
+            }
+            Err(e) => e,
+        };
+        let mut sealed = est.security.clone();
+        match sealed.unseal_in_place(body, sig) {
+            Ok(()) => {
+                est.security = sealed;
+                est.flags |= NegotiateFlags::SEAL;
+                Ok(true)
+            }
+            Err(sealed_err) => {
+                // Refused in both forms: spend the slot in the form this peer sends (sealed until it has sent a
+                // signed-only token: every peer but Samba seals, and Samba ends its own fallback the same way).
+                est.security = if est.peer_wraps_signed {
+                    signed
+                } else {
+                    sealed
+                };
+                Err(security_error(match sealed_err {
+                    SecurityError::Duplicate { .. } | SecurityError::Gap { .. } => sealed_err,
+                    _ => signed_err,
+                }))
+            }
+        }
     } else {
         Err(GssError::with_detail(
             GSS_S_UNAVAILABLE,

@@ -21,9 +21,20 @@ impl NameSystem for Host {
 }
 
 fn establish(req_flags: u32) -> (SecContext, SecContext) {
+    establish_cb(req_flags, None, None).expect("established")
+}
+
+/// A handshake with channel bindings (the MD5 hash the C boundary makes of them) on either side.
+fn establish_cb(
+    req_flags: u32,
+    client_cb: Option<[u8; 16]>,
+    server_cb: Option<[u8; 16]>,
+) -> Result<(SecContext, SecContext), u32> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let users = std::env::temp_dir().join(format!(
-        "gss-negotiate-gssctx-{}-{req_flags}",
-        std::process::id()
+        "gss-negotiate-gssctx-{}-{req_flags}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     std::fs::write(&users, "TESTDOM:testuser:Passw0rd!\n").expect("user file");
     let mut vars = HashMap::new();
@@ -41,19 +52,58 @@ fn establish(req_flags: u32) -> (SecContext, SecContext) {
     let (mut client, first) =
         SecContext::initiate(Some(cred), None, req_flags, &cfg).expect("initiate");
     let mut server = SecContext::accept(None, &cfg, &Host).expect("accept");
-    let challenge = server.accept_step(&first.output, None).expect("challenge");
+    let challenge = server
+        .accept_step(&first.output, server_cb)
+        .expect("challenge");
     let auth = client
-        .init_step(Some(&challenge.output), None)
+        .init_step(Some(&challenge.output), client_cb)
         .expect("authenticate");
     assert!(auth.complete);
-    assert!(
-        server
-            .accept_step(&auth.output, None)
-            .expect("accepted")
-            .complete
-    );
+    let done = server.accept_step(&auth.output, server_cb);
     let _ = std::fs::remove_file(&users);
-    (client, server)
+    match done {
+        Ok(step) => {
+            assert!(step.complete);
+            Ok((client, server))
+        }
+        Err(e) => Err(e.major),
+    }
+}
+
+/// GSS_C_CHANNEL_BOUND_FLAG (MIT krb5 ≥ 1.19 `gssapi_ext.h`).
+const CHANNEL_BOUND: u32 = 2048;
+
+/// Issue 10, defect 3: the acceptor reports GSS_C_CHANNEL_BOUND_FLAG exactly when it was given channel bindings
+/// and the initiator's matched — MIT's `src/tests/gssapi/t_bindings.py` table (initiator, acceptor):
+/// (-, -) no, (a, -) no, (a, a) yes, (-, a) no, (a, x) "Incorrect channel bindings". The flag survives
+/// export/import; the initiator never claims it (as in MIT's krb5 mech).
+#[test]
+fn channel_bound_flag_follows_mit_t_bindings() {
+    let a = Some([0xA1; 16]);
+    let x = Some([0x0B; 16]);
+    for (cli, srv, want) in [
+        (None, None, false),
+        (a, None, false),
+        (a, a, true),
+        (None, a, false),
+    ] {
+        let (client, server) = establish_cb(flags::INTEG, cli, srv).expect("established");
+        assert_eq!(
+            server.gss_flags() & CHANNEL_BOUND != 0,
+            want,
+            "acceptor, bindings {:?}/{:?}",
+            cli.is_some(),
+            srv.is_some()
+        );
+        assert_eq!(client.gss_flags() & CHANNEL_BOUND, 0, "initiator");
+        let back = SecContext::import(&server.export().expect("export")).expect("import");
+        assert_eq!(back.gss_flags(), server.gss_flags(), "after export/import");
+    }
+    assert_eq!(
+        establish_cb(flags::INTEG, a, x).err(),
+        Some(4 << 16),
+        "GSS_S_BAD_BINDINGS"
+    );
 }
 
 #[test]
@@ -79,4 +129,63 @@ fn datagram_contexts_do_not_claim_replay_or_sequence_detection() {
     let (t2, _) = client.wrap(0, b"two").expect("wrap 2");
     assert_eq!(server.unwrap(&t2).expect("unwrap 2").0, b"two");
     assert_eq!(server.unwrap(&t1).expect("unwrap 1").0, b"one");
+}
+
+/// Re-imports `ctx` with NTLMSSP_NEGOTIATE_SEAL cleared from its negotiated flags: a context that negotiated
+/// signing only, as with a gss-ntlmssp client that MIT's gss-client asked for no confidentiality.
+fn without_seal(ctx: &SecContext) -> SecContext {
+    let mut blob = ctx.export().expect("export").to_vec();
+    let at = blob
+        .windows(4)
+        .position(|w| w == b"GNX1")
+        .expect("NTLM context in the blob")
+        + 7; // magic, side, response kind, marker byte
+    let mut flags = u32::from_le_bytes(blob[at..at + 4].try_into().unwrap());
+    assert_ne!(flags & 0x20, 0, "SEAL was negotiated");
+    flags &= !0x20;
+    blob[at..at + 4].copy_from_slice(&flags.to_le_bytes());
+    SecContext::import(&blob).expect("import")
+}
+
+/// Issue 10, defect 1 (INTEROP.md "Wrap tokens when SEAL was not negotiated"): without SEAL, gss_wrap seals (as
+/// gss-ntlmssp, pyspnego and .NET do) and gss_unwrap accepts both the signed-only form (signature || plaintext, as
+/// MS-NLMP and Samba send it) and the sealed form; a tampered token of either form is refused and the stream goes on.
+#[test]
+fn without_seal_wrap_seals_and_unwrap_takes_both_forms() {
+    let (c, s) = establish(flags::INTEG | flags::CONF);
+    let (mut client, mut server) = (without_seal(&c), without_seal(&s));
+    assert_eq!(server.gss_flags() & flags::CONF, 0);
+    // Signed-only form first: a MIC followed by the plaintext is exactly such a wrap token.
+    let msg = b"signed only, in clear".to_vec();
+    let mut token = client.get_mic(0, &msg).expect("mic").to_vec();
+    token.extend_from_slice(&msg);
+    assert_eq!(
+        server.unwrap(&token).expect("signed-only"),
+        (msg.clone(), false)
+    );
+    // A tampered signed-only token is refused; the next genuine one is taken.
+    let mut token = client.get_mic(0, &msg).expect("mic").to_vec();
+    token.extend_from_slice(&msg);
+    let last = token.len() - 1;
+    token[last] ^= 1;
+    assert!(server.unwrap(&token).is_err());
+    let (sealed, conf) = client.wrap(0, b"sealed anyway").expect("wrap");
+    assert!(conf, "gss_wrap seals whenever SIGN was negotiated");
+    assert_eq!(
+        server.unwrap(&sealed).expect("sealed form"),
+        (b"sealed anyway".to_vec(), true)
+    );
+    // The peer seals: from now on the server reports confidentiality, expects sealed tokens and seals its own.
+    assert_ne!(server.gss_flags() & flags::CONF, 0);
+    let (mut bad, _) = client.wrap(0, b"tampered").expect("wrap");
+    bad[20] ^= 1;
+    assert!(server.unwrap(&bad).is_err());
+    let (good, _) = client.wrap(0, b"after the tampered one").expect("wrap");
+    assert_eq!(
+        server.unwrap(&good).expect("next genuine").0,
+        b"after the tampered one"
+    );
+    let (back, conf) = server.wrap(0, b"reply").expect("wrap");
+    assert!(conf);
+    assert_eq!(client.unwrap(&back).expect("client unwrap").0, b"reply");
 }

@@ -191,10 +191,11 @@ impl AcceptorStart {
                 | NegotiateFlags::IDENTIFY);
         if asked.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
             flags |= NegotiateFlags::EXTENDED_SESSIONSECURITY;
-        } else if asked.contains(NegotiateFlags::LM_KEY) && cfg.lm_compat_level.acceptor_allows_v1()
-        {
-            flags |= NegotiateFlags::LM_KEY;
         }
+        // LM_KEY is never granted: its KeyExchangeKey is DES over the account's LMOWF (§3.4.5.1, §4.2.2.1.3), which
+        // the acceptor does not know to exist before the AUTHENTICATE names the account (an NT-hash-only account
+        // has none), and it weakens the keys. Clients must cope with a server that does not set it (issue 10,
+        // defect 5: an NT-hash-only account got a KeyExchangeKey from a zero LMOWF and every wrap failed).
 
         let now = cfg.env.now_filetime();
         let mut info = AvPairs::new();
@@ -285,7 +286,12 @@ impl AcceptorAwaitAuthenticate {
             self.verify_response(&auth, flags)?
         };
 
-        let session_key = if flags.contains(NegotiateFlags::KEY_EXCH) {
+        // §3.2.5.1.2 decrypts the client's key only with KEY_EXCH and SIGN or SEAL; pyspnego follows that and,
+        // without SIGN/SEAL, sends a 1-byte placeholder and keeps KeyExchangeKey. gss-ntlmssp (and our initiator)
+        // send a real 16-byte key whenever KEY_EXCH is set. Without SIGN/SEAL the field's length tells them apart.
+        let protects = flags.intersects(NegotiateFlags::SIGN | NegotiateFlags::SEAL);
+        let key_sent = protects || auth.encrypted_random_session_key.len() == 16;
+        let session_key = if flags.contains(NegotiateFlags::KEY_EXCH) && key_sent {
             if auth.encrypted_random_session_key.len() != 16 {
                 return Err(NtlmError::BadKeyExchange);
             }
@@ -300,6 +306,7 @@ impl AcceptorAwaitAuthenticate {
         };
 
         let mut mic_present = false;
+        let mut channel_bound = false;
         if let Some(blob) = &verified.blob {
             let info = &blob.av_pairs;
             let av_flags = info.flags().unwrap_or(0);
@@ -316,7 +323,7 @@ impl AcceptorAwaitAuthenticate {
                 mic_present = true;
             }
             self.check_timestamp_echoed(info)?;
-            self.check_channel_bindings(info, channel_bindings)?;
+            channel_bound = self.check_channel_bindings(info, channel_bindings)?;
             self.check_target_name(info)?;
         } else if channel_bindings.is_some() && cfg.require_channel_bindings {
             return Err(NtlmError::ChannelBindingsMissing);
@@ -337,6 +344,8 @@ impl AcceptorAwaitAuthenticate {
             workstation: auth.workstation,
             kind: verified.kind,
             mic_present,
+            channel_bound,
+            peer_wraps_signed: false,
             session_key,
             security,
             established_at: cfg.env.now_filetime(),
@@ -463,22 +472,24 @@ impl AcceptorAwaitAuthenticate {
         Err(NtlmError::ChallengeAltered)
     }
 
+    /// Checks the initiator's MsvAvChannelBindings against ours. `Ok(true)` when we were given bindings and the
+    /// initiator's matched (the context is channel-bound), `Ok(false)` when either side has none.
     fn check_channel_bindings(
         &self,
         info: &AvPairs,
         ours: Option<[u8; 16]>,
-    ) -> Result<(), NtlmError> {
-        let Some(ours) = ours else { return Ok(()) };
+    ) -> Result<bool, NtlmError> {
+        let Some(ours) = ours else { return Ok(false) };
         match info.channel_bindings() {
             Some(theirs) if theirs != [0u8; 16] => {
                 if ct_eq(&theirs, &ours) {
-                    Ok(())
+                    Ok(true)
                 } else {
                     Err(NtlmError::ChannelBindingsMismatch)
                 }
             }
             _ if self.cfg.require_channel_bindings => Err(NtlmError::ChannelBindingsMissing),
-            _ => Ok(()),
+            _ => Ok(false),
         }
     }
 

@@ -141,10 +141,19 @@ impl InitiatorConfig {
             NegotiateFlags::EXTENDED_SESSIONSECURITY,
             self.lm_compat_level.initiator_requests_ess(),
         );
-        // LM_KEY only makes sense without ESS (§2.2.2.5: ESS wins when both are set).
+        // LM_KEY only makes sense without ESS (§2.2.2.5: ESS wins when both are set), and only with an LM hash:
+        // its KeyExchangeKey is DES over LMOWF (§3.4.5.1, §4.2.2.1.3); a credential from a password given to
+        // gss_acquire_cred_with_password or an NT hash has none (issue 10, defect 5).
+        let has_lm_hash = matches!(
+            &self.credential,
+            InitiatorCredential::User {
+                lm_hash: Some(_),
+                ..
+            }
+        );
         f.set(
             NegotiateFlags::LM_KEY,
-            !self.lm_compat_level.initiator_requests_ess(),
+            !self.lm_compat_level.initiator_requests_ess() && has_lm_hash,
         );
         f
     }
@@ -275,6 +284,8 @@ impl InitiatorAwaitChallenge {
             workstation: auth.workstation,
             kind: resp.kind,
             mic_present: resp.mic,
+            channel_bound: false,
+            peer_wraps_signed: false,
             session_key,
             security,
             established_at: cfg.env.now_filetime(),
@@ -302,10 +313,13 @@ impl InitiatorAwaitChallenge {
         if matches!(self.cfg.credential, InitiatorCredential::Anonymous) {
             flags |= NegotiateFlags::ANONYMOUS;
         }
-        let req = self.cfg.requested;
-        if req.datagram && !flags.contains(NegotiateFlags::DATAGRAM | NegotiateFlags::KEY_EXCH) {
+        // Datagram session security needs key exchange (§3.1.5.2.1). An acceptor that does not grant DATAGRAM
+        // (gss-ntlmssp's, whose datagram mode is the connectionless handshake only) gets a connection-oriented
+        // context, which detects replays and reordering, and the GSS flags say so — a request the peer did not
+        // grant, as RFC 2743 handles every optional service.
+        if flags.contains(NegotiateFlags::DATAGRAM) && !flags.contains(NegotiateFlags::KEY_EXCH) {
             return Err(NtlmError::RequiredFlagMissing {
-                flags: (NegotiateFlags::DATAGRAM | NegotiateFlags::KEY_EXCH).bits(),
+                flags: NegotiateFlags::KEY_EXCH.bits(),
             });
         }
         Ok(flags)
