@@ -1,0 +1,38 @@
+//! The command-line syntax (clap derive). The man page gss-negotiate(1) is generated from these definitions
+//! (`gss-negotiate man`), so the help text here is the documentation.
+
+use clap::{Parser, Subcommand};
+
+/// Decode, check and exercise the gss-negotiate GSSAPI NTLM mechanism.
+#[derive(Parser, Debug)]
+#[command(name = "gss-negotiate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Decode a token: GSS framing, SPNEGO, NTLM or a Kerberos AP-REQ/AP-REP header.
+    ///
+    /// TOKEN is a file, `-` (standard input, the default) or the text itself: raw bytes, base64, or a whole
+    /// `Authorization:` / `WWW-Authenticate:` header line with the `Negotiate` or `NTLM` scheme. Encrypted
+    /// parts are shown by length only. A malformed token gives an error with the byte offset where decoding
+    /// stopped and exit status 1.
+    Decode {
+        /// Print the tree as JSON (field names from MS-NLMP and RFC 4178, in snake_case).
+        #[arg(long)]
+        json: bool,
+        /// The token, a file holding it, or `-` for standard input.
+        token: Option<String>,
+    },
+    /// Read a password without echo and print a user-file line (`[DOMAIN\]USER:0:XXX…:NTHASH:`) for
+    /// NTLM_USER_FILE.
+    Hash {
+        /// The account, `USER` or `DOMAIN\USER` (asked for when absent).
+        user: Option<String>,
+        /// Read the password from the first line of standard input instead of the terminal.
+        #[arg(long)]
+        stdin: bool,
+    },
+}
