@@ -35,4 +35,21 @@ pub enum Command {
         #[arg(long)]
         stdin: bool,
     },
+    /// Keep the NT hash of an account (never the password) as the default NTLM credential — the `kinit` of
+    /// NTLM.
+    ///
+    /// The file is $GSS_NEGOTIATE_LOGIN_FILE, else $XDG_RUNTIME_DIR/gss-negotiate-login, mode 0600. The plugin
+    /// uses it when a program gives no credential and neither a credential store nor NTLM_USER_FILE names one.
+    Login {
+        /// The account, `USER` or `DOMAIN\USER` (asked for when absent).
+        account: Option<String>,
+        /// Read the password from the first line of standard input instead of the terminal.
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Overwrite and remove the login file (the `kdestroy` of NTLM). Exit status 1 when there was none.
+    Logout,
+    /// Show the login file's account, age and permissions, never the hash (the `klist` of NTLM). Exit status 1
+    /// when not logged in or the file has a problem.
+    Status,
 }

@@ -12,6 +12,7 @@ mod decode_tests;
 mod hash;
 mod input;
 mod krb5_view;
+mod login;
 mod ntlm_view;
 mod render;
 
@@ -23,6 +24,9 @@ fn main() -> ExitCode {
     let result = match args.command {
         cli::Command::Decode { json, token } => decode_cmd(json, token.as_deref()),
         cli::Command::Hash { user, stdin } => hash::run(user.as_deref(), stdin),
+        cli::Command::Login { account, stdin } => login::login(account.as_deref(), stdin),
+        cli::Command::Logout => login::logout(),
+        cli::Command::Status => login::status(),
     };
     match result {
         Ok(code) => code,
