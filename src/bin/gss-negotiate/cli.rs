@@ -2,6 +2,7 @@
 //! (`gss-negotiate man`), so the help text here is the documentation.
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
 /// Decode, check and exercise the gss-negotiate GSSAPI NTLM mechanism.
 #[derive(Parser, Debug)]
@@ -52,4 +53,25 @@ pub enum Command {
     /// Show the login file's account, age and permissions, never the hash (the `klist` of NTLM). Exit status 1
     /// when not logged in or the file has a problem.
     Status,
+    /// Check the setup: which library MIT's mechglue loads for each mechanism and from which file (read the
+    /// way the mechglue reads it), the plugin's version, NTLM_USER_FILE and the login file (syntax with line
+    /// numbers, permissions), and the host names and SPN the acceptor announces. Exit status 1 when a problem
+    /// is found; each one is printed with its fix.
+    Check {
+        /// Read DIR/mech and DIR/mech.d/*.conf instead of /etc/gss (both ignored when GSS_MECH_CONFIG is set, as
+        /// MIT ignores them then).
+        #[arg(long, value_name = "DIR")]
+        gss_dir: Option<PathBuf>,
+        /// A staging root (a DESTDIR): read ROOT/etc/gss and look for the configured libraries under ROOT
+        /// (GSS_MECH_CONFIG is then ignored).
+        #[arg(long, value_name = "ROOT")]
+        root: Option<PathBuf>,
+        /// MIT's $libdir, under which relative library paths are taken as gss/PATH (default: where
+        /// libgssapi_krb5.so.2 is).
+        #[arg(long, value_name = "DIR")]
+        libdir: Option<PathBuf>,
+        /// The service whose SPN to show (the acceptor announces SERVICE/HOSTNAME).
+        #[arg(long, default_value = "HTTP")]
+        service: String,
+    },
 }

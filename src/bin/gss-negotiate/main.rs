@@ -5,14 +5,17 @@
 //! `unsafe` is allowed only in [`ffi`], the dlopen'ed mechglue calls of `selftest`.
 #![deny(unsafe_code)]
 
+mod check;
 mod cli;
 mod decode;
 #[cfg(test)]
 mod decode_tests;
+mod ffi;
 mod hash;
 mod input;
 mod krb5_view;
 mod login;
+mod mechconf;
 mod ntlm_view;
 mod render;
 
@@ -20,6 +23,7 @@ use clap::Parser as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    ffi::default_sigpipe();
     let args = cli::Cli::parse();
     let result = match args.command {
         cli::Command::Decode { json, token } => decode_cmd(json, token.as_deref()),
@@ -27,6 +31,17 @@ fn main() -> ExitCode {
         cli::Command::Login { account, stdin } => login::login(account.as_deref(), stdin),
         cli::Command::Logout => login::logout(),
         cli::Command::Status => login::status(),
+        cli::Command::Check {
+            gss_dir,
+            root,
+            libdir,
+            service,
+        } => check::run(&check::CheckArgs {
+            gss_dir,
+            root,
+            libdir,
+            service,
+        }),
     };
     match result {
         Ok(code) => code,
