@@ -74,4 +74,25 @@ pub enum Command {
         #[arg(long, default_value = "HTTP")]
         service: String,
     },
+    /// Run a loopback handshake through MIT's real mechglue (libgssapi_krb5.so.2), initiator and acceptor in
+    /// this process, printing each leg decoded, then seal and unseal one message.
+    ///
+    /// The account's NT hash goes to a temporary user file removed at the end; without ACCOUNT a random
+    /// password is used. Without --plugin the system's mechanism configuration decides which library MIT loads.
+    Selftest {
+        /// Negotiate through MIT's SPNEGO (limited to NTLMSSP) instead of raw NTLMSSP.
+        #[arg(long)]
+        spnego: bool,
+        /// Load this library for NTLMSSP (through a temporary GSS_MECH_CONFIG).
+        #[arg(long, value_name = "PATH")]
+        plugin: Option<PathBuf>,
+        /// Read the password from the first line of standard input instead of the terminal.
+        #[arg(long)]
+        stdin: bool,
+        /// Print the legs and the result as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The account, `USER` or `DOMAIN\USER` (its password is asked for).
+        account: Option<String>,
+    },
 }

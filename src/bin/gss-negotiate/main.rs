@@ -18,6 +18,7 @@ mod login;
 mod mechconf;
 mod ntlm_view;
 mod render;
+mod selftest;
 
 use clap::Parser as _;
 use std::process::ExitCode;
@@ -31,6 +32,19 @@ fn main() -> ExitCode {
         cli::Command::Login { account, stdin } => login::login(account.as_deref(), stdin),
         cli::Command::Logout => login::logout(),
         cli::Command::Status => login::status(),
+        cli::Command::Selftest {
+            spnego,
+            plugin,
+            stdin,
+            json,
+            account,
+        } => selftest::run(&selftest::SelftestArgs {
+            spnego,
+            account,
+            stdin,
+            plugin,
+            json,
+        }),
         cli::Command::Check {
             gss_dir,
             root,

@@ -64,6 +64,9 @@ fn one_line(v: &Value) -> Option<String> {
     if let (Some(name), Some(oid), 2) = (o.get("name"), o.get("oid"), o.len()) {
         return Some(format!("{} ({})", name.as_str()?, oid.as_str()?));
     }
+    if let (Some(Value::Number(v)), Some(name), 2) = (o.get("value"), o.get("name"), o.len()) {
+        return Some(format!("{v} ({})", name.as_str()?));
+    }
     if let (Some(name), Some(value), Some(_)) = (o.get("name"), o.get("value"), o.get("id")) {
         let mut s = format!("{}: {}", name.as_str()?, scalar(value)?);
         if let Some(Value::Array(names)) = o.get("flag_names") {
