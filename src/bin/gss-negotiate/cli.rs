@@ -6,7 +6,12 @@ use std::path::PathBuf;
 
 /// Decode, check and exercise the gss-negotiate GSSAPI NTLM mechanism.
 #[derive(Parser, Debug)]
-#[command(name = "gss-negotiate", version, about, long_about = None)]
+#[command(
+    name = "gss-negotiate",
+    version,
+    about = "Decode, check and exercise the gss-negotiate GSSAPI NTLM mechanism",
+    long_about = None
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -94,5 +99,11 @@ pub enum Command {
         json: bool,
         /// The account, `USER` or `DOMAIN\USER` (its password is asked for).
         account: Option<String>,
+    },
+    /// Write the manual pages (roff) into DIR: gss-negotiate(1), one page per subcommand, gss-negotiate(5).
+    #[command(hide = true)]
+    Man {
+        /// Output directory.
+        dir: PathBuf,
     },
 }

@@ -15,6 +15,7 @@ mod hash;
 mod input;
 mod krb5_view;
 mod login;
+mod man;
 mod mechconf;
 mod ntlm_view;
 mod render;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
             plugin,
             json,
         }),
+        cli::Command::Man { dir } => man::run(&dir),
         cli::Command::Check {
             gss_dir,
             root,
