@@ -223,7 +223,7 @@ fn user_file_section(r: &mut Report, label: &str, path: &Path) {
         path.display(),
         meta.uid()
     );
-    let text = match std::fs::read(path) {
+    let text = match std::fs::read(path).map(Zeroizing::new) {
         Ok(b) => Zeroizing::new(String::from_utf8_lossy(&b).into_owned()),
         Err(e) => {
             r.problem(

@@ -28,15 +28,17 @@ pub fn login(account: Option<&str>, stdin: bool) -> Result<ExitCode, String> {
     }
     let account = read_account(account)?;
     let (domain, user) = split_account(&account);
-    if user.is_empty() || account.contains(':') {
+    if user.is_empty() || account.contains(':') || account.len() > 512 {
         return Err(format!("invalid account {account:?}"));
     }
     let password = read_password(&format!("Password for {account}: "), stdin)?;
     let nt = ntowfv1(&password);
     drop(password);
-    let mut body = Zeroizing::new(String::from(
+    // Room for everything at once: a String that grows leaves copies of its old buffer behind.
+    let mut body = Zeroizing::new(String::with_capacity(1024));
+    body.push_str(
         "# gss-negotiate login: the NT hash of one account; `gss-negotiate logout` removes it\n",
-    ));
+    );
     body.push_str(user_file_line(domain.as_deref(), &user, &nt).as_str());
     body.push('\n');
 

@@ -112,14 +112,14 @@ pub fn run(args: &SelftestArgs) -> Result<ExitCode, String> {
     let password = if args.account.is_some() {
         read_password(&format!("Password for {account}: "), args.stdin)?
     } else {
-        let mut r = [0u8; 16];
-        getrandom::getrandom(&mut r).map_err(|e| format!("no randomness: {e}"))?;
-        Password::new(Zeroizing::new(hex(&r)).as_str())
+        let mut r = Zeroizing::new([0u8; 16]);
+        getrandom::getrandom(r.as_mut()).map_err(|e| format!("no randomness: {e}"))?;
+        Password::new(Zeroizing::new(hex(r.as_ref())).as_str())
     };
     let line = user_file_line(domain.as_deref(), &user, &ntowfv1(&password));
     drop(password);
     let users = scratch.0.join("users");
-    write_private(&users, &format!("{}\n", line.as_str()))?;
+    write_private(&users, &Zeroizing::new(format!("{}\n", line.as_str())))?;
     std::env::set_var("NTLM_USER_FILE", &users);
     // Keep Kerberos inert: no KDC, no keytab, no ccache of the user's.
     let krb5 = scratch.0.join("krb5.conf");
