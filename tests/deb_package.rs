@@ -64,6 +64,11 @@ echo "== dpkg -i"
 dpkg -i "$DEB" 2>&1; echo "dpkg-i-status=$?"
 echo "== check after install"
 "$CLI" check 2>&1; echo "check-status=$?"
+echo "== pkg-config and man"
+echo "pc-plugin=$(pkg-config --variable=plugin gss-negotiate)"
+printf '#include <gss_negotiate.h>\nint main(void) { return 0; }\n' > "$T/pc.c"
+gcc $(pkg-config --cflags --libs gss-negotiate) -o "$T/pc" "$T/pc.c" && echo "pc-compile=ok"
+echo "man1=$(man -w gss-negotiate)"; echo "man5=$(man -w 5 gss-negotiate)"
 echo 'TESTDOM:testuser:Passw0rd!' > "$T/users"; chmod 600 "$T/users"
 host=$(cat /proc/sys/kernel/hostname)
 port=$4
@@ -169,7 +174,24 @@ fn deb_installs_serves_mit_and_removes_cleanly() {
             && install.contains("/usr/lib/x86_64-linux-gnu/gss-negotiate/libgss_negotiate.so"),
         "postinst did not say which library MIT loads:\n{install}"
     );
-    let check = part("== check after install", "== gss-client");
+    let pc = part("== pkg-config and man", "== gss-client");
+    assert!(
+        pc.contains("pc-plugin=/usr/lib/x86_64-linux-gnu/gss-negotiate/libgss_negotiate.so"),
+        "{pc}"
+    );
+    assert!(
+        pc.contains("pc-compile=ok"),
+        "a C program does not compile with pkg-config's flags:\n{pc}"
+    );
+    assert!(
+        pc.contains("man1=/usr/share/man/man1/gss-negotiate.1.gz"),
+        "{pc}"
+    );
+    assert!(
+        pc.contains("man5=/usr/share/man/man5/gss-negotiate.5.gz"),
+        "{pc}"
+    );
+    let check = part("== check after install", "== pkg-config and man");
     assert!(
         check.contains("NTLMSSP is served by gss-negotiate"),
         "{check}"
