@@ -19,6 +19,11 @@ fuzz_target!(|data: &[u8]| {
             let mut out = String::new();
             render::text(&tree, 0, &mut out);
         }
-        Err(e) => assert!(e.offset <= data.len(), "offset {} past {}", e.offset, data.len()),
+        Err(e) => assert!(
+            e.offset <= data.len(),
+            "offset {} past {}",
+            e.offset,
+            data.len()
+        ),
     }
 });
