@@ -7,6 +7,14 @@ use std::io::Read as _;
 /// The most the tool reads: far above any real token (the NTLM decoder's own bound is 64 KiB).
 const MAX_INPUT: u64 = 1 << 20;
 
+/// The HTTP headers that carry authentication tokens (RFC 9110 §11.6, §11.7).
+const AUTH_HEADERS: [&str; 4] = [
+    "authorization",
+    "www-authenticate",
+    "proxy-authorization",
+    "proxy-authenticate",
+];
+
 /// Where the token came from and how it was encoded.
 pub struct Input {
     pub bytes: Vec<u8>,
@@ -57,16 +65,23 @@ pub fn parse(raw: Vec<u8>) -> Result<Input, String> {
     let text = std::str::from_utf8(&raw)
         .map_err(|e| format!("input is not text (byte {})", e.valid_up_to()))?
         .trim();
-    let mut rest = text;
+    // From a pasted request or response, take the first authentication header line.
+    let is_auth_header = |line: &str| {
+        line.split_once(':').is_some_and(|(name, _)| {
+            AUTH_HEADERS.contains(&name.trim().to_ascii_lowercase().as_str())
+        })
+    };
+    let mut rest = if text.contains('\n') {
+        text.lines()
+            .map(str::trim)
+            .find(|l| is_auth_header(l))
+            .unwrap_or(text)
+    } else {
+        text
+    };
     if let Some((name, value)) = rest.split_once(':') {
         let name = name.trim().to_ascii_lowercase();
-        let headers = [
-            "authorization",
-            "www-authenticate",
-            "proxy-authorization",
-            "proxy-authenticate",
-        ];
-        if headers.contains(&name.as_str()) {
+        if AUTH_HEADERS.contains(&name.as_str()) {
             rest = value.trim();
         }
     }
@@ -119,5 +134,10 @@ mod tests {
         assert!(parse(b"Negotiate".to_vec()).is_err());
         let e = parse(b"Negotiate abc*".to_vec()).err().unwrap();
         assert!(e.contains("offset 3"), "{e}");
+        // A pasted response: the first authentication header is used.
+        let pasted = b"HTTP/1.1 401 Unauthorized\r\nServer: x\r\nWWW-Authenticate: Negotiate oQcwBaADCgEA\r\n\r\n";
+        let i = parse(pasted.to_vec()).unwrap();
+        assert_eq!(i.scheme.as_deref(), Some("Negotiate"));
+        assert_eq!(i.bytes.len(), 9);
     }
 }
