@@ -1,6 +1,6 @@
 #!/bin/sh
 # Seeds fuzz/corpus/<target>/ with the captured NTLM tokens from tests/data/tokens (MS-NLMP §2.2 messages).
-# Every captured token (raw NTLM, SPNEGO, Kerberos-in-GSS) seeds fuzz_spnego.
+# Every captured token (raw NTLM, SPNEGO, Kerberos-in-GSS) seeds fuzz_spnego and fuzz_cli_decode.
 # The NTLM message inside each SPNEGO token is cut out at its NTLMSSP signature (to the end of the token:
 # the decoders ignore trailing bytes). AV-pair and NTLMv2-blob seeds are extracted from the messages.
 # Needs python3 for the extraction of inner pieces; without it only whole messages are copied.
@@ -9,8 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 tokens="$here/../tests/data/tokens"
 corpus="$here/corpus"
 mkdir -p "$corpus/fuzz_negotiate" "$corpus/fuzz_challenge" "$corpus/fuzz_authenticate" \
-         "$corpus/fuzz_av_pairs" "$corpus/fuzz_ntlmv2_blob" "$corpus/fuzz_spnego"
+         "$corpus/fuzz_av_pairs" "$corpus/fuzz_ntlmv2_blob" "$corpus/fuzz_spnego" "$corpus/fuzz_cli_decode"
 cp "$tokens"/*.bin "$corpus/fuzz_spnego/"
+cp "$tokens"/*.bin "$corpus/fuzz_cli_decode/"
 
 if command -v python3 >/dev/null 2>&1; then
 python3 - "$tokens" "$corpus" <<'PY'

@@ -115,7 +115,16 @@ pub const SASL_NAME: &str = "GS2-NTLM";
 /// Short mechanism name.
 pub const MECH_NAME: &str = "NTLM";
 /// Mechanism description.
-pub const MECH_DESCRIPTION: &str = "NTLM Mechanism (gss-negotiate)";
+///
+/// It carries the crate version, so `gss-negotiate check` can tell which version an installed library is by
+/// finding this text in the file.
+pub const MECH_DESCRIPTION: &str = concat!(
+    "NTLM Mechanism (gss-negotiate ",
+    env!("CARGO_PKG_VERSION"),
+    ")"
+);
+/// The start of [`MECH_DESCRIPTION`], before the version.
+pub const MECH_DESCRIPTION_PREFIX: &str = "NTLM Mechanism (gss-negotiate ";
 
 /// Renders a DER OID content as dotted text (for messages and tests); `None` if it is malformed.
 pub fn to_dotted(der: &[u8]) -> Option<String> {

@@ -144,7 +144,7 @@ minor_codes! {
     /// The name has no such attribute.
     NoSuchAttribute = 12 => "name attribute not available",
     /// No credentials could be found.
-    NoCredentials = 20 => "NTLM: no credentials found (set NTLM_USER_FILE or pass a password / cred store)",
+    NoCredentials = 20 => "NTLM: no credentials found (set NTLM_USER_FILE, run gss-negotiate login, or pass a password / cred store)",
     /// The user is not in the credential source.
     UnknownUser = 21 => "NTLM: unknown user",
     /// The user file could not be used.

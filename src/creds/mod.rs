@@ -3,13 +3,14 @@
 //!
 //! Sources, in the order gss-ntlmssp users expect (ARCHITECTURE.md §5): a password given to
 //! `gssspi_acquire_cred_with_password`; the cred store keys `ntlmssp_password` / `password`, `ntlmssp_nthash`
-//! (32 hex digits), `ntlmssp_domain`, `ntlmssp_keyfile` (a user file); otherwise `NTLM_USER_FILE`. Unknown store
+//! (32 hex digits), `ntlmssp_domain`, `ntlmssp_keyfile` (a user file); otherwise `NTLM_USER_FILE`, then the file of `gss-negotiate login` ([`login`]). Unknown store
 //! keys (Apache passes `keytab`, `ccache`, `client_keytab`) are ignored. An acceptor credential always has a name
 //! (the default is the host service of this machine) — a cred store that names no acceptor yields that default
 //! rather than a half-built credential (the gss-ntlmssp crash we must not repeat).
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod login;
 pub mod userfile;
 
 use crate::names::{Name, NameSystem};
@@ -214,6 +215,7 @@ fn initiator_from_sources(
     let file = store
         .keyfile
         .or_else(|| cfg.user_file.clone())
+        .or_else(login::default_login_file)
         .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
     let mut found = from_file(&file, user.as_deref(), domain.as_deref(), cfg)?;
     if let (Initiator::User { domain: d, .. }, Some(forced)) = (&mut found, store.domain) {
