@@ -1,4 +1,4 @@
-//! The examples of `docs/gss-negotiate.7.md` run as written (issue 10, defect 15: the example started
+//! The examples of `docs/gss-negotiate.5.md` run as written (issue 10, defect 15: the example started
 //! `gss-server -once` and then ran two clients, so the second was refused). The shell block of EXAMPLES is
 //! taken from the document itself; only the library path, the port and the `/tmp` files are this test's own.
 
@@ -13,9 +13,9 @@ use common::{free_port, plugin, run_bounded, samples, GssEnv, Plugin};
 fn examples_shell_block() -> String {
     let doc = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/docs/gss-negotiate.7.md"
+        "/docs/gss-negotiate.5.md"
     ))
-    .expect("docs/gss-negotiate.7.md");
+    .expect("docs/gss-negotiate.5.md");
     let examples = doc
         .split_once("## EXAMPLES")
         .expect("an EXAMPLES section")
