@@ -15,5 +15,6 @@ pub mod iov;
 pub mod mech;
 pub mod name;
 pub(crate) mod sys;
+pub(crate) mod syslog;
 pub mod types;
 pub(crate) mod util;

@@ -31,7 +31,12 @@
 //! - Mechanism tokens, MICs and hint strings are opaque bytes.
 #![forbid(unsafe_code)]
 
+pub mod acceptor;
 pub mod der;
+pub mod error;
+pub mod initiator;
+pub mod mech;
+mod mic;
 pub mod oid;
 
 pub use der::{BitString, DerError, DerReader, DerWriter};
