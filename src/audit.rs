@@ -377,7 +377,9 @@ mod tests {
     #[test]
     fn syslog_line_is_one_line_with_escaped_peer_text() {
         let line = sample().to_syslog();
-        assert!(line.starts_with("gss-negotiate: spnego acceptor outcome=failure peer=\"EVIL\\\\\\\""));
+        assert!(
+            line.starts_with("gss-negotiate: spnego acceptor outcome=failure peer=\"EVIL\\\\\\\"")
+        );
         assert!(!line.contains('\n') && !line.contains('\r') && line.is_ascii());
         assert!(line.contains("\\x0a\\x1b[31m \\xc3\\xa9\""));
         assert!(line.contains(" addr=10.0.0.1 offered=krb5-ms,ntlm,1.2.3.4 chosen=ntlm"));

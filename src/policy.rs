@@ -113,11 +113,9 @@ impl Network {
             v4 => v4,
         };
         let (a, b, bits) = match (self.addr, ip) {
-            (IpAddr::V4(n), IpAddr::V4(i)) => (
-                u128::from(u32::from(n)),
-                u128::from(u32::from(i)),
-                32u32,
-            ),
+            (IpAddr::V4(n), IpAddr::V4(i)) => {
+                (u128::from(u32::from(n)), u128::from(u32::from(i)), 32u32)
+            }
             (IpAddr::V6(n), IpAddr::V6(i)) => (u128::from(n), u128::from(i), 128u32),
             _ => return false,
         };
@@ -208,7 +206,8 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             },
         }
     }
-    p.get(pi..).is_some_and(|rest| rest.iter().all(|c| *c == '*'))
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|c| *c == '*'))
 }
 
 fn parse_rule(line: usize, v: &str) -> Result<Rule, PolicyError> {
@@ -380,8 +379,8 @@ impl Policy {
 
     /// The NTLM decision for an outgoing negotiation to `target_host` (the host part of the target name).
     pub fn outgoing_ntlm(&self, target_host: Option<&str>) -> Decision {
-        let exempt = target_host
-            .is_some_and(|h| self.allowed_hosts.iter().any(|p| glob_match(p, h)));
+        let exempt =
+            target_host.is_some_and(|h| self.allowed_hosts.iter().any(|p| glob_match(p, h)));
         decide(self.outgoing, exempt)
     }
 
@@ -567,7 +566,10 @@ mod tests {
             p.incoming_ntlm(Some("OTHER\\svc-backup"), None),
             Decision::Deny
         );
-        assert_eq!(p.incoming_ntlm(Some("ANY\\scanner"), None), Decision::Exempt);
+        assert_eq!(
+            p.incoming_ntlm(Some("ANY\\scanner"), None),
+            Decision::Exempt
+        );
         assert_eq!(
             p.incoming_ntlm(None, "192.168.5.77".parse().ok()),
             Decision::Exempt
@@ -576,8 +578,14 @@ mod tests {
             p.incoming_ntlm(None, "::ffff:192.168.5.1".parse().ok()),
             Decision::Exempt
         );
-        assert_eq!(p.incoming_ntlm(None, "fd12::1".parse().ok()), Decision::Exempt);
-        assert_eq!(p.incoming_ntlm(None, "192.168.6.1".parse().ok()), Decision::Deny);
+        assert_eq!(
+            p.incoming_ntlm(None, "fd12::1".parse().ok()),
+            Decision::Exempt
+        );
+        assert_eq!(
+            p.incoming_ntlm(None, "192.168.6.1".parse().ok()),
+            Decision::Deny
+        );
         assert!(p.incoming_ntlm_possible(None));
         let strict = Policy::parse("ntlm.incoming = deny\n").unwrap();
         assert!(!strict.incoming_ntlm_possible(None));
@@ -586,8 +594,17 @@ mod tests {
     #[test]
     fn networks_parse_strictly() {
         assert!(Network::parse("10.0.0.0/8").is_some());
-        assert!(Network::parse("0.0.0.0/0").unwrap().contains("1.2.3.4".parse().unwrap()));
-        for bad in ["10.0.0.0/", "10.0.0.0/+8", "10.0.0/8", "::/129", "x", "1.2.3.4/ 8"] {
+        assert!(Network::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("1.2.3.4".parse().unwrap()));
+        for bad in [
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "10.0.0/8",
+            "::/129",
+            "x",
+            "1.2.3.4/ 8",
+        ] {
             assert!(Network::parse(bad).is_none(), "{bad}");
         }
     }

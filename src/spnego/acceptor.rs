@@ -24,9 +24,7 @@ use super::error::SpnegoError;
 use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
-use super::{
-    encode_mech_type_list, NegHints, NegState, NegTokenInit, NegTokenResp, SpnegoToken,
-};
+use super::{encode_mech_type_list, NegHints, NegState, NegTokenInit, NegTokenResp, SpnegoToken};
 use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{Decision, Policy};
 
@@ -161,7 +159,9 @@ impl AcceptorStart {
             .cfg
             .mechs
             .iter()
-            .filter(|m| !is_ntlm(&m.oid) || self.cfg.policy.incoming_ntlm_possible(self.cfg.peer_addr))
+            .filter(|m| {
+                !is_ntlm(&m.oid) || self.cfg.policy.incoming_ntlm_possible(self.cfg.peer_addr)
+            })
             .map(|m| m.oid.clone())
             .collect();
         NegTokenInit {
@@ -200,8 +200,8 @@ impl AcceptorStart {
         if !init.mech_types.iter().any(is_kerberos) {
             record.kerberos = Some(KerberosSkip::NotOffered);
         }
-        let ntlm_offered = init.mech_types.iter().any(is_ntlm)
-            && self.cfg.mechs.iter().any(|m| is_ntlm(&m.oid));
+        let ntlm_offered =
+            init.mech_types.iter().any(is_ntlm) && self.cfg.mechs.iter().any(|m| is_ntlm(&m.oid));
         if ntlm_offered {
             record.ntlm_policy = Some(self.cfg.policy.incoming_ntlm(None, self.cfg.peer_addr));
         }
@@ -221,7 +221,11 @@ impl AcceptorStart {
             return Err(record_failure(&self.cfg, record, e));
         };
         let list_der = encode_mech_type_list(&init.mech_types);
-        let optimistic = if pos == 0 { init.mech_token.as_deref() } else { None };
+        let optimistic = if pos == 0 {
+            init.mech_token.as_deref()
+        } else {
+            None
+        };
         let mut chosen = (pos, idx);
         let mut mech_out = None;
         let mut mech = match (self.cfg.mechs[idx].start)() {
@@ -326,9 +330,9 @@ impl AwaitResponse {
         let resp = match SpnegoToken::decode(token) {
             Ok(SpnegoToken::Resp(r)) => r,
             Ok(SpnegoToken::Init(_)) => {
-                return Err(self
-                    .session
-                    .fail(SpnegoError::Unexpected("NegTokenInit in the middle of a negotiation")))
+                return Err(self.session.fail(SpnegoError::Unexpected(
+                    "NegTokenInit in the middle of a negotiation",
+                )))
             }
             Err(e) => return Err(self.session.fail(e.into())),
         };

@@ -180,9 +180,8 @@ impl InitiatorStart {
             let decision = self.cfg.policy.outgoing_ntlm(host);
             record.ntlm_policy = Some(decision);
             if !decision.allowed() {
-                dropped.extend(
-                    (0..self.cfg.mechs.len()).filter(|i| is_ntlm(&self.cfg.mechs[*i].oid)),
-                );
+                dropped
+                    .extend((0..self.cfg.mechs.len()).filter(|i| is_ntlm(&self.cfg.mechs[*i].oid)));
             }
         }
         match open_round(self.cfg, dropped, record, false) {
@@ -344,8 +343,8 @@ impl AwaitFirstReply {
         if rejected_is_krb {
             round.record.kerberos = Some(KerberosSkip::ServerRejected);
         }
-        let others = (0..round.cfg.mechs.len())
-            .any(|i| i != round.current && round.list.contains(&i));
+        let others =
+            (0..round.cfg.mechs.len()).any(|i| i != round.current && round.list.contains(&i));
         if !round.cfg.policy.restart || round.restarted || !others {
             return Err(round.fail(SpnegoError::Rejected));
         }
@@ -383,7 +382,8 @@ fn reselect(
         ))?;
     // RFC 4178 §5 wants request-mic here; Windows Server 2003 sends accept-incomplete when it falls back to
     // NTLM, which MIT tolerates for NTLM only.
-    let ok = state == NegState::RequestMic || (state == NegState::AcceptIncomplete && is_ntlm(supported));
+    let ok = state == NegState::RequestMic
+        || (state == NegState::AcceptIncomplete && is_ntlm(supported));
     if !ok {
         return Err(SpnegoError::Unexpected(
             "a counter-proposal must carry negState request-mic",
@@ -481,8 +481,7 @@ impl AwaitReply {
                 &round.list_der,
                 mic_in.as_deref(),
                 mech_out.is_some(),
-            )
-            {
+            ) {
                 Ok(m) => mic_out = m,
                 Err(e) => return Err(self.round.fail(e)),
             }

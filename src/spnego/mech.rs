@@ -239,7 +239,9 @@ impl Mechanism for NtlmMech {
         let cb = self.channel_bindings;
         let (next, out) = match std::mem::replace(&mut self.state, NtlmState::Failed) {
             NtlmState::Initiating(init) => match init.step(input, cb).map_err(ntlm_error)? {
-                InitiatorStep::Continue(next, token) => (NtlmState::Initiating(next), (token, false)),
+                InitiatorStep::Continue(next, token) => {
+                    (NtlmState::Initiating(next), (token, false))
+                }
                 InitiatorStep::Done(est, token) => (NtlmState::Established(est), (token, true)),
             },
             NtlmState::Accepting(acc) => {
@@ -295,9 +297,9 @@ impl Mechanism for NtlmMech {
 
     fn peer_name(&self) -> Option<String> {
         match &self.state {
-            NtlmState::Established(e) if e.side == crate::ntlm::crypto::Side::Server => Some(
-                crate::ntlm::error::display_user(&e.domain, &e.user),
-            ),
+            NtlmState::Established(e) if e.side == crate::ntlm::crypto::Side::Server => {
+                Some(crate::ntlm::error::display_user(&e.domain, &e.user))
+            }
             _ => None,
         }
     }
