@@ -63,7 +63,9 @@ fn ntlm_neg_token_inits_get_a_challenge() {
         assert_eq!(r.neg_state, Some(NegState::AcceptIncomplete), "{name}");
         assert_eq!(r.supported_mech, Some(ntlm_oid()), "{name}");
         assert!(
-            r.response_token.unwrap().starts_with(b"NTLMSSP\0\x02\0\0\0"),
+            r.response_token
+                .unwrap()
+                .starts_with(b"NTLMSSP\0\x02\0\0\0"),
             "{name}: CHALLENGE expected"
         );
         assert!(r.mech_list_mic.is_none());
@@ -75,13 +77,18 @@ fn pyspnego_authenticate_for_another_challenge_is_rejected() {
     // gen_spnego_ntlm_3 answers pyspnego's CHALLENGE, not ours: its NTProofStr and MIC cannot verify here.
     let aa = Arc::new(MemoryAudit::default());
     let acc = acceptor(vec![gen_acceptor()], policy(""), aa.clone());
-    let Ok(AcceptorStep::Continue(acc, _)) = acc.step(&token("gen_spnego_ntlm_1_client.bin")) else {
+    let Ok(AcceptorStep::Continue(acc, _)) = acc.step(&token("gen_spnego_ntlm_1_client.bin"))
+    else {
         panic!("first token not answered");
     };
     let f = acc
         .step(&token("gen_spnego_ntlm_3_client.bin"))
         .expect_err("a foreign AUTHENTICATE must fail");
-    assert!(matches!(f.error, SpnegoError::Mechanism(_)), "{:?}", f.error);
+    assert!(
+        matches!(f.error, SpnegoError::Mechanism(_)),
+        "{:?}",
+        f.error
+    );
     assert!(is_reject(&f.token.unwrap()));
     assert!(aa.records()[0].failure.is_some());
 }
@@ -180,12 +187,17 @@ fn initiator_answers_pyspnego_and_windows_challenges() {
             panic!("{name}: no AUTHENTICATE");
         };
         let r = resp(&out);
-        assert!(r.response_token.unwrap().starts_with(b"NTLMSSP\0\x03\0\0\0"));
+        assert!(r
+            .response_token
+            .unwrap()
+            .starts_with(b"NTLMSSP\0\x03\0\0\0"));
         // Both CHALLENGEs carry a timestamp, so our AUTHENTICATE has a MIC and the mechListMIC goes with it.
         assert_eq!(r.mech_list_mic.map(|m| m.len()), Some(16), "{name}");
         if name == "gen_spnego_ntlm_2_server.bin" {
             // pyspnego's final MIC was made with its own session key, not ours.
-            let e = ini.step(&token("gen_spnego_ntlm_4_server.bin")).unwrap_err();
+            let e = ini
+                .step(&token("gen_spnego_ntlm_4_server.bin"))
+                .unwrap_err();
             assert!(matches!(e, SpnegoError::BadMic(_)), "{e:?}");
         }
     }

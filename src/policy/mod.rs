@@ -15,6 +15,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub mod raw;
+
 /// The default policy file.
 pub const DEFAULT_PATH: &str = "/etc/gss-negotiate/policy.conf";
 /// The variable that names another policy file.
@@ -451,7 +453,8 @@ pub fn current() -> Result<Arc<Policy>, PolicyError> {
         .ok()
         .map(|m| (m.modified().unwrap_or(std::time::UNIX_EPOCH), m.len()));
     if stamp.is_none() && !required {
-        return Ok(Arc::new(Policy::default()));
+        static DEFAULT: std::sync::OnceLock<Arc<Policy>> = std::sync::OnceLock::new();
+        return Ok(DEFAULT.get_or_init(Arc::default).clone());
     }
     let key = (path, stamp);
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
