@@ -39,8 +39,8 @@ impl Transcript {
 }
 
 struct Outcome {
-    initiator: Result<gss_negotiate::spnego::initiator::Established, SpnegoError>,
-    acceptor: Option<Result<gss_negotiate::spnego::acceptor::Established, SpnegoError>>,
+    initiator: Result<Box<gss_negotiate::spnego::initiator::Established>, SpnegoError>,
+    acceptor: Option<Result<Box<gss_negotiate::spnego::acceptor::Established>, SpnegoError>>,
     t: Transcript,
 }
 
@@ -856,4 +856,49 @@ fn states_are_consumed_and_initiator_enum_steps() {
     .start()
     .unwrap();
     assert!(matches!(ini, Initiator::AwaitFirstReply(_)));
+}
+
+#[test]
+fn acceptor_restart_skips_the_other_kerberos_oid() {
+    // Windows lists both Kerberos OIDs first; after the Kerberos token failed, the next mechanism is NTLM.
+    let ms = Oid::from_dotted(gss_negotiate::spnego::OID_KRB5_MS).unwrap();
+    let init = gss_negotiate::spnego::NegTokenInit {
+        mech_types: vec![ms, krb_oid(), ntlm_oid()],
+        mech_token: Some(b"an AP-REQ we cannot use".to_vec()),
+        ..Default::default()
+    };
+    let acc = acceptor(
+        vec![krb_entry(Krb::Works, true), ntlm_acceptor()],
+        policy("spnego.restart = yes\n"),
+        Arc::default(),
+    );
+    let Ok(AcceptorStep::Continue(_, answer)) = acc.step(&init.encode()) else {
+        panic!("no counter-proposal");
+    };
+    let SpnegoToken::Resp(r) = SpnegoToken::decode(&answer).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.neg_state, Some(NegState::RequestMic));
+    assert_eq!(r.supported_mech, Some(ntlm_oid()));
+}
+
+#[test]
+fn acceptor_echoes_the_kerberos_oid_spelling_of_the_client() {
+    let ms = Oid::from_dotted(gss_negotiate::spnego::OID_KRB5_MS).unwrap();
+    let init = gss_negotiate::spnego::NegTokenInit {
+        mech_types: vec![ms.clone(), krb_oid()],
+        mech_token: Some(AP_REQ.to_vec()),
+        ..Default::default()
+    };
+    let acc = acceptor(vec![krb_entry(Krb::Works, true)], allow(), Arc::default());
+    let Ok(AcceptorStep::Done(est, Some(answer))) = acc.step(&init.encode()) else {
+        panic!("Kerberos not accepted");
+    };
+    assert_eq!(est.mech_oid, ms);
+    let SpnegoToken::Resp(r) = SpnegoToken::decode(&answer).unwrap() else {
+        panic!()
+    };
+    assert_eq!(r.neg_state, Some(NegState::AcceptCompleted));
+    assert_eq!(r.supported_mech, Some(ms));
+    assert_eq!(r.response_token.as_deref(), Some(AP_REP));
 }

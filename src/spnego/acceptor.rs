@@ -83,7 +83,7 @@ pub enum AcceptorStep {
     /// Send the token and wait for the initiator's next one.
     Continue(Acceptor, Vec<u8>),
     /// Established; send the token when there is one.
-    Done(Established, Option<Vec<u8>>),
+    Done(Box<Established>, Option<Vec<u8>>),
 }
 
 /// The acceptor between messages.
@@ -250,7 +250,8 @@ impl AcceptorStart {
                         });
                     }
                     // Restart: move on to the initiator's next acceptable mechanism instead of rejecting.
-                    let next = candidates.get(1).copied();
+                    // (skipping other spellings of the failed mechanism, e.g. both Kerberos OIDs)
+                    let next = candidates.iter().copied().find(|c| c.1 != idx);
                     let Some(next) = next.filter(|_| self.cfg.policy.restart) else {
                         return Err(record_failure(&self.cfg, record, e.into()));
                     };
@@ -433,19 +434,19 @@ impl AwaitResponse {
         ))
     }
 
-    fn finish(self) -> Established {
+    fn finish(self) -> Box<Established> {
         let mut s = self.session;
         s.record.time = std::time::SystemTime::now();
         if is_kerberos(&s.selected) {
             s.record.kerberos = None;
         }
         s.cfg.audit.record(&s.record);
-        Established {
+        Box::new(Established {
             mech_oid: s.selected,
             peer: s.mech.peer_name(),
             mech: s.mech,
             mic_exchanged: self.mic.sent && self.mic.received,
             record: s.record,
-        }
+        })
     }
 }

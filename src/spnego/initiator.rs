@@ -66,7 +66,7 @@ pub enum InitiatorStep {
     /// Send the token and call again with the acceptor's answer.
     Continue(Initiator, Vec<u8>),
     /// Established; send the token when there is one (a final mechListMIC).
-    Done(Established, Option<Vec<u8>>),
+    Done(Box<Established>, Option<Vec<u8>>),
 }
 
 /// The initiator between messages.
@@ -189,7 +189,8 @@ impl InitiatorStart {
                 Initiator::AwaitFirstReply(Box::new(AwaitFirstReply { round })),
                 token,
             )),
-            Err((e, cfg, record)) => {
+            Err(failed) => {
+                let (e, cfg, record) = *failed;
                 fail(&cfg, record, &e);
                 Err(e)
             }
@@ -204,7 +205,7 @@ fn fail(cfg: &InitiatorConfig, mut record: Record, e: &SpnegoError) {
     cfg.audit.record(&record);
 }
 
-type RoundError = (SpnegoError, InitiatorConfig, Record);
+type RoundError = Box<(SpnegoError, InitiatorConfig, Record)>;
 
 /// Starts the first mechanism not in `dropped` that produces a token, and encodes the `NegTokenInit` listing it
 /// and the untried mechanisms after it.
@@ -241,7 +242,7 @@ fn open_round(
         } else {
             SpnegoError::NoMechanismAvailable(why.join("; "))
         };
-        return Err((e, cfg, record));
+        return Err(Box::new((e, cfg, record)));
     };
     let list: Vec<usize> = (0..cfg.mechs.len())
         .filter(|i| !dropped.contains(i))
@@ -280,18 +281,18 @@ impl Round {
         e
     }
 
-    fn finish(mut self, mic: MicState) -> Established {
+    fn finish(mut self, mic: MicState) -> Box<Established> {
         self.record.time = std::time::SystemTime::now();
         if is_kerberos(self.oid()) {
             self.record.kerberos = None;
         }
         self.cfg.audit.record(&self.record);
-        Established {
+        Box::new(Established {
             mech_oid: self.oid().clone(),
             mech: self.mech,
             mic_exchanged: mic.sent && mic.received,
             record: self.record,
-        }
+        })
     }
 }
 
@@ -357,7 +358,8 @@ impl AwaitFirstReply {
                 Initiator::AwaitFirstReply(Box::new(AwaitFirstReply { round })),
                 token,
             )),
-            Err((e, cfg, record)) => {
+            Err(failed) => {
+                let (e, cfg, record) = *failed;
                 fail(&cfg, record, &e);
                 Err(e)
             }
