@@ -64,7 +64,7 @@ impl MicState {
 /// the MIC field, and MIT ignores such a MIC (`get_negTokenResp`, "Windows 2000 duplicate response token").
 pub(crate) fn peer_mic(resp: &NegTokenResp) -> Option<&[u8]> {
     match (&resp.mech_list_mic, &resp.response_token) {
-        (Some(mic), Some(tok)) if mic == tok => None,
+        (Some(mic), Some(tok)) if crate::ntlm::secret::ct_eq(mic, tok) => None,
         (Some(mic), _) => Some(mic),
         (None, _) => None,
     }
