@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use gss_negotiate::audit::MemoryAudit;
+use gss_negotiate::audit::{MemoryAudit, Record};
 use gss_negotiate::ntlm::acceptor::{
     AcceptorConfig as NtlmAcceptorConfig, CredentialLookup, UserSecrets,
 };
@@ -17,10 +17,14 @@ use gss_negotiate::ntlm::initiator::{
 use gss_negotiate::ntlm::secret::Password;
 use gss_negotiate::policy::Policy;
 use gss_negotiate::spnego::acceptor::{AcceptorConfig, AcceptorStart};
+use gss_negotiate::spnego::acceptor::{AcceptorStep, Failure};
+use gss_negotiate::spnego::error::SpnegoError;
+use gss_negotiate::spnego::initiator::InitiatorStep;
 use gss_negotiate::spnego::initiator::{InitiatorConfig, InitiatorStart};
 use gss_negotiate::spnego::mech::{
     MechEntry, MechError, MechFailure, MechStep, Mechanism, NtlmMech,
 };
+use gss_negotiate::spnego::{NegTokenResp, SpnegoToken};
 use gss_negotiate::spnego::{Oid, OID_KRB5, OID_NTLMSSP};
 
 pub const USER: &str = "alice";
@@ -236,4 +240,144 @@ pub fn acceptor(
         policy,
         audit,
     })
+}
+
+/// Everything that crossed the wire, in order, and how it ended.
+#[derive(Default)]
+pub struct Transcript {
+    /// (from initiator?, token)
+    pub tokens: Vec<(bool, Vec<u8>)>,
+}
+
+impl Transcript {
+    pub fn resp(&self, n: usize) -> NegTokenResp {
+        match SpnegoToken::decode(&self.tokens[n].1).unwrap() {
+            SpnegoToken::Resp(r) => r,
+            SpnegoToken::Init(i) => panic!("token {n} is a NegTokenInit: {i:?}"),
+        }
+    }
+    pub fn init_mechs(&self, n: usize) -> Vec<Oid> {
+        match SpnegoToken::decode(&self.tokens[n].1).unwrap() {
+            SpnegoToken::Init(i) => i.mech_types,
+            SpnegoToken::Resp(r) => panic!("token {n} is a NegTokenResp: {r:?}"),
+        }
+    }
+}
+
+pub struct Outcome {
+    pub initiator: Result<Box<gss_negotiate::spnego::initiator::Established>, SpnegoError>,
+    pub acceptor: Option<Result<Box<gss_negotiate::spnego::acceptor::Established>, SpnegoError>>,
+    pub t: Transcript,
+}
+
+/// Runs a negotiation; every `NegTokenInit` goes to a fresh acceptor from `new_acceptor` (as a new HTTP request
+/// would). `tamper` may change each token in flight (index, from initiator, token).
+pub fn run(
+    init: InitiatorStart,
+    mut new_acceptor: impl FnMut() -> AcceptorStart,
+    mut tamper: impl FnMut(usize, bool, &mut Vec<u8>),
+) -> Outcome {
+    let mut t = Transcript::default();
+    let (mut ini, mut tok) = match init.start() {
+        Ok(v) => v,
+        Err(e) => {
+            return Outcome {
+                initiator: Err(e),
+                acceptor: None,
+                t,
+            }
+        }
+    };
+    let mut acc: Option<gss_negotiate::spnego::acceptor::Acceptor> = None;
+    let mut acc_done = None;
+    for _ in 0..10 {
+        tamper(t.tokens.len(), true, &mut tok);
+        t.tokens.push((true, tok.clone()));
+        let is_init = matches!(SpnegoToken::decode(&tok), Ok(SpnegoToken::Init(_)));
+        let answer = if is_init {
+            new_acceptor().step(&tok)
+        } else {
+            match acc.take() {
+                Some(a) => a.step(&tok),
+                None if acc_done.is_some() => break,
+                None => panic!("no acceptor for a NegTokenResp"),
+            }
+        };
+        let mut reply = match answer {
+            Ok(AcceptorStep::Continue(next, reply)) => {
+                acc = Some(next);
+                reply
+            }
+            Ok(AcceptorStep::Done(est, reply)) => {
+                acc_done = Some(Ok(est));
+                match reply {
+                    Some(r) => r,
+                    None => break,
+                }
+            }
+            Err(Failure { error, token }) => {
+                acc_done = Some(Err(error));
+                match token {
+                    Some(r) => r,
+                    None => break,
+                }
+            }
+        };
+        tamper(t.tokens.len(), false, &mut reply);
+        t.tokens.push((false, reply.clone()));
+        match ini.step(&reply) {
+            Ok(InitiatorStep::Continue(next, out)) => {
+                ini = next;
+                tok = out;
+                if matches!(SpnegoToken::decode(&tok), Ok(SpnegoToken::Init(_))) {
+                    acc_done = None;
+                }
+            }
+            Ok(InitiatorStep::Done(est, out)) => {
+                if let Some(mut out) = out {
+                    tamper(t.tokens.len(), true, &mut out);
+                    t.tokens.push((true, out.clone()));
+                    if let Some(a) = acc.take() {
+                        acc_done = Some(match a.step(&out) {
+                            Ok(AcceptorStep::Done(e, None)) => Ok(e),
+                            Ok(other) => panic!("acceptor did not finish: {other:?}"),
+                            Err(f) => Err(f.error),
+                        });
+                    }
+                }
+                return Outcome {
+                    initiator: Ok(est),
+                    acceptor: acc_done,
+                    t,
+                };
+            }
+            Err(e) => {
+                return Outcome {
+                    initiator: Err(e),
+                    acceptor: acc_done,
+                    t,
+                }
+            }
+        }
+    }
+    panic!("negotiation did not end");
+}
+
+pub fn no_tamper(_: usize, _: bool, _: &mut Vec<u8>) {}
+
+pub fn allow() -> Arc<Policy> {
+    policy("")
+}
+
+pub fn ntlm_session_key(m: Box<dyn Mechanism>) -> Vec<u8> {
+    let ntlm = m
+        .into_any()
+        .downcast::<NtlmMech>()
+        .expect("an NTLM context");
+    ntlm.established().unwrap().session_key.as_bytes().to_vec()
+}
+
+pub fn only(records: &[Record]) -> &Record {
+    assert_eq!(records.len(), 1, "{records:#?}");
+    &records[0]
 }
