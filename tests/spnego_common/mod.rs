@@ -85,8 +85,13 @@ pub fn ntlm_initiator(user: &'static str, password: &'static str) -> MechEntry {
 
 /// An NTLM acceptor entry knowing alice.
 pub fn ntlm_acceptor() -> MechEntry {
-    MechEntry::new(ntlm_oid(), || {
-        let store = Arc::new(Users(vec![(USER.into(), DOMAIN.into(), PASSWORD.into())]));
+    ntlm_acceptor_for(USER, PASSWORD)
+}
+
+/// An NTLM acceptor entry knowing `DOMAIN\user` with `password`.
+pub fn ntlm_acceptor_for(user: &'static str, password: &'static str) -> MechEntry {
+    MechEntry::new(ntlm_oid(), move || {
+        let store = Arc::new(Users(vec![(user.into(), DOMAIN.into(), password.into())]));
         let mut cfg = NtlmAcceptorConfig::new(store, Arc::new(SystemEnvironment));
         cfg.netbios_computer = "SERVER".into();
         cfg.netbios_domain = DOMAIN.into();
