@@ -17,6 +17,8 @@ pub mod context;
 pub mod creds;
 pub mod debug;
 mod ffi;
+/// Kerberos through MIT's mechglue by function pointers, as a SPNEGO mechanism ([`mechglue::KerberosMech`]).
+pub use ffi::mechglue;
 pub mod names;
 pub mod ntlm;
 pub mod oids;

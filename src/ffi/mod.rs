@@ -13,6 +13,7 @@ pub mod cred;
 pub(crate) mod handles;
 pub mod iov;
 pub mod mech;
+pub mod mechglue;
 pub mod name;
 pub(crate) mod sys;
 pub(crate) mod syslog;
