@@ -12,7 +12,6 @@ use std::any::Any;
 use std::fmt;
 
 use super::oid::Oid;
-use super::{OID_KRB5, OID_KRB5_MS, OID_NTLMSSP};
 use crate::ntlm::acceptor::{Acceptor, AcceptorConfig, AcceptorStep};
 use crate::ntlm::context::Established;
 use crate::ntlm::error::NtlmError;
@@ -143,15 +142,22 @@ impl fmt::Debug for MechEntry {
     }
 }
 
+/// DER contents of [`crate::spnego::OID_KRB5`].
+const KRB5_DER: [u8; 9] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x12, 0x01, 0x02, 0x02];
+/// DER contents of [`crate::spnego::OID_KRB5_MS`].
+const KRB5_MS_DER: [u8; 9] = [0x2A, 0x86, 0x48, 0x82, 0xF7, 0x12, 0x01, 0x02, 0x02];
+/// DER contents of [`crate::spnego::OID_NTLMSSP`].
+const NTLMSSP_DER: [u8; 10] = [0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0A];
+
 /// True for either Kerberos OID (RFC 4121 and the Windows 2000 one, MS-SPNG §3.3.5.3).
 pub fn is_kerberos(oid: &Oid) -> bool {
-    let d = oid.to_dotted();
-    d == OID_KRB5 || d == OID_KRB5_MS
+    let d = oid.as_der_content();
+    d == KRB5_DER || d == KRB5_MS_DER
 }
 
 /// True for the NTLMSSP OID.
 pub fn is_ntlm(oid: &Oid) -> bool {
-    oid.to_dotted() == OID_NTLMSSP
+    oid.as_der_content() == NTLMSSP_DER
 }
 
 /// True when `a` and `b` name the same mechanism: equal, or both Kerberos.
@@ -306,5 +312,20 @@ impl Mechanism for NtlmMech {
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spnego::{OID_KRB5, OID_KRB5_MS, OID_NTLMSSP};
+
+    #[test]
+    fn oid_constants_match_the_dotted_forms() {
+        let o = |s| Oid::from_dotted(s).unwrap();
+        assert!(is_kerberos(&o(OID_KRB5)) && is_kerberos(&o(OID_KRB5_MS)));
+        assert!(is_ntlm(&o(OID_NTLMSSP)) && !is_ntlm(&o(OID_KRB5)));
+        assert!(!is_kerberos(&o(OID_NTLMSSP)) && !is_kerberos(&o("1.2.840.113554.1.2.3")));
+        assert!(same_mech(&o(OID_KRB5), &o(OID_KRB5_MS)));
     }
 }
