@@ -294,8 +294,11 @@ impl AcceptorStart {
                 ..MicState::default()
             },
         };
-        let mic_in = init.mech_list_mic.clone();
-        reply.answer(mech_out, mic_in, Some(first_reply_state))
+        reply.answer(
+            mech_out,
+            init.mech_list_mic.as_deref(),
+            Some(first_reply_state),
+        )
     }
 }
 
@@ -372,8 +375,7 @@ impl AwaitResponse {
             }
             (None, true) => {}
         }
-        let mic_in = peer_mic(&resp).map(<[u8]>::to_vec);
-        self.answer(mech_out, mic_in, None)
+        self.answer(mech_out, peer_mic(&resp), None)
     }
 
     /// Runs the policy check and the MIC exchange once the mechanism is complete, and builds the answer.
@@ -381,7 +383,7 @@ impl AwaitResponse {
     fn answer(
         mut self,
         mech_out: Option<Vec<u8>>,
-        mic_in: Option<Vec<u8>>,
+        mic_in: Option<&[u8]>,
         first: Option<NegState>,
     ) -> Result<AcceptorStep, Failure> {
         let s = &mut self.session;
@@ -394,12 +396,10 @@ impl AwaitResponse {
                 self.mic.required = true;
             }
             if s.mech.integrity() {
-                match self.mic.exchange(
-                    s.mech.as_mut(),
-                    &s.list_der,
-                    mic_in.as_deref(),
-                    mech_out.is_some(),
-                ) {
+                match self
+                    .mic
+                    .exchange(s.mech.as_mut(), &s.list_der, mic_in, mech_out.is_some())
+                {
                     Ok(m) => mic_out = m,
                     Err(e) => return Err(self.session.fail(e)),
                 }
@@ -443,7 +443,7 @@ impl AwaitResponse {
         s.cfg.audit.record(&s.record);
         Box::new(Established {
             mech_oid: s.selected,
-            peer: s.mech.peer_name(),
+            peer: s.record.peer.clone(),
             mech: s.mech,
             mic_exchanged: self.mic.sent && self.mic.received,
             record: s.record,

@@ -247,17 +247,16 @@ fn open_round(
     let list: Vec<usize> = (0..cfg.mechs.len())
         .filter(|i| !dropped.contains(i))
         .collect();
-    let oids: Vec<Oid> = list.iter().map(|i| cfg.mechs[*i].oid.clone()).collect();
-    let token = NegTokenInit {
-        mech_types: oids.clone(),
+    let init = NegTokenInit {
+        mech_types: list.iter().map(|i| cfg.mechs[*i].oid.clone()).collect(),
         mech_token: (!step.output.is_empty()).then_some(step.output),
         ..NegTokenInit::default()
-    }
-    .encode();
+    };
+    let token = init.encode();
     record.chosen = Some(cfg.mechs[current].oid.clone());
     Ok((
         Round {
-            list_der: encode_mech_type_list(&oids),
+            list_der: encode_mech_type_list(&init.mech_types),
             list,
             dropped,
             current,
@@ -417,10 +416,7 @@ impl AwaitReply {
 
     fn step_resp(mut self, resp: NegTokenResp) -> Result<InitiatorStep, SpnegoError> {
         match self.advance(&resp) {
-            Ok((out, acceptor_done)) => {
-                let mic_in = peer_mic(&resp).map(<[u8]>::to_vec);
-                self.send(out, mic_in, acceptor_done)
-            }
+            Ok((out, acceptor_done)) => self.send(out, peer_mic(&resp), acceptor_done),
             Err(e) => Err(self.round.fail(e)),
         }
     }
@@ -468,7 +464,7 @@ impl AwaitReply {
     fn send(
         mut self,
         mech_out: Option<Vec<u8>>,
-        mic_in: Option<Vec<u8>>,
+        mic_in: Option<&[u8]>,
         acceptor_done: bool,
     ) -> Result<InitiatorStep, SpnegoError> {
         let mech_out = mech_out.filter(|o| !o.is_empty());
@@ -481,7 +477,7 @@ impl AwaitReply {
             match self.mic.exchange(
                 round.mech.as_mut(),
                 &round.list_der,
-                mic_in.as_deref(),
+                mic_in,
                 mech_out.is_some(),
             ) {
                 Ok(m) => mic_out = m,
