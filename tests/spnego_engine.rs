@@ -624,3 +624,52 @@ fn acceptor_echoes_the_kerberos_oid_spelling_of_the_client() {
     assert_eq!(r.supported_mech, Some(ms));
     assert_eq!(r.response_token.as_deref(), Some(AP_REP));
 }
+
+#[test]
+fn ntlm_without_signing_exchanges_no_mechlistmic() {
+    // Neither SIGN nor SEAL negotiated: the NTLM context makes no MICs (MIT: no GSS_C_INTEG_FLAG), so RFC 4178
+    // §5 exchanges none, although the AUTHENTICATE carries an NTLM MIC.
+    let o = run(
+        initiator(
+            vec![ntlm_initiator_with(USER, PASSWORD, false)],
+            allow(),
+            Arc::default(),
+        ),
+        || acceptor(vec![ntlm_acceptor()], allow(), Arc::default()),
+        no_tamper,
+    );
+    let ie = o.initiator.expect("established");
+    let ae = o.acceptor.unwrap().expect("established");
+    assert!(!ie.mic_exchanged && !ae.mic_exchanged);
+    assert!(o.t.resp(2).mech_list_mic.is_none());
+    assert_eq!(o.t.resp(3).neg_state, Some(NegState::AcceptCompleted));
+    assert!(o.t.resp(3).mech_list_mic.is_none());
+}
+
+#[test]
+fn counter_proposed_kerberos_ends_with_the_initiators_mic() {
+    // The initiator prefers NTLM; the acceptor only does Kerberos (request-mic). The acceptor completes first and
+    // sends its MIC with the AP-REP; the initiator answers with its own MIC and needs no reply.
+    let o = run(
+        initiator(
+            vec![ntlm_initiator(USER, PASSWORD), krb_entry(Krb::Works, false)],
+            allow(),
+            Arc::default(),
+        ),
+        || acceptor(vec![krb_entry(Krb::Works, true)], allow(), Arc::default()),
+        no_tamper,
+    );
+    let ie = o.initiator.expect("initiator established");
+    let ae = o.acceptor.unwrap().expect("acceptor established");
+    assert_eq!(ie.mech_oid, krb_oid());
+    assert!(ie.mic_exchanged && ae.mic_exchanged);
+    assert_eq!(o.t.resp(1).neg_state, Some(NegState::RequestMic));
+    assert_eq!(o.t.resp(2).response_token.as_deref(), Some(AP_REQ));
+    let r3 = o.t.resp(3);
+    assert_eq!(r3.neg_state, Some(NegState::AcceptIncomplete));
+    assert_eq!(r3.response_token.as_deref(), Some(AP_REP));
+    assert!(r3.mech_list_mic.is_some());
+    let r4 = o.t.resp(4);
+    assert!(r4.response_token.is_none() && r4.mech_list_mic.is_some());
+    assert_eq!(o.t.tokens.len(), 5);
+}

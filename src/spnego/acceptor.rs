@@ -405,13 +405,18 @@ impl AwaitResponse {
                 }
             }
         }
-        let done = self.session.mech_complete && self.mic.settled();
+        // Without integrity no MIC can be exchanged (MIT: no GSS_C_INTEG_FLAG), whatever was required.
+        let done =
+            self.session.mech_complete && (self.mic.settled() || !self.session.mech.integrity());
         let neg_state = match (done, first) {
             (true, _) => Some(NegState::AcceptCompleted),
             (false, Some(state)) => Some(state),
             (false, None) => Some(NegState::AcceptIncomplete),
         };
         let nothing_to_say = first.is_none() && mech_out.is_none() && mic_out.is_none();
+        // The initiator's final token was its MIC answering ours: it expects no reply. Any other final step
+        // (e.g. a last mechanism token without MICs) is answered with accept-completed, as MIT does.
+        let initiator_finished = mic_in.is_some() && self.mic.sent && mic_out.is_none();
         let token = NegTokenResp {
             neg_state,
             supported_mech: first.map(|_| self.session.selected.clone()),
@@ -420,7 +425,7 @@ impl AwaitResponse {
         }
         .encode();
         if done {
-            let token = (!nothing_to_say).then_some(token);
+            let token = (!(nothing_to_say && initiator_finished)).then_some(token);
             return Ok(AcceptorStep::Done(self.finish(), token));
         }
         if nothing_to_say {

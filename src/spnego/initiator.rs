@@ -494,7 +494,10 @@ impl AwaitReply {
         acceptor_done: bool,
     ) -> Result<InitiatorStep, SpnegoError> {
         let round = &self.round;
-        let done = round.mech_complete && mech_out.is_none() && self.mic.settled();
+        // Without integrity no MIC can be exchanged (MIT: no GSS_C_INTEG_FLAG), whatever was required.
+        let done = round.mech_complete
+            && mech_out.is_none()
+            && (self.mic.settled() || !round.mech.integrity());
         if acceptor_done && !done {
             return Err(self.round.fail(SpnegoError::Unexpected(
                 "the acceptor completed but our mechanism has not",

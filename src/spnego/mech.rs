@@ -287,8 +287,14 @@ impl Mechanism for NtlmMech {
     }
 
     fn integrity(&self) -> bool {
-        // NTLM always offers integrity under SPNEGO (we request signing; MIT asks GSS_C_INTEG_FLAG too).
-        true
+        // As MIT reads GSS_C_INTEG_FLAG: a context that negotiated neither SIGN nor SEAL makes no MICs, and then
+        // no mechListMIC is exchanged (RFC 4178 §5), even if the AUTHENTICATE carried an NTLM MIC.
+        match &self.state {
+            NtlmState::Established(e) => e.flags.intersects(
+                crate::ntlm::flags::NegotiateFlags::SIGN | crate::ntlm::flags::NegotiateFlags::SEAL,
+            ),
+            _ => true,
+        }
     }
 
     fn requires_mic(&self) -> bool {

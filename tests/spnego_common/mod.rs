@@ -63,6 +63,11 @@ impl CredentialLookup for Users {
 
 /// An NTLM initiator entry for `user` with `password`.
 pub fn ntlm_initiator(user: &'static str, password: &'static str) -> MechEntry {
+    ntlm_initiator_with(user, password, true)
+}
+
+/// An NTLM initiator entry that asks for signing and sealing only when `protect`.
+pub fn ntlm_initiator_with(user: &'static str, password: &'static str, protect: bool) -> MechEntry {
     MechEntry::new(ntlm_oid(), move || {
         let mut cfg = NtlmInitiatorConfig::new(
             InitiatorCredential::User {
@@ -75,8 +80,8 @@ pub fn ntlm_initiator(user: &'static str, password: &'static str) -> MechEntry {
         );
         cfg.workstation = "CLIENT".into();
         cfg.requested = Requested {
-            sign: true,
-            seal: true,
+            sign: protect,
+            seal: protect,
             ..Requested::default()
         };
         Ok(Box::new(NtlmMech::initiator(cfg, None)) as Box<dyn Mechanism>)
