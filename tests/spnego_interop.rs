@@ -13,8 +13,6 @@
 mod common;
 mod spnego_common;
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 
 use common::peers::{python, python_module_version};
@@ -22,107 +20,8 @@ use common::{plugin, skip, GssEnv, Plugin, TEST_PASSWORD, TEST_USER};
 use gss_negotiate::audit::MemoryAudit;
 use gss_negotiate::spnego::acceptor::AcceptorStep;
 use gss_negotiate::spnego::initiator::InitiatorStep;
-use gss_negotiate::spnego::mech::{MechEntry, Mechanism};
+use gss_negotiate::spnego::mech::MechEntry;
 use spnego_common::*;
-
-struct Peer {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-fn b64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut s = String::new();
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                s.push(char::from(A[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
-}
-
-fn unb64(s: &str) -> Vec<u8> {
-    let val = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("bad base64 {c}"),
-        }
-    };
-    let s: Vec<u8> = s.bytes().filter(|c| *c != b'=').collect();
-    let mut out = Vec::new();
-    for c in s.chunks(4) {
-        let mut n = 0u32;
-        for (i, b) in c.iter().enumerate() {
-            n |= val(*b) << (18 - 6 * i);
-        }
-        for i in 0..c.len().saturating_sub(1) {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    out
-}
-
-impl Peer {
-    fn start(env: &GssEnv, implementation: &str, role: &str) -> Peer {
-        let script =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/spnego_peer.py");
-        let mut cmd = Command::new(python());
-        cmd.arg(script).args([implementation, role]);
-        env.apply(&mut cmd);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
-        let mut child = cmd.spawn().expect("python starts");
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        Peer {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    fn send(&mut self, tag: &str, data: &[u8]) {
-        writeln!(self.stdin, "{tag} {}", b64(data)).unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    /// The next line as (tag, payload).
-    fn recv(&mut self) -> (String, String) {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        let mut parts = line.trim_end().splitn(2, ' ');
-        let tag = parts.next().unwrap_or("").to_string();
-        let rest = parts.next().unwrap_or("").to_string();
-        assert!(tag != "ERROR" && !tag.is_empty(), "peer failed: {line:?}");
-        (tag, rest)
-    }
-
-    /// After establishment: DONE, then both MICs.
-    fn finish(mut self, mech: &mut dyn Mechanism) -> String {
-        let (tag, negotiated) = self.recv();
-        assert_eq!(tag, "DONE");
-        let (tag, mic) = self.recv();
-        assert_eq!(tag, "MIC");
-        mech.verify_mic(b"from the peer", &unb64(&mic))
-            .expect("the peer's signature verifies");
-        let ours = mech.get_mic(b"from rust").unwrap();
-        self.send("MIC", &ours);
-        assert_eq!(self.recv().0, "OK");
-        let _ = self.child.wait();
-        negotiated
-    }
-}
 
 fn setup(test: &str, module: &str, dist: &str) -> Option<GssEnv> {
     let so = match plugin() {
@@ -149,7 +48,7 @@ fn our_initiator_against(test: &str, implementation: &str, with_krb: bool) {
     let Some(env) = setup(test, module, dist) else {
         return;
     };
-    let mut peer = Peer::start(&env, implementation, "acceptor");
+    let mut peer = Peer::start(&python(), &[implementation, "acceptor"], |c| env.apply(c));
     let mut mechs: Vec<MechEntry> = Vec::new();
     if with_krb {
         mechs.push(krb_entry(Krb::Works, false));
@@ -197,7 +96,7 @@ fn our_acceptor_against(test: &str, implementation: &str) {
     let Some(env) = setup(test, module, dist) else {
         return;
     };
-    let mut peer = Peer::start(&env, implementation, "initiator");
+    let mut peer = Peer::start(&python(), &[implementation, "initiator"], |c| env.apply(c));
     let audit = Arc::new(MemoryAudit::default());
     let start = acceptor(
         vec![

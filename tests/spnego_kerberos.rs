@@ -3,7 +3,8 @@
 //! GSSNEG.TEST, testuser, HTTP/<host> in a keytab, HTTP/nokey.gssneg.test known to the KDC but not in the
 //! keytab). Covers RFC 4178 with Kerberos preferred and accepted, the fallback to NTLM when there is no ticket or
 //! the KDC is down (with the reason in the audit record), and a server that rejects the ticket: `reject`
-//! without restart, NTLM with the initiator's or the acceptor's restart (docs/policy.md `spnego.restart`).
+//! without restart, NTLM with the initiator's or the acceptor's restart (docs/policy.md `spnego.restart`); and
+//! Kerberos between our engine and MIT's own SPNEGO (python-gssapi, tests/python/spnego_peer.py) both ways.
 //! Needs root (the environment script runs Apache as www-data) and skips elsewhere.
 
 mod common;
@@ -13,10 +14,13 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+use common::peers::{python, python_module_version};
 use common::{hostname, plugin, skip, Plugin, TEST_PASSWORD, TEST_USER};
 use gss_negotiate::audit::{KerberosSkip, MemoryAudit};
 use gss_negotiate::mechglue::KerberosMech;
+use gss_negotiate::spnego::acceptor::AcceptorStep;
 use gss_negotiate::spnego::error::SpnegoError;
+use gss_negotiate::spnego::initiator::InitiatorStep;
 use gss_negotiate::spnego::mech::{MechEntry, Mechanism};
 use gss_negotiate::spnego::NegState;
 use spnego_common::*;
@@ -176,6 +180,45 @@ fn spnego_engine_with_kerberos_from_a_real_kdc() {
     let mic = im.get_mic(b"kerberos works").unwrap();
     am.verify_mic(b"kerberos works", &mic).unwrap();
     assert!(am.verify_mic(b"kerberos worked", &mic).is_err());
+
+    // 1b. The same against MIT's own SPNEGO (python-gssapi in a separate process, same KDC, keytab and ticket),
+    //     both directions: Kerberos chosen, signatures verified both ways.
+    if python_module_version("gssapi", "gssapi").is_ok() {
+        let target = format!("HTTP@{host}");
+        let mut peer = Peer::start(&python(), &["mit", "acceptor"], |_| {});
+        let (ini, first) = initiator(mechs(&host), allow(), Arc::default())
+            .start()
+            .unwrap();
+        peer.send("TOKEN", &first);
+        let (tag, tok) = peer.recv();
+        assert_eq!(tag, "TOKEN");
+        let InitiatorStep::Done(mut est, None) = ini.step(&unb64(&tok)).expect("MIT accepted")
+        else {
+            panic!("one round trip expected with Kerberos");
+        };
+        assert_eq!(est.mech_oid, krb_oid());
+        peer.finish(est.mech.as_mut());
+
+        let mut peer = Peer::start(&python(), &["mit", "initiator", &target], |_| {});
+        let (tag, tok) = peer.recv();
+        assert_eq!(tag, "TOKEN");
+        let AcceptorStep::Done(mut est, Some(out)) =
+            acceptor(acceptor_mechs(), allow(), Arc::default())
+                .step(&unb64(&tok))
+                .unwrap_or_else(|f| panic!("{}", f.error))
+        else {
+            panic!("one round trip expected with Kerberos");
+        };
+        peer.send("TOKEN", &out);
+        assert_eq!(est.peer.as_deref(), Some("testuser@GSSNEG.TEST"));
+        let negotiated = peer.finish(est.mech.as_mut());
+        assert!(negotiated.contains("1.2.840.113554.1.2.2"), "{negotiated}");
+    } else {
+        skip(
+            test,
+            "python3-gssapi missing: the MIT SPNEGO part is not run",
+        );
+    }
 
     // 2. The server has no key for the ticket: reject without restart ...
     let nokey = "nokey.gssneg.test";

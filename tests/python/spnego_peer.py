@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """SPNEGO peer for tests/spnego_interop.rs: the other side of a negotiation with our Rust SPNEGO engine.
 
-    spnego_peer.py mit|pyspnego initiator|acceptor
+    spnego_peer.py mit|pyspnego initiator|acceptor [TARGET]
 
 `mit` is MIT krb5's own SPNEGO (python-gssapi with mech 1.3.6.1.5.5.2; NTLM comes from the plugin named by
 GSS_MECH_CONFIG, credentials from NTLM_USER_FILE). `pyspnego` is pyspnego's pure-Python Negotiate
 (NegotiateOptions.use_negotiate), NTLM from the same user file. Tokens travel as lines `TOKEN <base64>` on
-stdin/stdout. Once the context is established the peer prints `DONE <negotiated mech>`, then `MIC <base64>` of
+stdin/stdout. TARGET is the initiator's host-based service (default HTTP@server.test). Once the context is established the peer prints `DONE <negotiated mech>`, then `MIC <base64>` of
 b"from the peer", reads `MIC <base64>` of b"from rust" and verifies it, and prints `OK` (or `ERROR <text>`).
 """
 import base64
@@ -26,12 +26,13 @@ def recv(expect):
 
 def main():
     impl, role = sys.argv[1], sys.argv[2]
+    target_name = sys.argv[3] if len(sys.argv) > 3 else "HTTP@server.test"
     if impl == "mit":
         import gssapi
 
         spnego = gssapi.OID.from_int_seq("1.3.6.1.5.5.2")
         if role == "initiator":
-            target = gssapi.Name("HTTP@server.test", gssapi.NameType.hostbased_service)
+            target = gssapi.Name(target_name, gssapi.NameType.hostbased_service)
             ctx = gssapi.SecurityContext(name=target, mech=spnego, usage="initiate")
         else:
             creds = gssapi.Credentials(usage="accept", mechs=[spnego])

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use std::any::Any;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 
 use gss_negotiate::audit::{MemoryAudit, Record};
@@ -390,4 +392,109 @@ pub fn ntlm_session_key(m: Box<dyn Mechanism>) -> Vec<u8> {
 pub fn only(records: &[Record]) -> &Record {
     assert_eq!(records.len(), 1, "{records:#?}");
     &records[0]
+}
+
+/// A `tests/python/spnego_peer.py` process: the other side of a negotiation.
+pub struct Peer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+pub fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for c in data.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                s.push(char::from(A[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+pub fn unb64(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("bad base64 {c}"),
+        }
+    };
+    let s: Vec<u8> = s.bytes().filter(|c| *c != b'=').collect();
+    let mut out = Vec::new();
+    for c in s.chunks(4) {
+        let mut n = 0u32;
+        for (i, b) in c.iter().enumerate() {
+            n |= val(*b) << (18 - 6 * i);
+        }
+        for i in 0..c.len().saturating_sub(1) {
+            out.push((n >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
+
+impl Peer {
+    /// Starts `python tests/python/spnego_peer.py ARGS...`; `setup` gives it its environment.
+    pub fn start(
+        python: &std::path::Path,
+        args: &[&str],
+        setup: impl FnOnce(&mut Command),
+    ) -> Peer {
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/spnego_peer.py");
+        let mut cmd = Command::new(python);
+        cmd.arg(script).args(args);
+        setup(&mut cmd);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+        let mut child = cmd.spawn().expect("python starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Peer {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    pub fn send(&mut self, tag: &str, data: &[u8]) {
+        writeln!(self.stdin, "{tag} {}", b64(data)).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// The next line as (tag, payload).
+    pub fn recv(&mut self) -> (String, String) {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let mut parts = line.trim_end().splitn(2, ' ');
+        let tag = parts.next().unwrap_or("").to_string();
+        let rest = parts.next().unwrap_or("").to_string();
+        assert!(tag != "ERROR" && !tag.is_empty(), "peer failed: {line:?}");
+        (tag, rest)
+    }
+
+    /// After establishment: DONE, then both MICs.
+    pub fn finish(mut self, mech: &mut dyn Mechanism) -> String {
+        let (tag, negotiated) = self.recv();
+        assert_eq!(tag, "DONE");
+        let (tag, mic) = self.recv();
+        assert_eq!(tag, "MIC");
+        mech.verify_mic(b"from the peer", &unb64(&mic))
+            .expect("the peer's signature verifies");
+        let ours = mech.get_mic(b"from rust").unwrap();
+        self.send("MIC", &ours);
+        assert_eq!(self.recv().0, "OK");
+        let _ = self.child.wait();
+        negotiated
+    }
 }
