@@ -55,6 +55,28 @@ else
     esac
   done
 fi
+# The SPNEGO state machines take a configuration byte and u16-LE-length-prefixed tokens: the captured SPNEGO
+# tokens become one-token inputs for every configuration; the policy parser gets the example of docs/policy.md.
+if command -v python3 >/dev/null 2>&1; then
+python3 - "$tokens" "$corpus" "$here/../docs/policy.md" <<'PY'
+import os, struct, sys
+tokens, corpus, doc = sys.argv[1:4]
+for t in ("fuzz_spnego_acceptor", "fuzz_spnego_initiator", "fuzz_policy"):
+    os.makedirs(os.path.join(corpus, t), exist_ok=True)
+for name in sorted(os.listdir(tokens)):
+    if "spnego" not in name or not name.endswith(".bin"):
+        continue
+    raw = open(os.path.join(tokens, name), "rb").read()
+    for cfg in (0, 3, 7, 11):
+        target = "fuzz_spnego_acceptor" if "client" in name or "negtokeninit" in name else "fuzz_spnego_initiator"
+        with open(os.path.join(corpus, target, "%s-%d" % (name, cfg)), "wb") as f:
+            f.write(bytes([cfg]) + struct.pack("<H", len(raw)) + raw)
+text = open(doc).read()
+if "```\n# Kerberos" in text:
+    example = text.split("```\n# Kerberos", 1)[1].split("```", 1)[0]
+    open(os.path.join(corpus, "fuzz_policy", "docs-example"), "w").write("# Kerberos" + example)
+PY
+fi
 # Targets whose inputs are not captured tokens (exported contexts, session states, credentials, names, user
 # files, exchange configurations) get seeds from real in-process exchanges, made by examples/gen_seeds.rs.
 # GEN_SEEDS=0 skips this (it builds the library once without instrumentation, about a minute).

@@ -232,6 +232,7 @@ impl SecContext {
             ),
             CredInitiator::Anonymous => (InitiatorCredential::Anonymous, Name::Anonymous),
         };
+        crate::policy::raw::check_outgoing(spn_of(target.as_ref()).as_deref())?;
         let mut icfg = InitiatorConfig::new(credential, system_environment());
         icfg.workstation = cfg.netbios_computer_name.clone();
         icfg.target_spn = spn_of(target.as_ref());
@@ -278,6 +279,10 @@ impl SecContext {
         match result {
             Err(e) => {
                 self.log(format_args!("initiator: failed: {e}"));
+                crate::policy::raw::initiator_done(
+                    spn_of(self.target.as_ref()).as_deref(),
+                    Some(&e),
+                );
                 Err(e)
             }
             Ok(InitiatorStep::Continue(next, output)) => {
@@ -294,6 +299,7 @@ impl SecContext {
                     est.kind, est.mic_present, est.flags
                 ));
                 self.state = State::Established(est);
+                crate::policy::raw::initiator_done(spn_of(self.target.as_ref()).as_deref(), None);
                 Ok(Step {
                     output,
                     complete: true,
@@ -341,7 +347,8 @@ impl SecContext {
         acfg.target_spn = spn_of(own.as_ref());
         acfg.lm_compat_level = level(cfg);
         acfg.allow_anonymous = cfg.allow_anonymous;
-        acfg.require_channel_bindings = cfg.require_channel_bindings;
+        acfg.require_channel_bindings =
+            crate::policy::raw::check_incoming_start()? || cfg.require_channel_bindings;
         if let Some(allowed) = cred.neg_flags {
             acfg.allowed_flags = NegotiateFlags(allowed);
         }
@@ -387,6 +394,7 @@ impl SecContext {
         match result {
             Err(e) => {
                 self.log(format_args!("acceptor: refused: {e}"));
+                crate::policy::raw::acceptor_failed(&e);
                 Err(e)
             }
             Ok(AcceptorStep::Continue(next, output)) => {
@@ -398,6 +406,11 @@ impl SecContext {
                 })
             }
             Ok(AcceptorStep::Done(est)) => {
+                let client = crate::ntlm::error::display_user(&est.domain, &est.user);
+                if let Err(e) = crate::policy::raw::check_incoming_client(&client) {
+                    self.log(format_args!("acceptor: refused: {e}"));
+                    return Err(e);
+                }
                 if self.log.is_some() {
                     // Only with a debug log: building the user's display name allocates.
                     self.log(format_args!(

@@ -195,6 +195,10 @@ minor_codes! {
     ChallengeAltered = 54 => "NTLM: CHALLENGE altered in transit",
     /// The operation is not implemented yet.
     NotImplemented = 60 => "operation not implemented by this mechanism",
+    /// NTLM refused by the policy file (`/etc/gss-negotiate/policy.conf` or `GSS_NEGOTIATE_POLICY`).
+    PolicyDenied = 90 => "NTLM refused by policy (see /etc/gss-negotiate/policy.conf or GSS_NEGOTIATE_POLICY)",
+    /// The policy file could not be used.
+    BadPolicy = 91 => "policy file invalid; NTLM refused until it is fixed",
 }
 
 impl Minor {

@@ -458,6 +458,22 @@ fn encode_integer(v: i64) -> Vec<u8> {
 }
 
 /// Appends the DER length octets of `len` (short form below 128, else the minimal long form).
+/// Writes the DER length octets of `len` into `out` and returns how many there are.
+fn length_octets(len: usize, out: &mut [u8; 1 + core::mem::size_of::<usize>()]) -> usize {
+    if len < 0x80 {
+        out[0] = len as u8;
+        return 1;
+    }
+    let bytes = len.to_be_bytes();
+    let skip = bytes.iter().take_while(|&&b| b == 0).count();
+    let significant = bytes.get(skip..).unwrap_or(&bytes);
+    out[0] = 0x80 | significant.len() as u8;
+    for (o, b) in out.iter_mut().skip(1).zip(significant) {
+        *o = *b;
+    }
+    1 + significant.len()
+}
+
 fn push_length(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
@@ -500,11 +516,25 @@ impl DerWriter {
         self.buf.extend_from_slice(content);
     }
 
-    /// Appends a constructed element `tag` whose contents `f` writes.
+    /// A writer whose buffer has room for `n` bytes.
+    pub fn with_capacity(n: usize) -> DerWriter {
+        DerWriter {
+            buf: Vec::with_capacity(n),
+        }
+    }
+
+    /// Appends a constructed element `tag` whose contents `f` writes. The contents go straight into this
+    /// buffer after a one-byte length placeholder, which is widened afterwards when the length needs the long
+    /// form: no nested buffer, no copy of the contents.
     pub fn write_constructed(&mut self, tag: u8, f: impl FnOnce(&mut DerWriter)) {
-        let mut inner = DerWriter::new();
-        f(&mut inner);
-        self.write_tlv(tag | tag::CONSTRUCTED, &inner.buf);
+        self.buf.push(tag | tag::CONSTRUCTED);
+        let at = self.buf.len();
+        self.buf.push(0);
+        f(self);
+        let n = self.buf.len() - at - 1;
+        let mut len = [0u8; 1 + core::mem::size_of::<usize>()];
+        let k = length_octets(n, &mut len);
+        self.buf.splice(at..at + 1, len.iter().take(k).copied());
     }
 
     /// Appends a SEQUENCE whose contents `f` writes.
@@ -549,6 +579,29 @@ impl DerWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constructed_lengths_are_minimal_at_every_boundary() {
+        for n in [0usize, 1, 127, 128, 255, 256, 65_535, 65_536, 70_000] {
+            let content = vec![0xA5u8; n];
+            let mut nested = DerWriter::new();
+            nested.write_constructed(tag::SEQUENCE, |w| {
+                w.write_constructed(tag::context(2), |w| w.write_octet_string(&content))
+            });
+            // The same bytes built from the outside in with explicit TLVs.
+            let mut inner = DerWriter::new();
+            inner.write_octet_string(&content);
+            let mut ctx = DerWriter::new();
+            ctx.write_tlv(tag::context(2), inner.as_bytes());
+            let mut outer = DerWriter::new();
+            outer.write_tlv(tag::SEQUENCE, ctx.as_bytes());
+            assert_eq!(nested.as_bytes(), outer.as_bytes(), "n = {n}");
+            let mut r = DerReader::new(nested.as_bytes());
+            let mut seq = r.read_sequence("seq").unwrap();
+            let mut c = seq.read_context(2, "c").unwrap();
+            assert_eq!(c.read_octet_string("o").unwrap().len(), n);
+        }
+    }
 
     #[test]
     fn integer_encoding_is_minimal_and_round_trips() {

@@ -31,7 +31,12 @@
 //! - Mechanism tokens, MICs and hint strings are opaque bytes.
 #![forbid(unsafe_code)]
 
+pub mod acceptor;
 pub mod der;
+pub mod error;
+pub mod initiator;
+pub mod mech;
+mod mic;
 pub mod oid;
 
 pub use der::{BitString, DerError, DerReader, DerWriter};
@@ -198,15 +203,8 @@ impl SpnegoToken {
     /// NegTokenResp as a bare `[1]`.
     pub fn encode(&self) -> Vec<u8> {
         match self {
-            SpnegoToken::Init(init) => {
-                let mut w = DerWriter::new();
-                w.write_constructed(GSS_FRAMING, |w| {
-                    w.write_oid(&Oid::spnego());
-                    init.write_choice(w);
-                });
-                w.into_bytes()
-            }
-            SpnegoToken::Resp(_) => self.encode_negotiation_token(),
+            SpnegoToken::Init(init) => init.encode(),
+            SpnegoToken::Resp(resp) => resp.encode(),
         }
     }
 
@@ -318,7 +316,18 @@ impl NegTokenInit {
 
     /// The GSS-framed encoding of this token, as [`SpnegoToken::encode`] gives it.
     pub fn encode(&self) -> Vec<u8> {
-        SpnegoToken::Init(self.clone()).encode()
+        let mut w = DerWriter::with_capacity(self.encoded_len_hint());
+        w.write_constructed(GSS_FRAMING, |w| {
+            w.write_oid(&Oid::spnego());
+            self.write_choice(w);
+        });
+        w.into_bytes()
+    }
+
+    /// Room for the encoding: the opaque fields plus generous room for tags and lengths.
+    fn encoded_len_hint(&self) -> usize {
+        let opt = |v: &Option<Vec<u8>>| v.as_ref().map_or(0, Vec::len);
+        64 + 16 * self.mech_types.len() + opt(&self.mech_token) + opt(&self.mech_list_mic)
     }
 }
 
@@ -368,7 +377,11 @@ impl NegTokenResp {
 
     /// The bare `[1]` encoding of this token, as [`SpnegoToken::encode`] gives it.
     pub fn encode(&self) -> Vec<u8> {
-        SpnegoToken::Resp(self.clone()).encode()
+        let opt = |v: &Option<Vec<u8>>| v.as_ref().map_or(0, Vec::len);
+        let mut w =
+            DerWriter::with_capacity(48 + opt(&self.response_token) + opt(&self.mech_list_mic));
+        self.write_choice(&mut w);
+        w.into_bytes()
     }
 }
 

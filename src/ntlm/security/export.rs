@@ -111,11 +111,18 @@ impl SessionSecurity {
             }
             let rc4 =
                 Rc4::from_bytes(&rc4_bytes).ok_or(SecurityError::BadExport("bad RC4 state"))?;
+            let initial = Rc4::new(
+                seal_key
+                    .as_bytes()
+                    .get(..usize::from(seal_len))
+                    .unwrap_or_default(),
+            );
             Ok(Channel {
                 sign_key,
                 seal_key,
                 seal_len,
                 rc4,
+                initial,
                 seq,
             })
         };

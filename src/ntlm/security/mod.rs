@@ -94,6 +94,8 @@ struct Channel {
     seal_key: Key16,
     seal_len: u8,
     rc4: Rc4,
+    /// RC4Init(SealingKey), kept so that a reset (after SPNEGO's mechListMIC) is a copy, not a key schedule.
+    initial: Rc4,
     seq: u32,
 }
 
@@ -106,6 +108,7 @@ impl Channel {
             sign_key: signkey(flags, exported, side).unwrap_or_default(),
             seal_key,
             seal_len: seal_len as u8,
+            initial: rc4.clone(),
             rc4,
             seq: 0,
         }
@@ -120,7 +123,7 @@ impl Channel {
 
     /// RC4Init(Handle, SealingKey): back to the start of the keystream.
     fn reset(&mut self) {
-        self.rc4 = Rc4::new(self.seal_key_bytes());
+        self.rc4.clone_from(&self.initial);
     }
 
     /// Datagram mode: RC4Init(Handle, MD5(SealingKey || SeqNum)) before each message (MS-NLMP §3.4).

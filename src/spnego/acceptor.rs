@@ -1,0 +1,457 @@
+//! The SPNEGO acceptor (RFC 4178 §3.2, §4.2, §5; MS-SPNG §3.2.5, §3.3.5): one state per expected message, each
+//! step consuming the old state.
+//!
+//! - [`AcceptorStart::step`] takes the initiator's `NegTokenInit` and selects the first mechanism of the
+//!   initiator's list that we accept (NTLM only where the incoming policy may allow it). When that is the
+//!   initiator's first mechanism, its optimistic token is used (`accept-incomplete` or, if the mechanism is
+//!   already complete, `accept-completed`); otherwise the token is dropped and the answer is `request-mic` with
+//!   `supportedMech` (RFC 4178 §5: the MICs are then mandatory). When the optimistic token fails (a Kerberos
+//!   ticket we cannot use) and the policy allows restarts, the acceptor selects the initiator's next acceptable
+//!   mechanism with `request-mic` instead of answering `reject` — to the initiator this is an ordinary
+//!   counter-proposal.
+//! - [`AwaitResponse`] takes every later `NegTokenResp` until the mechanism is complete and the mechListMIC
+//!   exchange ([`super::mic`]) is settled. A client authenticated by NTLM is checked against the policy's
+//!   exempt clients before anything is answered.
+//!
+//! [`AcceptorStart::advertise`] builds the `NegTokenInit2` (MS-SPNG §2.2.1) a server may send first. A failure
+//! comes with the `reject` token to send ([`Failure`]). Every negotiation ends with one audit record.
+#![forbid(unsafe_code)]
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::error::SpnegoError;
+use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
+use super::mic::{peer_mic, MicState};
+use super::oid::Oid;
+use super::{encode_mech_type_list, NegHints, NegState, NegTokenInit, NegTokenResp, SpnegoToken};
+use crate::audit::{AuditSink, KerberosSkip, Record, Role};
+use crate::policy::{Decision, Policy};
+
+/// The hint name Windows puts in `NegTokenInit2` (MS-SPNG §3.2.5.2).
+pub const HINT_NAME: &[u8] = b"not_defined_in_RFC4178@please_ignore";
+
+/// What the acceptor needs.
+pub struct AcceptorConfig {
+    /// The mechanisms we accept, most preferred first (for [`AcceptorStart::advertise`]; selection follows the
+    /// initiator's order, RFC 4178 §3.2).
+    pub mechs: Vec<MechEntry>,
+    /// The client's address, when the application knows it (policy exemptions, audit).
+    pub peer_addr: Option<IpAddr>,
+    /// The policy in force.
+    pub policy: Arc<Policy>,
+    /// Where the audit record goes.
+    pub audit: Arc<dyn AuditSink>,
+}
+
+impl std::fmt::Debug for AcceptorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcceptorConfig")
+            .field("mechs", &self.mechs)
+            .field("peer_addr", &self.peer_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failed negotiation: the error and the `reject` token to send, when one is owed.
+#[derive(Debug)]
+pub struct Failure {
+    /// Why.
+    pub error: SpnegoError,
+    /// `NegTokenResp { negState reject }`, when the initiator expects an answer.
+    pub token: Option<Vec<u8>>,
+}
+
+/// The negotiated context.
+#[derive(Debug)]
+pub struct Established {
+    /// The mechanism, as the initiator spelled its OID.
+    pub mech_oid: Oid,
+    /// Its context, for the per-message calls.
+    pub mech: Box<dyn Mechanism>,
+    /// The authenticated client, when the mechanism says.
+    pub peer: Option<String>,
+    /// Whether mechListMICs were exchanged.
+    pub mic_exchanged: bool,
+    /// The audit record written for this negotiation.
+    pub record: Record,
+}
+
+/// What a step produced.
+#[derive(Debug)]
+pub enum AcceptorStep {
+    /// Send the token and wait for the initiator's next one.
+    Continue(Acceptor, Vec<u8>),
+    /// Established; send the token when there is one.
+    Done(Box<Established>, Option<Vec<u8>>),
+}
+
+/// The acceptor between messages.
+#[derive(Debug)]
+pub enum Acceptor {
+    /// A mechanism is selected; the initiator's next `NegTokenResp` is expected.
+    AwaitResponse(Box<AwaitResponse>),
+}
+
+impl Acceptor {
+    /// Advances with the initiator's token.
+    pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+        match self {
+            Acceptor::AwaitResponse(s) => s.step(token),
+        }
+    }
+}
+
+/// Waiting for the initiator's `NegTokenInit`.
+#[derive(Debug)]
+pub struct AcceptorStart {
+    cfg: AcceptorConfig,
+}
+
+/// A selected mechanism and the rest of the negotiation's state.
+#[derive(Debug)]
+struct Session {
+    cfg: AcceptorConfig,
+    list_der: Vec<u8>,
+    /// The selected mechanism as the initiator spelled it.
+    selected: Oid,
+    mech: Box<dyn Mechanism>,
+    mech_complete: bool,
+    /// NTLM was selected before the client's name was known; check it once authenticated.
+    ntlm_name_check: bool,
+    record: Record,
+}
+
+/// The initiator's next `NegTokenResp` is expected.
+#[derive(Debug)]
+pub struct AwaitResponse {
+    session: Session,
+    mic: MicState,
+}
+
+fn reject_token() -> Vec<u8> {
+    NegTokenResp {
+        neg_state: Some(NegState::Reject),
+        ..NegTokenResp::default()
+    }
+    .encode()
+}
+
+fn record_failure(cfg: &AcceptorConfig, mut record: Record, error: SpnegoError) -> Failure {
+    record.time = std::time::SystemTime::now();
+    record.failure = Some(error.to_string());
+    cfg.audit.record(&record);
+    Failure {
+        error,
+        token: Some(reject_token()),
+    }
+}
+
+impl AcceptorStart {
+    /// A new acceptor.
+    pub fn new(cfg: AcceptorConfig) -> AcceptorStart {
+        AcceptorStart { cfg }
+    }
+
+    /// The `NegTokenInit2` advertising our mechanisms (NTLM left out where the policy denies it outright).
+    pub fn advertise(&self) -> Vec<u8> {
+        let mech_types = self
+            .cfg
+            .mechs
+            .iter()
+            .filter(|m| {
+                !is_ntlm(&m.oid) || self.cfg.policy.incoming_ntlm_possible(self.cfg.peer_addr)
+            })
+            .map(|m| m.oid.clone())
+            .collect();
+        NegTokenInit {
+            mech_types,
+            neg_hints: Some(NegHints {
+                hint_name: Some(HINT_NAME.to_vec()),
+                hint_address: None,
+            }),
+            ..NegTokenInit::default()
+        }
+        .encode()
+    }
+
+    /// Whether we accept `oid` (NTLM: while the policy may still allow it), and which entry does it.
+    fn acceptable(&self, oid: &Oid) -> Option<usize> {
+        let idx = self.cfg.mechs.iter().position(|m| same_mech(&m.oid, oid))?;
+        if is_ntlm(oid) && !self.cfg.policy.incoming_ntlm_possible(self.cfg.peer_addr) {
+            return None;
+        }
+        Some(idx)
+    }
+
+    /// Takes the initiator's `NegTokenInit`.
+    pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+        let mut record = Record::new(Role::Acceptor, "spnego");
+        record.peer_addr = self.cfg.peer_addr;
+        let init = match SpnegoToken::decode(token) {
+            Ok(SpnegoToken::Init(i)) => i,
+            Ok(SpnegoToken::Resp(_)) => {
+                let e = SpnegoError::Unexpected("NegTokenResp where a NegTokenInit was expected");
+                return Err(record_failure(&self.cfg, record, e));
+            }
+            Err(e) => return Err(record_failure(&self.cfg, record, e.into())),
+        };
+        record.offered = init.mech_types.clone();
+        if !init.mech_types.iter().any(is_kerberos) {
+            record.kerberos = Some(KerberosSkip::NotOffered);
+        }
+        let ntlm_offered =
+            init.mech_types.iter().any(is_ntlm) && self.cfg.mechs.iter().any(|m| is_ntlm(&m.oid));
+        if ntlm_offered {
+            record.ntlm_policy = Some(self.cfg.policy.incoming_ntlm(None, self.cfg.peer_addr));
+        }
+        // (position in the initiator's list, our entry)
+        let candidates: Vec<(usize, usize)> = init
+            .mech_types
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, oid)| self.acceptable(oid).map(|idx| (pos, idx)))
+            .collect();
+        let Some(&(pos, idx)) = candidates.first() else {
+            let e = if ntlm_offered && record.ntlm_policy == Some(Decision::Deny) {
+                SpnegoError::PolicyDenied("incoming NTLM denied".into())
+            } else {
+                SpnegoError::NoCommonMechanism
+            };
+            return Err(record_failure(&self.cfg, record, e));
+        };
+        let list_der = encode_mech_type_list(&init.mech_types);
+        let optimistic = if pos == 0 {
+            init.mech_token.as_deref()
+        } else {
+            None
+        };
+        let mut chosen = (pos, idx);
+        let mut mech_out = None;
+        let mut mech = match (self.cfg.mechs[idx].start)() {
+            Ok(m) => m,
+            Err(e) => return Err(record_failure(&self.cfg, record, e.into())),
+        };
+        let mut complete = false;
+        if let Some(t) = optimistic {
+            match mech.step(Some(t)) {
+                Ok(step) => {
+                    complete = step.complete;
+                    mech_out = Some(step.output).filter(|o| !o.is_empty());
+                }
+                Err(e) => {
+                    if is_kerberos(&init.mech_types[pos]) {
+                        record.kerberos = Some(match e.kind {
+                            MechFailure::Defective | MechFailure::Rejected => {
+                                KerberosSkip::ServerRejected
+                            }
+                            MechFailure::UnknownPrincipal => KerberosSkip::UnknownPrincipal,
+                            _ => KerberosSkip::Failed,
+                        });
+                    }
+                    // Restart: move on to the initiator's next acceptable mechanism instead of rejecting.
+                    // (skipping other spellings of the failed mechanism, e.g. both Kerberos OIDs)
+                    let next = candidates.iter().copied().find(|c| c.1 != idx);
+                    let Some(next) = next.filter(|_| self.cfg.policy.restart) else {
+                        return Err(record_failure(&self.cfg, record, e.into()));
+                    };
+                    mech = match (self.cfg.mechs[next.1].start)() {
+                        Ok(m) => m,
+                        Err(e) => return Err(record_failure(&self.cfg, record, e.into())),
+                    };
+                    record.restarted = true;
+                    chosen = next;
+                }
+            }
+        } else if pos != 0 && is_kerberos(&init.mech_types[0]) {
+            record.kerberos = Some(KerberosSkip::NotSelected);
+        }
+        let selected = init.mech_types[chosen.0].clone();
+        record.chosen = Some(selected.clone());
+        let ntlm_name_check = is_ntlm(&selected)
+            && !self
+                .cfg
+                .policy
+                .incoming_ntlm(None, self.cfg.peer_addr)
+                .allowed();
+        let first_reply_state = if chosen.0 == 0 {
+            NegState::AcceptIncomplete
+        } else {
+            NegState::RequestMic
+        };
+        let reply = AwaitResponse {
+            session: Session {
+                cfg: self.cfg,
+                list_der,
+                selected,
+                mech,
+                mech_complete: complete,
+                ntlm_name_check,
+                record,
+            },
+            mic: MicState {
+                required: chosen.0 != 0,
+                ..MicState::default()
+            },
+        };
+        reply.answer(
+            mech_out,
+            init.mech_list_mic.as_deref(),
+            Some(first_reply_state),
+        )
+    }
+}
+
+impl Session {
+    fn fail(self, error: SpnegoError) -> Failure {
+        record_failure(&self.cfg, self.record, error)
+    }
+
+    /// Once the mechanism completed: the policy check of an NTLM client that needed its name.
+    fn check_client(&mut self) -> Result<(), SpnegoError> {
+        let peer = self.mech.peer_name();
+        self.record.peer.clone_from(&peer);
+        if is_ntlm(&self.selected) {
+            let decision = self
+                .cfg
+                .policy
+                .incoming_ntlm(peer.as_deref(), self.cfg.peer_addr);
+            self.record.ntlm_policy = Some(decision);
+            if self.ntlm_name_check && !decision.allowed() {
+                return Err(SpnegoError::PolicyDenied(format!(
+                    "client {} is not exempt",
+                    peer.as_deref().unwrap_or("(unknown)")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl AwaitResponse {
+    /// Takes the initiator's next `NegTokenResp`.
+    pub fn step(mut self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+        let resp = match SpnegoToken::decode(token) {
+            Ok(SpnegoToken::Resp(r)) => r,
+            Ok(SpnegoToken::Init(_)) => {
+                return Err(self.session.fail(SpnegoError::Unexpected(
+                    "NegTokenInit in the middle of a negotiation",
+                )))
+            }
+            Err(e) => return Err(self.session.fail(e.into())),
+        };
+        if resp.neg_state == Some(NegState::Reject) {
+            let mut f = self.session.fail(SpnegoError::Rejected);
+            f.token = None;
+            return Err(f);
+        }
+        if resp
+            .supported_mech
+            .as_ref()
+            .is_some_and(|m| !same_mech(m, &self.session.selected))
+        {
+            return Err(self.session.fail(SpnegoError::Unexpected(
+                "supportedMech in an initiator's token",
+            )));
+        }
+        let mut mech_out = None;
+        match (&resp.response_token, self.session.mech_complete) {
+            (Some(t), false) => match self.session.mech.step(Some(t)) {
+                Ok(step) => {
+                    self.session.mech_complete = step.complete;
+                    mech_out = Some(step.output).filter(|o| !o.is_empty());
+                }
+                Err(e) => return Err(self.session.fail(e.into())),
+            },
+            (None, false) => {
+                return Err(self
+                    .session
+                    .fail(SpnegoError::Unexpected("responseToken missing")))
+            }
+            (Some(_), true) => {
+                return Err(self.session.fail(SpnegoError::Unexpected(
+                    "responseToken after the mechanism completed",
+                )))
+            }
+            (None, true) => {}
+        }
+        self.answer(mech_out, peer_mic(&resp), None)
+    }
+
+    /// Runs the policy check and the MIC exchange once the mechanism is complete, and builds the answer.
+    /// `first` is the negState of a first reply (which also carries `supportedMech`).
+    fn answer(
+        mut self,
+        mech_out: Option<Vec<u8>>,
+        mic_in: Option<&[u8]>,
+        first: Option<NegState>,
+    ) -> Result<AcceptorStep, Failure> {
+        let s = &mut self.session;
+        let mut mic_out = None;
+        if s.mech_complete {
+            if let Err(e) = s.check_client() {
+                return Err(self.session.fail(e));
+            }
+            if s.mech.requires_mic() {
+                self.mic.required = true;
+            }
+            if s.mech.integrity() {
+                match self
+                    .mic
+                    .exchange(s.mech.as_mut(), &s.list_der, mic_in, mech_out.is_some())
+                {
+                    Ok(m) => mic_out = m,
+                    Err(e) => return Err(self.session.fail(e)),
+                }
+            }
+        }
+        // Without integrity no MIC can be exchanged (MIT: no GSS_C_INTEG_FLAG), whatever was required.
+        let done =
+            self.session.mech_complete && (self.mic.settled() || !self.session.mech.integrity());
+        let neg_state = match (done, first) {
+            (true, _) => Some(NegState::AcceptCompleted),
+            (false, Some(state)) => Some(state),
+            (false, None) => Some(NegState::AcceptIncomplete),
+        };
+        let nothing_to_say = first.is_none() && mech_out.is_none() && mic_out.is_none();
+        // The initiator's final token was its MIC answering ours: it expects no reply. Any other final step
+        // (e.g. a last mechanism token without MICs) is answered with accept-completed, as MIT does.
+        let initiator_finished = mic_in.is_some() && self.mic.sent && mic_out.is_none();
+        let token = NegTokenResp {
+            neg_state,
+            supported_mech: first.map(|_| self.session.selected.clone()),
+            response_token: mech_out,
+            mech_list_mic: mic_out,
+        }
+        .encode();
+        if done {
+            let token = (!(nothing_to_say && initiator_finished)).then_some(token);
+            return Ok(AcceptorStep::Done(self.finish(), token));
+        }
+        if nothing_to_say {
+            return Err(self.session.fail(SpnegoError::Unexpected(
+                "the mechanism is not complete but has nothing to send",
+            )));
+        }
+        Ok(AcceptorStep::Continue(
+            Acceptor::AwaitResponse(Box::new(self)),
+            token,
+        ))
+    }
+
+    fn finish(self) -> Box<Established> {
+        let mut s = self.session;
+        s.record.time = std::time::SystemTime::now();
+        if is_kerberos(&s.selected) {
+            s.record.kerberos = None;
+        }
+        s.cfg.audit.record(&s.record);
+        Box::new(Established {
+            mech_oid: s.selected,
+            peer: s.record.peer.clone(),
+            mech: s.mech,
+            mic_exchanged: self.mic.sent && self.mic.received,
+            record: s.record,
+        })
+    }
+}

@@ -1,0 +1,529 @@
+//! The SPNEGO initiator (RFC 4178 §3.2, §4.2, §5; MS-SPNG §3.1.5, §3.3.5): one state per expected message, each
+//! step consuming the old state.
+//!
+//! - [`InitiatorStart::start`] builds the mechanism list from the configured mechanisms (NTLM only where the
+//!   policy allows it), runs the first mechanism to get the optimistic token, and falls back to the next one
+//!   when a mechanism fails before producing a token (no ticket, KDC unreachable, unknown principal) — a failed
+//!   mechanism is left out of the list (as MIT does). It sends `NegTokenInit`.
+//! - [`AwaitFirstReply`] takes the acceptor's first `NegTokenResp`: the optimistic mechanism accepted, another
+//!   one selected from our list (`request-mic`; `accept-incomplete` only for NTLM, which Windows Server 2003
+//!   sends), or `reject`. On a `reject` of the first mechanism, when the policy allows restarts
+//!   (`spnego.restart = yes`), it answers with a fresh `NegTokenInit` of the remaining mechanisms — once.
+//! - [`AwaitReply`] takes every later `NegTokenResp` until the mechanism is complete and the mechListMIC
+//!   exchange ([`super::mic`]) is settled.
+//!
+//! [`InitiatorStart::with_hint`] takes a server's `NegTokenInit2` (MS-SPNG §2.2.1, sent before the first client
+//! token in SMB) and keeps only the mechanisms the server listed. Every negotiation ends with one audit record.
+#![forbid(unsafe_code)]
+
+use std::sync::Arc;
+
+use super::error::SpnegoError;
+use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
+use super::mic::{peer_mic, MicState};
+use super::oid::Oid;
+use super::{encode_mech_type_list, NegState, NegTokenInit, NegTokenResp, SpnegoToken};
+use crate::audit::{AuditSink, KerberosSkip, Record, Role};
+use crate::policy::{target_host, Policy};
+
+/// What the initiator needs.
+pub struct InitiatorConfig {
+    /// Our mechanisms, most preferred first.
+    pub mechs: Vec<MechEntry>,
+    /// The target name (`HTTP/host` or `HTTP@host`), for the policy's host exceptions and the audit record.
+    pub target: Option<String>,
+    /// The policy in force.
+    pub policy: Arc<Policy>,
+    /// Where the audit record goes.
+    pub audit: Arc<dyn AuditSink>,
+}
+
+impl std::fmt::Debug for InitiatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InitiatorConfig")
+            .field("mechs", &self.mechs)
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The negotiated context.
+#[derive(Debug)]
+pub struct Established {
+    /// The mechanism that was negotiated.
+    pub mech_oid: Oid,
+    /// Its context, for the per-message calls.
+    pub mech: Box<dyn Mechanism>,
+    /// Whether mechListMICs were exchanged.
+    pub mic_exchanged: bool,
+    /// The audit record written for this negotiation.
+    pub record: Record,
+}
+
+/// What a step produced.
+#[derive(Debug)]
+pub enum InitiatorStep {
+    /// Send the token and call again with the acceptor's answer.
+    Continue(Initiator, Vec<u8>),
+    /// Established; send the token when there is one (a final mechListMIC).
+    Done(Box<Established>, Option<Vec<u8>>),
+}
+
+/// The initiator between messages.
+#[derive(Debug)]
+pub enum Initiator {
+    /// `NegTokenInit` sent.
+    AwaitFirstReply(Box<AwaitFirstReply>),
+    /// The mechanism is selected; more tokens are expected.
+    AwaitReply(Box<AwaitReply>),
+}
+
+impl Initiator {
+    /// Advances with the acceptor's token.
+    pub fn step(self, token: &[u8]) -> Result<InitiatorStep, SpnegoError> {
+        match self {
+            Initiator::AwaitFirstReply(s) => s.step(token),
+            Initiator::AwaitReply(s) => s.step(token),
+        }
+    }
+}
+
+/// Nothing sent yet.
+#[derive(Debug)]
+pub struct InitiatorStart {
+    cfg: InitiatorConfig,
+}
+
+/// What every state after the start carries.
+#[derive(Debug)]
+struct Round {
+    cfg: InitiatorConfig,
+    /// Indices into `cfg.mechs` of the mechanisms in the list sent, in order.
+    list: Vec<usize>,
+    /// The DER MechTypeList sent: what the mechListMIC signs.
+    list_der: Vec<u8>,
+    /// Indices of mechanisms that failed or were rejected (never offered again).
+    dropped: Vec<usize>,
+    /// The selected (or optimistic) mechanism.
+    current: usize,
+    mech: Box<dyn Mechanism>,
+    mech_complete: bool,
+    restarted: bool,
+    record: Record,
+}
+
+/// `NegTokenInit` sent; the acceptor's first `NegTokenResp` is expected.
+#[derive(Debug)]
+pub struct AwaitFirstReply {
+    round: Round,
+}
+
+/// A mechanism is selected; the acceptor's next `NegTokenResp` is expected.
+#[derive(Debug)]
+pub struct AwaitReply {
+    round: Round,
+    mic: MicState,
+}
+
+fn kerberos_skip(kind: MechFailure) -> KerberosSkip {
+    match kind {
+        MechFailure::NoCredentials => KerberosSkip::NoTicket,
+        MechFailure::Unreachable => KerberosSkip::KdcUnreachable,
+        MechFailure::UnknownPrincipal => KerberosSkip::UnknownPrincipal,
+        MechFailure::Rejected | MechFailure::Defective => KerberosSkip::ServerRejected,
+        MechFailure::PolicyDenied | MechFailure::Other => KerberosSkip::Failed,
+    }
+}
+
+fn decode_resp(token: &[u8]) -> Result<NegTokenResp, SpnegoError> {
+    match SpnegoToken::decode(token)? {
+        SpnegoToken::Resp(r) => Ok(r),
+        SpnegoToken::Init(_) => Err(SpnegoError::Unexpected(
+            "NegTokenInit where a NegTokenResp was expected",
+        )),
+    }
+}
+
+impl InitiatorStart {
+    /// A new initiator.
+    pub fn new(cfg: InitiatorConfig) -> InitiatorStart {
+        InitiatorStart { cfg }
+    }
+
+    /// Keeps only the mechanisms that the server's `NegTokenInit2` (or `NegTokenInit`) advertisement lists.
+    pub fn with_hint(mut self, hint: &[u8]) -> Result<InitiatorStart, SpnegoError> {
+        let SpnegoToken::Init(init) = SpnegoToken::decode(hint)? else {
+            return Err(SpnegoError::Unexpected(
+                "a server hint must be a NegTokenInit",
+            ));
+        };
+        self.cfg
+            .mechs
+            .retain(|m| init.mech_types.iter().any(|o| same_mech(o, &m.oid)));
+        if self.cfg.mechs.is_empty() {
+            return Err(SpnegoError::NoCommonMechanism);
+        }
+        Ok(self)
+    }
+
+    /// Builds and returns the `NegTokenInit` with the optimistic token of the first mechanism that starts.
+    pub fn start(self) -> Result<(Initiator, Vec<u8>), SpnegoError> {
+        let mut record = Record::new(Role::Initiator, "spnego");
+        record.peer = self.cfg.target.clone();
+        record.offered = self.cfg.mechs.iter().map(|m| m.oid.clone()).collect();
+        if !self.cfg.mechs.iter().any(|m| is_kerberos(&m.oid)) {
+            record.kerberos = Some(KerberosSkip::NotOffered);
+        }
+        let mut dropped = Vec::new();
+        if self.cfg.mechs.iter().any(|m| is_ntlm(&m.oid)) {
+            let host = self.cfg.target.as_deref().map(target_host);
+            let decision = self.cfg.policy.outgoing_ntlm(host);
+            record.ntlm_policy = Some(decision);
+            if !decision.allowed() {
+                dropped
+                    .extend((0..self.cfg.mechs.len()).filter(|i| is_ntlm(&self.cfg.mechs[*i].oid)));
+            }
+        }
+        match open_round(self.cfg, dropped, record, false) {
+            Ok((round, token)) => Ok((
+                Initiator::AwaitFirstReply(Box::new(AwaitFirstReply { round })),
+                token,
+            )),
+            Err(failed) => {
+                let (e, cfg, record) = *failed;
+                fail(&cfg, record, &e);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Writes the failure record.
+fn fail(cfg: &InitiatorConfig, mut record: Record, e: &SpnegoError) {
+    record.time = std::time::SystemTime::now();
+    record.failure = Some(e.to_string());
+    cfg.audit.record(&record);
+}
+
+type RoundError = Box<(SpnegoError, InitiatorConfig, Record)>;
+
+/// Starts the first mechanism not in `dropped` that produces a token, and encodes the `NegTokenInit` listing it
+/// and the untried mechanisms after it.
+fn open_round(
+    cfg: InitiatorConfig,
+    mut dropped: Vec<usize>,
+    mut record: Record,
+    restarted: bool,
+) -> Result<(Round, Vec<u8>), RoundError> {
+    let mut why = Vec::new();
+    let mut started = None;
+    for (i, entry) in cfg.mechs.iter().enumerate() {
+        if dropped.contains(&i) {
+            continue;
+        }
+        let attempt = (entry.start)().and_then(|mut m| m.step(None).map(|s| (m, s)));
+        match attempt {
+            Ok((mech, step)) => {
+                started = Some((i, mech, step));
+                break;
+            }
+            Err(e) => {
+                if is_kerberos(&entry.oid) {
+                    record.kerberos = Some(kerberos_skip(e.kind));
+                }
+                why.push(format!("{}: {e}", crate::audit::mech_name(&entry.oid)));
+                dropped.push(i);
+            }
+        }
+    }
+    let Some((current, mech, step)) = started else {
+        let e = if why.is_empty() && record.ntlm_policy.is_some_and(|d| !d.allowed()) {
+            SpnegoError::PolicyDenied("outgoing NTLM denied and no other mechanism".into())
+        } else {
+            SpnegoError::NoMechanismAvailable(why.join("; "))
+        };
+        return Err(Box::new((e, cfg, record)));
+    };
+    let list: Vec<usize> = (0..cfg.mechs.len())
+        .filter(|i| !dropped.contains(i))
+        .collect();
+    let init = NegTokenInit {
+        mech_types: list.iter().map(|i| cfg.mechs[*i].oid.clone()).collect(),
+        mech_token: (!step.output.is_empty()).then_some(step.output),
+        ..NegTokenInit::default()
+    };
+    let token = init.encode();
+    record.chosen = Some(cfg.mechs[current].oid.clone());
+    Ok((
+        Round {
+            list_der: encode_mech_type_list(&init.mech_types),
+            list,
+            dropped,
+            current,
+            mech,
+            mech_complete: step.complete,
+            restarted,
+            record,
+            cfg,
+        },
+        token,
+    ))
+}
+
+impl Round {
+    fn oid(&self) -> &Oid {
+        &self.cfg.mechs[self.current].oid
+    }
+
+    fn fail(self, e: SpnegoError) -> SpnegoError {
+        fail(&self.cfg, self.record, &e);
+        e
+    }
+
+    fn finish(mut self, mic: MicState) -> Box<Established> {
+        self.record.time = std::time::SystemTime::now();
+        if is_kerberos(self.oid()) {
+            self.record.kerberos = None;
+        }
+        self.cfg.audit.record(&self.record);
+        Box::new(Established {
+            mech_oid: self.oid().clone(),
+            mech: self.mech,
+            mic_exchanged: mic.sent && mic.received,
+            record: self.record,
+        })
+    }
+}
+
+impl AwaitFirstReply {
+    /// Takes the acceptor's first `NegTokenResp`.
+    pub fn step(self, token: &[u8]) -> Result<InitiatorStep, SpnegoError> {
+        let resp = match decode_resp(token) {
+            Ok(r) => r,
+            Err(e) => return Err(self.round.fail(e)),
+        };
+        let Some(state) = resp.neg_state else {
+            return Err(self.round.fail(SpnegoError::Unexpected(
+                "negState missing from the first reply",
+            )));
+        };
+        if state == NegState::Reject {
+            return self.rejected();
+        }
+        let Some(supported) = resp.supported_mech.clone() else {
+            return Err(self.round.fail(SpnegoError::Unexpected(
+                "supportedMech missing from the first reply",
+            )));
+        };
+        let mut round = self.round;
+        let mut mic = MicState {
+            required: state == NegState::RequestMic,
+            ..MicState::default()
+        };
+        if !same_mech(&supported, round.oid()) {
+            // The acceptor selected another mechanism of our list (RFC 4178 §3.2 d): start it from scratch.
+            if let Err(e) = reselect(&mut round, &supported, state, &resp) {
+                return Err(round.fail(e));
+            }
+            mic.required = true;
+            let step = match round.mech.step(None) {
+                Ok(s) => s,
+                Err(e) => return Err(round.fail(e.into())),
+            };
+            round.mech_complete = step.complete;
+            return AwaitReply { round, mic }.send(Some(step.output), None, false);
+        }
+        AwaitReply { round, mic }.step_resp(resp)
+    }
+
+    /// The acceptor rejected our first mechanism: restart without it when the policy allows it.
+    fn rejected(self) -> Result<InitiatorStep, SpnegoError> {
+        let mut round = self.round;
+        let rejected_is_krb = is_kerberos(round.oid());
+        if rejected_is_krb {
+            round.record.kerberos = Some(KerberosSkip::ServerRejected);
+        }
+        let others =
+            (0..round.cfg.mechs.len()).any(|i| i != round.current && round.list.contains(&i));
+        if !round.cfg.policy.restart || round.restarted || !others {
+            return Err(round.fail(SpnegoError::Rejected));
+        }
+        let mut dropped = round.dropped;
+        dropped.push(round.current);
+        let mut record = round.record;
+        record.restarted = true;
+        match open_round(round.cfg, dropped, record, true) {
+            Ok((round, token)) => Ok(InitiatorStep::Continue(
+                Initiator::AwaitFirstReply(Box::new(AwaitFirstReply { round })),
+                token,
+            )),
+            Err(failed) => {
+                let (e, cfg, record) = *failed;
+                fail(&cfg, record, &e);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Switches `round` to the mechanism the acceptor selected.
+fn reselect(
+    round: &mut Round,
+    supported: &Oid,
+    state: NegState,
+    resp: &NegTokenResp,
+) -> Result<(), SpnegoError> {
+    let idx = round
+        .list
+        .iter()
+        .copied()
+        .find(|i| same_mech(&round.cfg.mechs[*i].oid, supported))
+        .ok_or(SpnegoError::Unexpected(
+            "the acceptor selected a mechanism we did not offer",
+        ))?;
+    // RFC 4178 §5 wants request-mic here; Windows Server 2003 sends accept-incomplete when it falls back to
+    // NTLM, which MIT tolerates for NTLM only.
+    let ok = state == NegState::RequestMic
+        || (state == NegState::AcceptIncomplete && is_ntlm(supported));
+    if !ok {
+        return Err(SpnegoError::Unexpected(
+            "a counter-proposal must carry negState request-mic",
+        ));
+    }
+    if resp.response_token.is_some() || resp.mech_list_mic.is_some() {
+        return Err(SpnegoError::Unexpected(
+            "a counter-proposal carries no token and no MIC",
+        ));
+    }
+    if is_kerberos(round.oid()) {
+        round.record.kerberos = Some(KerberosSkip::NotSelected);
+    }
+    round.mech = (round.cfg.mechs[idx].start)()?;
+    round.current = idx;
+    round.mech_complete = false;
+    round.record.chosen = Some(round.cfg.mechs[idx].oid.clone());
+    Ok(())
+}
+
+impl AwaitReply {
+    /// Takes the acceptor's next `NegTokenResp`.
+    pub fn step(self, token: &[u8]) -> Result<InitiatorStep, SpnegoError> {
+        match decode_resp(token) {
+            Ok(resp) => self.step_resp(resp),
+            Err(e) => Err(self.round.fail(e)),
+        }
+    }
+
+    fn step_resp(mut self, resp: NegTokenResp) -> Result<InitiatorStep, SpnegoError> {
+        match self.advance(&resp) {
+            Ok((out, acceptor_done)) => self.send(out, peer_mic(&resp), acceptor_done),
+            Err(e) => Err(self.round.fail(e)),
+        }
+    }
+
+    /// Feeds the response token to the mechanism; returns its output and whether the acceptor said it is done.
+    fn advance(&mut self, resp: &NegTokenResp) -> Result<(Option<Vec<u8>>, bool), SpnegoError> {
+        let round = &mut self.round;
+        match resp.neg_state {
+            Some(NegState::Reject) => {
+                if let (Some(t), false) = (&resp.response_token, round.mech_complete) {
+                    // An error token: let the mechanism explain the failure.
+                    round.mech.step(Some(t))?;
+                }
+                return Err(SpnegoError::Rejected);
+            }
+            Some(NegState::RequestMic) => self.mic.required = true,
+            _ => {}
+        }
+        if resp
+            .supported_mech
+            .as_ref()
+            .is_some_and(|m| !same_mech(m, round.oid()))
+        {
+            return Err(SpnegoError::Unexpected("supportedMech changed"));
+        }
+        let mut out = None;
+        match (&resp.response_token, round.mech_complete) {
+            (Some(t), false) => {
+                let step = round.mech.step(Some(t))?;
+                round.mech_complete = step.complete;
+                out = Some(step.output).filter(|o| !o.is_empty());
+            }
+            (None, false) => return Err(SpnegoError::Unexpected("responseToken missing")),
+            (Some(_), true) => {
+                return Err(SpnegoError::Unexpected(
+                    "responseToken after the mechanism completed",
+                ))
+            }
+            (None, true) => {}
+        }
+        Ok((out, resp.neg_state == Some(NegState::AcceptCompleted)))
+    }
+
+    /// Runs the MIC exchange (when the mechanism is complete) and decides what to send.
+    fn send(
+        mut self,
+        mech_out: Option<Vec<u8>>,
+        mic_in: Option<&[u8]>,
+        acceptor_done: bool,
+    ) -> Result<InitiatorStep, SpnegoError> {
+        let mech_out = mech_out.filter(|o| !o.is_empty());
+        let mut mic_out = None;
+        let round = &mut self.round;
+        if round.mech_complete && round.mech.requires_mic() {
+            self.mic.required = true;
+        }
+        if round.mech_complete && round.mech.integrity() {
+            match self.mic.exchange(
+                round.mech.as_mut(),
+                &round.list_der,
+                mic_in,
+                mech_out.is_some(),
+            ) {
+                Ok(m) => mic_out = m,
+                Err(e) => return Err(self.round.fail(e)),
+            }
+        }
+        self.conclude(mech_out, mic_out, acceptor_done)
+    }
+
+    fn conclude(
+        self,
+        mech_out: Option<Vec<u8>>,
+        mic_out: Option<Vec<u8>>,
+        acceptor_done: bool,
+    ) -> Result<InitiatorStep, SpnegoError> {
+        let round = &self.round;
+        // Without integrity no MIC can be exchanged (MIT: no GSS_C_INTEG_FLAG), whatever was required.
+        let done = round.mech_complete
+            && mech_out.is_none()
+            && (self.mic.settled() || !round.mech.integrity());
+        if acceptor_done && !done {
+            return Err(self.round.fail(SpnegoError::Unexpected(
+                "the acceptor completed but our mechanism has not",
+            )));
+        }
+        let token = (mech_out.is_some() || mic_out.is_some()).then(|| {
+            NegTokenResp {
+                neg_state: None,
+                supported_mech: None,
+                response_token: mech_out,
+                mech_list_mic: mic_out,
+            }
+            .encode()
+        });
+        match (done, token) {
+            (true, token) => {
+                let mic = self.mic;
+                Ok(InitiatorStep::Done(self.round.finish(mic), token))
+            }
+            (false, Some(token)) => Ok(InitiatorStep::Continue(
+                Initiator::AwaitReply(Box::new(self)),
+                token,
+            )),
+            (false, None) => Err(self.round.fail(SpnegoError::Unexpected(
+                "the acceptor expects more but the mechanism has nothing to send",
+            ))),
+        }
+    }
+}
