@@ -17,6 +17,9 @@ declare -A PKG_GROUPS=(
   [test]="krb5-gss-samples krb5-user gss-ntlmssp python3-gssapi valgrind coreutils"
   [interop]="gss-ntlmssp python3-gssapi python3-pip"
   [http]="apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl python3-gssapi python3-requests python3-pip"
+  # peers' own test suites: MIT's src/tests/gssapi (apt-get source krb5 needs dpkg-dev; scripts/mit-gssapi-tests.sh
+  # enables deb-src itself) and pyspnego 0.6.3's suite in a venv (scripts/pyspnego-suite.sh; pip builds krb5 with gcc)
+  [suites]="dpkg-dev build-essential libkrb5-dev python3-venv python3-dev python3-gssapi gss-ntlmssp"
 )
 # PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).
 declare -A PIP_GROUPS=(
@@ -24,8 +27,8 @@ declare -A PIP_GROUPS=(
   [http]="pyspnego==0.12.* requests-gssapi"
 )
 # Order in which groups are listed/installed.
-GROUP_ORDER=(build test interop http)
-DEFAULT_GROUPS=(build test interop http)
+GROUP_ORDER=(build test interop http suites)
+DEFAULT_GROUPS=(build test interop http suites)
 
 print_only=0
 chosen=()
