@@ -15,6 +15,26 @@ import sys
 MARK = {"pass": "pass", "fail": "**FAIL**", "peer-defect": "peer defect", "n/a": "n/a", "skip": "skip"}
 ORDER = ["gss-ntlmssp", "pyspnego", "impacket", "sspi"]
 
+# Rules chosen where peers differ from the letter of MS-NLMP or from each other. Each names the test that holds it.
+RULES = [
+    "### Wrap tokens when SEAL was not negotiated",
+    "",
+    "MS-NLMP §3.4.3 describes sealing for a context that negotiated NTLMSSP_NEGOTIATE_SEAL; a context with only "
+    "SIGN would send signed-only wrap tokens. The peers do not: gss-ntlmssp (`gssntlm_wrap` seals whatever "
+    "`conf_req_flag` and the flags say, `gssntlm_unwrap` always unseals), pyspnego (`wrap`/`unwrap` always "
+    "seal/unseal) and .NET's managed NTLM (`Wrap` ignores `requestEncryption`; its NEGOTIATE does not even ask for "
+    "SEAL) all seal, and Samba's `ntlmssp_unwrap` notes that Windows' LDAP client seals although only signing was "
+    "negotiated: it verifies the signed form first, falls back to unsealing, and once that works it sets SEAL and "
+    "seals its own wrap tokens. MIT's `gss-client` asks for no confidentiality, so a gss-ntlmssp client negotiates "
+    "no SEAL and every wrap token it sends is sealed (issue 10, defect 1). Our rule: `gss_wrap` seals whenever SIGN "
+    "or SEAL was negotiated (`conf_state` 1); `gss_unwrap` without SEAL accepts the signed-only form (MS-NLMP, Samba) "
+    "and the sealed form (tried in that order, each from the same state), and after the first sealed token it "
+    "expects only sealed ones (and `gss_inquire_context` reports `GSS_C_CONF_FLAG`), as Samba does. Tests: "
+    "`tests/interop_samples_mixed.rs` (MIT's gss-client/gss-server, gss-ntlmssp on one side: plain, `-nx`, "
+    "`-export`, `-ccount 2 -mcount 3`, raw and SPNEGO, both directions) and the `flags_*` rows below.",
+    "",
+]
+
 
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,6 +76,7 @@ def main():
         versions = sorted({r["version"] for r in by_peer[p] if r["version"] != "-"}) or ["-"]
         L.append("| %s | %s | %s |" % (p, ", ".join(versions), how.get(p, "")))
     L.append("")
+    L += ["## Rules where peers differ", ""] + RULES
     notes = []
     for p in peers:
         rs = by_peer[p]

@@ -46,6 +46,9 @@ pub mod flags {
     pub const PROT_READY: u32 = 128;
     /// GSS_C_TRANS_FLAG.
     pub const TRANS: u32 = 256;
+    /// GSS_C_CHANNEL_BOUND_FLAG (MIT krb5 ≥ 1.19 `gssapi_ext.h`): acceptor only, when its channel bindings
+    /// were matched by the initiator's.
+    pub const CHANNEL_BOUND: u32 = 2048;
     /// GSS_C_IDENTIFY_FLAG (SSPI extension).
     pub const IDENTIFY: u32 = 0x2000;
     /// GSS_C_DATAGRAM_FLAG (gss-ntlmssp's private value).
@@ -449,6 +452,9 @@ impl SecContext {
         if e.is_anonymous() {
             f |= flags::ANON;
         }
+        if e.channel_bound && e.side == Side::Server {
+            f |= flags::CHANNEL_BOUND;
+        }
         f
     }
 
@@ -520,7 +526,7 @@ impl SecContext {
         let mut out = alloc(n)?;
         let buf = out.as_mut().get_mut(..n).ok_or_else(too_long)?;
         let (head, body) = buf.split_at_mut(SessionSecurity::SIGNATURE_LEN);
-        if est.flags.contains(NegotiateFlags::SEAL) {
+        if seals(est.flags) {
             // Encrypt straight from the caller's message into the output (no copy pass).
             let sig = est.security.seal_to(msg, body).ok_or_else(too_long)?;
             head.copy_from_slice(&sig);
@@ -553,6 +559,36 @@ impl SecContext {
                 .unseal_to(body, msg, sig)
                 .map_err(security_error)?;
             return Ok((out, true));
+        }
+        if est.flags.contains(NegotiateFlags::SIGN) {
+            // SEAL not negotiated: the token is signed-only (MS-NLMP, Samba) or sealed anyway (gss-ntlmssp,
+            // pyspnego, .NET, Windows' LDAP client). Try the signed form first, then the sealed one, each from the
+            // same starting state (Samba's `ntlmssp_unwrap` does the same).
+            msg.copy_from_slice(body);
+            let mut signed = est.security.clone();
+            let signed_err = match signed.verify(msg, sig) {
+                Ok(()) => {
+                    est.security = signed;
+                    return Ok((out, false));
+                }
+                Err(e) => e,
+            };
+            let mut sealed = est.security.clone();
+            let res = sealed.unseal_to(body, msg, sig);
+            // Either way the sealed attempt's state is kept: a rejected token spends its slot as the
+            // always-sealing peers (and Samba after its fallback) do.
+            est.security = sealed;
+            return match res {
+                Ok(()) => {
+                    // The peer seals: from now on only the sealed form is tried (Samba sets SEAL too).
+                    est.flags = est.flags | NegotiateFlags::SEAL;
+                    Ok((out, true))
+                }
+                Err(e @ (SecurityError::Duplicate { .. } | SecurityError::Gap { .. })) => {
+                    Err(security_error(e))
+                }
+                Err(_) => Err(security_error(signed_err)),
+            };
         }
         msg.copy_from_slice(body);
         let sealed = unwrap_in_place(est, msg, sig)?;
@@ -788,10 +824,8 @@ fn wrap_in_place(
         ));
     }
     let neg = est.flags;
-    let (sig, sealed) = if neg.contains(NegotiateFlags::SEAL) {
+    let (sig, sealed) = if seals(neg) {
         (est.security.seal_in_place(body), true)
-    } else if neg.contains(NegotiateFlags::SIGN) {
-        (est.security.sign(body), false)
     } else {
         return Err(GssError::with_detail(
             GSS_S_UNAVAILABLE,
@@ -803,6 +837,14 @@ fn wrap_in_place(
     Ok(sealed)
 }
 
+/// Whether `gss_wrap` seals: whenever SIGN or SEAL was negotiated. Without SEAL this is what gss-ntlmssp,
+/// pyspnego, .NET's managed NTLM and Windows' LDAP client send, and what Samba accepts (its unwrap falls back to
+/// unsealing and then seals too); a signed-only token would be refused by all of the former. See INTEROP.md,
+/// "Wrap tokens when SEAL was not negotiated".
+fn seals(neg: NegotiateFlags) -> bool {
+    neg.intersects(NegotiateFlags::SIGN | NegotiateFlags::SEAL)
+}
+
 fn unwrap_in_place(est: &mut Established, body: &mut [u8], sig: &[u8]) -> Result<bool, GssError> {
     let neg = est.flags;
     if neg.contains(NegotiateFlags::SEAL) {
@@ -811,8 +853,28 @@ fn unwrap_in_place(est: &mut Established, body: &mut [u8], sig: &[u8]) -> Result
             .map_err(security_error)?;
         Ok(true)
     } else if neg.contains(NegotiateFlags::SIGN) {
-        est.security.verify(body, sig).map_err(security_error)?;
-        Ok(false)
+        // As in `unwrap_with`: signed form first, then sealed, from the same state.
+        let mut signed = est.security.clone();
+        let signed_err = match signed.verify(body, sig) {
+            Ok(()) => {
+                est.security = signed;
+                return Ok(false);
+            }
+            Err(e) => e,
+        };
+        let mut sealed = est.security.clone();
+        let res = sealed.unseal_in_place(body, sig);
+        est.security = sealed;
+        match res {
+            Ok(()) => {
+                est.flags = est.flags | NegotiateFlags::SEAL;
+                Ok(true)
+            }
+            Err(e @ (SecurityError::Duplicate { .. } | SecurityError::Gap { .. })) => {
+                Err(security_error(e))
+            }
+            Err(_) => Err(security_error(signed_err)),
+        }
     } else {
         Err(GssError::with_detail(
             GSS_S_UNAVAILABLE,

@@ -21,9 +21,20 @@ impl NameSystem for Host {
 }
 
 fn establish(req_flags: u32) -> (SecContext, SecContext) {
+    establish_cb(req_flags, None, None).expect("established")
+}
+
+/// A handshake with channel bindings (the MD5 hash the C boundary makes of them) on either side.
+fn establish_cb(
+    req_flags: u32,
+    client_cb: Option<[u8; 16]>,
+    server_cb: Option<[u8; 16]>,
+) -> Result<(SecContext, SecContext), u32> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let users = std::env::temp_dir().join(format!(
-        "gss-negotiate-gssctx-{}-{req_flags}",
-        std::process::id()
+        "gss-negotiate-gssctx-{}-{req_flags}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     std::fs::write(&users, "TESTDOM:testuser:Passw0rd!\n").expect("user file");
     let mut vars = HashMap::new();
@@ -41,19 +52,58 @@ fn establish(req_flags: u32) -> (SecContext, SecContext) {
     let (mut client, first) =
         SecContext::initiate(Some(cred), None, req_flags, &cfg).expect("initiate");
     let mut server = SecContext::accept(None, &cfg, &Host).expect("accept");
-    let challenge = server.accept_step(&first.output, None).expect("challenge");
+    let challenge = server
+        .accept_step(&first.output, server_cb)
+        .expect("challenge");
     let auth = client
-        .init_step(Some(&challenge.output), None)
+        .init_step(Some(&challenge.output), client_cb)
         .expect("authenticate");
     assert!(auth.complete);
-    assert!(
-        server
-            .accept_step(&auth.output, None)
-            .expect("accepted")
-            .complete
-    );
+    let done = server.accept_step(&auth.output, server_cb);
     let _ = std::fs::remove_file(&users);
-    (client, server)
+    match done {
+        Ok(step) => {
+            assert!(step.complete);
+            Ok((client, server))
+        }
+        Err(e) => Err(e.major),
+    }
+}
+
+/// GSS_C_CHANNEL_BOUND_FLAG (MIT krb5 ≥ 1.19 `gssapi_ext.h`).
+const CHANNEL_BOUND: u32 = 2048;
+
+/// Issue 10, defect 3: the acceptor reports GSS_C_CHANNEL_BOUND_FLAG exactly when it was given channel bindings
+/// and the initiator's matched — MIT's `src/tests/gssapi/t_bindings.py` table (initiator, acceptor):
+/// (-, -) no, (a, -) no, (a, a) yes, (-, a) no, (a, x) "Incorrect channel bindings". The flag survives
+/// export/import; the initiator never claims it (as in MIT's krb5 mech).
+#[test]
+fn channel_bound_flag_follows_mit_t_bindings() {
+    let a = Some([0xA1; 16]);
+    let x = Some([0x0B; 16]);
+    for (cli, srv, want) in [
+        (None, None, false),
+        (a, None, false),
+        (a, a, true),
+        (None, a, false),
+    ] {
+        let (client, server) = establish_cb(flags::INTEG, cli, srv).expect("established");
+        assert_eq!(
+            server.gss_flags() & CHANNEL_BOUND != 0,
+            want,
+            "acceptor, bindings {:?}/{:?}",
+            cli.is_some(),
+            srv.is_some()
+        );
+        assert_eq!(client.gss_flags() & CHANNEL_BOUND, 0, "initiator");
+        let back = SecContext::import(&server.export().expect("export")).expect("import");
+        assert_eq!(back.gss_flags(), server.gss_flags(), "after export/import");
+    }
+    assert_eq!(
+        establish_cb(flags::INTEG, a, x).err(),
+        Some(4 << 16),
+        "GSS_S_BAD_BINDINGS"
+    );
 }
 
 #[test]

@@ -590,15 +590,27 @@ fn with_key_exchange_out_of_order_messages_surface_as_bad_signature() {
 #[test]
 fn ntlmv1_out_of_order_messages_are_rejected_as_bad_signature() {
     // Without ESS the checksum and SeqNum are encrypted with the one shared keystream: a message received out of
-    // its place decrypts to garbage, so it is a BadSignature (not a Gap). The state is kept: in order, both pass.
+    // its place decrypts to garbage, so it is a BadSignature (not a Gap). Every refused token spends the current
+    // slot, as at gss-ntlmssp, Samba, pyspnego and .NET (issue 10, defect 2): the early one takes slot 0, the late
+    // one slot 1; the sender's next message (slot 2) verifies.
     let flags = NegotiateFlags::SIGN | NegotiateFlags::KEY_128;
     let (mut c, mut s) = security_pair(flags);
     let m0 = c.sign(b"zero");
     let m1 = c.sign(b"one");
     assert_eq!(s.verify(b"one", &m1), Err(SecurityError::BadSignature));
-    assert_eq!(s.verify(b"zero", &m0), Ok(()));
     assert_eq!(s.verify(b"zero", &m0), Err(SecurityError::BadSignature));
-    assert_eq!(s.verify(b"one", &m1), Ok(()));
+    assert_eq!(s.recv_seq(), 2);
+    let m2 = c.sign(b"two");
+    assert_eq!(s.verify(b"two", &m2), Ok(()));
+    // A replay is refused, but it too spends a slot the sender never used: an injected token leaves an NTLMv1
+    // receiver one slot ahead for good, as at every peer (the SeqNum is encrypted; nothing tells it apart).
+    assert_eq!(s.verify(b"two", &m2), Err(SecurityError::BadSignature));
+    let m3 = c.sign(b"three");
+    assert_eq!(
+        s.verify(b"three", &m3),
+        Err(SecurityError::BadSignature),
+        "the replay spent slot 3"
+    );
 }
 
 #[test]

@@ -157,10 +157,24 @@ fn client_and_server_signatures_differ_with_ess() {
     assert_eq!(sv3.verify(b"x", &own), Err(SecurityError::BadSignature));
 }
 
+fn exported(s: &SessionSecurity) -> Vec<u8> {
+    let mut v = Vec::new();
+    s.export(&mut v);
+    v
+}
+
+/// Issue 10, defect 2: a refused token in the middle of a stream must not break it. Like gss-ntlmssp, Samba
+/// (`ntlmssp_check_packet`), pyspnego and .NET's managed NTLM, the receiver spends the slot of a refused token that
+/// claims it (its SeqNum and keystream), so the sender's next genuine token verifies; the refused token's genuine
+/// original, arriving late, is refused too.
 #[test]
-fn tampered_message_or_signature_is_rejected_and_state_kept() {
+fn tampered_token_is_rejected_and_spends_its_slot_so_the_next_genuine_one_verifies() {
     for c in all_combos() {
         let (mut cl, mut sv) = pair(c.flags());
+        // A few genuine ones first, so the tampered one sits in the middle of the stream.
+        for i in 0..3u8 {
+            mic(&mut cl, &mut sv, &message(30, i), &format!("{c:?} warm-up"));
+        }
         let m = message(100, 3);
 
         // Tampered signed message.
@@ -172,18 +186,34 @@ fn tampered_message_or_signature_is_rejected_and_state_kept() {
             Err(SecurityError::BadSignature),
             "{c:?}"
         );
+        if c.ess && !c.datagram {
+            // The late original finds its slot spent and is refused; its SeqNum (in clear) is not the current
+            // one, so it spends nothing itself. (Without ESS it would take the next slot: see the replay test.)
+            assert!(sv.verify(&m, &sig).is_err(), "{c:?}: late original");
+        }
+        mic(
+            &mut cl,
+            &mut sv,
+            &m,
+            &format!("{c:?}: next genuine MIC after a tampered one"),
+        );
+
         // Tampered checksum byte.
-        let mut bad_sig = sig;
+        let mut bad_sig = cl.sign(&m);
         bad_sig[9] ^= 0x80;
         assert_eq!(
             sv.verify(&m, &bad_sig),
             Err(SecurityError::BadSignature),
             "{c:?}"
         );
-        // The genuine pair still verifies: failures changed nothing.
-        sv.verify(&m, &sig).unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        mic(
+            &mut cl,
+            &mut sv,
+            &m,
+            &format!("{c:?}: next genuine MIC after a bad checksum"),
+        );
 
-        // Tampered sealed message: rejected, buffer back to the ciphertext.
+        // Tampered sealed message: rejected, buffer back to the ciphertext, the next genuine one unseals.
         let mut buf = m.clone();
         let sig = sv.seal_in_place(&mut buf);
         let mut bad = buf.clone();
@@ -198,9 +228,39 @@ fn tampered_message_or_signature_is_rejected_and_state_kept() {
             bad, before,
             "{c:?}: failed unseal must restore the ciphertext"
         );
-        cl.unseal_in_place(&mut buf, &sig)
-            .unwrap_or_else(|e| panic!("{c:?}: {e}"));
-        assert_eq!(buf, m);
+        wrap(
+            &mut sv,
+            &mut cl,
+            &m,
+            &format!("{c:?}: next genuine wrap after a tampered one"),
+        );
+        wrap(
+            &mut cl,
+            &mut sv,
+            &m,
+            &format!("{c:?}: the other direction still works"),
+        );
+    }
+}
+
+#[test]
+fn with_ess_a_token_with_another_seqnum_leaves_the_state_untouched() {
+    // A token that claims another slot than the current one (its SeqNum travels in clear with ESS) is refused
+    // without spending anything, whatever its MAC: a forged or replayed token cannot push the receiver ahead.
+    for c in all_combos().into_iter().filter(|c| c.ess && !c.datagram) {
+        let (mut cl, mut sv) = pair(c.flags());
+        mic(&mut cl, &mut sv, b"zero", &format!("{c:?}"));
+        let m = message(40, 1);
+        let mut sig = cl.sign(&m);
+        let genuine = sig;
+        for forged_seq in [0u32, 2, 7, u32::MAX] {
+            sig[12..].copy_from_slice(&forged_seq.to_le_bytes());
+            let before = exported(&sv);
+            assert!(sv.verify(&m, &sig).is_err(), "{c:?} seq {forged_seq}");
+            assert_eq!(exported(&sv), before, "{c:?} seq {forged_seq}: state moved");
+        }
+        sv.verify(&m, &genuine)
+            .unwrap_or_else(|e| panic!("{c:?}: genuine after forged SeqNums: {e}"));
     }
 }
 
@@ -232,6 +292,7 @@ fn replayed_message_is_rejected_in_connection_mode() {
         let (mut cl, mut sv) = pair(c.flags());
         let sig = cl.sign(b"pay 100");
         sv.verify(b"pay 100", &sig).unwrap();
+        let before = exported(&sv);
         let err = sv.verify(b"pay 100", &sig).unwrap_err();
         if c.ess && !c.key_exch {
             // Checksum in clear: the MAC is authentic, the SeqNum is old.
@@ -247,19 +308,36 @@ fn replayed_message_is_rejected_in_connection_mode() {
             // The checksum went through RC4 at a keystream position that has passed.
             assert_eq!(err, SecurityError::BadSignature, "{c:?}");
         }
-        // Sealed replay.
+        if c.ess {
+            // Its SeqNum (in clear) is not the current one: the replay spends nothing, the stream goes on.
+            assert_eq!(exported(&sv), before, "{c:?}");
+            mic(
+                &mut cl,
+                &mut sv,
+                b"pay 5",
+                &format!("{c:?}: after a replay"),
+            );
+        } else {
+            // Without ESS the SeqNum is encrypted and every token claims the current slot: the replay spends
+            // one the sender never used (as at gss-ntlmssp, Samba, pyspnego, .NET), which leaves the receiver a
+            // slot ahead: an injected token breaks an NTLMv1 stream. NTLMv1 is off by default (SECURITY.md).
+            assert_eq!(sv.recv_seq(), cl.send_seq() + 1, "{c:?}");
+            let lost = cl.sign(b"lost");
+            assert!(sv.verify(b"lost", &lost).is_err(), "{c:?}");
+            (cl, sv) = pair(c.flags());
+        }
+        // Sealed replay: refused.
         let mut buf = b"secret".to_vec();
         let sig = cl.seal_in_place(&mut buf);
         let copy = buf.clone();
         sv.unseal_in_place(&mut buf, &sig).unwrap();
         let mut again = copy;
         assert!(sv.unseal_in_place(&mut again, &sig).is_err(), "{c:?}");
-        assert_eq!(sv.recv_seq(), 2, "{c:?}");
     }
 }
 
 #[test]
-fn reordered_messages_are_rejected_then_accepted_in_order() {
+fn reordered_messages_are_rejected_then_the_stream_goes_on() {
     for c in all_combos().into_iter().filter(|c| !c.datagram) {
         let (mut cl, mut sv) = pair(c.flags());
         let s0 = cl.sign(b"first");
@@ -277,17 +355,26 @@ fn reordered_messages_are_rejected_then_accepted_in_order() {
         } else {
             assert_eq!(err, SecurityError::BadSignature, "{c:?}");
         }
-        sv.verify(b"first", &s0)
-            .unwrap_or_else(|e| panic!("{c:?}: {e}"));
-        sv.verify(b"second", &s1)
-            .unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        if c.ess {
+            // An early token (another SeqNum) spends nothing: in order, both pass.
+            sv.verify(b"first", &s0)
+                .unwrap_or_else(|e| panic!("{c:?}: {e}"));
+            sv.verify(b"second", &s1)
+                .unwrap_or_else(|e| panic!("{c:?}: {e}"));
+        } else {
+            // Without ESS the early token took slot 0 and the late one slot 1: both refused, the next in line
+            // verifies.
+            assert!(sv.verify(b"first", &s0).is_err(), "{c:?}");
+            mic(&mut cl, &mut sv, b"third", &format!("{c:?}"));
+        }
     }
 }
 
 #[test]
 fn ntlmv1_seqnum_is_recovered_from_the_encrypted_field() {
     // Without ESS the SeqNum field is RC4(0) XOR SeqNum (§3.4.4.1). Flipping its bits yields a signature whose
-    // CRC32 still decrypts correctly but whose SeqNum is off: reported as a sequence error with the value.
+    // CRC32 still decrypts correctly but whose SeqNum is off: reported as a sequence error with the value. It
+    // spent slot 0, so the sender's next message verifies.
     let f = Combo {
         ess: false,
         key_exch: true,
@@ -306,8 +393,8 @@ fn ntlmv1_seqnum_is_recovered_from_the_encrypted_field() {
             got: 5
         })
     );
-    sig[12] ^= 0x05;
-    sv.verify(b"m", &sig).unwrap();
+    assert_eq!(sv.recv_seq(), 1);
+    mic(&mut cl, &mut sv, b"n", "after the altered SeqNum");
 }
 
 #[test]

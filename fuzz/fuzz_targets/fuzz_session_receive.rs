@@ -2,14 +2,16 @@
 //! with hostile signatures and messages, over every flag combination. A pair of states is derived from the
 //! input (flags, session key); the peer sends genuine messages, and the input decides how each is altered
 //! before it is received. Properties: no panic; an altered message or signature is never accepted (except the
-//! collisions that NTLMv1's CRC32 checksum allows, see below); a rejected message leaves the receiver's state and
-//! buffer unchanged; a genuine in-order message is accepted.
+//! collisions that NTLMv1's CRC32 checksum allows, see below); a rejected message gets its buffer back and either
+//! spends the receiver's current slot — exactly as the genuine message would have (same state), when it claims
+//! that slot (issue 10, defect 2: as gss-ntlmssp, Samba, pyspnego and .NET do) — or leaves the state unchanged;
+//! a genuine in-order message is accepted.
 #![no_main]
 
 use gss_negotiate::ntlm::crypto::Side;
 use gss_negotiate::ntlm::flags::NegotiateFlags;
 use gss_negotiate::ntlm::secret::SessionKey;
-use gss_negotiate::ntlm::security::SessionSecurity;
+use gss_negotiate::ntlm::security::{SecurityError, SessionSecurity};
 use libfuzzer_sys::fuzz_target;
 
 fn state_bytes(s: &SessionSecurity) -> Vec<u8> {
@@ -82,6 +84,7 @@ fuzz_target!(|data: &[u8]| {
         }
         let altered = msg != genuine_msg || sig != genuine_sig;
         let before = state_bytes(&rx);
+        let rx_before = rx.clone();
         let sent = msg.clone();
         let result = if seal {
             rx.unseal_in_place(&mut msg, &sig)
@@ -100,13 +103,49 @@ fuzz_target!(|data: &[u8]| {
                     panic!("altered message accepted (op {op})");
                 }
             }
-            Err(_) => {
-                assert_eq!(
-                    state_bytes(&rx),
-                    before,
-                    "a rejected message changed the state"
-                );
+            Err(e) => {
                 assert_eq!(msg, sent, "a rejected sealed message was not restored");
+                // The slot rule (`security::consumes_slot`): a token that claims the current slot spends it.
+                let claims = match sig.get(12..16) {
+                    Some(b) if sig.len() == 16 => {
+                        u32::from_le_bytes([b[0], b[1], b[2], b[3]]) == rx_before.recv_seq()
+                    }
+                    _ => false,
+                };
+                let spends = matches!(
+                    e,
+                    SecurityError::BadSignature | SecurityError::Duplicate { .. } | SecurityError::Gap { .. }
+                ) && (integrity || seal)
+                    && (!ess || (!datagram && claims));
+                if !spends {
+                    assert_eq!(
+                        state_bytes(&rx),
+                        before,
+                        "a rejected message that claims no slot changed the state"
+                    );
+                } else if msg.len() == genuine_msg.len() {
+                    // Spent exactly as the genuine message would have been.
+                    let mut g = rx_before.clone();
+                    let mut gm = genuine_msg.clone();
+                    let ok = if seal {
+                        g.unseal_in_place(&mut gm, &genuine_sig)
+                    } else {
+                        g.verify(&gm, &genuine_sig)
+                    };
+                    if ok.is_ok() {
+                        assert_eq!(
+                            state_bytes(&rx),
+                            state_bytes(&g),
+                            "a rejected message did not spend its slot as the genuine one would"
+                        );
+                    }
+                } else {
+                    assert_eq!(
+                        rx.recv_seq(),
+                        rx_before.recv_seq().wrapping_add(1),
+                        "a rejected message did not spend its SeqNum"
+                    );
+                }
                 if !altered && integrity {
                     panic!("genuine in-order message rejected");
                 }

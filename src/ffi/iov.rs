@@ -270,7 +270,11 @@ pub unsafe extern "C" fn gss_wrap_iov_length(
             put(conf_state, 0);
             let sealed = with_ctx(context_handle, |sc| {
                 sc.wrap_size_limit(qop_req, u32::MAX)?;
-                Ok(sc.gss_flags() & crate::context::flags::CONF != 0)
+                // gss_wrap seals whenever signing or sealing was negotiated (context::seals).
+                Ok(
+                    sc.gss_flags() & (crate::context::flags::CONF | crate::context::flags::INTEG)
+                        != 0,
+                )
             })?;
             let bufs = iov_slice(iov, iov_count)?;
             check_iov(bufs)?;

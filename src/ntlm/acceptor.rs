@@ -279,6 +279,7 @@ impl AcceptorAwaitAuthenticate {
         };
 
         let mut mic_present = false;
+        let mut channel_bound = false;
         if let Some(blob) = &verified.blob {
             let info = &blob.av_pairs;
             let av_flags = info.flags().unwrap_or(0);
@@ -295,7 +296,7 @@ impl AcceptorAwaitAuthenticate {
                 mic_present = true;
             }
             self.check_timestamp_echoed(info)?;
-            self.check_channel_bindings(info, channel_bindings)?;
+            channel_bound = self.check_channel_bindings(info, channel_bindings)?;
             self.check_target_name(info)?;
         } else if channel_bindings.is_some() && cfg.require_channel_bindings {
             return Err(NtlmError::ChannelBindingsMissing);
@@ -316,6 +317,7 @@ impl AcceptorAwaitAuthenticate {
             workstation: auth.workstation,
             kind: verified.kind,
             mic_present,
+            channel_bound,
             session_key,
             security,
             established_at: cfg.env.now_filetime(),
@@ -434,22 +436,24 @@ impl AcceptorAwaitAuthenticate {
         Err(NtlmError::ChallengeAltered)
     }
 
+    /// Checks the initiator's MsvAvChannelBindings against ours. `Ok(true)` when we were given bindings and the
+    /// initiator's matched (the context is channel-bound), `Ok(false)` when either side has none.
     fn check_channel_bindings(
         &self,
         info: &AvPairs,
         ours: Option<[u8; 16]>,
-    ) -> Result<(), NtlmError> {
-        let Some(ours) = ours else { return Ok(()) };
+    ) -> Result<bool, NtlmError> {
+        let Some(ours) = ours else { return Ok(false) };
         match info.channel_bindings() {
             Some(theirs) if theirs != [0u8; 16] => {
                 if ct_eq(&theirs, &ours) {
-                    Ok(())
+                    Ok(true)
                 } else {
                     Err(NtlmError::ChannelBindingsMismatch)
                 }
             }
             _ if self.cfg.require_channel_bindings => Err(NtlmError::ChannelBindingsMissing),
-            _ => Ok(()),
+            _ => Ok(false),
         }
     }
 

@@ -64,6 +64,9 @@ pub struct Established {
     pub kind: ResponseKind,
     /// The AUTHENTICATE carried a MIC (MIT SPNEGO asks this to decide on the mechListMIC).
     pub mic_present: bool,
+    /// Acceptor only: the application gave channel bindings and the initiator's matched them
+    /// (GSS_C_CHANNEL_BOUND_FLAG, MIT krb5 ≥ 1.19 semantics).
+    pub channel_bound: bool,
     /// ExportedSessionKey (§3.1.5.1.2).
     pub session_key: SessionKey,
     /// Signing/sealing state.
@@ -95,7 +98,8 @@ impl Established {
             Side::Server => 1,
         });
         out.push(self.kind.code());
-        out.push(u8::from(self.mic_present));
+        // Bit 0: MIC present; bit 1: channel-bound (blobs from before that bit read as not bound).
+        out.push(u8::from(self.mic_present) | u8::from(self.channel_bound) << 1);
         out.extend_from_slice(&self.flags.bits().to_le_bytes());
         out.extend_from_slice(&self.established_at.to_le_bytes());
         for s in [&self.user, &self.domain, &self.workstation] {
@@ -125,11 +129,14 @@ impl Established {
         };
         let kind = ResponseKind::from_code(r.u8()?)
             .ok_or(NtlmError::BadContextBlob("bad response kind"))?;
-        let mic_present = match r.u8()? {
-            0 => false,
-            1 => true,
-            _ => return Err(NtlmError::BadContextBlob("bad MIC marker")),
-        };
+        let marker = r.u8()?;
+        if marker > 3 {
+            return Err(NtlmError::BadContextBlob("bad MIC marker"));
+        }
+        let (mic_present, channel_bound) = (marker & 1 != 0, marker & 2 != 0);
+        if channel_bound && side != Side::Server {
+            return Err(NtlmError::BadContextBlob("channel-bound initiator"));
+        }
         let flags = NegotiateFlags(u32::from_le_bytes(r.array()?));
         let established_at = u64::from_le_bytes(r.array()?);
         let user = r.string()?;
@@ -146,6 +153,7 @@ impl Established {
             workstation,
             kind,
             mic_present,
+            channel_bound,
             session_key,
             security,
             established_at,

@@ -255,6 +255,7 @@ impl InitiatorAwaitChallenge {
             workstation: auth.workstation,
             kind: resp.kind,
             mic_present: resp.mic,
+            channel_bound: false,
             session_key,
             security,
             established_at: cfg.env.now_filetime(),

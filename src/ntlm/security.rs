@@ -12,8 +12,12 @@
 //!   keystream is never reused unless the application sets the counter back); a receiver with extended
 //!   session security takes SeqNum from the signature (it is in clear) and accepts any order; without it the
 //!   SeqNum is encrypted, so the receiver uses its own counter.
-//! - Connection mode: a message whose SeqNum is not the expected one is rejected and, like any rejected
-//!   message, leaves the state (RC4 handle, counter, and a sealed buffer's contents) exactly as it was.
+//! - Connection mode: a rejected message that claims the current slot (without extended session security
+//!   every message; with it, one whose SeqNum is the expected one) spends that slot — the sequence number and
+//!   the keystream a genuine message would have used — as gss-ntlmssp, Samba, pyspnego and .NET do, so the
+//!   sender's next genuine message still verifies. A message with another SeqNum (replayed, reordered) is
+//!   rejected and leaves the state exactly as it was. Either way a sealed buffer gets its ciphertext back (in
+//!   place) or is zeroed (out of place), and a malformed signature (length, Version) changes nothing.
 //! - Neither SIGN nor SEAL negotiated: signatures are the dummy Version 1 || Z(12) (ALWAYS_SIGN, as
 //!   gss-ntlmssp emits); sealing still uses the keys.
 #![forbid(unsafe_code)]
@@ -37,10 +41,11 @@ pub enum SecurityError {
     /// The signature's Version field is not 1.
     BadVersion,
     /// Authentic signature, but its SeqNum is below the expected one: the message was already received
-    /// (GSS_S_DUPLICATE_TOKEN). Rejected; the state is unchanged.
+    /// (GSS_S_DUPLICATE_TOKEN). Rejected; the state is unchanged (with extended session security; without it
+    /// the slot is spent, see `consumes_slot`).
     Duplicate { expected: u32, got: u32 },
     /// Authentic signature, but its SeqNum is above the expected one: messages are missing
-    /// (GSS_S_GAP_TOKEN). Rejected; the state is unchanged.
+    /// (GSS_S_GAP_TOKEN). Rejected; as for `Duplicate`.
     Gap { expected: u32, got: u32 },
     /// [`SessionSecurity::import`] was given bytes that are not an exported state.
     BadExport(&'static str),
@@ -454,7 +459,7 @@ impl SessionSecurity {
     }
 
     /// GSS_VerifyMIC (§3.4.2, §3.4.4): checks `signature` over `msg`. On success the receive sequence number
-    /// advances; on any error nothing changes.
+    /// advances; on error it advances only when the token claimed the current slot (`consumes_slot`).
     pub fn verify(&mut self, msg: &[u8], signature: &[u8]) -> Result<(), SecurityError> {
         let sig = parse_signature(signature)?;
         if !self.integrity() {
@@ -531,7 +536,7 @@ impl SessionSecurity {
     }
 
     /// GSS_UnwrapEx (§3.4.3): decrypts `msg` in place and checks `signature` over the plaintext. On error
-    /// `msg` holds the original ciphertext again and nothing else changes.
+    /// `msg` holds the original ciphertext again; the state spends the slot as `consumes_slot` says.
     pub fn unseal_in_place(
         &mut self,
         msg: &mut [u8],
@@ -542,8 +547,8 @@ impl SessionSecurity {
     }
 
     /// [`SessionSecurity::unseal_in_place`] out of place: decrypts `sealed` into `out` and checks `signature`
-    /// over the plaintext. On error `out` is zeroed (never released as unauthenticated plaintext) and nothing
-    /// else changes. `BadLength` also when `out` is not exactly as long as `sealed`.
+    /// over the plaintext. On error `out` is zeroed (never released as unauthenticated plaintext) and the state
+    /// spends the slot as `consumes_slot` says. `BadLength` also when `out` is not exactly as long as `sealed`.
     pub fn unseal_to(
         &mut self,
         sealed: &[u8],
@@ -623,7 +628,12 @@ impl SessionSecurity {
                     Restore::Decrypt(mut before, msg) => before.apply(msg),
                     Restore::Zero(out) => out.fill(0),
                 }
-                ch.rc4 = saved;
+                if consumes_slot(ess, dg, &e, sig_seq, expected) {
+                    // The token took the current slot: its SeqNum and keystream are spent, as at the peers.
+                    ch.seq = expected.wrapping_add(1);
+                } else {
+                    ch.rc4 = saved;
+                }
                 Err(e)
             }
         }
@@ -755,6 +765,30 @@ impl SessionSecurity {
             send,
             recv,
         })
+    }
+}
+
+/// Whether a rejected token spends the receiver's current slot (its SeqNum and the keystream a genuine token of
+/// that length would have used), so that the sender's next genuine token still verifies. gss-ntlmssp, Samba
+/// (`ntlmssp_check_packet`), pyspnego and .NET's managed NTLM all do this for every token they refuse. We do it
+/// for a token that claims the current slot: without extended session security always (the SeqNum is encrypted,
+/// so every token claims it; in datagram mode too, where the receiver's counter is the only SeqNum), with it only
+/// in connection mode and when the SeqNum in clear is the expected one — a replayed or reordered token (another
+/// SeqNum) leaves the state untouched, so it cannot desynchronise the stream. Datagram mode with extended session
+/// security takes the SeqNum from each message and re-keys per message: nothing to spend. A malformed signature
+/// (length, Version) spends nothing either.
+fn consumes_slot(
+    ess: bool,
+    datagram: bool,
+    e: &SecurityError,
+    sig_seq: u32,
+    expected: u32,
+) -> bool {
+    match e {
+        SecurityError::BadSignature
+        | SecurityError::Duplicate { .. }
+        | SecurityError::Gap { .. } => !ess || (!datagram && sig_seq == expected),
+        _ => false,
     }
 }
 
@@ -915,15 +949,22 @@ mod tests {
     }
 
     #[test]
-    fn unseal_to_with_bad_signature_zeroes_output_and_keeps_state() {
+    fn unseal_to_with_bad_signature_zeroes_output_and_spends_the_slot() {
         for flags in seal_flag_sets() {
             for len in [1usize, 64, 200, 1000] {
                 let msg = vec![0x77u8; len];
                 let (mut c, mut s) = pair(flags);
                 let mut sealed = vec![0u8; len];
                 let sig = c.seal_to(&msg, &mut sealed).unwrap();
-                let mut before = Vec::new();
-                s.export(&mut before);
+                // What the receiver looks like after the genuine token (datagram mode re-keys per message and
+                // spends nothing: there the state stays as it was).
+                let mut genuine = s.clone();
+                let mut out = vec![0u8; len];
+                if !flags.contains(NegotiateFlags::DATAGRAM) {
+                    genuine.unseal_to(&sealed, &mut out, &sig).unwrap();
+                }
+                let mut want = Vec::new();
+                genuine.export(&mut want);
                 let mut tampered = sealed.clone();
                 tampered[len / 2] ^= 1;
                 let mut out = vec![0u8; len];
@@ -934,9 +975,17 @@ mod tests {
                 assert_eq!(out, vec![0u8; len], "{flags:?} len {len}");
                 let mut after = Vec::new();
                 s.export(&mut after);
-                assert_eq!(before, after, "{flags:?} len {len}");
-                s.unseal_to(&sealed, &mut out, &sig).unwrap();
+                assert_eq!(
+                    want, after,
+                    "{flags:?} len {len}: the rejected token spends its slot"
+                );
+                // The sender's next genuine token verifies; the refused one replayed does not.
+                let sig2 = c.seal_to(&msg, &mut sealed).unwrap();
+                s.unseal_to(&sealed, &mut out, &sig2).unwrap();
                 assert_eq!(out, msg);
+                if !flags.contains(NegotiateFlags::DATAGRAM) {
+                    assert!(s.unseal_to(&sealed, &mut out, &sig2).is_err());
+                }
             }
         }
     }
