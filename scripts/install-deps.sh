@@ -15,7 +15,7 @@ set -euo pipefail
 declare -A PKG_GROUPS=(
   [build]="build-essential pkg-config libkrb5-dev binutils"
   [test]="krb5-gss-samples krb5-user gss-ntlmssp python3-gssapi valgrind coreutils"
-  [interop]="gss-ntlmssp python3-gssapi python3-pip"
+  [interop]="gss-ntlmssp python3-gssapi python3-pip python3-venv"
   [http]="apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl python3-gssapi python3-requests python3-pip"
   # peers' own test suites: MIT's src/tests/gssapi (apt-get source krb5 needs dpkg-dev; scripts/mit-gssapi-tests.sh
   # enables deb-src itself) and pyspnego 0.6.3's suite in a venv (scripts/pyspnego-suite.sh; pip builds krb5 with gcc)

@@ -625,10 +625,19 @@ impl SecContext {
             let mic = matches!(&self.state, State::Established(e) if e.mic_present);
             return Ok(vec![vec![u8::from(mic)]]);
         }
-        let est = self.established()?;
         if oid == oids::INQ_SSPI_SESSION_KEY {
+            // On a half-built context the key does not exist yet: GSS_S_UNAVAILABLE, as gss-ntlmssp answers
+            // (pyspnego 0.6 probes this after the first step and takes NO_CONTEXT for "no NTLM").
+            let State::Established(est) = &self.state else {
+                return Err(GssError::with_detail(
+                    GSS_S_UNAVAILABLE,
+                    Minor::ContextIncomplete,
+                    "the session key exists once the context is established",
+                ));
+            };
             return Ok(vec![est.session_key.as_bytes().to_vec()]);
         }
+        let est = self.established()?;
         if oid == oids::SEC_CONTEXT_SASL_SSF {
             return Ok(vec![sasl_ssf(est.flags).to_be_bytes().to_vec()]);
         }
@@ -649,7 +658,11 @@ impl SecContext {
         };
         if oid == oids::RESET_CRYPTO {
             let recv = number()? == 1;
-            self.established_mut()?.security.reset_rc4(recv);
+            // A half-built context has no keystream yet (it starts at the beginning once established), so a
+            // reset there is already true: GSS_S_COMPLETE, as gss-ntlmssp answers (pyspnego 0.6 probes it).
+            if let State::Established(est) = &mut self.state {
+                est.security.reset_rc4(recv);
+            }
             return Ok(());
         }
         if oid == oids::SET_SEQ_NUM {
