@@ -11,6 +11,7 @@
 
 mod common;
 
+use common::peers::target_dir;
 use common::{hostname, plugin, run_bounded, skip, GssEnv, Plugin, TEST_DOMAIN, TEST_USER};
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
@@ -23,15 +24,6 @@ const TEST: &str = "mit_gssapi_programs_with_ntlm";
 const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
 /// One program run.
 const CASE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The target directory this test binary was built into (`target/<profile>/deps/<test>` → `target`).
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors()
-        .nth(3)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
-}
 
 /// Build the programs (fetching them first if needed); their directory, or `None` after a skip notice.
 fn build_programs(log_dir: &Path) -> Option<PathBuf> {

@@ -12,10 +12,11 @@
 
 mod common;
 
+use common::peers::target_dir;
 use common::{plugin, run_bounded, skip, Plugin, TempDir};
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -24,14 +25,6 @@ const TEST: &str = "pyspnego_063_suite_against_our_plugin";
 const RUN_TIMEOUT: Duration = Duration::from_secs(900);
 const OUTCOMES: [&str; 4] = ["passed", "failed", "error", "skipped"];
 const REASONS: [&str; 6] = ["windows", "kerberos", "env", "ntlm", "peer", "ours"];
-
-fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    exe.ancestors()
-        .nth(3)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
-}
 
 /// `test id → (outcome, reason)` from the committed list.
 fn expected() -> BTreeMap<String, (String, String)> {
