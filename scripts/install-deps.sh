@@ -18,8 +18,9 @@ declare -A PKG_GROUPS=(
   [interop]="gss-ntlmssp python3-gssapi python3-pip python3-venv"
   [http]="apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl python3-gssapi python3-requests python3-pip"
   # peers' own test suites: MIT's src/tests/gssapi (apt-get source krb5 needs dpkg-dev; scripts/mit-gssapi-tests.sh
-  # enables deb-src itself) and pyspnego 0.6.3's suite in a venv (scripts/pyspnego-suite.sh; pip builds krb5 with gcc)
-  [suites]="dpkg-dev build-essential libkrb5-dev python3-venv python3-dev python3-gssapi gss-ntlmssp"
+  # enables deb-src itself) and pyspnego 0.6.3's suite in a venv (scripts/pyspnego-suite.sh; pip builds krb5 with gcc;
+  # its k5test-driven Kerberos tests run a private KDC)
+  [suites]="dpkg-dev build-essential libkrb5-dev python3-venv python3-dev python3-gssapi gss-ntlmssp krb5-kdc krb5-admin-server krb5-user"
 )
 # PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).
 declare -A PIP_GROUPS=(

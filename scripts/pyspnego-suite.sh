@@ -20,8 +20,10 @@ cache="${PYSPNEGO_SUITE_CACHE:-${CARGO_TARGET_DIR:-$here/target}/peer-suites/pys
 action="${1:-prepare}"
 VERSION=0.6.3
 # What the suite imports: pytest-mock (fixtures), krb5 (pyspnego's GSSAPI proxy is disabled without it),
-# ruamel.yaml (test_main). k5test is left out on purpose: it only drives Kerberos-only tests against a private KDC.
-PIP_SPECS=("pyspnego==$VERSION" "pytest==9.2.0" "pytest-mock==3.17.0" "krb5==0.10.0" "ruamel.yaml==0.19.1")
+# ruamel.yaml (test_main), k5test (its Kerberos tests make a private KDC per test with Debian's krb5-kdc and
+# krb5-admin-server: Kerberos and SPNEGO through the mechglue with our plugin loaded beside krb5).
+PIP_SPECS=("pyspnego==$VERSION" "pytest==9.2.0" "pytest-mock==3.17.0" "krb5==0.10.0" "ruamel.yaml==0.19.1"
+           "k5test==0.10.4")
 PY=/usr/bin/python3
 
 die2() { echo "pyspnego-suite: $*" >&2; exit 2; }
@@ -30,9 +32,10 @@ prepare() {
   [ -x "$PY" ] || die2 "$PY missing (Debian package python3)"
   "$PY" -c 'import gssapi' 2>/dev/null || die2 "$PY cannot import gssapi (Debian package python3-gssapi)"
   "$PY" -c 'import venv, ensurepip' 2>/dev/null || die2 "$PY has no venv/ensurepip (Debian package python3-venv)"
-  local stamp="$cache/.ready-$VERSION"
+  local stamp
+  stamp="$cache/.ready-$(echo "${PIP_SPECS[*]}" | md5sum | cut -c1-12)"
   if [ -f "$stamp" ] && [ -x "$cache/venv/bin/python" ] && [ -d "$cache/src/tests" ]; then return 0; fi
-  rm -rf "$cache/venv" "$cache/src" "$cache/dl"
+  rm -rf "$cache/venv" "$cache/src" "$cache/dl" "$cache"/.ready-*
   mkdir -p "$cache/dl"
   "$PY" -m venv --system-site-packages "$cache/venv" >&2
   # krb5 has no wheel for every Python: pip builds it from source (gcc, libkrb5-dev) once; pip's cache keeps the wheel.
@@ -48,6 +51,7 @@ prepare() {
 import spnego._gss as g, spnego
 assert spnego.__file__.find("/venv/") > 0, spnego.__file__
 assert g.HAS_GSSAPI, g.GSSAPI_IMP_ERR
+import k5test.realm
 print("pyspnego-suite: venv ready:", spnego.__file__)
 PYEOF
   touch "$stamp"
