@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 
 use common::matrix::{
-    our_plugin, skip_peer, Judged, Ours, Pairing, GSSNTLMSSP_DEFECTS, GSSNTLMSSP_SO,
+    our_plugin, skip_peer, Judged, Ours, Pairing, FLAG_SETS, GSSNTLMSSP_DEFECTS, GSSNTLMSSP_SO,
 };
 use common::peers::{deb_version, python_module_version, run_pair, session, Side};
 
@@ -43,6 +43,7 @@ fn pairing<'a>(ours: Ours, mode: &'a str, plugin: &Path, version: &'a str) -> Pa
         defects: GSSNTLMSSP_DEFECTS,
         peer_exports: true,
         with_cb: true,
+        flag_sets: FLAG_SETS,
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::matrix::{our_plugin, skip_peer, Ours, Pairing};
+use common::matrix::{our_plugin, skip_peer, Ours, Pairing, FLAG_SETS};
 use common::peers::{python_module_version, Side};
 
 const PEER: &str = "impacket";
@@ -37,6 +37,7 @@ fn impacket_initiates_to_ours_raw() {
         defects: &[],
         peer_exports: false,
         with_cb: false,
+        flag_sets: FLAG_SETS,
     };
     let failures = p.run(test);
     assert!(

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::matrix::{our_plugin, skip_peer, Ours, Pairing};
+use common::matrix::{our_plugin, skip_peer, Ours, Pairing, FLAG_SETS};
 use common::peers::{python_module_version, Side};
 
 const PEER: &str = "pyspnego";
@@ -39,6 +39,7 @@ fn run_matrix(test: &str, ours: Ours, mode: &str) {
         defects: &[],
         peer_exports: false,
         with_cb: true,
+        flag_sets: FLAG_SETS,
     };
     let failures = p.run(test);
     assert!(

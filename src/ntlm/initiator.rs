@@ -283,10 +283,13 @@ impl InitiatorAwaitChallenge {
         if matches!(self.cfg.credential, InitiatorCredential::Anonymous) {
             flags |= NegotiateFlags::ANONYMOUS;
         }
-        let req = self.cfg.requested;
-        if req.datagram && !flags.contains(NegotiateFlags::DATAGRAM | NegotiateFlags::KEY_EXCH) {
+        // Datagram session security needs key exchange (§3.1.5.2.1). An acceptor that does not grant DATAGRAM
+        // (gss-ntlmssp's, whose datagram mode is the connectionless handshake only) gets a connection-oriented
+        // context, which detects replays and reordering, and the GSS flags say so — a request the peer did not
+        // grant, as RFC 2743 handles every optional service.
+        if flags.contains(NegotiateFlags::DATAGRAM) && !flags.contains(NegotiateFlags::KEY_EXCH) {
             return Err(NtlmError::RequiredFlagMissing {
-                flags: (NegotiateFlags::DATAGRAM | NegotiateFlags::KEY_EXCH).bits(),
+                flags: NegotiateFlags::KEY_EXCH.bits(),
             });
         }
         Ok(flags)

@@ -30,6 +30,37 @@ SPNEGO_OID = "1.3.6.1.5.5.2"
 SESSION_KEY_OID = "1.2.840.113554.1.2.2.5.5"
 TIMEOUT = 30
 
+# The flags the application requests (the `flags` of a session; tests/common/matrix.rs FLAG_SETS): RFC 2744 bits,
+# and GSS_C_DATAGRAM_FLAG as gss-ntlmssp (and gss-negotiate) define it, 0x10000.
+GSS_DATAGRAM = 0x10000
+FLAG_SETS = {
+    "none": 0,
+    "integ": 32,
+    "conf_integ": 16 | 32,
+    "mutual_replay": 2 | 4,  # MIT gss-client's default
+    "sequence": 8,
+    "datagram": GSS_DATAGRAM | 16 | 32,
+}
+_datagram_registered = False
+
+
+def register_datagram_flag():
+    """python-gssapi only passes flags that are members of its RequirementFlag enum, which it lets extensions add
+    before the enum is built: add gss-ntlmssp's GSS_C_DATAGRAM_FLAG before gssapi is first imported."""
+    global _datagram_registered
+    if _datagram_registered or "gssapi" in sys.modules:
+        return
+    _datagram_registered = True
+    import importlib.util
+    spec = importlib.util.find_spec("gssapi")
+    path = os.path.join(os.path.dirname(spec.origin), "raw", "_enum_extensions", "__init__.py")
+    s = importlib.util.spec_from_file_location("gssapi.raw._enum_extensions", path)
+    m = importlib.util.module_from_spec(s)
+    s.loader.exec_module(m)
+    m.register_value("RequirementFlag", "ntlmssp_datagram", GSS_DATAGRAM)
+    sys.modules["gssapi.raw._enum_extensions"] = m
+
+
 # GSS routine error numbers (RFC 2744 §3.9.1) for readable status names.
 ROUTINE = {1: "GSS_S_BAD_MECH", 2: "GSS_S_BAD_NAME", 3: "GSS_S_BAD_NAMETYPE", 4: "GSS_S_BAD_BINDINGS",
            5: "GSS_S_BAD_STATUS", 6: "GSS_S_BAD_MIC", 7: "GSS_S_NO_CRED", 8: "GSS_S_NO_CONTEXT",
@@ -104,6 +135,7 @@ class GssapiSide:
     """python-gssapi through MIT's mechglue."""
 
     def __init__(self, role, mode, session):
+        register_datagram_flag()
         import gssapi
         import gssapi.raw as graw
         self.gssapi, self.graw = gssapi, graw
@@ -118,8 +150,12 @@ class GssapiSide:
                                                     mechs=[mech]).creds
             if mode == "spnego" and hasattr(graw, "set_neg_mechs"):
                 graw.set_neg_mechs(creds, [gssapi.OID.from_int_seq(NTLM_OID)])
-            flags = (gssapi.RequirementFlag.confidentiality | gssapi.RequirementFlag.integrity |
-                     gssapi.RequirementFlag.replay_detection | gssapi.RequirementFlag.out_of_sequence_detection)
+            if "flags" in session:
+                bits = FLAG_SETS[session["flags"]]
+                flags = [gssapi.RequirementFlag(1 << i) for i in range(32) if bits & (1 << i)]
+            else:
+                flags = (gssapi.RequirementFlag.confidentiality | gssapi.RequirementFlag.integrity |
+                         gssapi.RequirementFlag.replay_detection | gssapi.RequirementFlag.out_of_sequence_detection)
             target = gssapi.Name("host@%s" % host, gssapi.NameType.hostbased_service)
             self.ctx = gssapi.SecurityContext(name=target, creds=gssapi.Credentials(base=creds), mech=mech,
                                               usage="initiate", flags=flags, channel_bindings=cb)
@@ -130,6 +166,10 @@ class GssapiSide:
     def step(self, token):
         out = self.ctx.step(token)
         return out or b""
+
+    def protected(self):
+        f = int(self.ctx.actual_flags)
+        return bool(f & (16 | 32))
 
     @property
     def complete(self):
@@ -179,16 +219,27 @@ class PyspnegoSide:
             proto, opts = "negotiate", spnego.NegotiateOptions.use_negotiate | spnego.NegotiateOptions.use_ntlm
         cb_hex = session.get("cb_client" if role == "client" else "cb_server")
         cb = GssChannelBindings(application_data=unhx(cb_hex)) if cb_hex else None
+        kw = {}
+        if role == "client" and "flags" in session:
+            bits = FLAG_SETS[session["flags"]]
+            if bits & GSS_DATAGRAM:
+                raise NotImplementedError("n/a: pyspnego's NTLM has no datagram mode")
+            # pyspnego's ContextReq uses the RFC 2744 bit values.
+            kw["context_req"] = spnego.ContextReq(bits)
         if role == "client":
             self.ctx = spnego.client("%s\\%s" % (session["domain"], session["user"]), session["password"],
                                      hostname=session["hostname"], service="host", protocol=proto, options=opts,
-                                     channel_bindings=cb)
+                                     channel_bindings=cb, **kw)
         else:
             self.ctx = spnego.server(hostname=session["hostname"], service="host", protocol=proto, options=opts,
                                      channel_bindings=cb)
 
     def step(self, token):
         return self.ctx.step(token) or b""
+
+    def protected(self):
+        import spnego
+        return bool(self.ctx.context_attr & (spnego.ContextReq.integrity | spnego.ContextReq.confidentiality))
 
     @property
     def complete(self):
@@ -235,9 +286,16 @@ class ImpacketSide:
         if self.state == 0:
             self.type1 = ntlm.getNTLMSSPType1("IMPACKETPC", self.s["domain"], signingRequired=True,
                                               use_ntlmv2=True)
-            # Ask for sealing and key exchange too, as a GSSAPI initiator with confidentiality does.
-            self.type1["flags"] |= (ntlm.NTLMSSP_NEGOTIATE_SEAL | ntlm.NTLMSSP_NEGOTIATE_KEY_EXCH |
-                                    ntlm.NTLMSSP_NEGOTIATE_128 | ntlm.NTLMSSP_NEGOTIATE_56)
+            bits = FLAG_SETS[self.s["flags"]] if "flags" in self.s else 16 | 32
+            if bits & GSS_DATAGRAM:
+                raise NotImplementedError("n/a: impacket's NTLM has no datagram mode")
+            # As gss-ntlmssp maps them: confidentiality asks for SEAL (with key exchange), integrity, replay and
+            # sequence detection for SIGN; nothing asked for, neither.
+            if bits & 16:
+                self.type1["flags"] |= (ntlm.NTLMSSP_NEGOTIATE_SEAL | ntlm.NTLMSSP_NEGOTIATE_KEY_EXCH |
+                                        ntlm.NTLMSSP_NEGOTIATE_128 | ntlm.NTLMSSP_NEGOTIATE_56)
+            if not bits & (4 | 8 | 16 | 32):
+                self.type1["flags"] &= ~(ntlm.NTLMSSP_NEGOTIATE_SIGN | ntlm.NTLMSSP_NEGOTIATE_SEAL)
             self.state = 1
             return self.type1.getData()
         if self.state == 1:
@@ -260,6 +318,9 @@ class ImpacketSide:
     @property
     def complete(self):
         return self.done
+
+    def protected(self):
+        return bool(self.flags & (self.ntlm.NTLMSSP_NEGOTIATE_SIGN | self.ntlm.NTLMSSP_NEGOTIATE_SEAL))
 
     def peer_name(self):
         raise NotImplementedError
@@ -425,12 +486,16 @@ def handshake(sock, side, rec):
         if not out:
             if side.complete:
                 return rec.add("handshake", True)
-            rec.add("handshake", False, "initiator produced no token but is not complete")
-            return False
+            if token:
+                rec.add("handshake", False, "initiator produced no token but is not complete")
+                return False
+            # An empty first token: connectionless NTLM (MS-NLMP §1.3.1.3, gss-ntlmssp with GSS_C_DATAGRAM_FLAG)
+            # starts with the server's CHALLENGE; hand the acceptor the empty token.
         send(sock, b"T", out)
         kind, payload = recv(sock)
         if kind == b"E":
-            rec.add("handshake", False, "acceptor: " + payload.decode(errors="replace"))
+            what = "acceptor (given an empty first token)" if not out else "acceptor"
+            rec.add("handshake", False, what + ": " + payload.decode(errors="replace"))
             return False
         token = payload
         if side.complete:
@@ -575,8 +640,44 @@ def run_op(sock, side, rec, op, expect):
         s2c_mic(sock, side, rec, op, seed=6, corrupt=True)
     elif op == "one_wrap":
         c2s_wrap(sock, side, rec, "traffic", 64, seed=3)
+    elif op == "flags_traffic":
+        flags_traffic(sock, side, rec)
     else:
         raise RuntimeError("unknown op " + op)
+
+
+def flags_traffic(sock, side, rec):
+    """Per-message tokens both ways for a session with application-chosen flags, then a tampered MIC and a tampered
+    wrap token in the middle of each direction's stream, each followed by genuine ones that must still verify.
+    When the initiator's context negotiated neither integrity nor confidentiality there is nothing to protect:
+    the rows say n/a."""
+    if not side.protected():
+        for f in ("traffic", "midstream_c2s", "midstream_s2c"):
+            rec.add(f, True, "n/a: the context negotiated neither integrity nor confidentiality")
+        return
+    steps = []
+    def run(name, fn, *a, **kw):
+        sub = Recorder()
+        sub.session = rec.session
+        ok = fn(sock, side, sub, "x", *a, **kw)
+        if not ok:
+            steps.append("%s: %s" % (name, sub.results[-1]["detail"] if sub.results else "?"))
+        return ok
+    ok = (run("wrap c2s", c2s_wrap, 64, seed=1) & run("wrap s2c", s2c_wrap, 64, seed=1)
+          & run("mic c2s", c2s_mic, 50, seed=1) & run("mic s2c", s2c_mic, 50, seed=1))
+    rec.add("traffic", ok, "; ".join(steps))
+    for direction, wrap_fn, mic_fn in (("c2s", c2s_wrap, c2s_mic), ("s2c", s2c_wrap, s2c_mic)):
+        steps = []
+        ok = True
+        ok &= run("genuine MIC 1", mic_fn, 40, seed=11)
+        ok &= run("genuine MIC 2", mic_fn, 40, seed=12)
+        ok &= run("tampered MIC refused", mic_fn, 40, seed=13, corrupt=True)
+        ok &= run("genuine MIC after the tampered one", mic_fn, 40, seed=14)
+        ok &= run("genuine wrap", wrap_fn, 100, seed=15)
+        ok &= run("tampered wrap refused", wrap_fn, 100, seed=16, corrupt=True)
+        ok &= run("genuine wrap after the tampered one", wrap_fn, 100, seed=17)
+        ok &= run("genuine MIC at the end", mic_fn, 40, seed=18)
+        rec.add("midstream_" + direction, ok, "; ".join(steps))
 
 
 def client(args):
@@ -602,6 +703,11 @@ def run_session(sock, s, args, rec):
         return
     try:
         side = IMPLS[args.impl]("client", args.mode, s)
+    except NotImplementedError as e:
+        # The peer lacks the feature (e.g. datagram NTLM): not a failure of anyone's.
+        rec.add("handshake", True, str(e))
+        send(sock, b"E", str(e))
+        return
     except Exception as e:
         rec.add("handshake", False, "initiator setup: " + describe(e))
         send(sock, b"E", describe(e))
