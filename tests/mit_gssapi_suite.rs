@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-const TEST: &str = "mit_gssapi_programs_with_ntlm";
+const TEST: &str = "mit_gssapi_programs_end_as_recorded_with_ntlm";
 /// Fetching krb5's source (first run only) and building the programs.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(600);
 /// One program run.
@@ -175,7 +175,7 @@ fn run_case(case: &Case, bin: &Path, plugin: &Path, host: &str) -> Result<String
 }
 
 #[test]
-fn mit_gssapi_programs_with_ntlm() {
+fn mit_gssapi_programs_end_as_recorded_with_ntlm() {
     let plugin = match plugin() {
         Plugin::Found { path, .. } => path,
         Plugin::NoEntryPoints(p) => {

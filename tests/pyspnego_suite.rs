@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-const TEST: &str = "pyspnego_063_suite_against_our_plugin";
+const TEST: &str = "pyspnego_063_suite_outcomes_match_the_record";
 /// First run: venv, pip installs (pyspnego's `krb5` dependency may be compiled), sdist download. Later runs: ~10 s.
 const RUN_TIMEOUT: Duration = Duration::from_secs(900);
 const OUTCOMES: [&str; 4] = ["passed", "failed", "error", "skipped"];
@@ -64,7 +64,7 @@ fn expected() -> BTreeMap<String, (String, String)> {
 }
 
 #[test]
-fn pyspnego_063_suite_against_our_plugin() {
+fn pyspnego_063_suite_outcomes_match_the_record() {
     let plugin = match plugin() {
         Plugin::Found { path, .. } => path,
         Plugin::NoEntryPoints(p) => {
