@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::matrix::{our_plugin, skip_peer, Ours, Pairing, FLAG_SETS};
+use common::matrix::{our_plugin, skip_peer, Ours, Pairing, FLAG_SETS, PYSPNEGO_DEFECTS};
 use common::peers::{python_module_version, Side};
 
 const PEER: &str = "pyspnego";
@@ -36,7 +36,7 @@ fn run_matrix(test: &str, ours: Ours, mode: &str) {
         mode,
         our_side: Side::gssapi(&plugin),
         peer_side: Side::python_impl("pyspnego"),
-        defects: &[],
+        defects: PYSPNEGO_DEFECTS,
         peer_exports: false,
         with_cb: true,
         flag_sets: FLAG_SETS,

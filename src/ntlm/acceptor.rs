@@ -264,7 +264,12 @@ impl AcceptorAwaitAuthenticate {
             self.verify_response(&auth, flags)?
         };
 
-        let session_key = if flags.contains(NegotiateFlags::KEY_EXCH) {
+        // §3.2.5.1.2 decrypts the client's key only with KEY_EXCH and SIGN or SEAL; pyspnego follows that and,
+        // without SIGN/SEAL, sends a 1-byte placeholder and keeps KeyExchangeKey. gss-ntlmssp (and our initiator)
+        // send a real 16-byte key whenever KEY_EXCH is set. Without SIGN/SEAL the field's length tells them apart.
+        let protects = flags.intersects(NegotiateFlags::SIGN | NegotiateFlags::SEAL);
+        let key_sent = protects || auth.encrypted_random_session_key.len() == 16;
+        let session_key = if flags.contains(NegotiateFlags::KEY_EXCH) && key_sent {
             if auth.encrypted_random_session_key.len() != 16 {
                 return Err(NtlmError::BadKeyExchange);
             }

@@ -89,6 +89,16 @@ pub fn flag_sessions(sets: &[&str]) -> Vec<Value> {
 /// The rows of the flag sessions.
 const FLAG_FEATURES: &[&str] = &["handshake", "traffic", "midstream_c2s", "midstream_s2c"];
 
+/// Defects of pyspnego 0.12's own NTLM. `peer_role` as for [`GSSNTLMSSP_DEFECTS`].
+pub const PYSPNEGO_DEFECTS: &[Defect] = &[Defect {
+    feature_prefix: "flags_datagram",
+    peer_role: Some(Ours::Initiator),
+    needle: "MIC",
+    note: "pyspnego's acceptor echoes NTLMSSP_NEGOTIATE_DATAGRAM into its CHALLENGE but signs and seals in \
+           connection mode (no per-message re-keying, MS-NLMP §3.4.4; its NTLM code never reads the flag), so no \
+           datagram token from a real datagram peer verifies",
+}];
+
 /// The sessions of a full run.
 pub fn full_sessions(with_cb: bool) -> Vec<Value> {
     let mut v = vec![

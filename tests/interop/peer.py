@@ -274,6 +274,8 @@ class ImpacketSide:
     def __init__(self, role, mode, session):
         if role != "client" or mode != "raw":
             raise NotImplementedError("impacket is driven as a raw NTLMSSP client only")
+        if "flags" in session and FLAG_SETS[session["flags"]] & GSS_DATAGRAM:
+            raise NotImplementedError("n/a: impacket's NTLM has no datagram mode")
         from impacket import ntlm
         self.ntlm = ntlm
         self.s = session
@@ -287,8 +289,6 @@ class ImpacketSide:
             self.type1 = ntlm.getNTLMSSPType1("IMPACKETPC", self.s["domain"], signingRequired=True,
                                               use_ntlmv2=True)
             bits = FLAG_SETS[self.s["flags"]] if "flags" in self.s else 16 | 32
-            if bits & GSS_DATAGRAM:
-                raise NotImplementedError("n/a: impacket's NTLM has no datagram mode")
             # As gss-ntlmssp maps them: confidentiality asks for SEAL (with key exchange), integrity, replay and
             # sequence detection for SIGN; nothing asked for, neither.
             if bits & 16:
