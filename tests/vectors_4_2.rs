@@ -142,6 +142,34 @@ fn v1_kxkey(flags: NegotiateFlags) -> Key16 {
     )
 }
 
+/// Issue 10, defect 5, decided by the vector: the LM_KEY KeyExchangeKey of §4.2.2.1.3 (b09e379f…, which pyspnego
+/// recomputes) is DES over the real LMOWFv1. Before the fix an end without an LM hash (a password credential from
+/// gss_acquire_cred_with_password, an NT-hash-only account) still negotiated LM_KEY and substituted a zero LMOWF:
+/// that key is not the vector's, so the two ends disagreed and every wrap failed. Ours was wrong; now LM_KEY is
+/// requested only with an LM hash and never granted by the acceptor (`tests/interop_pyspnego.rs`
+/// `ntlmv1_without_ess_at_level_0_both_directions`).
+#[test]
+fn ntlmv1_lm_key_exchange_key_needs_the_real_lmowf() {
+    let f = flags_at(&[V1, "challenge_flags"]) | NegotiateFlags::LM_KEY;
+    let nt = ntowfv1(&password());
+    let lm_resp = lmv1_response(&lmowfv1(&password()), &server_challenge());
+    let zero_lmowf = kxkey_v1(
+        f,
+        &session_base_key_v1(&nt),
+        &Key16::new([0; 16]),
+        &lm_resp,
+        &server_challenge(),
+    );
+    assert_ne!(
+        zero_lmowf.as_bytes().to_vec(),
+        hx(&[V1, "KeyExchangeKey_with_NTLMSSP_NEGOTIATE_LM_KEY"])
+    );
+    assert_eq!(
+        v1_kxkey(f).as_bytes().to_vec(),
+        hx(&[V1, "KeyExchangeKey_with_NTLMSSP_NEGOTIATE_LM_KEY"])
+    );
+}
+
 #[test]
 fn ntlmv1_4_2_2_1_3_key_exchange_key_variants() {
     // MS-NLMP 4.2.2.1.3 / 3.4.5.1 KXKEY: plain (= SessionBaseKey with the 4.2.2 challenge flags), LM_KEY and

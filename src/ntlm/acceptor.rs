@@ -167,10 +167,11 @@ impl AcceptorStart {
                 | NegotiateFlags::IDENTIFY);
         if asked.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
             flags |= NegotiateFlags::EXTENDED_SESSIONSECURITY;
-        } else if asked.contains(NegotiateFlags::LM_KEY) && cfg.lm_compat_level.acceptor_allows_v1()
-        {
-            flags |= NegotiateFlags::LM_KEY;
         }
+        // LM_KEY is never granted: its KeyExchangeKey is DES over the account's LMOWF (§3.4.5.1, §4.2.2.1.3), which
+        // the acceptor does not know to exist before the AUTHENTICATE names the account (an NT-hash-only account
+        // has none), and it weakens the keys. Clients must cope with a server that does not set it (issue 10,
+        // defect 5: an NT-hash-only account got a KeyExchangeKey from a zero LMOWF and every wrap failed).
 
         let now = cfg.env.now_filetime();
         let mut info = AvPairs::new();

@@ -121,10 +121,19 @@ impl InitiatorConfig {
         f.set(NegotiateFlags::SEAL, self.requested.seal);
         f.set(NegotiateFlags::DATAGRAM, self.requested.datagram);
         f.set(NegotiateFlags::IDENTIFY, self.requested.identify);
-        // LM_KEY only makes sense without ESS (§2.2.2.5: ESS wins when both are set).
+        // LM_KEY only makes sense without ESS (§2.2.2.5: ESS wins when both are set), and only with an LM hash:
+        // its KeyExchangeKey is DES over LMOWF (§3.4.5.1, §4.2.2.1.3); a credential from a password given to
+        // gss_acquire_cred_with_password or an NT hash has none (issue 10, defect 5).
+        let has_lm_hash = matches!(
+            &self.credential,
+            InitiatorCredential::User {
+                lm_hash: Some(_),
+                ..
+            }
+        );
         f.set(
             NegotiateFlags::LM_KEY,
-            !self.lm_compat_level.initiator_requests_ess(),
+            !self.lm_compat_level.initiator_requests_ess() && has_lm_hash,
         );
         f
     }
