@@ -51,6 +51,9 @@ enable_deb_src() {
 }
 
 fetch() {
+  mkdir -p "$cache"
+  exec 9>"$cache/.lock"   # one fetcher/builder at a time
+  flock 9
   if [ -f "$cache/src/.complete" ]; then return 0; fi
   command -v apt-get >/dev/null 2>&1 || die2 "apt-get not found (Debian 12 needed to fetch krb5's source)"
   [ "$(id -u)" = 0 ] || die2 "must run as root to enable deb-src and apt-get source (or fill $cache/src by hand)"

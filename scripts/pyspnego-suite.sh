@@ -10,6 +10,8 @@
 #            inert krb5.conf; the suite writes its own NTLM_USER_FILE) and write one "OUTCOME<TAB>TEST-ID" line per
 #            test to OUTCOMES (default: stdout). OUTCOME: passed, failed, error, skipped (skipped ids carry the reason
 #            after a second TAB). pytest's own summary goes to stderr.
+#            PYSPNEGO_SUITE_LM_COMPAT_LEVEL=N sets LM_COMPAT_LEVEL for the whole run (both sides of every test, where
+#            a test does not set its own); PYSPNEGO_SUITE_SELECT=EXPR runs only the tests pytest's `-k EXPR` selects.
 # Cache: $PYSPNEGO_SUITE_CACHE, else ${CARGO_TARGET_DIR:-<repo>/target}/peer-suites/pyspnego (reruns reuse it).
 # Exit codes: 0 done (whatever the tests did: judging is the Rust test's job); 2 cannot run here (no Debian python3,
 # venv or network to PyPI) — the message says why; 1 failure.
@@ -32,6 +34,10 @@ prepare() {
   [ -x "$PY" ] || die2 "$PY missing (Debian package python3)"
   "$PY" -c 'import gssapi' 2>/dev/null || die2 "$PY cannot import gssapi (Debian package python3-gssapi)"
   "$PY" -c 'import venv, ensurepip' 2>/dev/null || die2 "$PY has no venv/ensurepip (Debian package python3-venv)"
+  # One preparer at a time (tests/pyspnego_suite.rs runs its tests in parallel threads).
+  mkdir -p "$cache"
+  exec 9>"$cache/.lock"
+  flock 9
   local stamp
   stamp="$cache/.ready-$(echo "${PIP_SPECS[*]}" | md5sum | cut -c1-12)"
   if [ -f "$stamp" ] && [ -x "$cache/venv/bin/python" ] && [ -d "$cache/src/tests" ]; then return 0; fi
@@ -64,10 +70,13 @@ run_suite() {
   echo "ntlm_under_test 1.3.6.1.4.1.311.2.2.10 $plugin" > "$tmp/mech.conf"
   printf '[libdefaults]\n default_realm = GSS-NEGOTIATE.INVALID\n dns_lookup_kdc = false\n dns_lookup_realm = false\n' \
     > "$tmp/krb5.conf"
+  local level=() select=()
+  [ -z "${PYSPNEGO_SUITE_LM_COMPAT_LEVEL:-}" ] || level=("LM_COMPAT_LEVEL=$PYSPNEGO_SUITE_LM_COMPAT_LEVEL")
+  [ -z "${PYSPNEGO_SUITE_SELECT:-}" ] || select=(-k "$PYSPNEGO_SUITE_SELECT")
   set +e
-  ( cd "$cache/src" && env -u NTLM_USER_FILE -u LM_COMPAT_LEVEL GSS_MECH_CONFIG="$tmp/mech.conf" \
+  ( cd "$cache/src" && env -u NTLM_USER_FILE -u LM_COMPAT_LEVEL "${level[@]}" GSS_MECH_CONFIG="$tmp/mech.conf" \
       KRB5_CONFIG="$tmp/krb5.conf" KRB5CCNAME="FILE:$tmp/ccache" KRB5_KTNAME="FILE:$tmp/keytab" LC_ALL=C.UTF-8 \
-      timeout 600 "$cache/venv/bin/python" -m pytest -p no:cacheprovider -q -rfE --junitxml="$tmp/junit.xml" tests >&2 )
+      timeout 600 "$cache/venv/bin/python" -m pytest -p no:cacheprovider -q -rfE --junitxml="$tmp/junit.xml" "${select[@]}" tests >&2 )
   local rc=$?
   set -e
   if [ ! -s "$tmp/junit.xml" ]; then
