@@ -13,7 +13,7 @@ import os
 import sys
 
 MARK = {"pass": "pass", "fail": "**FAIL**", "peer-defect": "peer defect", "n/a": "n/a", "skip": "skip"}
-ORDER = ["gss-ntlmssp", "pyspnego", "impacket", "sspi"]
+ORDER = ["gss-ntlmssp", "pyspnego", "pyspnego 0.6", "impacket", "sspi"]
 
 # Rules chosen where peers differ from the letter of MS-NLMP or from each other. Each names the test that holds it.
 RULES = [
@@ -32,6 +32,72 @@ RULES = [
     "expects only sealed ones (and `gss_inquire_context` reports `GSS_C_CONF_FLAG`), as Samba does. Tests: "
     "`tests/interop_samples_mixed.rs` (MIT's gss-client/gss-server, gss-ntlmssp on one side: plain, `-nx`, "
     "`-export`, `-ccount 2 -mcount 3`, raw and SPNEGO, both directions) and the `flags_*` rows below.",
+    "",
+    "### A refused token in the middle of a stream",
+    "",
+    "gss-ntlmssp, Samba (`ntlmssp_check_packet`), pyspnego and .NET's managed NTLM spend the sequence number and "
+    "RC4 keystream of a MIC or wrap token they refuse, so the sender's next genuine token verifies; we kept the "
+    "state untouched, so after one tampered token every later one was refused (issue 10, defect 2). Now a refused "
+    "token that claims the current slot spends it (without extended session security every token; with it one "
+    "whose SeqNum is the expected one), while a token carrying another SeqNum (replay, reordering) spends nothing. "
+    "SECURITY.md, \"A rejected message in the middle of a stream\", has the details and tests; the `*_midstream_*` "
+    "rows below check it against every peer.",
+    "",
+    "### GSS_C_CHANNEL_BOUND_FLAG",
+    "",
+    "With channel bindings given to the acceptor and matched by the initiator's, the acceptor reports "
+    "GSS_C_CHANNEL_BOUND_FLAG (2048), as MIT krb5 >= 1.19 and gss-ntlmssp do; never when either side has none "
+    "(MIT's t_bindings table; `tests/gss_context.rs` `channel_bound_flag_follows_mit_t_bindings`).",
+    "",
+    "### Half-built contexts (pyspnego 0.6)",
+    "",
+    "pyspnego 0.6.x decides whether GSSAPI offers NTLM after the first `gss_init_sec_context` step: "
+    "`gss_set_sec_context_option(1.3.6.1.4.1.7165.655.1.3)` must succeed and "
+    "`gss_inquire_sec_context_by_oid(GSS_C_INQ_SSPI_SESSION_KEY)` answer GSS_S_UNAVAILABLE, as gss-ntlmssp does. "
+    "We answered GSS_S_NO_CONTEXT and pyspnego never used the plugin (issue 10, defect 4). Every query on a "
+    "half-built context now answers as gss-ntlmssp's (`tests/interop_pyspnego06.rs`), except the SASL SSF, which "
+    "gss-ntlmssp guesses from the flags asked for and we refuse with NO_CONTEXT until the strength is known. "
+    "pyspnego 0.6 also tests gss-ntlmssp's private minor code 0x4E540016 (ERR_NOTAVAIL) to decide that the session "
+    "key can be read later; that number is another error in our minor code table, so pyspnego 0.6 with "
+    "`NegotiateOptions.session_key` still falls back to its own NTLM (without that option it uses the plugin).",
+    "",
+    "### NTLMv1 without extended session security: LM_KEY",
+    "",
+    "With LM_KEY the KeyExchangeKey is DES over the account's LMOWF (MS-NLMP §3.4.5.1; the §4.2.2.1.3 vector "
+    "b09e379f…, which pyspnego recomputes). Our initiator asked for LM_KEY with a password credential that has no LM "
+    "hash, and our acceptor granted it for NT-hash-only accounts; both then used a zero LMOWF, so at "
+    "LM_COMPAT_LEVEL 0 against pyspnego the logon succeeded and every wrap failed (issue 10, defect 5) — ours was "
+    "wrong (`tests/vectors_4_2.rs` `ntlmv1_lm_key_exchange_key_needs_the_real_lmowf`). The initiator now asks for "
+    "LM_KEY only with an LM hash and the acceptor never grants it (it cannot know before the AUTHENTICATE whether the "
+    "account has one; clients cope with a server that does not set it). Test: `tests/interop_pyspnego.rs` "
+    "`ntlmv1_without_ess_at_level_0_both_directions` (the `ntlmv1_level0_*` rows).",
+    "",
+    "### Key exchange without SIGN or SEAL",
+    "",
+    "MS-NLMP §3.2.5.1.2 decrypts EncryptedRandomSessionKey only when KEY_EXCH and SIGN or SEAL are negotiated; "
+    "pyspnego follows it and sends a 1-byte placeholder otherwise, gss-ntlmssp sends a 16-byte key whenever "
+    "KEY_EXCH is set. Without SIGN/SEAL our acceptor takes KeyExchangeKey unless a 16-byte key was sent (the "
+    "`flags_none_*` rows with pyspnego and gss-ntlmssp).",
+    "",
+    "### Datagram",
+    "",
+    "Our initiator asks for datagram session security in its NEGOTIATE; an acceptor that does not grant it "
+    "(gss-ntlmssp's) now gets a connection-oriented context and the returned flags lack GSS_C_DATAGRAM_FLAG, as "
+    "RFC 2743 handles any service the peer does not grant. gss-ntlmssp's own datagram initiator starts the "
+    "connectionless handshake with an empty token, which MIT's mechglue cannot hand to any mechanism (gss-ntlmssp "
+    "with itself fails the same way); pyspnego's acceptor echoes the DATAGRAM flag without implementing it; "
+    "pyspnego's and impacket's initiators have no datagram mode (n/a).",
+    "",
+    "### The flags dimension",
+    "",
+    "Every pairing runs six sessions with the flags the application requests — none, INTEG, CONF|INTEG, "
+    "MUTUAL|REPLAY (MIT gss-client's default), SEQUENCE, datagram (GSS_C_DATAGRAM_FLAG|CONF|INTEG) — each with wrap "
+    "and MIC tokens both ways and, in each direction, a tampered MIC and a tampered wrap token in the middle of the "
+    "stream followed by genuine ones (`flags_<set>_*` rows; peer.py `flags_traffic`). All six sets for gss-ntlmssp "
+    "(both directions, raw and SPNEGO), pyspnego (the same) and impacket (its raw initiator); the sspi crate, "
+    "driven in-process against our NTLM core, runs a representative subset (`flags_integ_*`: its client asking for "
+    "integrity only, MICs with a tampered one mid-stream). When the initiator's context negotiated neither "
+    "integrity nor confidentiality the traffic rows say n/a.",
     "",
 ]
 
@@ -71,6 +137,8 @@ def main():
         "pyspnego": "PyPI, its own pure-Python NTLM (`use_ntlm`) and SPNEGO (`use_negotiate`), never the system GSSAPI",
         "impacket": "PyPI, `getNTLMSSPType1/Type3` encoders and SIGN/SEAL helpers as a raw NTLMSSP initiator",
         "sspi": "crates.io, Devolutions' NTLM against our in-process NTLM core (tests/sspi-peer)",
+        "pyspnego 0.6": "PyPI 0.6.3 in a venv the test creates, its GSSAPI path (NTLM through the system GSSAPI, i.e. "
+                        "this plugin) for client and server",
     }
     for p in peers:
         versions = sorted({r["version"] for r in by_peer[p] if r["version"] != "-"}) or ["-"]

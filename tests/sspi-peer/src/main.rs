@@ -106,10 +106,21 @@ fn identity(password: &str) -> AuthIdentity {
 struct SspiClient {
     ntlm: Ntlm,
     cred: Option<sspi::AuthIdentityBuffers>,
+    flags: ClientRequestFlags,
 }
 
 impl SspiClient {
     fn new(password: &str) -> sspi::Result<SspiClient> {
+        Self::with_flags(
+            password,
+            ClientRequestFlags::INTEGRITY
+                | ClientRequestFlags::CONFIDENTIALITY
+                | ClientRequestFlags::USE_SESSION_KEY,
+        )
+    }
+
+    /// A client asking for `flags` (the flags an application requests).
+    fn with_flags(password: &str, flags: ClientRequestFlags) -> sspi::Result<SspiClient> {
         let mut ntlm = Ntlm::new();
         let id = identity(password);
         let res = ntlm
@@ -120,6 +131,7 @@ impl SspiClient {
         Ok(SspiClient {
             ntlm,
             cred: res.credentials_handle,
+            flags,
         })
     }
 
@@ -130,11 +142,7 @@ impl SspiClient {
             .ntlm
             .initialize_security_context()
             .with_credentials_handle(&mut self.cred)
-            .with_context_requirements(
-                ClientRequestFlags::INTEGRITY
-                    | ClientRequestFlags::CONFIDENTIALITY
-                    | ClientRequestFlags::USE_SESSION_KEY,
-            )
+            .with_context_requirements(self.flags)
             .with_target_data_representation(DataRepresentation::Native)
             .with_target_name("host/server.test")
             .with_input(&mut inp)
@@ -557,7 +565,107 @@ fn issue_172_attack() {
     );
 }
 
+/// Issue 10, the flags an application requests — the representative subset for sspi: its client asking for
+/// integrity only (no confidentiality) against our acceptor, then MICs both ways with a tampered one in the middle of
+/// each direction's stream followed by genuine ones (a refused token spends its slot, as at every GSSAPI peer).
+fn flags_integ_subset() {
+    let dir = "peer->ours";
+    let result = (|| -> Result<(SspiClient, Established), String> {
+        let mut client = SspiClient::with_flags(PASSWORD, ClientRequestFlags::INTEGRITY)
+            .map_err(|e| format!("sspi setup: {e}"))?;
+        let (neg, _) = client
+            .step(&[])
+            .map_err(|e| format!("sspi NEGOTIATE: {e}"))?;
+        let (acc, chal) = our_acceptor()
+            .challenge(&neg)
+            .map_err(|e| format!("ours CHALLENGE: {e}"))?;
+        let (auth, _) = client
+            .step(&chal)
+            .map_err(|e| format!("sspi AUTHENTICATE: {e}"))?;
+        let server = acc
+            .finish(&auth, None)
+            .map_err(|e| format!("ours accept: {e}"))?;
+        Ok((client, server))
+    })();
+    let (mut client, mut server) = match result {
+        Ok(x) => x,
+        Err(e) => return emit(dir, "flags_integ_handshake", false, &e, false),
+    };
+    emit(
+        dir,
+        "flags_integ_handshake",
+        true,
+        &format!("negotiated flags {:#010x}", server.flags.bits()),
+        false,
+    );
+    let plan = [(0u32, false), (1, false), (2, true), (3, false), (4, false)];
+    // sspi -> ours.
+    let mut steps = Vec::new();
+    for (seq, tamper) in plan {
+        let m = pattern(60, seq as u8);
+        let mut data = m.clone();
+        let mut sig = [0u8; 16];
+        let r = {
+            let mut msg = [
+                SecurityBufferRef::data_buf(&mut data),
+                SecurityBufferRef::token_buf(&mut sig),
+            ];
+            client.ntlm.make_signature(0, &mut msg, seq)
+        };
+        if let Err(e) = r {
+            steps.push(format!("sspi make_signature {seq}: {e}"));
+            continue;
+        }
+        if tamper {
+            sig[6] ^= 1;
+        }
+        let v = server.security.verify(&m, &sig);
+        if v.is_ok() == tamper {
+            steps.push(format!("MIC {seq} (tampered: {tamper}): ours {v:?}"));
+        }
+    }
+    emit(
+        dir,
+        "flags_integ_midstream_c2s",
+        steps.is_empty(),
+        &steps.join("; "),
+        false,
+    );
+    // ours -> sspi.
+    let mut steps = Vec::new();
+    for (seq, tamper) in plan {
+        let m = pattern(60, 100 + seq as u8);
+        let mut sig = server.security.sign(&m);
+        if tamper {
+            sig[6] ^= 1;
+        }
+        let mut data = m.clone();
+        let mut sig = sig.to_vec();
+        let r = {
+            let mut msg = [
+                SecurityBufferRef::data_buf(&mut data),
+                SecurityBufferRef::token_buf(&mut sig),
+            ];
+            client.ntlm.verify_signature(&mut msg, seq)
+        };
+        if r.is_ok() == tamper {
+            steps.push(format!(
+                "MIC {seq} (tampered: {tamper}): sspi {:?}",
+                r.err()
+            ));
+        }
+    }
+    emit(
+        dir,
+        "flags_integ_midstream_s2c",
+        steps.is_empty(),
+        &steps.join("; "),
+        false,
+    );
+}
+
 fn main() {
+    flags_integ_subset();
     sspi_client_to_ours();
     ours_to_sspi_server();
     issue_172_attack();
