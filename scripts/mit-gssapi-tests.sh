@@ -5,9 +5,9 @@
 # Usage: scripts/mit-gssapi-tests.sh [fetch|build|run [PLUGIN.so]]
 #   fetch   enable deb-src (a sources file beside Debian's own, same mirror) and `apt-get source krb5` into the cache
 #   build   fetch, then compile every program the suite uses into the cache (default)
-#   run     build, then run every program with the NTLM mechanism against PLUGIN.so (default: the cargo-built
-#           target/debug/libgss_negotiate.so) and print one result line per program; gss-ntlmssp's plugin for
-#           comparison: /usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so
+#   run     build, then run every case of tests/data/mit_gssapi_cases.txt with the NTLM mechanism against PLUGIN.so
+#           (default: the cargo-built target/debug/libgss_negotiate.so) and print each case's exit and first output
+#           line; gss-ntlmssp's plugin for comparison: /usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so
 # Cache: $MIT_GSSAPI_CACHE, else ${CARGO_TARGET_DIR:-<repo>/target}/peer-suites/mit-gssapi. Nothing is written to the
 # repository. Reruns reuse the cache (source and binaries). Prints the cache's bin directory as its last line
 # ("bin: <dir>") on success.
@@ -18,8 +18,9 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${MIT_GSSAPI_CACHE:-${CARGO_TARGET_DIR:-$here/target}/peer-suites/mit-gssapi}"
 action="${1:-build}"
 # The programs the suite builds: every program of src/tests/gssapi that compiles against the public headers
-# (common.c/common.h from the same directory); the rest include k5-int.h or need the build tree's libraries.
-# (t_enctypes, t_imp_cred, t_invalid, t_pcontok, t_prf and t_store_cred include k5-int.h/k5-platform.h.)
+# (common.c/common.h from the same directory). Not built: t_enctypes, t_imp_cred, t_invalid, t_pcontok, t_prf and
+# t_store_cred include the build tree's k5-int.h/k5-platform.h; ccinit, ccrefresh and reload are krb5 ccache and
+# library-reload helpers, no GSSAPI test programs.
 PROGRAMS=(t_accname t_add_cred t_bindings t_ccselect t_ciflags t_context t_credstore t_err t_export_cred
           t_export_name t_gssexts t_imp_name t_inq_cred t_inq_ctx t_inq_mechs_name t_iov t_lifetime
           t_namingexts t_oid t_s4u t_s4u2proxy_krb5 t_saslname t_spnego t_srcattrs)
