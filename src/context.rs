@@ -560,36 +560,7 @@ impl SecContext {
                 .map_err(security_error)?;
             return Ok((out, true));
         }
-        if est.flags.contains(NegotiateFlags::SIGN) {
-            // SEAL not negotiated: the token is signed-only (MS-NLMP, Samba) or sealed anyway (gss-ntlmssp,
-            // pyspnego, .NET, Windows' LDAP client). Try the signed form first, then the sealed one, each from the
-            // same starting state (Samba's `ntlmssp_unwrap` does the same).
-            msg.copy_from_slice(body);
-            let mut signed = est.security.clone();
-            let signed_err = match signed.verify(msg, sig) {
-                Ok(()) => {
-                    est.security = signed;
-                    return Ok((out, false));
-                }
-                Err(e) => e,
-            };
-            let mut sealed = est.security.clone();
-            let res = sealed.unseal_to(body, msg, sig);
-            // Either way the sealed attempt's state is kept: a rejected token spends its slot as the
-            // always-sealing peers (and Samba after its fallback) do.
-            est.security = sealed;
-            return match res {
-                Ok(()) => {
-                    // The peer seals: from now on only the sealed form is tried (Samba sets SEAL too).
-                    est.flags = est.flags | NegotiateFlags::SEAL;
-                    Ok((out, true))
-                }
-                Err(e @ (SecurityError::Duplicate { .. } | SecurityError::Gap { .. })) => {
-                    Err(security_error(e))
-                }
-                Err(_) => Err(security_error(signed_err)),
-            };
-        }
+        // SEAL not negotiated: signed-only or sealed anyway, decided in place (`unwrap_in_place`).
         msg.copy_from_slice(body);
         let sealed = unwrap_in_place(est, msg, sig)?;
         Ok((out, sealed))
@@ -866,7 +837,11 @@ fn unwrap_in_place(est: &mut Established, body: &mut [u8], sig: &[u8]) -> Result
             .map_err(security_error)?;
         Ok(true)
     } else if neg.contains(NegotiateFlags::SIGN) {
-        // As in `unwrap_with`: signed form first, then sealed, from the same state.
+        // SEAL not negotiated: the token is signed-only (MS-NLMP, Samba) or sealed anyway (gss-ntlmssp, pyspnego,
+        // .NET, Windows' LDAP client). Try the signed form first, then the sealed one, each from the same starting
+        // state (Samba's `ntlmssp_unwrap` does the same). Either way the sealed attempt's state is kept: a
+        // rejected token spends its slot as the always-sealing peers (and Samba after its fallback) do; once a
+        // sealed token verified, only the sealed form is tried (Samba sets SEAL too).
         let mut signed = est.security.clone();
         let signed_err = match signed.verify(body, sig) {
             Ok(()) => {
@@ -880,7 +855,7 @@ fn unwrap_in_place(est: &mut Established, body: &mut [u8], sig: &[u8]) -> Result
         est.security = sealed;
         match res {
             Ok(()) => {
-                est.flags = est.flags | NegotiateFlags::SEAL;
+                est.flags |= NegotiateFlags::SEAL;
                 Ok(true)
             }
             Err(e @ (SecurityError::Duplicate { .. } | SecurityError::Gap { .. })) => {
