@@ -122,10 +122,20 @@ fn parse_cases(text: &str) -> Vec<Case> {
 }
 
 fn expand(s: &str, host: &str, tmp: &Path) -> String {
-    s.replace("{svc}", &format!("h:host@{host}"))
+    s.replace("{svc_export}", &export_token_hex(&format!("host/{host}")))
+        .replace("{svc}", &format!("h:host@{host}"))
         .replace("{host}", host)
         .replace("{user}", &format!("u:{TEST_DOMAIN}\\{TEST_USER}"))
         .replace("{tmp}", &tmp.display().to_string())
+}
+
+/// The exported name token (RFC 2743 §3.2) of `name` under NTLM's OID, in upper-case hex as MIT's `print_hex`
+/// writes it: `04 01`, the OID's DER length and DER, the name's 4-byte length, the name.
+fn export_token_hex(name: &str) -> String {
+    let mut tok = b"\x04\x01\x00\x0c\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a".to_vec();
+    tok.extend_from_slice(&u32::try_from(name.len()).expect("short").to_be_bytes());
+    tok.extend_from_slice(name.as_bytes());
+    tok.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// Run one case; `Err` says how it differed from the record.
