@@ -4,7 +4,9 @@
 #
 # Usage: scripts/pyspnego-suite.sh [prepare | run [PLUGIN.so [OUTCOMES]]]
 #   prepare  make a venv (Debian's /usr/bin/python3, --system-site-packages so python3-gssapi is seen) with
-#            pyspnego 0.6.3 and what its tests import; download and unpack its sdist's tests/ (default)
+#            pyspnego 0.6.3 and what its tests import; download and unpack its sdist's tests/ (default). Every test
+#            that needs pyspnego 0.6.3 uses this venv (tests/common/peers.rs pyspnego06_python); `flock` on
+#            <cache>/.lock makes concurrent preparers wait for one build.
 #   run      prepare, then run the suite against PLUGIN.so (default: target/debug/libgss_negotiate.so; gss-ntlmssp's
 #            is /usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so) in a private environment (temporary mech config,
 #            inert krb5.conf; the suite writes its own NTLM_USER_FILE) and write one "OUTCOME<TAB>TEST-ID" line per
@@ -34,7 +36,10 @@ prepare() {
   [ -x "$PY" ] || die2 "$PY missing (Debian package python3)"
   "$PY" -c 'import gssapi' 2>/dev/null || die2 "$PY cannot import gssapi (Debian package python3-gssapi)"
   "$PY" -c 'import venv, ensurepip' 2>/dev/null || die2 "$PY has no venv/ensurepip (Debian package python3-venv)"
-  # One preparer at a time (tests/pyspnego_suite.rs runs its tests in parallel threads).
+  # One preparer at a time: the venv is shared by tests/pyspnego_suite.rs (parallel threads) and
+  # tests/interop_pyspnego06.rs (another test binary, maybe another process at the same time), both through this
+  # action. The lock stays held for a `run` (fd 9 is inherited by pytest), so no preparer rebuilds the venv under a
+  # run and runs (whose k5test realms use fixed ports) never overlap.
   mkdir -p "$cache"
   exec 9>"$cache/.lock"
   flock 9

@@ -298,33 +298,9 @@ fn pyspnego_06_spnego_over_our_ntlm_completes_at_every_level() {
         return;
     };
     // The venv the suite runs in (prepared by the script; nothing else is installed for this test).
-    let mut prep = Command::new("bash");
-    prep.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pyspnego-suite.sh"))
-        .arg("prepare")
-        .env("CARGO_TARGET_DIR", target_dir());
-    let dir = TempDir::new("pyspnego06-levels").expect("temp dir");
-    let out = run_bounded(prep, &dir.path().join("prepare.log"), RUN_TIMEOUT);
-    match out.status.and_then(|s| s.code()) {
-        Some(0) => {}
-        Some(2) => {
-            skip(
-                TEST,
-                &format!(
-                    "pyspnego 0.6.3's venv cannot be had here: {}",
-                    out.output.trim()
-                ),
-            );
-            return;
-        }
-        _ => panic!(
-            "scripts/pyspnego-suite.sh prepare failed ({:?}):\n{}",
-            out.status, out.output
-        ),
-    }
-    let python = std::env::var_os("PYSPNEGO_SUITE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("peer-suites/pyspnego"))
-        .join("venv/bin/python");
+    let Some(python) = common::peers::pyspnego06_python(TEST) else {
+        return;
+    };
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/pyspnego06_spnego_levels.py");
     let mut failures = Vec::new();
