@@ -18,6 +18,10 @@ declare -A PKG_GROUPS=(
   [interop]="gss-ntlmssp python3-gssapi python3-pip python3-venv"
   [http]="apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl python3-gssapi python3-requests python3-pip"
   [deb]="dpkg-dev lintian groff-base man-db util-linux gss-ntlmssp krb5-gss-samples"
+  # peers' own test suites: MIT's src/tests/gssapi (apt-get source krb5 needs dpkg-dev; scripts/mit-gssapi-tests.sh
+  # enables deb-src itself) and pyspnego 0.6.3's suite in a venv (scripts/pyspnego-suite.sh; pip builds krb5 with gcc;
+  # its k5test-driven Kerberos tests run a private KDC)
+  [suites]="dpkg-dev build-essential libkrb5-dev python3-venv python3-dev python3-gssapi gss-ntlmssp krb5-kdc krb5-admin-server krb5-user"
 )
 # PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).
 declare -A PIP_GROUPS=(
@@ -25,8 +29,8 @@ declare -A PIP_GROUPS=(
   [http]="pyspnego==0.12.* requests-gssapi"
 )
 # Order in which groups are listed/installed.
-GROUP_ORDER=(build test interop http deb)
-DEFAULT_GROUPS=(build test interop http deb)
+GROUP_ORDER=(build test interop http deb suites)
+DEFAULT_GROUPS=(build test interop http deb suites)
 
 print_only=0
 chosen=()

@@ -69,7 +69,8 @@ pub struct SecContext {
     state: State,
     /// Our own name (initiator: the user; acceptor: the service), when known.
     local: Option<Name>,
-    /// The target (initiator) — the service we authenticate to.
+    /// The target: initiator — the service we authenticate to; acceptor without a service name of its own
+    /// (no credential name, or a host only) — the SPN the initiator targeted, once its AUTHENTICATE verified.
     target: Option<Name>,
     /// The debug log file (`GSS_NEGOTIATE_DEBUG` / `GSSNTLMSSP_DEBUG`), if any.
     log: Option<std::path::PathBuf>,
@@ -422,6 +423,12 @@ impl SecContext {
                         est.flags
                     ));
                 }
+                if spn_of(self.local.as_ref()).is_none() {
+                    // We checked no SPN (there was none to check against): report the one the client
+                    // targeted, as MIT's krb5 reports the ticket's server. A client that sent none (or one
+                    // that is no `service/host` SPN) leaves our own name in place.
+                    self.target = est.client_target_spn.as_deref().and_then(Name::from_spn);
+                }
                 self.state = State::Established(est);
                 Ok(Step {
                     output: Vec::new(),
@@ -510,12 +517,13 @@ impl SecContext {
         }
     }
 
-    /// The acceptor's name (`targ_name`).
+    /// The acceptor's name (`targ_name`). An acceptor with no service name of its own reports the SPN the
+    /// initiator targeted (its verified MsvAvTargetName) once established, else its own name.
     pub fn target_name(&self) -> Option<Name> {
         if self.is_initiator() {
             self.target.clone()
         } else {
-            self.local.clone()
+            self.target.clone().or_else(|| self.local.clone())
         }
     }
 

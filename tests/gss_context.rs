@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use gss_negotiate::context::{flags, SecContext};
 use gss_negotiate::creds::config::Config;
-use gss_negotiate::creds::{acquire_with_password, CredUsage};
-use gss_negotiate::names::{Name, NameSystem};
+use gss_negotiate::creds::{acquire, acquire_with_password, CredUsage};
+use gss_negotiate::names::{self, Name, NameSystem, NameType};
 use gss_negotiate::ntlm::secret::Password;
 
 struct Host;
@@ -30,6 +30,21 @@ fn establish_cb(
     client_cb: Option<[u8; 16]>,
     server_cb: Option<[u8; 16]>,
 ) -> Result<(SecContext, SecContext), u32> {
+    handshake(req_flags, None, None, "Passw0rd!", (client_cb, server_cb))
+        .map(|(c, s)| (c, s.expect("established")))
+}
+
+/// A handshake to `target` (none: no MsvAvTargetName) with an acceptor named `acceptor` (none: GSS_C_NO_NAME),
+/// the client using `password`. The acceptor is `Err(major)` when it refused the AUTHENTICATE, with the
+/// refused context beside it.
+#[allow(clippy::type_complexity)]
+fn handshake(
+    req_flags: u32,
+    target: Option<&str>,
+    acceptor: Option<&str>,
+    password: &str,
+    (client_cb, server_cb): (Option<[u8; 16]>, Option<[u8; 16]>),
+) -> Result<(SecContext, Result<SecContext, (u32, SecContext)>), u32> {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let users = std::env::temp_dir().join(format!(
         "gss-negotiate-gssctx-{}-{req_flags}-{}",
@@ -45,16 +60,28 @@ fn establish_cb(
             user: "testuser".into(),
             domain: Some("TESTDOM".into()),
         },
-        &Password::new("Passw0rd!"),
+        &Password::new(password),
         CredUsage::Initiate,
     )
     .expect("credential");
+    let service = |text: &str| {
+        names::import(text.as_bytes(), NameType::Hostbased, &Host).expect("service name")
+    };
+    let acceptor_cred = acceptor.map(|a| {
+        acquire(Some(&service(a)), CredUsage::Accept, None, &cfg, &Host).expect("acceptor cred")
+    });
     let (mut client, first) =
-        SecContext::initiate(Some(cred), None, req_flags, &cfg).expect("initiate");
-    let mut server = SecContext::accept(None, &cfg, &Host).expect("accept");
+        SecContext::initiate(Some(cred), target.map(service), req_flags, &cfg).expect("initiate");
+    let mut server = SecContext::accept(acceptor_cred, &cfg, &Host).expect("accept");
     let challenge = server
         .accept_step(&first.output, server_cb)
         .expect("challenge");
+    // Half-built, the acceptor reports its own name.
+    assert_eq!(
+        server.target_name().map(|n| n.display()),
+        Some(acceptor.map_or("server.test".into(), |a| service(a).display())),
+        "acceptor name before the AUTHENTICATE"
+    );
     let auth = client
         .init_step(Some(&challenge.output), client_cb)
         .expect("authenticate");
@@ -64,9 +91,10 @@ fn establish_cb(
     match done {
         Ok(step) => {
             assert!(step.complete);
-            Ok((client, server))
+            Ok((client, Ok(server)))
         }
-        Err(e) => Err(e.major),
+        Err(e) if e.major == 4 << 16 => Err(e.major),
+        Err(e) => Ok((client, Err((e.major, server)))),
     }
 }
 
@@ -188,4 +216,64 @@ fn without_seal_wrap_seals_and_unwrap_takes_both_forms() {
     let (back, conf) = server.wrap(0, b"reply").expect("wrap");
     assert!(conf);
     assert_eq!(client.unwrap(&back).expect("client unwrap").0, b"reply");
+}
+
+fn shown(name: Option<Name>) -> Option<String> {
+    name.map(|n| n.display())
+}
+
+/// An acceptor without a credential name (GSS_C_NO_NAME) reports, once the AUTHENTICATE verified, the SPN the
+/// initiator targeted (its MsvAvTargetName) as its name — what MIT's `t_accname h:host@<host>` expects, as MIT's
+/// krb5 reports the ticket's server. A named acceptor keeps its name; a client that targeted nothing, or an
+/// AUTHENTICATE that did not verify, leaves this host's name. The name survives export/import and exports
+/// (RFC 2743 §3.2) to a token that imports back to it.
+#[test]
+fn unnamed_acceptor_reports_the_spn_the_client_targeted() {
+    let none = (None, None);
+    let spn_of = |target, acceptor, password| {
+        let (_, server) =
+            handshake(flags::INTEG, target, acceptor, password, none).expect("handshake");
+        server
+            .map(|s| s.target_name())
+            .map_err(|(major, s)| (major, s.target_name()))
+    };
+    // No acceptor name: the client's target.
+    let name = spn_of(Some("HTTP@web.test"), None, "Passw0rd!").expect("accepted");
+    assert_eq!(shown(name.clone()), Some("HTTP/web.test".into()));
+    assert_eq!(
+        name,
+        Some(Name::Service {
+            spn: Some("HTTP/web.test".into()),
+            host: "web.test".into()
+        })
+    );
+    let token = name.as_ref().unwrap().export().expect("exportable");
+    assert_eq!(names::import_exported(&token).ok(), name);
+    // No MsvAvTargetName: this host's name, as before.
+    assert_eq!(
+        shown(spn_of(None, None, "Passw0rd!").expect("accepted")),
+        Some("server.test".into())
+    );
+    // A named acceptor keeps its own name (its SPN was checked against the client's).
+    assert_eq!(
+        shown(
+            spn_of(
+                Some("host@server.test"),
+                Some("host@server.test"),
+                "Passw0rd!"
+            )
+            .expect("ok")
+        ),
+        Some("host/server.test".into())
+    );
+    // Not verified (wrong password): the name from the refused AUTHENTICATE is not taken.
+    let (major, refused) = spn_of(Some("HTTP@web.test"), None, "wrong").expect_err("refused");
+    assert_eq!(major, 13 << 16, "GSS_S_FAILURE");
+    assert_eq!(shown(refused), Some("server.test".into()));
+    // The reported name survives the context's export and import.
+    let (_, server) =
+        handshake(flags::INTEG, Some("cifs@fs.test"), None, "Passw0rd!", none).expect("handshake");
+    let server = server.expect("accepted");
+    let back = SecContext::import(&server.export().expect("export")).expect("import");
+    assert_eq!(shown(back.target_name()), Some("cifs/fs.test".into()));
 }

@@ -5,9 +5,10 @@
 //! GSS_S_NO_CONTEXT made pyspnego conclude NTLM is unavailable and never use the plugin.
 //!
 //! Two tests: every query on a half-built context through python-gssapi, our answers next to gss-ntlmssp's; and
-//! pyspnego 0.6.3 itself (in a venv the test creates under the target directory: `python3 -m venv
-//! --system-site-packages`, `pip install pyspnego==0.6.3 krb5`; Debian package python3-venv) running its availability
-//! check and a client/server exchange with wrap/unwrap and sign/verify through our plugin.
+//! pyspnego 0.6.3 itself (in the venv `scripts/pyspnego-suite.sh prepare` makes under the target directory for
+//! tests/pyspnego_suite.rs as well: `python3 -m venv --system-site-packages`, pinned pyspnego 0.6.3 and krb5; Debian
+//! package python3-venv) running its availability check and a client/server exchange with wrap/unwrap and
+//! sign/verify through our plugin.
 
 mod common;
 
@@ -16,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::matrix::{our_plugin, GSSNTLMSSP_SO};
-use common::peers::{python, record, target_dir, Row};
+use common::peers::{python, record, Row};
 use common::*;
 use serde_json::Value;
 
@@ -115,68 +116,26 @@ fn half_built_context_answers_like_gssntlmssp() {
     }
 }
 
-/// The venv with pyspnego 0.6.3 (and pykrb5, which its GSSAPI path imports), made once under the target dir.
+/// The venv with pyspnego 0.6.3 (and pykrb5, which its GSSAPI path imports): the one
+/// `scripts/pyspnego-suite.sh prepare` makes for tests/pyspnego_suite.rs too (`common::peers::pyspnego06_python`,
+/// under the script's lock). It must have what this test needs.
 fn venv(test: &str) -> Option<PathBuf> {
-    let dir = target_dir().join("pyspnego06-venv");
-    let py = dir.join("bin/python");
-    let ready = |py: &Path| {
-        Command::new(py)
-            .args([
-                "-c",
-                "import importlib.metadata as m, krb5, gssapi, spnego; assert m.version('pyspnego') == '0.6.3'",
-            ])
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if ready(&py) {
-        return Some(py);
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    let made = Command::new(python())
-        .args(["-m", "venv", "--system-site-packages"])
-        .arg(&dir)
-        .output();
-    match made {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => {
-            skip(
-                test,
-                &format!(
-                    "cannot create a venv (Debian package python3-venv; scripts/install-deps.sh): {}",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                ),
-            );
-            return None;
-        }
-        Err(e) => {
-            skip(test, &format!("cannot run {}: {e}", python().display()));
-            return None;
-        }
-    }
-    let pip = Command::new(dir.join("bin/pip"))
-        .args(["install", "--quiet", "pyspnego==0.6.3", "krb5"])
+    let py = common::peers::pyspnego06_python(test)?;
+    let check = Command::new(&py)
+        .args([
+            "-c",
+            "import importlib.metadata as m, krb5, gssapi, spnego; assert m.version('pyspnego') == '0.6.3'",
+        ])
         .stdin(Stdio::null())
-        .output();
-    match pip {
-        Ok(o) if o.status.success() && ready(&py) => Some(py),
-        Ok(o) => {
-            skip(
-                test,
-                &format!(
-                    "pip could not install pyspnego==0.6.3 krb5 (PyPI unreachable? krb5 builds against \
-                     libkrb5-dev): {}",
-                    String::from_utf8_lossy(&o.stderr).trim()
-                ),
-            );
-            None
-        }
-        Err(e) => {
-            skip(test, &format!("cannot run pip: {e}"));
-            None
-        }
-    }
+        .output()
+        .expect("run the venv's python");
+    assert!(
+        check.status.success(),
+        "{}: pyspnego 0.6.3, krb5 and gssapi not all importable: {}",
+        py.display(),
+        String::from_utf8_lossy(&check.stderr).trim()
+    );
+    Some(py)
 }
 
 #[test]

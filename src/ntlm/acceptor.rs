@@ -307,6 +307,7 @@ impl AcceptorAwaitAuthenticate {
 
         let mut mic_present = false;
         let mut channel_bound = false;
+        let mut client_target_spn = None;
         if let Some(blob) = &verified.blob {
             let info = &blob.av_pairs;
             let av_flags = info.flags().unwrap_or(0);
@@ -325,6 +326,10 @@ impl AcceptorAwaitAuthenticate {
             self.check_timestamp_echoed(info)?;
             channel_bound = self.check_channel_bindings(info, channel_bindings)?;
             self.check_target_name(info)?;
+            // Kept only now that the response (whose blob carries it) verified.
+            client_target_spn = info
+                .get_string(av_pairs::MSV_AV_TARGET_NAME)
+                .filter(|s| !s.is_empty());
         } else if channel_bindings.is_some() && cfg.require_channel_bindings {
             return Err(NtlmError::ChannelBindingsMissing);
         }
@@ -349,6 +354,7 @@ impl AcceptorAwaitAuthenticate {
             session_key,
             security,
             established_at: cfg.env.now_filetime(),
+            client_target_spn,
         })
     }
 

@@ -76,6 +76,9 @@ pub struct Established {
     pub security: SessionSecurity,
     /// The acceptor-side timestamp (FILETIME) at which the context was established; 0 when unknown.
     pub established_at: u64,
+    /// Acceptor only: the SPN the initiator targeted (its MsvAvTargetName, non-empty), from an AUTHENTICATE
+    /// whose response verified. Not part of the exported blob (the GSSAPI layer carries the name it derives).
+    pub client_target_spn: Option<String>,
 }
 
 const EXPORT_MAGIC: &[u8; 4] = b"GNX1";
@@ -167,6 +170,7 @@ impl Established {
             session_key,
             security,
             established_at,
+            client_target_spn: None,
         })
     }
 }

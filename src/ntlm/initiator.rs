@@ -289,6 +289,7 @@ impl InitiatorAwaitChallenge {
             session_key,
             security,
             established_at: cfg.env.now_filetime(),
+            client_target_spn: None,
         };
         Ok((established, bytes))
     }

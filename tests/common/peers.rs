@@ -257,6 +257,57 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target"))
 }
 
+/// Upper bound for `scripts/pyspnego-suite.sh prepare`: the first one makes the venv (pip may compile pyspnego's
+/// `krb5` dependency); later ones may wait for the script's lock while another process runs the suite (its pytest
+/// is bounded to 600 s).
+pub const PYSPNEGO06_PREPARE_TIMEOUT: Duration = Duration::from_secs(1500);
+
+/// pyspnego 0.6.3's venv, one for every test binary (tests/pyspnego_suite.rs, tests/interop_pyspnego06.rs):
+/// `scripts/pyspnego-suite.sh prepare` makes it once under the target dir (`$PYSPNEGO_SUITE_CACHE`, else
+/// `<target>/peer-suites/pyspnego/venv`) while holding `flock` on the cache's `.lock`, so concurrent test binaries
+/// and threads never build it at the same time or use a half-built one. Its python, or `None` after a skip notice
+/// when the venv cannot be had here (the script's exit 2: no Debian python3/python3-gssapi/python3-venv, PyPI
+/// unreachable); any other failure panics.
+pub fn pyspnego06_python(test: &str) -> Option<PathBuf> {
+    let mut prep = Command::new("bash");
+    prep.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pyspnego-suite.sh"))
+        .arg("prepare")
+        .env("CARGO_TARGET_DIR", target_dir());
+    let logs = super::TempDir::new("pyspnego06-prepare").expect("temp dir");
+    let out = run_bounded(
+        prep,
+        &logs.path().join("prepare.log"),
+        PYSPNEGO06_PREPARE_TIMEOUT,
+    );
+    match out.status.and_then(|s| s.code()) {
+        Some(0) => {}
+        Some(2) => {
+            super::skip(
+                test,
+                &format!(
+                    "pyspnego 0.6.3's venv cannot be had here: {}",
+                    out.output.trim()
+                ),
+            );
+            return None;
+        }
+        _ => panic!(
+            "scripts/pyspnego-suite.sh prepare failed ({:?}):\n{}",
+            out.status, out.output
+        ),
+    }
+    let py = std::env::var_os("PYSPNEGO_SUITE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("peer-suites/pyspnego"))
+        .join("venv/bin/python");
+    assert!(
+        py.is_file(),
+        "prepare succeeded but {} is missing",
+        py.display()
+    );
+    Some(py)
+}
+
 /// One row of the interop matrix.
 pub struct Row<'a> {
     pub peer: &'a str,
