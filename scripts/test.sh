@@ -72,7 +72,7 @@ if cargo fmt --version >/dev/null 2>&1; then
 else
   echo "test.sh: rustfmt not installed, fmt check skipped" >&2
 fi
-step test cargo test --all-targets
+step test cargo test --all-targets --no-fail-fast
 step doctest cargo test --doc
 if cc --version >/dev/null 2>&1 && [ -e /usr/include/gssapi/gssapi.h ]; then
   step bench-quick scripts/bench.sh --quick
