@@ -17,6 +17,7 @@ declare -A PKG_GROUPS=(
   [test]="krb5-gss-samples krb5-user gss-ntlmssp python3-gssapi valgrind coreutils"
   [interop]="gss-ntlmssp python3-gssapi python3-pip"
   [http]="apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl python3-gssapi python3-requests python3-pip"
+  [ad]="samba samba-ad-dc samba-ad-provision winbind libwbclient0 libwbclient-dev smbclient ldb-tools krb5-user gss-ntlmssp krb5-gss-samples iproute2 util-linux"
 )
 # PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).
 declare -A PIP_GROUPS=(
@@ -24,8 +25,8 @@ declare -A PIP_GROUPS=(
   [http]="pyspnego==0.12.* requests-gssapi"
 )
 # Order in which groups are listed/installed.
-GROUP_ORDER=(build test interop http)
-DEFAULT_GROUPS=(build test interop http)
+GROUP_ORDER=(build test interop http ad)
+DEFAULT_GROUPS=(build test interop http ad)
 
 print_only=0
 chosen=()
