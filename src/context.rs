@@ -23,6 +23,7 @@ use crate::ntlm::initiator::{
     Initiator, InitiatorConfig, InitiatorCredential, InitiatorStep, Requested,
 };
 use crate::ntlm::security::{SecurityError, SessionSecurity};
+use crate::ntlm::validator::Refusal;
 use crate::oids;
 use crate::status::*;
 
@@ -90,6 +91,8 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         NtlmError::RandomUnavailable => (GSS_S_FAILURE, Minor::InternalPanic),
         NtlmError::UnknownUser { .. } => (GSS_S_FAILURE, Minor::UnknownUser),
         NtlmError::WrongPassword { .. } => (GSS_S_FAILURE, Minor::WrongPassword),
+        NtlmError::LogonRefused { reason, .. } => (GSS_S_FAILURE, refusal_minor(reason)),
+        NtlmError::BackendUnavailable(_) => (GSS_S_FAILURE, Minor::BackendUnavailable),
         NtlmError::MicMissing => (GSS_S_DEFECTIVE_TOKEN, Minor::MicMissing),
         NtlmError::MicMismatch => (GSS_S_DEFECTIVE_TOKEN, Minor::BadMic),
         NtlmError::ChannelBindingsMismatch | NtlmError::ChannelBindingsMissing => {
@@ -111,6 +114,25 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         NtlmError::ChallengeAltered => (GSS_S_DEFECTIVE_TOKEN, Minor::ChallengeAltered),
     };
     GssError::with_detail(major, minor, text)
+}
+
+/// The minor code of a back-end refusal: one per reason.
+fn refusal_minor(r: &Refusal) -> Minor {
+    match r {
+        Refusal::UnknownUser => Minor::UnknownUser,
+        Refusal::WrongPassword => Minor::WrongPassword,
+        Refusal::AccountDisabled => Minor::AccountDisabled,
+        Refusal::AccountExpired => Minor::AccountExpired,
+        Refusal::AccountLockedOut => Minor::AccountLockedOut,
+        Refusal::PasswordExpired => Minor::PasswordExpired,
+        Refusal::PasswordMustChange => Minor::PasswordMustChange,
+        Refusal::InvalidLogonHours => Minor::InvalidLogonHours,
+        Refusal::InvalidWorkstation => Minor::InvalidWorkstation,
+        Refusal::LmUnavailable => Minor::NtlmV1Refused,
+        Refusal::ResponseTypeRefused => Minor::ResponseTypeRefused,
+        Refusal::Unavailable(_) => Minor::BackendUnavailable,
+        Refusal::Other { .. } => Minor::LogonRefused,
+    }
 }
 
 fn security_error(e: SecurityError) -> GssError {

@@ -1,8 +1,9 @@
 //! The NTLM acceptor (server) state machine, MS-NLMP §3.2.5: NEGOTIATE → CHALLENGE → (AUTHENTICATE).
 //!
-//! The acceptor never sees passwords: it asks a [`CredentialLookup`] for the user's NT hash, so the password file
-//! of today and a directory back-end of tomorrow plug in the same way. Every proof (NTProofStr, NTLMv1 response,
-//! MIC, channel-binding hash) is compared in constant time.
+//! The acceptor never sees passwords or hashes: it hands the client's responses to a [`Validator`]
+//! (`super::validator`): the user file computes with the user's hash, a domain controller (winbind) validates
+//! remotely. After the validator's answer the acceptor checks the MIC, channel bindings, timestamp and SPN
+//! itself. Every proof (MIC, channel-binding hash) is compared in constant time.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
@@ -13,32 +14,15 @@ use super::crypto::{self, Side};
 use super::env::{random_array, Environment, FILETIME_TICKS_PER_SEC};
 use super::error::NtlmError;
 use super::flags::NegotiateFlags;
-use super::secret::{ct_eq, LmHash, NtHash, SessionKey};
+use super::secret::{ct_eq, LmHash, SessionKey};
 use super::security::SessionSecurity;
 use super::wire::{
     av_pairs, split_ntlmv2_response, Authenticate, AvPairs, Challenge, Negotiate,
     NtlmV2ClientChallenge, Version, MSV_AV_FLAG_MIC_PRESENT, MSV_AV_FLAG_UNVERIFIED_SPN,
 };
 
-/// A user's secrets as the acceptor needs them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserSecrets {
-    /// The account name as the source stores it.
-    pub user: String,
-    /// The source's domain for the account ("" when it has none).
-    pub domain: String,
-    /// NTOWFv1 of the password.
-    pub nt_hash: NtHash,
-    /// LMOWFv1 of the password, when known (only LM responses need it).
-    pub lm_hash: Option<LmHash>,
-}
-
-/// Where the acceptor finds users: (user, domain) → secrets. Names compare case-insensitively; an empty
-/// `domain` matches an entry of any domain.
-pub trait CredentialLookup: Send + Sync {
-    /// The secrets of `domain\user`, if known.
-    fn lookup(&self, user: &str, domain: &str) -> Option<UserSecrets>;
-}
+pub use super::validator::{CredentialLookup, UserSecrets};
+use super::validator::{HashValidator, LogonRequest, Refusal, Response, Validated, Validator};
 
 /// Acceptor settings.
 #[derive(Clone)]
@@ -64,8 +48,8 @@ pub struct AcceptorConfig {
     pub max_skew_secs: u64,
     /// The VERSION we put in the CHALLENGE.
     pub version: Version,
-    /// The user database.
-    pub store: Arc<dyn CredentialLookup>,
+    /// The back-end that validates responses (user file, winbind, or a chain of them).
+    pub validator: Arc<dyn Validator>,
     /// Randomness and clock.
     pub env: Arc<dyn Environment>,
 }
@@ -78,13 +62,20 @@ impl std::fmt::Debug for AcceptorConfig {
             .field("target_spn", &self.target_spn)
             .field("lm_compat_level", &self.lm_compat_level)
             .field("allow_anonymous", &self.allow_anonymous)
+            .field("validator", &self.validator.name())
             .finish_non_exhaustive()
     }
 }
 
 impl AcceptorConfig {
-    /// Defaults: level 3, anonymous refused, bindings checked when given, 36 h timestamp window.
+    /// Defaults (level 3, anonymous refused, bindings checked when given, 36 h timestamp window) over a
+    /// hash lookup.
     pub fn new(store: Arc<dyn CredentialLookup>, env: Arc<dyn Environment>) -> Self {
+        Self::with_validator(Arc::new(HashValidator(store)), env)
+    }
+
+    /// The same defaults over any validator.
+    pub fn with_validator(validator: Arc<dyn Validator>, env: Arc<dyn Environment>) -> Self {
         AcceptorConfig {
             netbios_computer: String::new(),
             netbios_domain: String::new(),
@@ -96,7 +87,7 @@ impl AcceptorConfig {
             require_channel_bindings: false,
             max_skew_secs: DEFAULT_MAX_TIMESTAMP_SKEW_SECS,
             version: Version::DEFAULT,
-            store,
+            validator,
             env,
         }
     }
@@ -217,9 +208,9 @@ struct Verified {
     account: Option<(String, String)>,
 }
 
-/// The account name to report: the database's spelling where it has one, else what the client sent (so
+/// The account name to report: the back-end's spelling where it has one, else what the client sent (so
 /// `testdom\TESTUSER` and a domain-less `testuser` both come out as the stored `TESTDOM\testuser`).
-fn canonical(secrets: &UserSecrets, auth: &Authenticate) -> (String, String) {
+fn canonical(v: &Validated, auth: &Authenticate) -> (String, String) {
     let pick = |stored: &str, sent: &str| {
         if stored.is_empty() {
             sent.to_string()
@@ -227,10 +218,23 @@ fn canonical(secrets: &UserSecrets, auth: &Authenticate) -> (String, String) {
             stored.to_string()
         }
     };
-    (
-        pick(&secrets.user, &auth.user),
-        pick(&secrets.domain, &auth.domain),
-    )
+    (pick(&v.user, &auth.user), pick(&v.domain, &auth.domain))
+}
+
+/// The core error for a back-end's refusal of `auth`'s account.
+fn refused(r: Refusal, auth: &Authenticate) -> NtlmError {
+    let (user, domain) = (auth.user.clone(), auth.domain.clone());
+    match r {
+        Refusal::UnknownUser => NtlmError::UnknownUser { user, domain },
+        Refusal::WrongPassword => NtlmError::WrongPassword { user, domain },
+        Refusal::LmUnavailable => NtlmError::LmRefused,
+        Refusal::Unavailable(why) => NtlmError::BackendUnavailable(why),
+        reason => NtlmError::LogonRefused {
+            reason,
+            user,
+            domain,
+        },
+    }
 }
 
 impl AcceptorAwaitAuthenticate {
@@ -329,33 +333,26 @@ impl AcceptorAwaitAuthenticate {
     ) -> Result<Verified, NtlmError> {
         let cfg = &self.cfg;
         let sc = &self.server_challenge;
-        let secrets =
-            cfg.store
-                .lookup(&auth.user, &auth.domain)
-                .ok_or_else(|| NtlmError::UnknownUser {
-                    user: auth.user.clone(),
-                    domain: auth.domain.clone(),
-                })?;
-        let wrong = || NtlmError::WrongPassword {
-            user: auth.user.clone(),
-            domain: auth.domain.clone(),
+        let mut req = LogonRequest {
+            user: &auth.user,
+            domain: &auth.domain,
+            workstation: &auth.workstation,
+            challenge: *sc,
+            kind: Response::V2,
+            nt_response: &auth.nt_response,
+            lm_response: &auth.lm_response,
         };
 
         if auth.nt_response.len() > 24 {
-            let (proof, blob_bytes) = split_ntlmv2_response(&auth.nt_response)?;
-            let key = crypto::ntowfv2(&secrets.nt_hash, &auth.user, &auth.domain);
-            let expected = crypto::ntproofstr(&key, sc, blob_bytes);
-            if !ct_eq(&expected, &proof) {
-                return Err(wrong());
-            }
+            let (_, blob_bytes) = split_ntlmv2_response(&auth.nt_response)?;
+            let v = cfg.validator.validate(&req).map_err(|r| refused(r, auth))?;
             let blob = NtlmV2ClientChallenge::decode(blob_bytes)?;
             self.check_timestamp(blob.timestamp)?;
-            let base = crypto::session_base_key_v2(&key, &proof);
             return Ok(Verified {
                 kind: ResponseKind::V2,
-                key_exchange_key: base,
+                key_exchange_key: v.session_base_key.clone(),
                 blob: Some(blob),
-                account: Some(canonical(&secrets, auth)),
+                account: Some(canonical(&v, auth)),
             });
         }
 
@@ -365,35 +362,24 @@ impl AcceptorAwaitAuthenticate {
                 level: level.value(),
             });
         }
-        let zero_lm = LmHash::default();
-        let lm_hash = secrets.lm_hash.as_ref().unwrap_or(&zero_lm);
-        let base = crypto::session_base_key_v1(&secrets.nt_hash);
+        let ess = flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY);
         let kind = match auth.nt_response.len() {
-            24 => {
-                let ess_cc = ess_client_challenge(&auth.lm_response);
-                let expected = match (
-                    flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY),
-                    ess_cc,
-                ) {
-                    (true, Some(cc)) => crypto::ntlmv1_ess_response(&secrets.nt_hash, sc, &cc),
-                    _ => crypto::ntlmv1_response(&secrets.nt_hash, sc),
-                };
-                if !ct_eq(&expected, &auth.nt_response) {
-                    return Err(wrong());
-                }
-                if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) && ess_cc.is_some() {
+            24 => match ess_client_challenge(&auth.lm_response) {
+                Some(cc) if ess => {
+                    // §3.3.1: with extended session security the NT response answers
+                    // MD5(ServerChallenge || ClientChallenge)[0..8]; the LM response carries only cc.
+                    req.challenge = crypto::ess_challenge(sc, &cc);
+                    req.lm_response = &[];
+                    req.kind = Response::V1;
                     ResponseKind::V1Ess
-                } else {
+                }
+                _ => {
+                    req.kind = Response::V1;
                     ResponseKind::V1
                 }
-            }
+            },
             0 if auth.lm_response.len() == 24 => {
-                let Some(lm) = &secrets.lm_hash else {
-                    return Err(NtlmError::LmRefused);
-                };
-                if !ct_eq(&crypto::lmv1_response(lm, sc), &auth.lm_response) {
-                    return Err(wrong());
-                }
+                req.kind = Response::Lm;
                 ResponseKind::Lm
             }
             _ => {
@@ -402,12 +388,15 @@ impl AcceptorAwaitAuthenticate {
                 )))
             }
         };
-        let kxkey = crypto::kxkey_v1(flags, &base, lm_hash, &auth.lm_response, sc);
+        let v = cfg.validator.validate(&req).map_err(|r| refused(r, auth))?;
+        let zero_lm = LmHash::default();
+        let lm_key = v.lm_key.as_ref().unwrap_or(&zero_lm);
+        let kxkey = crypto::kxkey_v1(flags, &v.session_base_key, lm_key, &auth.lm_response, sc);
         Ok(Verified {
             kind,
             key_exchange_key: kxkey,
             blob: None,
-            account: Some(canonical(&secrets, auth)),
+            account: Some(canonical(&v, auth)),
         })
     }
 

@@ -88,6 +88,15 @@ pub enum NtlmError {
     UnknownUser { user: String, domain: String },
     /// The response does not prove knowledge of the user's password.
     WrongPassword { user: String, domain: String },
+    /// The back-end refused the logon for a reason other than an unknown user or a wrong password (account
+    /// disabled, expired, locked out, ...).
+    LogonRefused {
+        reason: super::validator::Refusal,
+        user: String,
+        domain: String,
+    },
+    /// The back-end that validates logons could not be asked (e.g. winbind absent or not answering).
+    BackendUnavailable(String),
     /// MsvAvFlags announced a MIC but the AUTHENTICATE carries none.
     MicMissing,
     /// The MIC does not match the three messages.
@@ -138,6 +147,14 @@ impl fmt::Display for NtlmError {
                     "password does not match for {}",
                     display_user(domain, user)
                 )
+            }
+            NtlmError::LogonRefused {
+                reason,
+                user,
+                domain,
+            } => write!(f, "{reason} for {}", display_user(domain, user)),
+            NtlmError::BackendUnavailable(why) => {
+                write!(f, "authentication back-end unavailable: {why}")
             }
             NtlmError::MicMissing => f.write_str("MIC announced in MsvAvFlags but missing"),
             NtlmError::MicMismatch => f.write_str("MIC does not match the exchanged messages"),
