@@ -228,6 +228,10 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
+    fn nt(p: &str) -> NtHash {
+        crypto::ntowfv1(&crate::ntlm::secret::Password::new(p))
+    }
+
     struct One(UserSecrets);
     impl CredentialLookup for One {
         fn lookup(&self, user: &str, _domain: &str) -> Option<UserSecrets> {
@@ -250,7 +254,7 @@ mod tests {
         HashValidator(Arc::new(One(UserSecrets {
             user: "alice".into(),
             domain: "DOM".into(),
-            nt_hash: crypto::ntowfv1("pw"),
+            nt_hash: nt("pw"),
             lm_hash: None,
         })))
     }
@@ -269,14 +273,11 @@ mod tests {
 
     #[test]
     fn hash_validator_checks_ntlmv1_and_reports_the_stored_spelling() {
-        let good = crypto::ntlmv1_response(&crypto::ntowfv1("pw"), &[7; 8]);
+        let good = crypto::ntlmv1_response(&nt("pw"), &[7; 8]);
         let ok = file().validate(&v1_request("ALICE", &good)).expect("valid");
         assert_eq!((ok.user.as_str(), ok.domain.as_str()), ("alice", "DOM"));
-        assert_eq!(
-            ok.session_base_key,
-            crypto::session_base_key_v1(&crypto::ntowfv1("pw"))
-        );
-        let bad = crypto::ntlmv1_response(&crypto::ntowfv1("other"), &[7; 8]);
+        assert_eq!(ok.session_base_key, crypto::session_base_key_v1(&nt("pw")));
+        let bad = crypto::ntlmv1_response(&nt("other"), &[7; 8]);
         assert_eq!(
             file().validate(&v1_request("alice", &bad)).err(),
             Some(Refusal::WrongPassword)
@@ -296,7 +297,7 @@ mod tests {
 
     #[test]
     fn chain_passes_unknown_users_on_and_stops_at_a_definite_answer() {
-        let good = crypto::ntlmv1_response(&crypto::ntowfv1("pw"), &[7; 8]);
+        let good = crypto::ntlmv1_response(&nt("pw"), &[7; 8]);
         let unknown: Arc<dyn Validator> = Arc::new(Fixed(Refusal::UnknownUser));
         let down: Arc<dyn Validator> = Arc::new(Fixed(Refusal::Unavailable("down".into())));
         let disabled: Arc<dyn Validator> = Arc::new(Fixed(Refusal::AccountDisabled));
