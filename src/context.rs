@@ -329,12 +329,19 @@ impl SecContext {
                 ..Credential::default()
             },
         };
-        let store = cred.acceptor_lookup(cfg)?;
+        let validator = cred.acceptor_validator(cfg)?;
         let own = cred.acceptor.as_ref().map(|a| a.name.clone());
-        let mut acfg = AcceptorConfig::new(store, system_environment());
+        let backend = validator.name();
+        let mut acfg = AcceptorConfig::with_validator(validator, system_environment());
         let (host, dns_domain) = hostname_parts(sys);
         acfg.netbios_computer = cfg.netbios_computer_name.clone();
         acfg.netbios_domain = cfg.netbios_domain_name.clone();
+        if cfg.netbios_domain_name == crate::creds::config::DEFAULT_NETBIOS_DOMAIN {
+            // No NETBIOS_DOMAIN_NAME: a domain member's CHALLENGE names its domain.
+            if let Some(d) = acfg.validator.netbios_domain() {
+                acfg.netbios_domain = d;
+            }
+        }
         acfg.dns_computer = host;
         acfg.dns_domain = dns_domain;
         acfg.target_spn = spn_of(own.as_ref());
@@ -349,7 +356,7 @@ impl SecContext {
         };
         if ctx.log.is_some() {
             ctx.log(format_args!(
-                "acceptor: as {} (LM_COMPAT_LEVEL {})",
+                "acceptor: as {} (LM_COMPAT_LEVEL {}, back-end {backend})",
                 ctx.local.as_ref().map(Name::display).unwrap_or_default(),
                 cfg.lm_compat_level
             ));
@@ -377,9 +384,18 @@ impl SecContext {
                 "empty input token",
             ));
         }
+        let awaiting_authenticate = matches!(acc, Acceptor::AwaitAuthenticate(_));
+        let backend = if self.log.is_some() && awaiting_authenticate {
+            acc.validator()
+        } else {
+            None
+        };
         let result = std::mem::take(acc)
             .step(input, channel_bindings)
             .map_err(ntlm_error);
+        if let Some(stats) = backend.and_then(|v| v.stats()) {
+            crate::debug::event(self.log.as_deref(), format_args!("acceptor: {stats}"));
+        }
         match result {
             Err(e) => {
                 self.log(format_args!("acceptor: refused: {e}"));

@@ -17,3 +17,4 @@ pub mod name;
 pub(crate) mod sys;
 pub mod types;
 pub(crate) mod util;
+pub mod wbclient;

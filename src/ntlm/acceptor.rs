@@ -504,6 +504,15 @@ impl Acceptor {
         Acceptor::Start(Box::new(AcceptorStart::new(cfg)))
     }
 
+    /// The back-end this acceptor validates with (`None` once spent).
+    pub fn validator(&self) -> Option<Arc<dyn Validator>> {
+        match self {
+            Acceptor::Start(s) => Some(s.cfg.validator.clone()),
+            Acceptor::AwaitAuthenticate(s) => Some(s.cfg.validator.clone()),
+            Acceptor::Spent => None,
+        }
+    }
+
     /// Advances with the initiator's token.
     pub fn step(
         self,

@@ -143,6 +143,14 @@ pub trait Validator: Send + Sync {
     fn name(&self) -> &'static str;
     /// Validates `req`: the canonical account and session base key, or why not.
     fn validate(&self, req: &LogonRequest<'_>) -> Result<Validated, Refusal>;
+    /// The NetBIOS domain the back-end belongs to, when it has one (a domain member's), for the CHALLENGE.
+    fn netbios_domain(&self) -> Option<String> {
+        None
+    }
+    /// A line about the back-end's use so far (connections, round trips) for the debug log.
+    fn stats(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A [`Validator`] over a [`CredentialLookup`]: computes each expected response from the user's hash.
@@ -197,7 +205,9 @@ impl<L: CredentialLookup + ?Sized> Validator for HashValidator<L> {
 }
 
 /// Back-ends tried in order (gss-ntlmssp's: user file first, then winbind): the first that knows the user
-/// answers; `UnknownUser` and `Unavailable` from one back-end pass the logon to the next.
+/// answers; `UnknownUser` and `Unavailable` from one back-end pass the logon to the next. When none knows
+/// the user, the answer is `UnknownUser` if any back-end said so (an unreachable later back-end does not
+/// turn a user file's "unknown user" into an outage), else the last `Unavailable`.
 pub struct Chain(pub Vec<std::sync::Arc<dyn Validator>>);
 
 impl Validator for Chain {
@@ -206,20 +216,28 @@ impl Validator for Chain {
     }
 
     fn validate(&self, req: &LogonRequest<'_>) -> Result<Validated, Refusal> {
-        let mut last = Refusal::UnknownUser;
+        let mut unavailable = None;
+        let mut unknown = false;
         for v in &self.0 {
             match v.validate(req) {
-                Err(r @ (Refusal::UnknownUser | Refusal::Unavailable(_))) => {
-                    // An unreachable back-end is worth reporting over a later "unknown user".
-                    if matches!(r, Refusal::Unavailable(_)) || matches!(last, Refusal::UnknownUser)
-                    {
-                        last = r;
-                    }
-                }
+                Err(Refusal::UnknownUser) => unknown = true,
+                Err(r @ Refusal::Unavailable(_)) => unavailable = Some(r),
                 other => return other,
             }
         }
-        Err(last)
+        Err(match unavailable {
+            Some(r) if !unknown => r,
+            _ => Refusal::UnknownUser,
+        })
+    }
+
+    fn netbios_domain(&self) -> Option<String> {
+        self.0.iter().find_map(|v| v.netbios_domain())
+    }
+
+    fn stats(&self) -> Option<String> {
+        let all: Vec<String> = self.0.iter().filter_map(|v| v.stats()).collect();
+        (!all.is_empty()).then(|| all.join("; "))
     }
 }
 
@@ -315,12 +333,19 @@ mod tests {
         let bob = v1_request("bob", &good);
         assert_eq!(
             Chain(vec![f.clone(), down.clone()]).validate(&bob).err(),
-            Some(Refusal::Unavailable("down".into()))
+            Some(Refusal::UnknownUser)
         );
         assert_eq!(
-            Chain(vec![down, f.clone(), unknown]).validate(&bob).err(),
+            Chain(vec![down.clone(), f.clone(), unknown])
+                .validate(&bob)
+                .err(),
+            Some(Refusal::UnknownUser)
+        );
+        assert_eq!(
+            Chain(vec![down.clone()]).validate(&bob).err(),
             Some(Refusal::Unavailable("down".into()))
         );
+        assert!(Chain(vec![down, f.clone()]).validate(&req).is_ok());
         assert_eq!(
             Chain(vec![f, disabled]).validate(&bob).err(),
             Some(Refusal::AccountDisabled)

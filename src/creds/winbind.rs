@@ -1,0 +1,264 @@
+//! The winbind back-end: a domain member (or DC) validates NTLM logons through Samba's winbindd, which passes
+//! the challenge and the client's responses to the domain controller (NetLogon) and returns the account's
+//! canonical name, the session base key and the SIDs — or an NT status, mapped here to a typed [`Refusal`].
+#![forbid(unsafe_code)]
+
+use crate::ffi::wbclient::{self, WbcFailure, WbcLogon, Winbind};
+use crate::ntlm::secret::{Key16, LmHash};
+use crate::ntlm::validator::{LogonRequest, Refusal, Validated, Validator};
+
+/// NT status codes (MS-ERREF §2.3.1) that winbind reports for refused logons.
+pub mod nt_status {
+    pub const NO_SUCH_USER: u32 = 0xC000_0064;
+    pub const WRONG_PASSWORD: u32 = 0xC000_006A;
+    pub const LOGON_FAILURE: u32 = 0xC000_006D;
+    pub const ACCOUNT_RESTRICTION: u32 = 0xC000_006E;
+    pub const INVALID_LOGON_HOURS: u32 = 0xC000_006F;
+    pub const INVALID_WORKSTATION: u32 = 0xC000_0070;
+    pub const PASSWORD_EXPIRED: u32 = 0xC000_0071;
+    pub const ACCOUNT_DISABLED: u32 = 0xC000_0072;
+    pub const NO_SUCH_DOMAIN: u32 = 0xC000_00DF;
+    pub const NO_LOGON_SERVERS: u32 = 0xC000_005E;
+    pub const ACCOUNT_EXPIRED: u32 = 0xC000_0193;
+    pub const PASSWORD_MUST_CHANGE: u32 = 0xC000_0224;
+    pub const ACCOUNT_LOCKED_OUT: u32 = 0xC000_0234;
+    pub const NTLM_BLOCKED: u32 = 0xC000_0418;
+    pub const DOMAIN_CONTROLLER_NOT_FOUND: u32 = 0xC000_0233;
+    pub const TRUSTED_RELATIONSHIP_FAILURE: u32 = 0xC000_018D;
+}
+
+/// `wbcAuthUserInfo.user_flags`: the DC mapped the logon to the guest account.
+const USER_INFO_GUEST: u32 = 0x0000_0001;
+
+/// The typed refusal for a domain controller's NT status; `text` is winbind's name for it (e.g.
+/// `NT_STATUS_ACCOUNT_RESTRICTION`), kept for the ones without a type of their own.
+pub fn refusal_for(status: u32, text: &str) -> Refusal {
+    use nt_status::*;
+    match status {
+        NO_SUCH_USER => Refusal::UnknownUser,
+        WRONG_PASSWORD | LOGON_FAILURE => Refusal::WrongPassword,
+        ACCOUNT_DISABLED => Refusal::AccountDisabled,
+        ACCOUNT_EXPIRED => Refusal::AccountExpired,
+        ACCOUNT_LOCKED_OUT => Refusal::AccountLockedOut,
+        PASSWORD_EXPIRED => Refusal::PasswordExpired,
+        PASSWORD_MUST_CHANGE => Refusal::PasswordMustChange,
+        INVALID_LOGON_HOURS => Refusal::InvalidLogonHours,
+        INVALID_WORKSTATION => Refusal::InvalidWorkstation,
+        NTLM_BLOCKED => Refusal::ResponseTypeRefused,
+        NO_LOGON_SERVERS | DOMAIN_CONTROLLER_NOT_FOUND | TRUSTED_RELATIONSHIP_FAILURE => {
+            Refusal::Unavailable(format!(
+                "no domain controller reachable ({})",
+                label(status, text)
+            ))
+        }
+        _ => Refusal::Other {
+            status,
+            text: label(status, text),
+        },
+    }
+}
+
+fn label(status: u32, text: &str) -> String {
+    if text.is_empty() {
+        format!("NT status {status:#010x}")
+    } else {
+        // winbind's own text; keep it printable (it reaches logs and gss_display_status).
+        text.chars().filter(|c| !c.is_control()).take(120).collect()
+    }
+}
+
+/// The refusal for any winbind failure.
+pub fn refusal_of(f: WbcFailure) -> Refusal {
+    match f {
+        WbcFailure::Unavailable(why) => Refusal::Unavailable(why),
+        WbcFailure::Auth {
+            nt_status,
+            nt_string,
+            ..
+        } => refusal_for(nt_status, &nt_string),
+        WbcFailure::Error { code, text } => {
+            Refusal::Unavailable(format!("winbind error {code}: {text}"))
+        }
+    }
+}
+
+/// Validates logons through winbindd.
+pub struct WinbindValidator {
+    wb: &'static Winbind,
+}
+
+impl WinbindValidator {
+    /// The validator, or why winbind cannot be used (libwbclient absent).
+    pub fn new() -> Result<WinbindValidator, String> {
+        Ok(WinbindValidator {
+            wb: wbclient::winbind()?,
+        })
+    }
+}
+
+impl Validator for WinbindValidator {
+    fn name(&self) -> &'static str {
+        "winbind"
+    }
+
+    fn validate(&self, req: &LogonRequest<'_>) -> Result<Validated, Refusal> {
+        let user = self
+            .wb
+            .authenticate(&WbcLogon {
+                account: req.user,
+                domain: req.domain,
+                workstation: req.workstation,
+                challenge: req.challenge,
+                nt_response: req.nt_response,
+                lm_response: req.lm_response,
+            })
+            .map_err(refusal_of)?;
+        if user.user_flags & USER_INFO_GUEST != 0 {
+            return Err(Refusal::Other {
+                status: 0,
+                text: "the domain controller mapped the logon to the guest account".into(),
+            });
+        }
+        let mut lm = [0u8; 16];
+        lm[..8].copy_from_slice(&user.lm_session_key[..]);
+        let lm_key = LmHash::new(lm);
+        zeroize::Zeroize::zeroize(&mut lm);
+        Ok(Validated {
+            user: user.account.clone(),
+            domain: user.domain.clone(),
+            session_base_key: Key16::new(*user.user_session_key),
+            lm_key: Some(lm_key),
+            sids: user.sids.clone(),
+        })
+    }
+
+    fn netbios_domain(&self) -> Option<String> {
+        // Asked once per process (the machine's domain does not change under a running server).
+        static DOMAIN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        DOMAIN
+            .get_or_init(|| {
+                self.wb
+                    .interface_details()
+                    .ok()
+                    .map(|(_, domain, _)| domain)
+                    .filter(|d| !d.is_empty())
+            })
+            .clone()
+    }
+
+    fn stats(&self) -> Option<String> {
+        Some(format!(
+            "winbind: {} connection(s), {} request(s) in this process",
+            self.wb.contexts_created(),
+            self.wb.calls()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nt_status::*;
+    use super::*;
+
+    #[test]
+    fn each_refusal_status_has_its_own_type() {
+        let cases = [
+            (NO_SUCH_USER, Refusal::UnknownUser),
+            (WRONG_PASSWORD, Refusal::WrongPassword),
+            (LOGON_FAILURE, Refusal::WrongPassword),
+            (ACCOUNT_DISABLED, Refusal::AccountDisabled),
+            (ACCOUNT_EXPIRED, Refusal::AccountExpired),
+            (ACCOUNT_LOCKED_OUT, Refusal::AccountLockedOut),
+            (PASSWORD_EXPIRED, Refusal::PasswordExpired),
+            (PASSWORD_MUST_CHANGE, Refusal::PasswordMustChange),
+            (INVALID_LOGON_HOURS, Refusal::InvalidLogonHours),
+            (INVALID_WORKSTATION, Refusal::InvalidWorkstation),
+            (NTLM_BLOCKED, Refusal::ResponseTypeRefused),
+        ];
+        for (status, want) in cases {
+            assert_eq!(refusal_for(status, "x"), want, "{status:#x}");
+        }
+        assert!(matches!(
+            refusal_for(NO_LOGON_SERVERS, "NT_STATUS_NO_LOGON_SERVERS"),
+            Refusal::Unavailable(t) if t.contains("NT_STATUS_NO_LOGON_SERVERS")
+        ));
+        assert_eq!(
+            refusal_for(ACCOUNT_RESTRICTION, "NT_STATUS_ACCOUNT_RESTRICTION\n"),
+            Refusal::Other {
+                status: ACCOUNT_RESTRICTION,
+                text: "NT_STATUS_ACCOUNT_RESTRICTION".into()
+            }
+        );
+        assert_eq!(
+            refusal_for(NO_SUCH_DOMAIN, ""),
+            Refusal::Other {
+                status: NO_SUCH_DOMAIN,
+                text: "NT status 0xc00000df".into()
+            }
+        );
+    }
+
+    #[test]
+    fn winbind_failures_map_to_refusals() {
+        assert_eq!(
+            refusal_of(WbcFailure::Unavailable("down".into())),
+            Refusal::Unavailable("down".into())
+        );
+        assert_eq!(
+            refusal_of(WbcFailure::Auth {
+                nt_status: ACCOUNT_LOCKED_OUT,
+                nt_string: "NT_STATUS_ACCOUNT_LOCKED_OUT".into(),
+                display: String::new()
+            }),
+            Refusal::AccountLockedOut
+        );
+        assert!(matches!(
+            refusal_of(WbcFailure::Error { code: 8, text: "bad".into() }),
+            Refusal::Unavailable(t) if t.contains("winbind error 8")
+        ));
+    }
+
+    #[test]
+    fn every_refusal_has_a_distinct_gss_text() {
+        use crate::context::ntlm_error;
+        use crate::ntlm::error::NtlmError;
+        let reasons = [
+            Refusal::AccountDisabled,
+            Refusal::AccountExpired,
+            Refusal::AccountLockedOut,
+            Refusal::PasswordExpired,
+            Refusal::PasswordMustChange,
+            Refusal::InvalidLogonHours,
+            Refusal::InvalidWorkstation,
+            Refusal::ResponseTypeRefused,
+            Refusal::Other {
+                status: 1,
+                text: "x".into(),
+            },
+        ];
+        let mut minors = std::collections::HashSet::new();
+        for r in reasons {
+            let e = ntlm_error(NtlmError::LogonRefused {
+                reason: r.clone(),
+                user: "alice".into(),
+                domain: "ADTEST".into(),
+            });
+            assert!(minors.insert(e.minor), "{r:?} shares {:?}", e.minor);
+            let text = e.to_string();
+            assert!(text.ends_with("for ADTEST\\alice"), "{text}");
+            assert!(text.starts_with(e.minor.text()), "{text}");
+        }
+        let unknown = ntlm_error(NtlmError::UnknownUser {
+            user: "a".into(),
+            domain: String::new(),
+        });
+        let wrong = ntlm_error(NtlmError::WrongPassword {
+            user: "a".into(),
+            domain: String::new(),
+        });
+        let down = ntlm_error(NtlmError::BackendUnavailable("winbindd down".into()));
+        for e in [unknown, wrong, down] {
+            assert!(minors.insert(e.minor), "{:?} shared", e.minor);
+        }
+    }
+}
