@@ -260,7 +260,10 @@ case "${1:-}" in
   stop) shift; cmd_stop "$@" ;;
   status) shift; cmd_status "$@" ;;
   exec) shift; d=${1:-}; shift || true; load_state "$d"; [ $# -gt 0 ] || die "exec needs a command"
-        cd "$d"; in_ns "$NS_PID" env KRB5CCNAME="FILE:$d/krb5cc" "$@" ;;
+        cd "$d"
+        # exec: the caller's child process becomes the command itself (nsenter enters and execs), so killing
+        # that pid stops the command.
+        exec nsenter -t "$NS_PID" -n -m -u -- env KRB5_CONFIG=/etc/krb5.conf KRB5CCNAME="FILE:$d/krb5cc" "$@" ;;
   samba-stop) shift; load_state "${1:-}"; samba_stop "$1" ;;
   samba-start) shift; load_state "${1:-}"; samba_start "$1" "$NS_PID" ;;
   template) shift; cmd_template ;;
