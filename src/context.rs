@@ -89,7 +89,10 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         NtlmError::Wire(_) => (GSS_S_DEFECTIVE_TOKEN, Minor::MalformedToken),
         NtlmError::UnexpectedMessage { .. } => (GSS_S_DEFECTIVE_TOKEN, Minor::BadSequence),
         NtlmError::RandomUnavailable => (GSS_S_FAILURE, Minor::InternalPanic),
-        NtlmError::UnknownUser { .. } => (GSS_S_FAILURE, Minor::UnknownUser),
+        NtlmError::UnknownUser { .. } | NtlmError::UnknownUserNoted { .. } => {
+            (GSS_S_FAILURE, Minor::UnknownUser)
+        }
+        NtlmError::UserDatabaseUnavailable { .. } => (GSS_S_FAILURE, Minor::UserFile),
         NtlmError::WrongPassword { .. } => (GSS_S_FAILURE, Minor::WrongPassword),
         NtlmError::LogonRefused { reason, .. } => (GSS_S_FAILURE, refusal_minor(reason)),
         NtlmError::BackendUnavailable(_) => (GSS_S_FAILURE, Minor::BackendUnavailable),
@@ -119,7 +122,8 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
 /// The minor code of a back-end refusal: one per reason.
 fn refusal_minor(r: &Refusal) -> Minor {
     match r {
-        Refusal::UnknownUser => Minor::UnknownUser,
+        Refusal::UnknownUser | Refusal::UnknownUserNoted(_) => Minor::UnknownUser,
+        Refusal::UserDatabaseUnavailable(_) => Minor::UserFile,
         Refusal::WrongPassword => Minor::WrongPassword,
         Refusal::AccountDisabled => Minor::AccountDisabled,
         Refusal::AccountExpired => Minor::AccountExpired,
@@ -206,20 +210,26 @@ impl SecContext {
         req_flags: u32,
         cfg: &Config,
     ) -> Result<(SecContext, Step), GssError> {
+        let base_flags = cred.as_ref().and_then(|c| c.neg_flags).map(NegotiateFlags);
         let init = match cred {
-            _ if req_flags & flags::ANON != 0 => CredInitiator::Anonymous,
+            _ if req_flags & flags::ANON != 0 => Ok(CredInitiator::Anonymous),
             Some(Credential {
                 initiator: Some(i), ..
-            }) => i,
-            Some(_) => {
-                return Err(GssError::with_detail(
-                    GSS_S_NO_CRED,
-                    Minor::BadCredUsage,
-                    "the credential cannot initiate",
-                ))
-            }
-            None => creds::acquire_initiator(None, None, cfg)?,
+            }) => Ok(i),
+            Some(_) => Err(GssError::with_detail(
+                GSS_S_NO_CRED,
+                Minor::BadCredUsage,
+                "the credential cannot initiate",
+            )),
+            None => creds::acquire_initiator(None, None, cfg),
         };
+        // A failure before the context exists is logged here; later ones by `init_step`.
+        let init = init.inspect_err(|e| {
+            crate::debug::event(
+                cfg.debug_file.as_deref(),
+                format_args!("initiator: failed: {e}"),
+            )
+        })?;
         let (credential, local) = match &init {
             CredInitiator::User {
                 user,
@@ -245,6 +255,7 @@ impl SecContext {
         icfg.target_spn = spn_of(target.as_ref());
         icfg.lm_compat_level = level(cfg);
         icfg.requested = requested_of(req_flags);
+        icfg.base_flags = base_flags;
         let mut ctx = SecContext {
             state: State::Initiating(Initiator::new(icfg)),
             local: Some(local),
@@ -315,21 +326,29 @@ impl SecContext {
         cfg: &Config,
         sys: &dyn NameSystem,
     ) -> Result<SecContext, GssError> {
+        let log_failure = |e: &GssError| {
+            crate::debug::event(
+                cfg.debug_file.as_deref(),
+                format_args!("acceptor: refused: {e}"),
+            )
+        };
         let cred = match cred {
             Some(c) if c.acceptor.is_some() => c,
             Some(_) => {
-                return Err(GssError::with_detail(
+                let e = GssError::with_detail(
                     GSS_S_NO_CRED,
                     Minor::BadCredUsage,
                     "the credential cannot accept",
-                ))
+                );
+                log_failure(&e);
+                return Err(e);
             }
             None => Credential {
-                acceptor: Some(creds::acquire_acceptor(None, None, sys)?),
+                acceptor: Some(creds::acquire_acceptor(None, None, sys).inspect_err(log_failure)?),
                 ..Credential::default()
             },
         };
-        let validator = cred.acceptor_validator(cfg)?;
+        let validator = cred.acceptor_validator(cfg).inspect_err(log_failure)?;
         let own = cred.acceptor.as_ref().map(|a| a.name.clone());
         let backend = validator.name();
         let mut acfg = AcceptorConfig::with_validator(validator, system_environment());
@@ -348,6 +367,9 @@ impl SecContext {
         acfg.lm_compat_level = level(cfg);
         acfg.allow_anonymous = cfg.allow_anonymous;
         acfg.require_channel_bindings = cfg.require_channel_bindings;
+        if let Some(allowed) = cred.neg_flags {
+            acfg.allowed_flags = NegotiateFlags(allowed);
+        }
         let ctx = SecContext {
             state: State::Accepting(Acceptor::new(acfg)),
             local: own,
@@ -413,9 +435,9 @@ impl SecContext {
                 if self.log.is_some() {
                     // Only with a debug log: building the user's display name allocates.
                     self.log(format_args!(
-                        "acceptor: authenticated {} from workstation {:?} ({:?}, MIC {}, {:?})",
+                        "acceptor: authenticated {} from workstation \"{}\" ({:?}, MIC {}, {:?})",
                         crate::ntlm::error::display_user(&est.domain, &est.user),
-                        est.workstation,
+                        crate::ntlm::error::escape(&est.workstation),
                         est.kind,
                         est.mic_present,
                         est.flags

@@ -293,15 +293,25 @@ impl Name {
         }
     }
 
-    /// Local account candidates for `gss_localname`: `DOMAIN\user` first, then `user`.
-    pub fn localname_candidates(&self) -> Result<Vec<String>, GssError> {
+    /// Local account candidates for `gss_localname`, in order: `DOMAIN\user` (an account named with its domain,
+    /// as winbind/SSSD name them), then the bare `user` — but the bare user only for a name without a domain or
+    /// whose domain is one of `local_domains` (the machine's own NetBIOS domain and computer name: the domains
+    /// whose users *are* this machine's accounts). `CORP\bob` and `ADMINS\bob` are different people; mapping
+    /// both to the local `bob` (gss-ntlmssp's rule: `DOMAIN\user`, then `user`, with `getpwnam`) would merge
+    /// them, so a foreign domain maps only to an account that carries its domain.
+    pub fn localname_candidates(&self, local_domains: &[&str]) -> Result<Vec<String>, GssError> {
         match self {
             Name::User { user, domain } => {
                 let mut v = Vec::with_capacity(2);
-                if let Some(d) = domain {
-                    v.push(format!("{d}\\{user}"));
+                match domain {
+                    Some(d) => {
+                        v.push(format!("{d}\\{user}"));
+                        if local_domains.iter().any(|l| eq_ci(l, d)) {
+                            v.push(user.clone());
+                        }
+                    }
+                    None => v.push(user.clone()),
                 }
-                v.push(user.clone());
                 Ok(v)
             }
             _ => Err(GssError::with_detail(
@@ -621,11 +631,25 @@ mod tests {
         assert_eq!(
             parse_user("DOM\\bob")
                 .unwrap()
-                .localname_candidates()
+                .localname_candidates(&["dom", "HOST"])
                 .unwrap(),
             vec!["DOM\\bob", "bob"]
         );
-        assert!(Name::Anonymous.localname_candidates().is_err());
+        assert_eq!(
+            parse_user("CORP\\bob")
+                .unwrap()
+                .localname_candidates(&["DOM", "HOST"])
+                .unwrap(),
+            vec!["CORP\\bob"]
+        );
+        assert_eq!(
+            parse_user("bob")
+                .unwrap()
+                .localname_candidates(&[])
+                .unwrap(),
+            vec!["bob"]
+        );
+        assert!(Name::Anonymous.localname_candidates(&[]).is_err());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The C headers: include/gss_negotiate.h must equal what cbindgen generates from src/oids.rs (regenerate with
 //! `GSS_NEGOTIATE_BLESS=1 cargo test --test header`), and tests/c/abi_check.c must compile against MIT's
 //! <gssapi/gssapi.h> with both our public header and a test-only header that declares every export with MIT's
-//! types — so gcc compares our signatures with MIT's declarations (ARCHITECTURE.md §4).
+//! types — so gcc compares our signatures with MIT's declarations (ARCHITECTURE.md §4). Every `#[no_mangle]`
+//! function of `src/ffi/` is declared (names, credentials, mechanism, contexts, IOV), and each SPI entry point
+//! MIT's public headers do not declare is checked against the type of its mechglue slot (`CHECK_SPI`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,6 +91,111 @@ fn header_oid_strings_match_the_rust_constants() {
     }
 }
 
+/// The `#[no_mangle]` functions of `src/ffi/*.rs` — what the cdylib exports — and the files that define them.
+fn ffi_exports() -> (Vec<String>, Vec<String>) {
+    let mut names = Vec::new();
+    let mut files = Vec::new();
+    let mut dir: Vec<_> = std::fs::read_dir(root().join("src/ffi"))
+        .expect("src/ffi")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    dir.sort();
+    for path in dir {
+        let text = std::fs::read_to_string(&path).expect("source");
+        let lines: Vec<&str> = text.lines().collect();
+        let mut any = false;
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim() != "#[no_mangle]" {
+                continue;
+            }
+            let decl = lines.get(i + 1).copied().unwrap_or_default();
+            let name = decl
+                .split("fn ")
+                .nth(1)
+                .and_then(|r| r.split('(').next())
+                .unwrap_or_else(|| panic!("#[no_mangle] not followed by a fn: {decl}"));
+            names.push(name.to_string());
+            any = true;
+        }
+        if any {
+            files.push(
+                path.strip_prefix(root())
+                    .expect("under root")
+                    .display()
+                    .to_string(),
+            );
+        }
+    }
+    names.sort();
+    (names, files)
+}
+
+/// The functions a generated C header declares (`... name(` at the start of a declaration).
+fn declared_functions(header: &str) -> Vec<String> {
+    let mut names: Vec<String> = header
+        .lines()
+        .filter_map(|l| {
+            let head = l.split('(').next()?;
+            (l.contains('(') && !l.trim_start().starts_with(['*', '/', '#']))
+                .then(|| {
+                    head.split_whitespace()
+                        .last()
+                        .map(|n| n.trim_start_matches('*').to_string())
+                })
+                .flatten()
+        })
+        .filter(|n| n.starts_with("gss"))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Whether MIT's public headers declare `name`.
+fn mit_declares(name: &str) -> bool {
+    ["gssapi.h", "gssapi_ext.h", "gssapi_krb5.h"]
+        .iter()
+        .any(|h| {
+            std::fs::read_to_string(Path::new("/usr/include/gssapi").join(h))
+                .unwrap_or_default()
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|w| w == name)
+        })
+}
+
+#[test]
+fn every_export_is_checked_against_mit() {
+    if !Path::new("/usr/include/gssapi/gssapi.h").exists() {
+        panic!("MIT GSSAPI headers missing: install libkrb5-dev");
+    }
+    let (exports, files) = ffi_exports();
+    assert!(exports.len() >= 40, "only {} exports found", exports.len());
+    let sources: Vec<&str> = files.iter().map(String::as_str).collect();
+    let declared = declared_functions(&generate(
+        &root().join("tests/c/cbindgen-exports.toml"),
+        &sources,
+    ));
+    let undeclared: Vec<&String> = exports.iter().filter(|e| !declared.contains(e)).collect();
+    assert!(
+        undeclared.is_empty(),
+        "exports the ABI check does not declare with MIT's types: {undeclared:?}"
+    );
+    // An export MIT's public headers do not declare (a mechglue SPI entry point) has no public prototype
+    // to conflict with: abi_check.c must check it against the SPI's type (`CHECK_SPI(<name>, ...)`).
+    let abi_check =
+        std::fs::read_to_string(root().join("tests/c/abi_check.c")).expect("abi_check.c");
+    let unchecked: Vec<&String> = exports
+        .iter()
+        .filter(|e| !mit_declares(e) && !abi_check.contains(&format!("CHECK_SPI({e},")))
+        .collect();
+    assert!(
+        unchecked.is_empty(),
+        "SPI exports without a type check in tests/c/abi_check.c: {unchecked:?}"
+    );
+}
+
 #[test]
 fn abi_check_compiles_against_mit_headers() {
     if !Path::new("/usr/include/gssapi/gssapi.h").exists() {
@@ -96,15 +203,16 @@ fn abi_check_compiles_against_mit_headers() {
     }
     let tmp = std::env::temp_dir().join(format!("gssneg-abi-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
-    let exports = generate(
-        &root().join("tests/c/cbindgen-exports.toml"),
-        &["src/ffi/mech.rs", "src/ffi/name.rs", "src/ffi/cred.rs"],
-    );
+    let (_, files) = ffi_exports();
+    let sources: Vec<&str> = files.iter().map(String::as_str).collect();
+    let exports = generate(&root().join("tests/c/cbindgen-exports.toml"), &sources);
     for f in [
         "gss_display_status",
         "gss_acquire_cred_from",
         "gssspi_set_cred_option",
         "gss_localname",
+        "gss_init_sec_context",
+        "gss_wrap_iov",
     ] {
         assert!(
             exports.contains(f),

@@ -11,10 +11,9 @@
 //! - secret comparisons constant-time (a scan of the sources for `==`/`!=` on proofs, MICs, keys);
 //! - the user file refused with a clear error when others can write it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use gss_negotiate::creds::config::Config;
 use gss_negotiate::creds::userfile::UserFileStore;
@@ -42,64 +41,9 @@ const USER: &str = "alice";
 const DOMAIN: &str = "TESTDOM";
 const PASSWORD: &str = "Policy-Passw0rd";
 
-// ---------------------------------------------------------------------------------------------------------
-// A global allocator that, while armed, looks for a 16-byte secret in every block being freed.
-
-struct ScanningAllocator;
-
-static ARMED: AtomicBool = AtomicBool::new(false);
-static NEEDLE: [AtomicU8; 16] = [const { AtomicU8::new(0) }; 16];
-static HITS: AtomicUsize = AtomicUsize::new(0);
-static SCANNED: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for ScanningAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if ARMED.load(Ordering::SeqCst) && layout.size() >= 16 {
-            // The block is still ours until System.dealloc below: reading it is defined.
-            let block = std::slice::from_raw_parts(ptr, layout.size());
-            let mut needle = [0u8; 16];
-            for (n, a) in needle.iter_mut().zip(NEEDLE.iter()) {
-                *n = a.load(Ordering::SeqCst);
-            }
-            SCANNED.fetch_add(1, Ordering::SeqCst);
-            if block.windows(16).any(|w| w == needle) {
-                HITS.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        System.dealloc(ptr, layout)
-    }
-}
-
-#[global_allocator]
-static GLOBAL: ScanningAllocator = ScanningAllocator;
-
-/// One armed scan at a time (tests run in parallel threads; the scan sees every thread's frees).
-static SCAN_LOCK: Mutex<()> = Mutex::new(());
-
-struct Scan {
-    _guard: MutexGuard<'static, ()>,
-}
-
-impl Scan {
-    fn arm(secret: &[u8; 16]) -> Scan {
-        let guard = SCAN_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        for (a, b) in NEEDLE.iter().zip(secret) {
-            a.store(*b, Ordering::SeqCst);
-        }
-        HITS.store(0, Ordering::SeqCst);
-        SCANNED.store(0, Ordering::SeqCst);
-        ARMED.store(true, Ordering::SeqCst);
-        Scan { _guard: guard }
-    }
-    /// Disarms; returns (blocks that still held the secret, blocks scanned).
-    fn finish(self) -> (usize, usize) {
-        ARMED.store(false, Ordering::SeqCst);
-        (HITS.load(Ordering::SeqCst), SCANNED.load(Ordering::SeqCst))
-    }
-}
+#[path = "common/scan.rs"]
+mod scan;
+use scan::Scan;
 
 // ---------------------------------------------------------------------------------------------------------
 // Exchange helpers.

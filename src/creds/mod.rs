@@ -25,8 +25,8 @@ use std::sync::Arc;
 use userfile::{parse_hex_key, UserFileStore};
 use zeroize::Zeroizing;
 
-pub use crate::ntlm::acceptor::{CredentialLookup, UserSecrets};
 pub(crate) use crate::ntlm::crypto::ntowfv1 as nt_hash_of;
+pub use crate::ntlm::validator::{CredentialLookup, LookupFailure, UserSecrets};
 
 /// `gss_cred_usage_t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,8 @@ pub struct Credential {
     pub initiator: Option<Initiator>,
     /// Present when the credential can accept.
     pub acceptor: Option<Acceptor>,
-    /// NEGOTIATE flags set with `gssspi_set_cred_option` (private OID .5); `None` = the defaults.
+    /// NTLMSSP flags set with `gssspi_set_cred_option` (private OID .5; see [`set_neg_flags`]); `None` = the
+    /// defaults.
     pub neg_flags: Option<u32>,
 }
 
@@ -161,11 +162,18 @@ fn from_file(
     path: &std::path::Path,
     user: Option<&str>,
     domain: Option<&str>,
+    cfg: &Config,
 ) -> Result<Initiator, GssError> {
-    let s = UserFileStore::shared(path).find(user, domain)?;
+    let store = UserFileStore::shared(path);
+    store.set_debug_log(cfg.debug_file.as_deref());
+    let s = store.find(user, domain)?;
+    // The initiator speaks as the name it was asked for: a domainless entry takes the requested domain.
+    let domain = (!s.domain.is_empty())
+        .then_some(s.domain)
+        .or_else(|| domain.map(String::from));
     Ok(Initiator::User {
         user: s.user,
-        domain: (!s.domain.is_empty()).then_some(s.domain),
+        domain,
         nt_hash: s.nt_hash,
         lm_hash: s.lm_hash,
     })
@@ -208,7 +216,7 @@ pub fn acquire_initiator(
         .keyfile
         .or_else(|| cfg.user_file.clone())
         .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
-    let mut found = from_file(&file, user.as_deref(), domain.as_deref())?;
+    let mut found = from_file(&file, user.as_deref(), domain.as_deref(), cfg)?;
     if let (Initiator::User { domain: d, .. }, Some(forced)) = (&mut found, store.domain) {
         *d = Some(forced);
     }
@@ -328,8 +336,11 @@ impl Credential {
             .and_then(|a| a.keyfile.clone())
             .or_else(|| cfg.user_file.clone());
         let backend = acceptor.and_then(|a| a.backend).unwrap_or(cfg.backend);
-        let file = path
-            .map(|p| -> Arc<dyn Validator> { Arc::new(HashValidator(UserFileStore::shared(&p))) });
+        let file = path.map(|p| -> Arc<dyn Validator> {
+            let store = UserFileStore::shared(&p);
+            store.set_debug_log(cfg.debug_file.as_deref());
+            Arc::new(HashValidator(store))
+        });
         let winbind =
             || winbind::WinbindValidator::new().map(|w| -> Arc<dyn Validator> { Arc::new(w) });
         match (backend, file) {
@@ -528,14 +539,17 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Sets the default NEGOTIATE flags (private OID .5): 4 bytes host order, or empty to restore the defaults.
+/// Sets the NTLMSSP flags of a credential (gss-ntlmssp's private OID `…655.1.5`): 4 bytes in host order, or
+/// empty to restore the defaults (0 means the defaults too, as in gss-ntlmssp). An initiator sends them as the
+/// base of its NEGOTIATE flags (the GSS request and the LM_COMPAT_LEVEL policy add theirs); an acceptor grants
+/// at most these of the negotiable flags in its CHALLENGE (`tests/neg_flags_option.rs`).
 pub fn set_neg_flags(cred: &mut Credential, value: &[u8]) -> Result<(), GssError> {
     cred.neg_flags = match value.len() {
         0 => None,
         4 => {
             let mut b = [0u8; 4];
             b.copy_from_slice(value);
-            Some(u32::from_ne_bytes(b))
+            Some(u32::from_ne_bytes(b)).filter(|f| *f != 0)
         }
         n => {
             return Err(GssError::with_detail(

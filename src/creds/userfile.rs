@@ -3,21 +3,24 @@
 //! Each line is either `DOMAIN:USER:PASSWORD` (Heimdal; an empty DOMAIN means none) or smbpasswd-style
 //! `[DOMAIN\]USER:UID:LMHASH:NTHASH[:...]` (Samba; fields after NTHASH ignored; an LM hash of `X`s or `*`s means
 //! none). `#` starts a comment line, blank lines are skipped. A malformed line is reported with its number and
-//! skipped; the other lines stay usable. Lookup by (user, domain) is case-insensitive; an entry or a query
-//! without a domain matches any domain; with no user given, the first entry is the default credential.
+//! skipped; the other lines stay usable. Lookup by (user, domain) is case-insensitive: an entry for the asked
+//! domain wins over a domainless entry, which matches any domain; a query without a domain takes the user's
+//! first entry; with no user given, the first entry is the default credential. A lookup reports the entry's
+//! own domain — none for a domainless entry — so a name built from it claims no domain the file did not name.
 //!
 //! The file is parsed once into an index and re-read only when its (device, inode, size, mtime) changes, or while
 //! its mtime is too recent to tell a same-size rewrite apart; a read that overlapped a rewrite is retried.
 //! Readers share an `Arc` snapshot swapped under an `RwLock`. A file writable by others is refused.
 #![forbid(unsafe_code)]
 
-use crate::creds::{nt_hash_of, CredentialLookup, UserSecrets};
+use crate::creds::{nt_hash_of, CredentialLookup, LookupFailure, UserSecrets};
 use crate::ntlm::secret::{Key16, LmHash, NtHash, Password};
 use crate::status::{GssError, Minor, GSS_S_NO_CRED};
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use zeroize::Zeroizing;
 
 /// One usable line of the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,17 +156,31 @@ impl ParsedUserFile {
         self.entries.first()
     }
 
-    /// The first entry for `user` whose domain matches `domain` (a missing domain on either side matches).
+    /// The entry for `user` in `domain` (names compare case-insensitively).
+    ///
+    /// With a domain: the first entry of that domain, else the first entry without a domain — an entry for the
+    /// client's domain always wins over a domainless one, wherever it stands in the file, and an entry of
+    /// another domain never matches. Without a domain (or an empty one): the first entry for the user, in
+    /// file order. The caller reports the entry's own domain (none for a domainless entry), never the domain
+    /// it asked for: only the file vouches for a domain.
     pub fn find(&self, user: &str, domain: Option<&str>) -> Option<&UserEntry> {
-        let want_dom = domain.filter(|d| !d.is_empty()).map(fold);
-        self.by_user
+        let mut candidates = self
+            .by_user
             .get(&fold(user))?
             .iter()
-            .filter_map(|&i| self.entries.get(i))
-            .find(|e| match (&want_dom, &e.domain) {
-                (Some(w), Some(d)) => *w == fold(d),
-                _ => true,
-            })
+            .filter_map(|&i| self.entries.get(i));
+        let Some(asked) = domain.filter(|d| !d.is_empty()).map(fold) else {
+            return candidates.next();
+        };
+        let mut domainless = None;
+        for e in candidates {
+            match &e.domain {
+                Some(d) if fold(d) == asked => return Some(e),
+                None if domainless.is_none() => domainless = Some(e),
+                _ => {}
+            }
+        }
+        domainless
     }
 }
 
@@ -203,6 +220,48 @@ impl FileStamp {
 pub const RACY_WINDOW: std::time::Duration = std::time::Duration::from_nanos(RACY_WINDOW_NS as u64);
 const RACY_WINDOW_NS: i64 = 2_000_000_000;
 
+/// The largest user file read (16 MiB: some 200,000 lines); a larger one is refused.
+pub const MAX_FILE_SIZE: usize = 16 << 20;
+
+/// Reads the whole file into a buffer that is wiped when freed — also each smaller buffer it outgrew (a
+/// `read_to_string` would free its outgrown buffers, password lines included, unwiped). `hint` is the size
+/// `fstat` gave; the buffer starts one byte larger so that reading the whole file needs no growth.
+fn read_wiped(file: &mut std::fs::File, hint: usize) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    let mut buf = Zeroizing::new(Vec::with_capacity(
+        hint.min(MAX_FILE_SIZE).saturating_add(1),
+    ));
+    loop {
+        if buf.len() > MAX_FILE_SIZE {
+            return Err(std::io::Error::other(format!(
+                "larger than {MAX_FILE_SIZE} bytes"
+            )));
+        }
+        if buf.len() == buf.capacity() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(
+                buf.capacity().saturating_mul(2).max(4096),
+            ));
+            bigger.extend_from_slice(&buf);
+            buf = bigger; // the outgrown buffer is wiped as it drops
+        }
+        let filled = buf.len();
+        let capacity = buf.capacity();
+        buf.resize(capacity, 0); // within the capacity: no reallocation
+        let got = buf
+            .get_mut(filled..)
+            .map_or(Ok(0), |spare| file.read(spare));
+        match got {
+            Ok(0) => {
+                buf.truncate(filled);
+                return Ok(buf);
+            }
+            Ok(n) => buf.truncate(filled + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(filled),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// How many times a read that raced with a writer is retried before giving up with `GSS_S_NO_CRED`.
 pub const READ_ATTEMPTS: usize = 5;
 
@@ -211,7 +270,7 @@ fn check_mode(path: &Path, meta: &std::fs::Metadata) -> Result<(), GssError> {
         return Err(GssError::with_detail(
             GSS_S_NO_CRED,
             Minor::UserFileInsecure,
-            path.display().to_string(),
+            format!("{} (mode {:04o})", path.display(), meta.mode() & 0o7777),
         ));
     }
     Ok(())
@@ -228,14 +287,38 @@ struct Snapshot {
 pub struct UserFileStore {
     path: PathBuf,
     current: RwLock<Option<Snapshot>>,
+    /// The debug log its users configured (`GSS_NEGOTIATE_DEBUG`): skipped lines are reported there.
+    log: Mutex<Option<PathBuf>>,
 }
 
 fn file_error(path: &Path, what: impl core::fmt::Display) -> GssError {
     GssError::with_detail(
         GSS_S_NO_CRED,
         Minor::UserFile,
-        format!("{}: {what}", path.display()),
+        format!("user file {} cannot be read: {what}", path.display()),
     )
+}
+
+/// How many skipped lines a status text lists (the debug log has them all).
+const LINES_IN_STATUS: usize = 5;
+
+/// `line 2 (why), line 4 (why)`, at most [`LINES_IN_STATUS`] of them, then how many more.
+fn list_lines(errors: &[LineError]) -> String {
+    let mut out: Vec<String> = errors
+        .iter()
+        .take(LINES_IN_STATUS)
+        .map(|e| format!("line {} ({})", e.line, e.message))
+        .collect();
+    if errors.len() > LINES_IN_STATUS {
+        out.push(format!("{} more", errors.len() - LINES_IN_STATUS));
+    }
+    out.join(", ")
+}
+
+/// A store error as an operator sentence, without the `NTLM: ` prefix of the status text.
+fn operator_text(e: &GssError) -> String {
+    let text = e.to_string();
+    text.strip_prefix("NTLM: ").unwrap_or(&text).to_string()
 }
 
 impl UserFileStore {
@@ -244,7 +327,62 @@ impl UserFileStore {
         UserFileStore {
             path: path.into(),
             current: RwLock::new(None),
+            log: Mutex::new(None),
         }
+    }
+
+    /// Sets the debug log where lines skipped at the next (re-)read are reported (`None`: nowhere).
+    pub fn set_debug_log(&self, log: Option<&Path>) {
+        let mut guard = match self.log.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if guard.as_deref() != log {
+            *guard = log.map(Path::to_path_buf);
+        }
+    }
+
+    /// Reports each skipped line of a newly read file in the debug log.
+    fn log_skipped(&self, parsed: &ParsedUserFile) {
+        let guard = match self.log.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        for e in &parsed.errors {
+            crate::debug::event(
+                guard.as_deref(),
+                format_args!(
+                    "user file {} line {} skipped: {}",
+                    self.path.display(),
+                    e.line,
+                    e.message
+                ),
+            );
+        }
+    }
+
+    /// Why a file without any usable entry is unusable.
+    fn no_entries(&self, parsed: &ParsedUserFile) -> String {
+        if parsed.errors.is_empty() {
+            format!("user file {} has no entries", self.path.display())
+        } else {
+            format!(
+                "user file {} has no usable entry; skipped {}",
+                self.path.display(),
+                list_lines(&parsed.errors)
+            )
+        }
+    }
+
+    /// What to add to "unknown user" when the file skipped lines (the user may be on one of them).
+    fn skipped_note(&self, parsed: &ParsedUserFile) -> Option<String> {
+        (!parsed.errors.is_empty()).then(|| {
+            format!(
+                "user file {} skipped malformed {}",
+                self.path.display(),
+                list_lines(&parsed.errors)
+            )
+        })
     }
 
     /// The shared store for `path` (one per path and process, so the file is parsed once).
@@ -282,12 +420,21 @@ impl UserFileStore {
                 return Ok(s.parsed.clone());
             }
         }
-        let (stamp, text) = self.read_consistent()?;
-        let parsed = Arc::new(ParsedUserFile::parse(&text));
+        let (stamp, bytes) = self.read_consistent()?;
+        let text = core::str::from_utf8(&bytes)
+            .map_err(|e| file_error(&self.path, format_args!("not UTF-8 ({e})")))?;
+        let parsed = Arc::new(ParsedUserFile::parse(text));
         let mut guard = match self.current.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
+        // Report skipped lines once per version (a recent file is re-read on every lookup).
+        if guard
+            .as_ref()
+            .map_or(true, |old| old.parsed.errors != parsed.errors)
+        {
+            self.log_skipped(&parsed);
+        }
         *guard = Some(Snapshot {
             stamp,
             trusted: !stamp.is_recent(),
@@ -297,16 +444,14 @@ impl UserFileStore {
     }
 
     /// Reads the whole file with its stamp, retrying while it changes under the read.
-    fn read_consistent(&self) -> Result<(FileStamp, String), GssError> {
-        use std::io::Read;
+    fn read_consistent(&self) -> Result<(FileStamp, Zeroizing<Vec<u8>>), GssError> {
         for _ in 0..READ_ATTEMPTS {
             let mut file =
                 std::fs::File::open(&self.path).map_err(|e| file_error(&self.path, e))?;
             let before = file.metadata().map_err(|e| file_error(&self.path, e))?;
             check_mode(&self.path, &before)?;
-            let mut text = String::new();
-            file.read_to_string(&mut text)
-                .map_err(|e| file_error(&self.path, e))?;
+            let hint = usize::try_from(before.size()).unwrap_or(MAX_FILE_SIZE);
+            let text = read_wiped(&mut file, hint).map_err(|e| file_error(&self.path, e))?;
             let after = file.metadata().map_err(|e| file_error(&self.path, e))?;
             let stamp = FileStamp::of(&before);
             if stamp == FileStamp::of(&after) && u64::try_from(text.len()).ok() == Some(stamp.size)
@@ -325,34 +470,62 @@ impl UserFileStore {
             None => parsed.first(),
         };
         let entry = entry.ok_or_else(|| {
+            if parsed.entries().is_empty() {
+                return GssError::with_detail(
+                    GSS_S_NO_CRED,
+                    Minor::UserFile,
+                    self.no_entries(&parsed),
+                );
+            }
             let who = match (user, domain) {
                 (Some(u), Some(d)) => format!("{d}\\{u}"),
                 (Some(u), None) => u.to_string(),
                 (None, _) => "no usable entry".to_string(),
             };
+            let note = self
+                .skipped_note(&parsed)
+                .map(|n| format!("; {n}"))
+                .unwrap_or_default();
             GssError::with_detail(
                 GSS_S_NO_CRED,
                 Minor::UnknownUser,
-                format!("{who} in {}", self.path.display()),
+                format!("{who} in {}{note}", self.path.display()),
             )
         })?;
-        Ok(UserSecrets {
-            user: entry.user.clone(),
-            domain: entry
-                .domain
-                .clone()
-                .or_else(|| domain.map(String::from))
-                .unwrap_or_default(),
-            nt_hash: entry.nt_hash.clone(),
-            lm_hash: entry.lm_hash.clone(),
-        })
+        Ok(secrets_of(entry))
     }
 }
 
 impl CredentialLookup for UserFileStore {
     fn lookup(&self, user: &str, domain: &str) -> Option<UserSecrets> {
-        self.find(Some(user), (!domain.is_empty()).then_some(domain))
-            .ok()
+        self.find_user(user, domain).ok()
+    }
+
+    /// A missing, unreadable, insecure or empty file is `Unavailable` with the reason; an unknown user is
+    /// `NotFound`, noting the skipped lines (the user may be on one of them).
+    fn find_user(&self, user: &str, domain: &str) -> Result<UserSecrets, LookupFailure> {
+        let parsed = self
+            .snapshot()
+            .map_err(|e| LookupFailure::Unavailable(operator_text(&e)))?;
+        if parsed.entries().is_empty() {
+            return Err(LookupFailure::Unavailable(self.no_entries(&parsed)));
+        }
+        parsed
+            .find(user, (!domain.is_empty()).then_some(domain))
+            .map(secrets_of)
+            .ok_or_else(|| LookupFailure::NotFound {
+                note: self.skipped_note(&parsed),
+            })
+    }
+}
+
+fn secrets_of(entry: &UserEntry) -> UserSecrets {
+    UserSecrets {
+        user: entry.user.clone(),
+        // The entry's own domain: a domainless entry vouches for no domain, whatever was asked.
+        domain: entry.domain.clone().unwrap_or_default(),
+        nt_hash: entry.nt_hash.clone(),
+        lm_hash: entry.lm_hash.clone(),
     }
 }
 
@@ -412,6 +585,25 @@ eve:1002:XX:nothex:
         assert_eq!(p.find("u", None).map(|e| e.line), Some(1));
         assert_eq!(p.find("u", Some("b")).map(|e| e.line), Some(2));
         assert_eq!(p.find("u", Some("C")).map(|e| e.line), Some(3));
+    }
+
+    #[test]
+    fn an_entry_for_the_asked_domain_wins_over_an_earlier_domainless_one() {
+        let p = ParsedUserFile::parse(":bob:secret\nCORP:bob:corp-pw\n");
+        assert_eq!(p.find("bob", Some("corp")).map(|e| e.line), Some(2));
+        assert_eq!(p.find("BOB", Some("ADMINS")).map(|e| e.line), Some(1));
+        assert_eq!(p.find("bob", None).map(|e| e.line), Some(1));
+        let only_domain = ParsedUserFile::parse("CORP:bob:corp-pw\n");
+        assert!(only_domain.find("bob", Some("ADMINS")).is_none());
+    }
+
+    #[test]
+    fn a_domainless_entry_reports_no_domain() {
+        let path = temp_file("nodomain", ":bob:secret\n");
+        let s = UserFileStore::new(&path)
+            .find(Some("bob"), Some("ADMINS"))
+            .unwrap();
+        assert_eq!((s.user.as_str(), s.domain.as_str()), ("bob", ""));
     }
 
     #[test]

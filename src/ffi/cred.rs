@@ -112,14 +112,15 @@ unsafe fn read_store(cs: gss_const_key_value_set_t) -> Result<Option<CredStore>,
         return Ok(None);
     }
     // SAFETY: cs is non-NULL and valid: `count` elements of NUL-terminated key/value strings.
-    let pairs: Vec<(String, String)> = unsafe {
+    // Values may be passwords: each copy is wiped when freed.
+    let pairs: Vec<(String, zeroize::Zeroizing<String>)> = unsafe {
         let set = &*cs;
         if set.elements.is_null() {
             Vec::new()
         } else {
             core::slice::from_raw_parts(set.elements, set.count as usize)
                 .iter()
-                .filter_map(|e| Some((c_str(e.key)?, c_str(e.value)?)))
+                .filter_map(|e| Some((c_str(e.key)?, zeroize::Zeroizing::new(c_str(e.value)?))))
                 .collect()
         }
     };

@@ -118,8 +118,17 @@ pub(crate) unsafe fn take<T: Handled, P>(p: *mut P, invalid: GssError) -> Result
         }
         key as *mut Handle<T>
     };
-    // SAFETY: h was made by Box::into_raw in into_raw and has just been unregistered, so this is the only owner.
-    let mut boxed = unsafe { Box::from_raw(h) };
-    boxed.magic = 0;
-    Ok(boxed.value)
+    // SAFETY: h came from Box::into_raw in into_raw and was removed from the registry above, so this is the only
+    // owner. The value is moved out, then the handle's memory is wiped (a moved-from value keeps its bytes: a
+    // credential's NT hash, a context's keys) and freed as `MaybeUninit`, so the moved-out value is not dropped
+    // twice.
+    unsafe {
+        let value = core::ptr::read(&(*h).value);
+        zeroize::Zeroize::zeroize(core::slice::from_raw_parts_mut(
+            h.cast::<u8>(),
+            core::mem::size_of::<Handle<T>>(),
+        ));
+        drop(Box::from_raw(h.cast::<core::mem::MaybeUninit<Handle<T>>>()));
+        Ok(value)
+    }
 }

@@ -287,7 +287,9 @@ pub unsafe extern "C" fn gss_get_name_attribute(
     })
 }
 
-/// `gss_localname` (MIT): `DOMAIN\user` if such an account exists, else `user` (via `getpwnam_r`).
+/// `gss_localname` (MIT): `DOMAIN\user` if such an account exists, else `user` (via `getpwnam_r`) — the bare user
+/// only for a name without a domain or in this machine's own NetBIOS domain or computer name
+/// ([`Name::localname_candidates`]).
 ///
 /// # Safety
 /// Pointers are NULL or valid.
@@ -309,8 +311,13 @@ pub unsafe extern "C" fn gss_localname(
                 return Err(GssError::new(GSS_S_BAD_MECH, Minor::WrongMech));
             }
             let n = name_ref(name)?;
+            let cfg = crate::ffi::sys::config();
+            let local = [
+                cfg.netbios_domain_name.as_str(),
+                cfg.netbios_computer_name.as_str(),
+            ];
             let found = n
-                .localname_candidates()?
+                .localname_candidates(&local)?
                 .iter()
                 .find_map(|c| local_account(c));
             let account = found.ok_or_else(|| {

@@ -21,7 +21,7 @@ use super::wire::{
     NtlmV2ClientChallenge, Version, MSV_AV_FLAG_MIC_PRESENT, MSV_AV_FLAG_UNVERIFIED_SPN,
 };
 
-pub use super::validator::{CredentialLookup, UserSecrets};
+pub use super::validator::{CredentialLookup, LookupFailure, UserSecrets};
 use super::validator::{HashValidator, LogonRequest, Refusal, Response, Validated, Validator};
 
 /// Acceptor settings.
@@ -48,6 +48,9 @@ pub struct AcceptorConfig {
     pub max_skew_secs: u64,
     /// The VERSION we put in the CHALLENGE.
     pub version: Version,
+    /// The negotiable flags (signing, sealing, key exchange, key strengths, datagram, identify) the CHALLENGE
+    /// may grant: gss-ntlmssp's credential option `…655.1.5` on an acceptor credential. All by default.
+    pub allowed_flags: NegotiateFlags,
     /// The back-end that validates responses (user file, winbind, or a chain of them).
     pub validator: Arc<dyn Validator>,
     /// Randomness and clock.
@@ -87,6 +90,7 @@ impl AcceptorConfig {
             require_channel_bindings: false,
             max_skew_secs: DEFAULT_MAX_TIMESTAMP_SKEW_SECS,
             version: Version::DEFAULT,
+            allowed_flags: NegotiateFlags(u32::MAX),
             validator,
             env,
         }
@@ -148,6 +152,7 @@ impl AcceptorStart {
             NegotiateFlags::OEM
         };
         flags |= asked
+            & cfg.allowed_flags
             & (NegotiateFlags::SIGN
                 | NegotiateFlags::SEAL
                 | NegotiateFlags::ALWAYS_SIGN
@@ -208,17 +213,18 @@ struct Verified {
     account: Option<(String, String)>,
 }
 
-/// The account name to report: the back-end's spelling where it has one, else what the client sent (so
-/// `testdom\TESTUSER` and a domain-less `testuser` both come out as the stored `TESTDOM\testuser`).
+/// The account name to report: the back-end's spelling of the user where it has one, else what the client
+/// sent, and the back-end's domain only — `testdom\TESTUSER` comes out as the stored `TESTDOM\testuser`, a
+/// UPN logon as the directory's `ADTEST\alice`, and a domainless user-file entry yields the bare user whatever
+/// domain the client claimed (the client's domain is not authenticated by a domainless entry: reporting it
+/// would let `ADMINS\bob` be claimed with `bob`'s password).
 fn canonical(v: &Validated, auth: &Authenticate) -> (String, String) {
-    let pick = |stored: &str, sent: &str| {
-        if stored.is_empty() {
-            sent.to_string()
-        } else {
-            stored.to_string()
-        }
+    let user = if v.user.is_empty() {
+        auth.user.clone()
+    } else {
+        v.user.clone()
     };
-    (pick(&v.user, &auth.user), pick(&v.domain, &auth.domain))
+    (user, v.domain.clone())
 }
 
 /// The core error for a back-end's refusal of `auth`'s account.
@@ -226,6 +232,8 @@ fn refused(r: Refusal, auth: &Authenticate) -> NtlmError {
     let (user, domain) = (auth.user.clone(), auth.domain.clone());
     match r {
         Refusal::UnknownUser => NtlmError::UnknownUser { user, domain },
+        Refusal::UnknownUserNoted(note) => NtlmError::UnknownUserNoted { user, domain, note },
+        Refusal::UserDatabaseUnavailable(reason) => NtlmError::UserDatabaseUnavailable { reason },
         Refusal::WrongPassword => NtlmError::WrongPassword { user, domain },
         Refusal::LmUnavailable => NtlmError::LmRefused,
         Refusal::Unavailable(why) => NtlmError::BackendUnavailable(why),

@@ -86,6 +86,14 @@ pub enum NtlmError {
     RandomUnavailable,
     /// The acceptor does not know this user.
     UnknownUser { user: String, domain: String },
+    /// The acceptor does not know this user, and its user database has more to say (e.g. skipped lines).
+    UnknownUserNoted {
+        user: String,
+        domain: String,
+        note: String,
+    },
+    /// The acceptor's user database cannot be used (a missing, empty or insecure user file).
+    UserDatabaseUnavailable { reason: String },
     /// The response does not prove knowledge of the user's password.
     WrongPassword { user: String, domain: String },
     /// The back-end refused the logon for a reason other than an unknown user or a wrong password (account
@@ -141,6 +149,10 @@ impl fmt::Display for NtlmError {
             NtlmError::UnknownUser { user, domain } => {
                 write!(f, "unknown user {}", display_user(domain, user))
             }
+            NtlmError::UnknownUserNoted { user, domain, note } => {
+                write!(f, "unknown user {}; {note}", display_user(domain, user))
+            }
+            NtlmError::UserDatabaseUnavailable { reason } => f.write_str(reason),
             NtlmError::WrongPassword { user, domain } => {
                 write!(
                     f,
@@ -163,7 +175,12 @@ impl fmt::Display for NtlmError {
                 f.write_str("channel bindings required but not sent")
             }
             NtlmError::SpnMismatch { expected, got } => {
-                write!(f, "target name {got:?} does not match {expected:?}")
+                write!(
+                    f,
+                    "target name \"{}\" does not match \"{}\"",
+                    escape(got),
+                    escape(expected)
+                )
             }
             NtlmError::NtlmV1Refused { level } => {
                 write!(f, "NTLMv1/LM response refused at LM_COMPAT_LEVEL {level}")
@@ -205,11 +222,57 @@ impl From<WireError> for NtlmError {
     }
 }
 
-/// `DOMAIN\user`, or `user` when the domain is empty.
+/// `DOMAIN\user`, or `user` when the domain is empty — escaped with [`escape`], since both may come from a peer.
 pub fn display_user(domain: &str, user: &str) -> String {
     if domain.is_empty() {
-        user.to_string()
+        escape(user).into_owned()
     } else {
-        format!("{domain}\\{user}")
+        format!("{}\\{}", escape(domain), escape(user))
+    }
+}
+
+/// Text from a peer (or any text bound for a status message or the debug log) made safe to show: control
+/// characters and every other character Rust does not consider printable (format characters such as bidi
+/// overrides and zero-width marks, line and paragraph separators, unassigned code points) become escapes —
+/// `\n`, `\r`, `\t`, `\u{1b}` — so a peer cannot forge a log line or drive a terminal. Printable text,
+/// backslashes and quotes included, is kept as is (`DOMAIN\user` stays readable); borrowed when unchanged.
+/// The one escaping function: every place peer text reaches a status text or the log goes through it.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    let needs = |c: char| c != '\\' && c != '"' && c != '\'' && c.escape_debug().len() > 1;
+    if !text.chars().any(needs) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_shows_controls_and_invisible_characters_and_keeps_the_rest() {
+        assert_eq!(
+            escape("CORP\\bob \"o'k\" é ü 日本"),
+            "CORP\\bob \"o'k\" é ü 日本"
+        );
+        assert_eq!(escape("a\nb\rc\td"), "a\\nb\\rc\\td");
+        assert_eq!(
+            escape("\u{1b}[2J\u{7}\u{0}\u{7f}\u{85}"),
+            "\\u{1b}[2J\\u{7}\\0\\u{7f}\\u{85}"
+        );
+        assert_eq!(
+            escape("\u{202e}\u{200b}\u{2028}\u{feff}"),
+            "\\u{202e}\\u{200b}\\u{2028}\\u{feff}"
+        );
+        assert!(matches!(escape("plain"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(display_user("D\nX", "u\n"), "D\\nX\\u\\n");
     }
 }

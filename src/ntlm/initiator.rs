@@ -65,6 +65,10 @@ pub struct InitiatorConfig {
     pub mic: bool,
     /// The VERSION we put in our messages.
     pub version: Version,
+    /// Replaces [`InitiatorConfig::DEFAULT_FLAGS`] as the base of the NEGOTIATE flags (gss-ntlmssp's credential
+    /// option `…655.1.5`); the requested services and the LM_COMPAT_LEVEL policy (extended session security,
+    /// LM_KEY) are applied on top, as there.
+    pub base_flags: Option<NegotiateFlags>,
     /// Randomness and clock.
     pub env: Arc<dyn Environment>,
 }
@@ -93,34 +97,50 @@ impl InitiatorConfig {
             key_exchange: true,
             mic: true,
             version: Version::DEFAULT,
+            base_flags: None,
             env,
         }
     }
 
+    /// The NEGOTIATE flags before the requested services and the policy are added (gss-ntlmssp's
+    /// `NTLMSSP_DEFAULT_CLIENT_FLAGS`).
+    pub const DEFAULT_FLAGS: NegotiateFlags = NegotiateFlags(
+        NegotiateFlags::UNICODE.0
+            | NegotiateFlags::OEM.0
+            | NegotiateFlags::REQUEST_TARGET.0
+            | NegotiateFlags::NTLM.0
+            | NegotiateFlags::ALWAYS_SIGN.0
+            | NegotiateFlags::VERSION.0
+            | NegotiateFlags::KEY_128.0
+            | NegotiateFlags::KEY_56.0,
+    );
+
     fn negotiate_flags(&self) -> NegotiateFlags {
-        let mut f = NegotiateFlags::UNICODE
-            | NegotiateFlags::OEM
-            | NegotiateFlags::REQUEST_TARGET
-            | NegotiateFlags::NTLM
-            | NegotiateFlags::ALWAYS_SIGN
-            | NegotiateFlags::VERSION
-            | NegotiateFlags::KEY_128
-            | NegotiateFlags::KEY_56;
+        let mut f = self.base_flags.unwrap_or(Self::DEFAULT_FLAGS);
+        // The requested services add their flags (never remove one the base has).
+        let add = |f: &mut NegotiateFlags, flag: NegotiateFlags, on: bool| {
+            if on {
+                *f = f.with(flag);
+            }
+        };
+        add(
+            &mut f,
+            NegotiateFlags::KEY_EXCH,
+            self.key_exchange || self.requested.datagram,
+        );
+        add(
+            &mut f,
+            NegotiateFlags::SIGN,
+            self.requested.sign || self.requested.seal,
+        );
+        add(&mut f, NegotiateFlags::SEAL, self.requested.seal);
+        add(&mut f, NegotiateFlags::DATAGRAM, self.requested.datagram);
+        add(&mut f, NegotiateFlags::IDENTIFY, self.requested.identify);
+        // The policy decides the session security protocol, whatever the base says.
         f.set(
             NegotiateFlags::EXTENDED_SESSIONSECURITY,
             self.lm_compat_level.initiator_requests_ess(),
         );
-        f.set(
-            NegotiateFlags::KEY_EXCH,
-            self.key_exchange || self.requested.datagram,
-        );
-        f.set(
-            NegotiateFlags::SIGN,
-            self.requested.sign || self.requested.seal,
-        );
-        f.set(NegotiateFlags::SEAL, self.requested.seal);
-        f.set(NegotiateFlags::DATAGRAM, self.requested.datagram);
-        f.set(NegotiateFlags::IDENTIFY, self.requested.identify);
         // LM_KEY only makes sense without ESS (§2.2.2.5: ESS wins when both are set).
         f.set(
             NegotiateFlags::LM_KEY,

@@ -25,11 +25,30 @@ pub struct UserSecrets {
     pub lm_hash: Option<LmHash>,
 }
 
+/// Why a [`CredentialLookup`] found no secrets, for the operator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LookupFailure {
+    /// The source has no such user; `note` is what else the operator should know (e.g. skipped lines).
+    NotFound {
+        /// Extra text for the status and the log (never a secret).
+        note: Option<String>,
+    },
+    /// The source itself cannot be used (a missing, empty or insecure user file): why, as a sentence.
+    Unavailable(String),
+}
+
 /// Where a hash-based back-end finds users: (user, domain) → secrets. Names compare case-insensitively; an
 /// empty `domain` matches an entry of any domain.
 pub trait CredentialLookup: Send + Sync {
     /// The secrets of `domain\user`, if known.
     fn lookup(&self, user: &str, domain: &str) -> Option<UserSecrets>;
+
+    /// Like [`CredentialLookup::lookup`], saying why nothing was found. The validator calls this one; the
+    /// default knows no more than "not found".
+    fn find_user(&self, user: &str, domain: &str) -> Result<UserSecrets, LookupFailure> {
+        self.lookup(user, domain)
+            .ok_or(LookupFailure::NotFound { note: None })
+    }
 }
 
 /// Which response the client sent, as the acceptor classified it before asking the back-end.
@@ -68,7 +87,8 @@ pub struct LogonRequest<'a> {
 pub struct Validated {
     /// The account as the directory spells it ("" = keep what the client sent).
     pub user: String,
-    /// The account's domain as the directory spells it ("" = keep what the client sent).
+    /// The account's domain as the back-end vouches for it; "" = none (the client's claimed domain is never
+    /// reported in its place: a domainless user-file entry does not authenticate it).
     pub domain: String,
     /// SessionBaseKey (§3.3.1 / §3.3.2).
     pub session_base_key: SessionKey,
@@ -84,6 +104,10 @@ pub struct Validated {
 pub enum Refusal {
     /// No such account.
     UnknownUser,
+    /// No such account, with what else the operator should know (e.g. skipped user-file lines).
+    UnknownUserNoted(String),
+    /// The user database itself cannot be used (a missing, empty or insecure user file).
+    UserDatabaseUnavailable(String),
     /// The response does not prove the password.
     WrongPassword,
     /// The account is disabled.
@@ -114,6 +138,8 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Refusal::UnknownUser => f.write_str("unknown user"),
+            Refusal::UnknownUserNoted(note) => write!(f, "unknown user ({note})"),
+            Refusal::UserDatabaseUnavailable(why) => write!(f, "user database unavailable: {why}"),
             Refusal::WrongPassword => f.write_str("password does not match"),
             Refusal::AccountDisabled => f.write_str("account disabled"),
             Refusal::AccountExpired => f.write_str("account expired"),
@@ -164,8 +190,12 @@ impl<L: CredentialLookup + ?Sized> Validator for HashValidator<L> {
     fn validate(&self, req: &LogonRequest<'_>) -> Result<Validated, Refusal> {
         let secrets = self
             .0
-            .lookup(req.user, req.domain)
-            .ok_or(Refusal::UnknownUser)?;
+            .find_user(req.user, req.domain)
+            .map_err(|f| match f {
+                LookupFailure::NotFound { note: None } => Refusal::UnknownUser,
+                LookupFailure::NotFound { note: Some(n) } => Refusal::UnknownUserNoted(n),
+                LookupFailure::Unavailable(why) => Refusal::UserDatabaseUnavailable(why),
+            })?;
         let ch = &req.challenge;
         let base = match req.kind {
             Response::V2 => {
@@ -205,9 +235,10 @@ impl<L: CredentialLookup + ?Sized> Validator for HashValidator<L> {
 }
 
 /// Back-ends tried in order (gss-ntlmssp's: user file first, then winbind): the first that knows the user
-/// answers; `UnknownUser` and `Unavailable` from one back-end pass the logon to the next. When none knows
-/// the user, the answer is `UnknownUser` if any back-end said so (an unreachable later back-end does not
-/// turn a user file's "unknown user" into an outage), else the last `Unavailable`.
+/// answers; "unknown user", an unusable user file and an unreachable back-end pass the logon to the next.
+/// When none knows the user the most useful of those is reported: an unusable user file or an "unknown user"
+/// with a note (the first such), else "unknown user" if any back-end said so (an unreachable later back-end
+/// does not turn a user file's "unknown user" into an outage), else the last "unavailable".
 pub struct Chain(pub Vec<std::sync::Arc<dyn Validator>>);
 
 impl Validator for Chain {
@@ -216,17 +247,22 @@ impl Validator for Chain {
     }
 
     fn validate(&self, req: &LogonRequest<'_>) -> Result<Validated, Refusal> {
+        let mut noted = None;
         let mut unavailable = None;
         let mut unknown = false;
         for v in &self.0 {
             match v.validate(req) {
                 Err(Refusal::UnknownUser) => unknown = true,
+                Err(r @ (Refusal::UnknownUserNoted(_) | Refusal::UserDatabaseUnavailable(_))) => {
+                    noted = noted.or(Some(r))
+                }
                 Err(r @ Refusal::Unavailable(_)) => unavailable = Some(r),
                 other => return other,
             }
         }
-        Err(match unavailable {
-            Some(r) if !unknown => r,
+        Err(match (noted, unavailable) {
+            (Some(r), _) => r,
+            (None, Some(r)) if !unknown => r,
             _ => Refusal::UnknownUser,
         })
     }
@@ -336,7 +372,7 @@ mod tests {
             Some(Refusal::UnknownUser)
         );
         assert_eq!(
-            Chain(vec![down.clone(), f.clone(), unknown])
+            Chain(vec![down.clone(), f.clone(), unknown.clone()])
                 .validate(&bob)
                 .err(),
             Some(Refusal::UnknownUser)
@@ -345,7 +381,16 @@ mod tests {
             Chain(vec![down.clone()]).validate(&bob).err(),
             Some(Refusal::Unavailable("down".into()))
         );
-        assert!(Chain(vec![down, f.clone()]).validate(&req).is_ok());
+        assert!(Chain(vec![down.clone(), f.clone()]).validate(&req).is_ok());
+        let broken: Arc<dyn Validator> =
+            Arc::new(Fixed(Refusal::UserDatabaseUnavailable("empty file".into())));
+        assert_eq!(
+            Chain(vec![broken.clone(), unknown.clone(), down])
+                .validate(&bob)
+                .err(),
+            Some(Refusal::UserDatabaseUnavailable("empty file".into()))
+        );
+        assert!(Chain(vec![broken, f.clone()]).validate(&req).is_ok());
         assert_eq!(
             Chain(vec![f, disabled]).validate(&bob).err(),
             Some(Refusal::AccountDisabled)

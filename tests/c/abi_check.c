@@ -1,7 +1,8 @@
 /* Compiled by tests/header.rs. Checks, with gcc and MIT's own headers:
  *  - the layouts our Rust mirrors assume (src/ffi/types.rs asserts the same numbers on the Rust side);
  *  - that every function we export has MIT's signature (gss_negotiate_exports.h redeclares them with MIT's types:
- *    a mismatch is a "conflicting types" error);
+ *    a mismatch is a "conflicting types" error) — and, for the SPI entry points MIT's public headers do not
+ *    declare, the type of the mechglue's dispatch-table slot they fill (CHECK_SPI below);
  *  - that the constants of include/gss_negotiate.h agree with MIT's OIDs. */
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
@@ -24,6 +25,31 @@ _Static_assert(sizeof(gss_key_value_element_desc) == 16, "gss_key_value_element_
 _Static_assert(sizeof(gss_key_value_set_desc) == 16 && offsetof(gss_key_value_set_desc, elements) == 8, "kv set");
 _Static_assert(sizeof(gss_iov_buffer_desc) == 24, "gss_iov_buffer_desc");
 _Static_assert(sizeof(gss_cred_usage_t) == sizeof(int), "gss_cred_usage_t");
+
+/* The SPI entry points that only the mechglue's internal dispatch table (struct gss_config in krb5's
+ * src/lib/gssapi/mechglue/mglueP.h, 1.20) types: each must have that slot's type. The check is at compile time
+ * (gcc's __builtin_types_compatible_p, C's compatibility rules: top-level `const` on a parameter — MIT writes
+ * `const gss_buffer_t` — does not change a function's type) and links nothing. tests/header.rs requires a
+ * CHECK_SPI(<name>, ...) here for every export MIT's public headers do not declare. */
+#define CHECK_SPI(name, slot_type)                                                                           \
+    _Static_assert(__builtin_types_compatible_p(__typeof__(&name), slot_type),                              \
+                   #name " does not have the type of the mechglue's slot")
+
+typedef OM_uint32 (*spi_release_oid_t)(OM_uint32 *, gss_OID *);
+typedef OM_uint32 (*spi_acquire_cred_with_password_t)(OM_uint32 *, gss_name_t, gss_buffer_t, OM_uint32,
+                                                      gss_OID_set, int, gss_cred_id_t *, gss_OID_set *,
+                                                      OM_uint32 *);
+typedef OM_uint32 (*spi_import_sec_context_by_mech_t)(OM_uint32 *, gss_OID, gss_buffer_t, gss_ctx_id_t *);
+typedef OM_uint32 (*spi_import_name_by_mech_t)(OM_uint32 *, gss_OID, gss_buffer_t, gss_OID, gss_name_t *);
+typedef OM_uint32 (*spi_import_cred_by_mech_t)(OM_uint32 *, gss_OID, gss_buffer_t, gss_cred_id_t *);
+typedef OM_uint32 (*spi_set_cred_option_t)(OM_uint32 *, gss_cred_id_t *, gss_OID, gss_buffer_t);
+
+CHECK_SPI(gss_internal_release_oid, spi_release_oid_t);
+CHECK_SPI(gssspi_acquire_cred_with_password, spi_acquire_cred_with_password_t);
+CHECK_SPI(gssspi_import_sec_context_by_mech, spi_import_sec_context_by_mech_t);
+CHECK_SPI(gssspi_import_name_by_mech, spi_import_name_by_mech_t);
+CHECK_SPI(gssspi_import_cred_by_mech, spi_import_cred_by_mech_t);
+CHECK_SPI(gssspi_set_cred_option, spi_set_cred_option_t);
 
 int main(void)
 {
