@@ -337,6 +337,42 @@ fn ntlm_logons_validated_by_the_domain_controller() {
         "debug log:\n{log}"
     );
 
+    // 1 and 8 threads in one process, through the NTLM core and the winbind validator.
+    let exe = std::env::current_exe().expect("test binary");
+    let mut inner = Command::new(script());
+    inner
+        .arg("exec")
+        .arg(&dc.dir)
+        .arg("env")
+        .arg("AD_WINBIND_INNER=1")
+        .arg(&exe)
+        .args([
+            "--ignored",
+            "--exact",
+            "in_namespace_winbind_threads",
+            "--nocapture",
+        ]);
+    let threads = run_bounded(
+        inner,
+        &h.env.dir.path().join("threads.log"),
+        Duration::from_secs(120),
+    );
+    assert!(
+        threads.success() && threads.output.contains("1 passed"),
+        "in-namespace threads test:\n{}",
+        threads.output
+    );
+    if let Some(line) = threads
+        .output
+        .lines()
+        .find(|l| l.starts_with("winbind logons"))
+    {
+        use std::io::Write;
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(format!("{line}\n").as_bytes());
+    }
+
     // The DC goes away: winbind-only logons fail with a clear "back-end unavailable", the user file still
     // works; after the DC is back, domain logons work again.
     dc.samba("samba-stop");
@@ -364,5 +400,127 @@ fn ntlm_logons_validated_by_the_domain_controller() {
         Mode::Spnego,
         "alice (DC back, file + winbind)",
         "ADTEST\\alice",
+    );
+}
+
+/// The in-process half, run by [`ntlm_logons_validated_by_the_domain_controller`] inside the DC's namespaces
+/// (`--ignored --exact`): the NTLM core's initiator and acceptor with the winbind validator, 1 thread then 8
+/// threads, every logon checked; wrong passwords and mismatched channel bindings refused; winbind's connection
+/// and request counts checked; logons/s and latency printed. Not a test on its own (ignored by default).
+#[test]
+#[ignore = "helper: run inside the DC's namespaces by ntlm_logons_validated_by_the_domain_controller"]
+fn in_namespace_winbind_threads() {
+    use gss_negotiate::creds::winbind::WinbindValidator;
+    use gss_negotiate::ntlm::acceptor::{AcceptorConfig, AcceptorStart};
+    use gss_negotiate::ntlm::crypto::ntowfv1;
+    use gss_negotiate::ntlm::env::SystemEnvironment;
+    use gss_negotiate::ntlm::error::NtlmError;
+    use gss_negotiate::ntlm::initiator::{InitiatorConfig, InitiatorCredential, InitiatorStart};
+    use gss_negotiate::ntlm::secret::Password;
+    use gss_negotiate::ntlm::validator::Validator;
+    use std::sync::Arc;
+
+    assert_eq!(
+        std::env::var("AD_WINBIND_INNER").as_deref(),
+        Ok("1"),
+        "run by ntlm_logons_validated_by_the_domain_controller only"
+    );
+    let validator: Arc<dyn Validator> =
+        Arc::new(WinbindValidator::new().expect("libwbclient loads"));
+    let logon = |password: &str, icb: Option<[u8; 16]>, acb: Option<[u8; 16]>| {
+        let mut icfg = InitiatorConfig::new(
+            InitiatorCredential::User {
+                user: "alice".into(),
+                domain: "ADTEST".into(),
+                nt_hash: ntowfv1(&Password::new(password)),
+                lm_hash: None,
+            },
+            Arc::new(SystemEnvironment),
+        );
+        icfg.workstation = "CLIENTPC".into();
+        icfg.target_spn = Some("host/dc1.ad.test".into());
+        let mut acfg =
+            AcceptorConfig::with_validator(validator.clone(), Arc::new(SystemEnvironment));
+        acfg.netbios_domain = "ADTEST".into();
+        acfg.netbios_computer = "DC1".into();
+        acfg.target_spn = Some("host/dc1.ad.test".into());
+        let (wait, negotiate) = InitiatorStart::new(icfg).negotiate();
+        let (acc, challenge) = AcceptorStart::new(acfg).challenge(&negotiate)?;
+        let (_client, authenticate) = wait.authenticate(&challenge, icb)?;
+        acc.finish(&authenticate, acb)
+    };
+    let counts = || -> (usize, usize) {
+        let s = validator.stats().unwrap_or_default();
+        let nums: Vec<usize> = s
+            .split(|c: char| !c.is_ascii_digit())
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        (
+            nums.first().copied().unwrap_or(0),
+            nums.get(1).copied().unwrap_or(0),
+        )
+    };
+
+    // The acceptor still checks channel bindings (and the MIC) after the DC said yes.
+    let ok = logon("Passw0rd!alice", Some([1; 16]), Some([1; 16])).expect("alice");
+    assert_eq!((ok.user.as_str(), ok.domain.as_str()), ("alice", "ADTEST"));
+    assert!(ok.mic_present);
+    assert_eq!(
+        logon("Passw0rd!alice", Some([1; 16]), Some([2; 16])).err(),
+        Some(NtlmError::ChannelBindingsMismatch)
+    );
+    assert!(matches!(
+        logon("wrong", None, None).err(),
+        Some(NtlmError::WrongPassword { .. })
+    ));
+    let (_, before) = counts();
+    assert_eq!(before, 3, "one winbind request per logon");
+
+    let measure = |threads: usize, per_thread: usize| -> (f64, Duration, Duration) {
+        let start = Instant::now();
+        let mut lat: Vec<Duration> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..per_thread)
+                            .map(|i| {
+                                let t0 = Instant::now();
+                                let wrong = i % 10 == 9;
+                                let r = logon(
+                                    if wrong { "wrong" } else { "Passw0rd!alice" },
+                                    None,
+                                    None,
+                                );
+                                match (wrong, r) {
+                                    (false, Ok(e)) => assert_eq!(e.domain, "ADTEST"),
+                                    (true, Err(NtlmError::WrongPassword { .. })) => {}
+                                    (w, r) => panic!("wrong password {w}: {r:?}"),
+                                }
+                                t0.elapsed()
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .flat_map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let secs = start.elapsed().as_secs_f64();
+        lat.sort_unstable();
+        let p = |q: f64| lat[((lat.len() - 1) as f64 * q) as usize];
+        (lat.len() as f64 / secs, p(0.5), p(0.99))
+    };
+    let (rate1, p50_1, p99_1) = measure(1, 200);
+    let (rate8, p50_8, p99_8) = measure(8, 50);
+    let (conns, reqs) = counts();
+    assert_eq!(reqs, before + 600, "one winbind request per logon");
+    assert!(
+        (1..=9).contains(&conns),
+        "winbind connections are pooled: {conns} for 8 threads"
+    );
+    println!(
+        "winbind logons (debug build, in process): 1 thread {rate1:.0}/s (median {p50_1:?}, p99 {p99_1:?}); \
+         8 threads {rate8:.0}/s (median {p50_8:?}, p99 {p99_8:?}); {conns} winbind connection(s), {reqs} request(s)"
     );
 }
