@@ -133,17 +133,17 @@ impl Validator for WinbindValidator {
     }
 
     fn netbios_domain(&self) -> Option<String> {
-        // Asked once per process (the machine's domain does not change under a running server).
-        static DOMAIN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-        DOMAIN
-            .get_or_init(|| {
-                self.wb
-                    .interface_details()
-                    .ok()
-                    .map(|(_, domain, _)| domain)
-                    .filter(|d| !d.is_empty())
-            })
-            .clone()
+        // Asked until winbind first answers, then never again in this process (the machine's domain does not
+        // change under a running server); an unreachable winbindd is not remembered as "no domain".
+        static DOMAIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        if let Some(d) = DOMAIN.get() {
+            return Some(d.clone());
+        }
+        let (_, domain, _) = self.wb.interface_details().ok()?;
+        if domain.is_empty() {
+            return None;
+        }
+        Some(DOMAIN.get_or_init(|| domain).clone())
     }
 
     fn stats(&self) -> Option<String> {
