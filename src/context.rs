@@ -528,6 +528,14 @@ impl SecContext {
         }
     }
 
+    /// The name attributes of `source_name` (acceptor side, once established; empty otherwise).
+    pub fn source_attrs(&self) -> crate::name_attrs::NameAttrs {
+        match &self.state {
+            State::Established(e) if e.side == Side::Server => e.attrs.clone(),
+            _ => Default::default(),
+        }
+    }
+
     /// The acceptor's name (`targ_name`).
     pub fn target_name(&self) -> Option<Name> {
         if self.is_initiator() {

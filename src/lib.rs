@@ -13,6 +13,7 @@ pub mod context;
 pub mod creds;
 pub mod debug;
 mod ffi;
+pub mod name_attrs;
 pub mod names;
 pub mod ntlm;
 pub mod oids;

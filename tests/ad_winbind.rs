@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::peers::python;
 use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -326,16 +327,20 @@ fn ntlm_logons_validated_by_the_domain_controller() {
         assert_eq!(stems.len(), cases.len(), "{texts:?}");
     }
 
-    // One winbind connection per process, one request per logon (plus the domain name, asked once).
+    // One winbind connection per process, one request per logon, plus the domain name (asked once) and,
+    // for an accepted logon, the group names (one request for the SIDs this process has not named yet).
     let log = fs::read_to_string(&debug_log).unwrap_or_default();
     assert!(
-        log.contains("back-end winbind") && log.contains("winbind: 1 connection(s), 2 request(s)"),
+        log.contains("back-end winbind") && log.contains("winbind: 1 connection(s), 3 request(s)"),
         "debug log:\n{log}"
     );
     assert!(
-        !log.contains("connection(s), 3 request(s)"),
+        log.contains("winbind: 1 connection(s), 2 request(s)")
+            && !log.contains("connection(s), 4 request(s)"),
         "debug log:\n{log}"
     );
+
+    name_attributes(&h);
 
     // 1 and 8 threads in one process, through the NTLM core and the winbind validator.
     let exe = std::env::current_exe().expect("test binary");
@@ -401,6 +406,75 @@ fn ntlm_logons_validated_by_the_domain_controller() {
         "alice (DC back, file + winbind)",
         "ADTEST\\alice",
     );
+}
+
+/// SIDs and group names as name attributes, `gss_localname` through winbind, and both kept across a context
+/// export/import: python-gssapi (tests/python/ad_attrs.py) inside the DC's namespaces, raw and SPNEGO.
+fn name_attributes(h: &Harness<'_>) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/ad_attrs.py");
+    for (user, password, groups) in [
+        (
+            "alice",
+            "Passw0rd!alice",
+            "ADTEST\\Domain Users,ADTEST\\webusers",
+        ),
+        ("bob", "Passw0rd!bob", "ADTEST\\Domain Users"),
+    ] {
+        let mut c = h.dc.exec(&h.env, &python().display().to_string());
+        c.arg(&script).arg(user).arg(password);
+        let out = run_bounded(
+            c,
+            &h.env.dir.path().join(format!("attrs-{user}.log")),
+            Duration::from_secs(60),
+        );
+        assert!(out.success(), "ad_attrs.py {user}:\n{}", out.output);
+        let results: Vec<serde_json::Value> = out
+            .output
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect();
+        assert_eq!(results.len(), 2, "raw and SPNEGO:\n{}", out.output);
+        for r in &results {
+            let ctx = format!("{user} {}: {r}", r["mode"]);
+            assert_eq!(r["name"], format!("ADTEST\\{user}"), "{ctx}");
+            assert_eq!(
+                r["attrs"],
+                serde_json::json!(["urn:gssntlmssp:sids", "urn:gss-negotiate:groups"]),
+                "{ctx}"
+            );
+            let sids = &r["values"]["urn:gssntlmssp:sids"];
+            let value = sids["values"][0].as_str().unwrap_or_default();
+            // gss-ntlmssp's format: the SIDs joined by ',', the user's first, one trailing NUL counted.
+            let text = value
+                .strip_suffix('\0')
+                .unwrap_or_else(|| panic!("no trailing NUL: {ctx}"));
+            let list: Vec<&str> = text.split(',').collect();
+            assert!(list.len() >= 2, "{ctx}");
+            assert!(list.iter().all(|s| s.starts_with("S-1-5-21-")), "{ctx}");
+            assert_eq!(sids["display"][0], text, "{ctx}");
+            assert_eq!(sids["authenticated"], true, "{ctx}");
+            assert_eq!(sids["complete"], true, "{ctx}");
+            let g = &r["values"]["urn:gss-negotiate:groups"];
+            assert_eq!(g["values"][0], groups, "{ctx}");
+            assert_eq!(g["display"][0], groups, "{ctx}");
+            assert_eq!(
+                (&g["authenticated"], &g["complete"]),
+                (&true.into(), &true.into()),
+                "{ctx}"
+            );
+            assert!(
+                r["unknown_attribute"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("error")),
+                "{ctx}"
+            );
+            // winbind's mapping of the user's SID (its passwd name for the account).
+            assert_eq!(r["localname"], format!("ADTEST\\{user}"), "{ctx}");
+            assert_eq!(r["after_import"]["attrs"], r["attrs"], "{ctx}");
+            assert_eq!(r["after_import"]["values"], r["values"], "{ctx}");
+        }
+    }
 }
 
 /// The in-process half, run by [`ntlm_logons_validated_by_the_domain_controller`] inside the DC's namespaces
@@ -474,7 +548,15 @@ fn in_namespace_winbind_threads() {
         Some(NtlmError::WrongPassword { .. })
     ));
     let (_, before) = counts();
-    assert_eq!(before, 3, "one winbind request per logon");
+    assert_eq!(
+        before, 4,
+        "one winbind request per logon, and one to name the groups of the first"
+    );
+    assert!(
+        ok.attrs.groups.iter().any(|g| g == "ADTEST\\webusers") && ok.attrs.from_directory,
+        "{:?}",
+        ok.attrs
+    );
 
     let measure = |threads: usize, per_thread: usize| -> (f64, Duration, Duration) {
         let start = Instant::now();
@@ -514,6 +596,7 @@ fn in_namespace_winbind_threads() {
     let (rate1, p50_1, p99_1) = measure(1, 200);
     let (rate8, p50_8, p99_8) = measure(8, 50);
     let (conns, reqs) = counts();
+    // The group names are remembered: no request beyond the logon's own.
     assert_eq!(reqs, before + 600, "one winbind request per logon");
     assert!(
         (1..=9).contains(&conns),

@@ -4,8 +4,12 @@
 #![forbid(unsafe_code)]
 
 use crate::ffi::wbclient::{self, WbcFailure, WbcLogon, Winbind};
+use crate::name_attrs::NameAttrs;
 use crate::ntlm::secret::{Key16, LmHash};
 use crate::ntlm::validator::{LogonRequest, Refusal, Validated, Validator};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// NT status codes (MS-ERREF §2.3.1) that winbind reports for refused logons.
 pub mod nt_status {
@@ -96,6 +100,99 @@ impl WinbindValidator {
     }
 }
 
+/// How long a SID's name is remembered (group names change rarely; a rename shows after this).
+const NAME_TTL: Duration = Duration::from_secs(300);
+/// Most names remembered; the cache is emptied when full.
+const NAME_CACHE_MAX: usize = 4096;
+
+/// SID → `DOMAIN\name`, shared by the process: a logon asks winbind (one `wbcCtxLookupSids` request) only for
+/// the SIDs not named within [`NAME_TTL`], so a busy server's logons usually cost no request beyond the logon.
+fn name_cache() -> &'static Mutex<HashMap<String, (String, Instant)>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, (String, Instant)>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+impl WinbindValidator {
+    /// The name attributes of a validated account: its SIDs and its groups' names (`sids[1..]`, each group
+    /// once, `DOMAIN\name`; a group of the account's own domain for which winbind names no domain gets the
+    /// account's `domain`).
+    fn attrs_of(&self, sids: &[String], domain: &str) -> NameAttrs {
+        let mut groups: Vec<&String> = Vec::new();
+        for s in sids.get(1..).unwrap_or_default() {
+            if !groups.contains(&s) {
+                groups.push(s);
+            }
+        }
+        let own_prefix = sids
+            .first()
+            .and_then(|u| u.rsplit_once('-'))
+            .map(|(p, _)| format!("{p}-"));
+        let now = Instant::now();
+        let mut names: Vec<Option<String>> = {
+            let cache = name_cache().lock().unwrap_or_else(|p| p.into_inner());
+            groups
+                .iter()
+                .map(|s| match cache.get(*s) {
+                    Some((n, at)) if now.duration_since(*at) < NAME_TTL => Some(n.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let missing: Vec<String> = groups
+            .iter()
+            .zip(&names)
+            .filter(|(_, n)| n.is_none())
+            .map(|(s, _)| (*s).clone())
+            .collect();
+        if !missing.is_empty() {
+            if let Ok(found) = self.wb.lookup_sids(&missing) {
+                let mut cache = name_cache().lock().unwrap_or_else(|p| p.into_inner());
+                if cache.len() + found.len() > NAME_CACHE_MAX {
+                    cache.clear();
+                }
+                let mut found = missing.iter().zip(found);
+                for (sid, slot) in groups.iter().zip(names.iter_mut()) {
+                    if slot.is_some() {
+                        continue;
+                    }
+                    if let Some((s, n)) = found.next() {
+                        debug_assert_eq!(s, *sid);
+                        let n = n.map(|(d, n)| {
+                            let own = own_prefix.as_deref().is_some_and(|p| s.starts_with(p));
+                            match (d.is_empty(), own && !domain.is_empty()) {
+                                (false, _) => format!("{d}\\{n}"),
+                                (true, true) => format!("{domain}\\{n}"),
+                                (true, false) => n,
+                            }
+                        });
+                        if let Some(n) = &n {
+                            cache.insert(s.clone(), (n.clone(), now));
+                        }
+                        *slot = n;
+                    }
+                }
+            }
+        }
+        let complete = names.iter().all(Option::is_some);
+        NameAttrs {
+            sids: sids.to_vec(),
+            groups: names.into_iter().flatten().collect(),
+            groups_complete: complete,
+            from_directory: true,
+        }
+    }
+}
+
+/// The Unix account winbind maps a domain SID to (`gss_localname` for a name a DC vouched for).
+pub fn local_account_of_sid(sid: &str) -> Result<String, String> {
+    let wb = wbclient::winbind()?;
+    wb.account_of_sid(sid).map_err(|f| match f {
+        WbcFailure::Unavailable(why) => why,
+        WbcFailure::Auth { nt_string, .. } => nt_string,
+        WbcFailure::Error { code, text } => format!("winbind error {code}: {text}"),
+    })
+}
+
 impl Validator for WinbindValidator {
     fn name(&self) -> &'static str {
         "winbind"
@@ -128,7 +225,7 @@ impl Validator for WinbindValidator {
             domain: user.domain.clone(),
             session_base_key: Key16::new(*user.user_session_key),
             lm_key: Some(lm_key),
-            sids: user.sids.clone(),
+            attrs: self.attrs_of(&user.sids, &user.domain),
         })
     }
 

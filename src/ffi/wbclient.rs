@@ -88,6 +88,31 @@ struct AuthErrorInfo {
     authoritative: u8,
 }
 
+/// `struct wbcDomainInfo`.
+#[repr(C)]
+struct DomainInfo {
+    short_name: *mut c_char,
+    dns_name: *mut c_char,
+    sid: DomainSid,
+    domain_flags: u32,
+    trust_flags: u32,
+    trust_type: u32,
+    trust_routing: *mut c_char,
+}
+
+/// `struct wbcTranslatedName`.
+#[repr(C)]
+struct TranslatedName {
+    sid_type: c_int,
+    name: *mut c_char,
+    domain_index: c_int,
+}
+
+/// `WBC_SID_NAME_UNKNOWN`.
+const SID_NAME_UNKNOWN: c_int = 8;
+/// Most SIDs resolved in one request (a token has at most 1015 group SIDs on Windows).
+const MAX_LOOKUP_SIDS: usize = 1024;
+
 #[repr(C)]
 struct InterfaceDetails {
     interface_version: u32,
@@ -107,6 +132,16 @@ type CtxAuth = unsafe extern "C" fn(
     *mut *mut AuthErrorInfo,
 ) -> c_int;
 type CtxDetails = unsafe extern "C" fn(*mut c_void, *mut *mut InterfaceDetails) -> c_int;
+type CtxLookupSids = unsafe extern "C" fn(
+    *mut c_void,
+    *const DomainSid,
+    c_int,
+    *mut *mut DomainInfo,
+    *mut c_int,
+    *mut *mut TranslatedName,
+) -> c_int;
+type CtxGetpwsid =
+    unsafe extern "C" fn(*mut c_void, *const DomainSid, *mut *mut libc::passwd) -> c_int;
 type FreeMemory = unsafe extern "C" fn(*mut c_void);
 type ErrorString = unsafe extern "C" fn(c_int) -> *const c_char;
 
@@ -115,6 +150,8 @@ struct Api {
     ctx_free: CtxFree,
     ctx_auth: CtxAuth,
     ctx_details: CtxDetails,
+    ctx_lookup_sids: CtxLookupSids,
+    ctx_getpwsid: CtxGetpwsid,
     free_memory: FreeMemory,
     error_string: ErrorString,
 }
@@ -229,6 +266,10 @@ fn load(name: &str) -> Result<Winbind, String> {
             ctx_details: std::mem::transmute::<*mut c_void, CtxDetails>(sym(
                 c"wbcCtxInterfaceDetails",
             )?),
+            ctx_lookup_sids: std::mem::transmute::<*mut c_void, CtxLookupSids>(sym(
+                c"wbcCtxLookupSids",
+            )?),
+            ctx_getpwsid: std::mem::transmute::<*mut c_void, CtxGetpwsid>(sym(c"wbcCtxGetpwsid")?),
             free_memory: std::mem::transmute::<*mut c_void, FreeMemory>(sym(c"wbcFreeMemory")?),
             error_string: std::mem::transmute::<*mut c_void, ErrorString>(sym(c"wbcErrorString")?),
         }
@@ -267,6 +308,36 @@ fn sid_string(sid: &DomainSid) -> String {
         s.push_str(&format!("-{a}"));
     }
     s
+}
+
+/// Parses `S-1-5-21-…` (the form [`sid_string`] writes; a hex authority `0x…` too). `None` for anything else.
+fn parse_sid(text: &str) -> Option<DomainSid> {
+    let mut parts = text.strip_prefix("S-")?.split('-');
+    let rev: u8 = parts.next()?.parse().ok()?;
+    let auth_text = parts.next()?;
+    let auth = match auth_text
+        .strip_prefix("0x")
+        .or_else(|| auth_text.strip_prefix("0X"))
+    {
+        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
+        None => auth_text.parse().ok()?,
+    };
+    if auth >= 1 << 48 {
+        return None;
+    }
+    let mut sid = DomainSid {
+        sid_rev_num: rev,
+        num_auths: 0,
+        id_auth: [0; 6],
+        sub_auths: [0; 15],
+    };
+    sid.id_auth.copy_from_slice(&auth.to_be_bytes()[2..]);
+    for p in parts {
+        let slot = sid.sub_auths.get_mut(usize::from(sid.num_auths))?;
+        *slot = p.parse().ok()?;
+        sid.num_auths += 1;
+    }
+    Some(sid)
 }
 
 impl Winbind {
@@ -422,6 +493,118 @@ impl Winbind {
         out
     }
 
+    /// Resolves SIDs to (domain, name) with one winbindd request (`wbcCtxLookupSids`); `None` for a SID winbind
+    /// does not know (or that does not parse). The domain is "" when winbind gives none (a Samba 4.17 DC names
+    /// no domain in this answer).
+    pub fn lookup_sids(
+        &self,
+        sids: &[String],
+    ) -> Result<Vec<Option<(String, String)>>, WbcFailure> {
+        let parsed: Vec<Option<DomainSid>> = sids.iter().map(|s| parse_sid(s)).collect();
+        let valid: Vec<&DomainSid> = parsed.iter().flatten().take(MAX_LOOKUP_SIDS).collect();
+        if valid.is_empty() {
+            return Ok(vec![None; sids.len()]);
+        }
+        let raw: Vec<DomainSid> = valid
+            .iter()
+            .map(|s| DomainSid {
+                sid_rev_num: s.sid_rev_num,
+                num_auths: s.num_auths,
+                id_auth: s.id_auth,
+                sub_auths: s.sub_auths,
+            })
+            .collect();
+        let n = c_int::try_from(raw.len()).unwrap_or(0);
+        let ctx = self.checkout()?;
+        let mut domains: *mut DomainInfo = std::ptr::null_mut();
+        let mut num_domains: c_int = 0;
+        let mut names: *mut TranslatedName = std::ptr::null_mut();
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: ctx is a live wbcContext used only here; raw holds n SIDs that outlive the call; the
+        // out-pointers are valid.
+        let rc = unsafe {
+            (self.api.ctx_lookup_sids)(
+                ctx.0,
+                raw.as_ptr(),
+                n,
+                &mut domains,
+                &mut num_domains,
+                &mut names,
+            )
+        };
+        self.checkin(ctx, rc != WBC_ERR_WINBIND_NOT_AVAILABLE);
+        let result = if rc == WBC_ERR_SUCCESS && !names.is_null() {
+            let nd = usize::try_from(num_domains)
+                .unwrap_or(0)
+                .min(MAX_LOOKUP_SIDS);
+            // SAFETY: on success libwbclient returns n translated names and num_domains domains (bounded).
+            let (tn, dom) = unsafe {
+                (
+                    std::slice::from_raw_parts(names, raw.len()),
+                    if domains.is_null() {
+                        &[][..]
+                    } else {
+                        std::slice::from_raw_parts(domains, nd)
+                    },
+                )
+            };
+            let mut resolved = tn.iter().map(|t| {
+                if t.sid_type == SID_NAME_UNKNOWN {
+                    return None;
+                }
+                let name = opt_string(t.name)?;
+                let domain = usize::try_from(t.domain_index)
+                    .ok()
+                    .and_then(|i| dom.get(i))
+                    .and_then(|d| opt_string(d.short_name))
+                    .unwrap_or_default();
+                Some((domain, name))
+            });
+            Ok(parsed
+                .iter()
+                .map(|p| p.as_ref().and_then(|_| resolved.next().flatten()))
+                .collect())
+        } else {
+            Err(self.failure(rc))
+        };
+        // SAFETY: allocated by libwbclient for this call (with their strings), freed once each.
+        unsafe {
+            if !names.is_null() {
+                (self.api.free_memory)(names.cast());
+            }
+            if !domains.is_null() {
+                (self.api.free_memory)(domains.cast());
+            }
+        }
+        result
+    }
+
+    /// The Unix account winbind maps a SID to (`wbcCtxGetpwsid`: its `pw_name`), one winbindd request.
+    pub fn account_of_sid(&self, sid: &str) -> Result<String, WbcFailure> {
+        let raw = parse_sid(sid).ok_or_else(|| WbcFailure::Error {
+            code: 5,
+            text: format!("not a SID: {sid}"),
+        })?;
+        let ctx = self.checkout()?;
+        let mut pwd: *mut libc::passwd = std::ptr::null_mut();
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: ctx is a live wbcContext used only here; raw outlives the call; pwd is a valid out-pointer.
+        let rc = unsafe { (self.api.ctx_getpwsid)(ctx.0, &raw, &mut pwd) };
+        self.checkin(ctx, rc != WBC_ERR_WINBIND_NOT_AVAILABLE);
+        if rc != WBC_ERR_SUCCESS || pwd.is_null() {
+            return Err(self.failure(rc));
+        }
+        // SAFETY: pwd is libwbclient's result for this call; its pw_name is NUL-terminated; freed right after.
+        let name = opt_string(unsafe { (*pwd).pw_name });
+        // SAFETY: allocated by libwbclient for this call, freed once.
+        unsafe { (self.api.free_memory)(pwd.cast()) };
+        name.filter(|n| !n.is_empty())
+            .ok_or_else(|| WbcFailure::Error {
+                code: 0,
+                text: "winbind returned an account without a name".into(),
+            })
+    }
+
     /// winbind's view of this machine: (NetBIOS name, NetBIOS domain, DNS domain).
     pub fn interface_details(&self) -> Result<(String, String, String), WbcFailure> {
         let ctx = self.checkout()?;
@@ -486,6 +669,33 @@ mod tests {
         sid.id_auth = [1, 0, 0, 0, 0, 0];
         sid.num_auths = 0;
         assert_eq!(sid_string(&sid), "S-1-0x010000000000");
+    }
+
+    #[test]
+    fn sids_parse_back() {
+        for text in [
+            "S-1-5-21-1-2-3-1103",
+            "S-1-5-32-545",
+            "S-1-1-0",
+            "S-1-0x010000000000",
+        ] {
+            let sid = parse_sid(text).expect(text);
+            assert_eq!(sid_string(&sid), text);
+        }
+        for bad in [
+            "",
+            "S-1",
+            "S-x-5",
+            "X-1-5-1",
+            "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16",
+            "S-1-5-1-",
+        ] {
+            assert!(parse_sid(bad).is_none(), "{bad}");
+        }
+        assert_eq!(std::mem::size_of::<TranslatedName>(), 24);
+        assert_eq!(std::mem::offset_of!(TranslatedName, domain_index), 16);
+        assert_eq!(std::mem::size_of::<DomainInfo>(), 104);
+        assert_eq!(std::mem::offset_of!(DomainInfo, trust_routing), 96);
     }
 
     #[test]

@@ -211,6 +211,8 @@ struct Verified {
     blob: Option<NtlmV2ClientChallenge>,
     /// The account as the user database spells it (user, domain); `None` for anonymous.
     account: Option<(String, String)>,
+    /// What the back-end vouched for beyond the name.
+    attrs: crate::name_attrs::NameAttrs,
 }
 
 /// The account name to report: the back-end's spelling of the user where it has one, else what the client
@@ -271,6 +273,7 @@ impl AcceptorAwaitAuthenticate {
                 key_exchange_key: SessionKey::default(),
                 blob: None,
                 account: None,
+                attrs: Default::default(),
             }
         } else {
             self.verify_response(&auth, flags)?
@@ -331,6 +334,7 @@ impl AcceptorAwaitAuthenticate {
             session_key,
             security,
             established_at: cfg.env.now_filetime(),
+            attrs: verified.attrs,
         })
     }
 
@@ -361,6 +365,7 @@ impl AcceptorAwaitAuthenticate {
                 key_exchange_key: v.session_base_key.clone(),
                 blob: Some(blob),
                 account: Some(canonical(&v, auth)),
+                attrs: v.attrs,
             });
         }
 
@@ -405,6 +410,7 @@ impl AcceptorAwaitAuthenticate {
             key_exchange_key: kxkey,
             blob: None,
             account: Some(canonical(&v, auth)),
+            attrs: v.attrs,
         })
     }
 

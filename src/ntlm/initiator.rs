@@ -278,6 +278,7 @@ impl InitiatorAwaitChallenge {
             session_key,
             security,
             established_at: cfg.env.now_filetime(),
+            attrs: Default::default(),
         };
         Ok((established, bytes))
     }

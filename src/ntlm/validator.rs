@@ -94,9 +94,9 @@ pub struct Validated {
     pub session_base_key: SessionKey,
     /// LMOWFv1 (only its first 8 bytes are used: LM_KEY and non-NT key derivation of NTLMv1), when known.
     pub lm_key: Option<LmHash>,
-    /// The account's SIDs in string form (`S-1-5-21-…`): the user's first, then its groups; empty when the
-    /// back-end has none.
-    pub sids: Vec<String>,
+    /// What the back-end vouches for beyond the name: the account's SIDs (`S-1-5-21-…`, the user's first,
+    /// then its groups) and group names; empty for a user file.
+    pub attrs: crate::name_attrs::NameAttrs,
 }
 
 /// Why a back-end refused a logon. Each is one reason an operator can act on.
@@ -229,7 +229,7 @@ impl<L: CredentialLookup + ?Sized> Validator for HashValidator<L> {
             domain: secrets.domain.clone(),
             session_base_key: base,
             lm_key: secrets.lm_hash.clone(),
-            sids: Vec::new(),
+            attrs: Default::default(),
         })
     }
 }
