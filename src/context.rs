@@ -96,6 +96,7 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         NtlmError::WrongPassword { .. } => (GSS_S_FAILURE, Minor::WrongPassword),
         NtlmError::LogonRefused { reason, .. } => (GSS_S_FAILURE, refusal_minor(reason)),
         NtlmError::BackendUnavailable(_) => (GSS_S_FAILURE, Minor::BackendUnavailable),
+        NtlmError::CachedCredential(_) => (GSS_S_FAILURE, Minor::CachedCredential),
         NtlmError::MicMissing => (GSS_S_DEFECTIVE_TOKEN, Minor::MicMissing),
         NtlmError::MicMismatch => (GSS_S_DEFECTIVE_TOKEN, Minor::BadMic),
         NtlmError::ChannelBindingsMismatch | NtlmError::ChannelBindingsMissing => {
@@ -249,6 +250,20 @@ impl SecContext {
                 },
             ),
             CredInitiator::Anonymous => (InitiatorCredential::Anonymous, Name::Anonymous),
+            CredInitiator::Winbind { user, domain } => (
+                InitiatorCredential::Cached {
+                    user: user.clone(),
+                    domain: domain.clone(),
+                    source: std::sync::Arc::new(crate::creds::winbind::WinbindCached {
+                        user: user.clone(),
+                        domain: domain.clone(),
+                    }),
+                },
+                Name::User {
+                    user: user.clone(),
+                    domain: Some(domain.clone()),
+                },
+            ),
         };
         let mut icfg = InitiatorConfig::new(credential, system_environment());
         icfg.workstation = cfg.netbios_computer_name.clone();

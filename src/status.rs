@@ -215,6 +215,8 @@ minor_codes! {
     BackendUnavailable = 64 => "NTLM: authentication back-end unavailable",
     /// The domain controller refused the response type (e.g. NTLMv1 where only NTLMv2 is allowed).
     ResponseTypeRefused = 65 => "NTLM: the domain controller refused this response type",
+    /// winbind's cached credentials could not do what was asked (channel bindings, or winbind refused).
+    CachedCredential = 66 => "NTLM: winbind's cached credentials",
 }
 
 impl Minor {

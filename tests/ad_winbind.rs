@@ -341,6 +341,7 @@ fn ntlm_logons_validated_by_the_domain_controller() {
     );
 
     name_attributes(&h);
+    initiator_sso(&h);
     valgrind_winbind_path(&h);
 
     // 1 and 8 threads in one process, through the NTLM core and the winbind validator.
@@ -476,6 +477,74 @@ fn name_attributes(h: &Harness<'_>) {
             assert_eq!(r["after_import"]["values"], r["values"], "{ctx}");
         }
     }
+}
+
+/// Initiator SSO from winbind's cached credentials (tests/python/ad_sso.py): alice's password saved with
+/// `wbinfo --ccache-save`, then a default initiator credential (no name, no password, no user file;
+/// `NTLMUSER=alice`) logs on, raw and SPNEGO, with a MIC (Samba builds it from the NEGOTIATE we pass) and
+/// sealing; channel bindings are refused with a clear text; bob, with nothing cached, gets "no credentials"
+/// saying what winbind answered.
+fn initiator_sso(h: &Harness<'_>) {
+    let mut save = h.dc.exec(&h.env, "wbinfo");
+    save.arg("--ccache-save=ADTEST\\alice%Passw0rd!alice");
+    let saved = run_bounded(
+        save,
+        &h.env.dir.path().join("ccache-save.log"),
+        Duration::from_secs(30),
+    );
+    assert!(saved.success(), "wbinfo --ccache-save:\n{}", saved.output);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/ad_sso.py");
+    let log = h.env.dir.path().join("sso-debug.log");
+    let run = |user: &str| -> Vec<serde_json::Value> {
+        let mut c = h.dc.exec(&h.env, "env");
+        c.args(["-u", "NTLM_USER_FILE"])
+            .arg(format!("NTLMUSER={user}"))
+            .arg(format!("GSS_NEGOTIATE_DEBUG={}", log.display()))
+            .arg(python())
+            .arg(&script);
+        let out = run_bounded(
+            c,
+            &h.env.dir.path().join(format!("sso-{user}.log")),
+            Duration::from_secs(60),
+        );
+        assert!(out.success(), "ad_sso.py as {user}:\n{}", out.output);
+        out.output
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect()
+    };
+    let alice = run("alice");
+    assert_eq!(alice.len(), 3, "{alice:?}");
+    for r in &alice[..2] {
+        assert_eq!(r["ok"], true, "{r}");
+        assert_eq!(r["name"], "ADTEST\\alice", "{r}");
+        assert_eq!(r["wrap"], "sealed by the initiator", "{r}");
+        assert_eq!(r["encrypted"], true, "{r}");
+    }
+    assert_eq!(alice[2]["ok"], false, "{}", alice[2]);
+    assert!(
+        alice[2]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("channel bindings cannot be sent")),
+        "{}",
+        alice[2]
+    );
+    let log_text = fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        log_text.contains("acceptor: authenticated ADTEST\\alice")
+            && log_text.contains("(V2, MIC true"),
+        "the acceptor checked a MIC from winbind's AUTHENTICATE:\n{log_text}"
+    );
+    let bob = run("bob");
+    assert_eq!(bob[0]["ok"], false, "{}", bob[0]);
+    assert!(
+        bob[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no cached credentials for ADTEST\\bob")),
+        "{}",
+        bob[0]
+    );
 }
 
 /// valgrind memcheck on the winbind path: bench/adbench.c (initiator and acceptor through the mechglue, the

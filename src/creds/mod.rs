@@ -75,6 +75,14 @@ pub enum Initiator {
     },
     /// Anonymous (MS-NLMP §3.1.5.1.2 with empty responses).
     Anonymous,
+    /// A domain user whose password winbind has cached (`wbinfo --ccache-save`, a winbind PAM logon): winbind
+    /// builds the AUTHENTICATE (see [`winbind::WinbindCached`]).
+    Winbind {
+        /// Account name.
+        user: String,
+        /// NetBIOS domain.
+        domain: String,
+    },
 }
 
 /// The acceptor half of a credential.
@@ -212,11 +220,46 @@ pub fn acquire_initiator(
             lm_hash: None,
         });
     }
-    let file = store
-        .keyfile
-        .or_else(|| cfg.user_file.clone())
-        .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
-    let mut found = from_file(&file, user.as_deref(), domain.as_deref(), cfg)?;
+    // The user file first, then winbind's cached credentials (gss-ntlmssp's order), unless the back-end is
+    // the user file only.
+    let file = store.keyfile.clone().or_else(|| cfg.user_file.clone());
+    let from_user_file = match &file {
+        Some(f) => from_file(f, user.as_deref(), domain.as_deref(), cfg),
+        None => Err(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials)),
+    };
+    let mut found = match from_user_file {
+        Ok(found) => found,
+        Err(e) if store.backend.unwrap_or(cfg.backend) != Backend::File => {
+            match winbind::cached_initiator(user.as_deref(), domain.as_deref()) {
+                Ok(w) => {
+                    return Ok(Initiator::Winbind {
+                        user: w.user,
+                        domain: w.domain,
+                    })
+                }
+                Err(why) => {
+                    crate::debug::event(
+                        cfg.debug_file.as_deref(),
+                        format_args!("initiator: winbind: {why}"),
+                    );
+                    // Without a user file, say what winbind answered (with one, the file's reason stays).
+                    return Err(if file.is_none() {
+                        GssError::with_detail(
+                            GSS_S_NO_CRED,
+                            Minor::NoCredentials,
+                            format!(
+                                "no user file (NTLM_USER_FILE), no password, and from winbind: {}",
+                                crate::ntlm::error::escape(&why)
+                            ),
+                        )
+                    } else {
+                        e
+                    });
+                }
+            }
+        }
+        Err(e) => return Err(e),
+    };
     if let (Initiator::User { domain: d, .. }, Some(forced)) = (&mut found, store.domain) {
         *d = Some(forced);
     }
@@ -321,6 +364,10 @@ impl Credential {
                 domain: domain.clone(),
             }),
             (Some(Initiator::Anonymous), _) => Some(Name::Anonymous),
+            (Some(Initiator::Winbind { user, domain }), _) => Some(Name::User {
+                user: user.clone(),
+                domain: Some(domain.clone()),
+            }),
             (None, Some(a)) => Some(a.name.clone()),
             (None, None) => None,
         }
@@ -365,8 +412,8 @@ impl Credential {
 
     /// Serializes for `gss_export_cred`. The token carries the NT/LM hashes, as gss-ntlmssp's does: it is as
     /// secret as the password and the caller must protect it. Layout (all lengths u32 big-endian):
-    /// `"GSSNEGC" 1`, flags-present u8 [+ u32], initiator tag u8 (0 none, 1 user, 2 anonymous) [+ user, domain?,
-    /// nt 16, lm?], acceptor tag u8 (0/1) [+ spn?, host, keyfile?]; strings as len + UTF-8, options as u8 0/1.
+    /// `"GSSNEGC" 1`, flags-present u8 [+ u32], initiator tag u8 (0 none, 1 user, 2 anonymous, 3 winbind's
+    /// cached credentials) [+ user, domain?, nt 16, lm? | user, domain], acceptor tag u8 (0/1) [+ spn?, host, keyfile?]; strings as len + UTF-8, options as u8 0/1.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
         let mut w = Zeroizing::new(Vec::with_capacity(96));
         w.extend_from_slice(b"GSSNEGC\x01");
@@ -390,6 +437,11 @@ impl Credential {
                 });
             }
             Some(Initiator::Anonymous) => w.push(2),
+            Some(Initiator::Winbind { user, domain }) => {
+                w.push(3);
+                put_str(&mut w, user);
+                put_str(&mut w, domain);
+            }
         }
         match &self.acceptor {
             None => w.push(0),
@@ -440,6 +492,10 @@ impl Credential {
                 })
             }
             2 => Some(Initiator::Anonymous),
+            3 => Some(Initiator::Winbind {
+                user: r.string()?,
+                domain: r.string()?,
+            }),
             _ => return Err(bad_token("unknown initiator tag")),
         };
         let acceptor = match r.u8()? {
@@ -789,6 +845,25 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Credential::import(&anon.export()), Ok(anon));
+        let cached = Credential {
+            initiator: Some(Initiator::Winbind {
+                user: "alice".into(),
+                domain: "ADTEST".into(),
+            }),
+            ..Default::default()
+        };
+        let tok = cached.export();
+        assert_eq!(Credential::import(&tok), Ok(cached.clone()));
+        assert_eq!(
+            cached.name(),
+            Some(Name::User {
+                user: "alice".into(),
+                domain: Some("ADTEST".into())
+            })
+        );
+        for cut in 0..tok.len() {
+            assert!(Credential::import(&tok[..cut]).is_err(), "cut {cut}");
+        }
     }
 
     #[test]

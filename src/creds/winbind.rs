@@ -183,13 +183,91 @@ impl WinbindValidator {
     }
 }
 
+/// An initiator credential from winbind's cached password (`wbinfo --ccache-save`, or a winbind PAM logon):
+/// winbind turns the CHALLENGE into the AUTHENTICATE (`wbcCtxCredentialCache` with the `negotiate_blob` and
+/// `challenge_blob`; Samba then adds a MIC over the three messages) and returns the session key. No password
+/// is ever seen by this process.
+#[derive(Debug)]
+pub struct WinbindCached {
+    /// Account name.
+    pub user: String,
+    /// NetBIOS domain.
+    pub domain: String,
+}
+
+impl crate::ntlm::initiator::CachedCredential for WinbindCached {
+    fn authenticate(
+        &self,
+        negotiate: &[u8],
+        challenge: &[u8],
+    ) -> Result<(Vec<u8>, crate::ntlm::secret::SessionKey), crate::ntlm::error::NtlmError> {
+        use crate::ntlm::error::NtlmError;
+        let wb = wbclient::winbind().map_err(NtlmError::CachedCredential)?;
+        let out = wb
+            .credential_cache(
+                &self.user,
+                &self.domain,
+                &[
+                    (c"challenge_blob", challenge),
+                    (c"negotiate_blob", negotiate),
+                ],
+            )
+            .map_err(|f| NtlmError::CachedCredential(failure_text(f)))?;
+        let find = |name: &str| out.iter().find(|(n, _)| n == name).map(|(_, b)| b);
+        let auth = find("auth_blob").ok_or_else(|| {
+            NtlmError::CachedCredential("winbind returned no AUTHENTICATE message".into())
+        })?;
+        let key = find("session_key")
+            .and_then(|k| crate::ntlm::secret::SessionKey::from_slice(k))
+            .ok_or_else(|| {
+                NtlmError::CachedCredential("winbind returned no 16-byte session key".into())
+            })?;
+        Ok((auth.to_vec(), key))
+    }
+}
+
+fn failure_text(f: WbcFailure) -> String {
+    match f {
+        WbcFailure::Unavailable(why) => why,
+        WbcFailure::Auth {
+            nt_status,
+            nt_string,
+            ..
+        } => format!("winbind refused: {}", label(nt_status, &nt_string)),
+        WbcFailure::Error { code, text } => format!("winbind error {code}: {text}"),
+    }
+}
+
+/// The default initiator from winbind's cache: `user` (else `$NTLMUSER`, else `$USER`) in `domain` (else
+/// winbind's NetBIOS domain), if winbind holds cached credentials for that account (one request, plus the
+/// domain when not given). `Err` says why not.
+pub fn cached_initiator(user: Option<&str>, domain: Option<&str>) -> Result<WinbindCached, String> {
+    let wb = wbclient::winbind()?;
+    let user = match user {
+        Some(u) => u.to_string(),
+        None => std::env::var("NTLMUSER")
+            .or_else(|_| std::env::var("USER"))
+            .map_err(|_| "no user name (the name, $NTLMUSER or $USER)".to_string())?,
+    };
+    let domain = match domain {
+        Some(d) => d.to_string(),
+        None => wb.interface_details().map_err(failure_text)?.1,
+    };
+    wb.credential_cache(&user, &domain, &[]).map_err(|f| {
+        format!(
+            "no cached credentials for {domain}\\{user} ({})",
+            failure_text(f)
+        )
+    })?;
+    Ok(WinbindCached { user, domain })
+}
+
 /// The Unix account winbind maps a domain SID to (`gss_localname` for a name a DC vouched for).
 pub fn local_account_of_sid(sid: &str) -> Result<String, String> {
     let wb = wbclient::winbind()?;
     wb.account_of_sid(sid).map_err(|f| match f {
         WbcFailure::Unavailable(why) => why,
-        WbcFailure::Auth { nt_string, .. } => nt_string,
-        WbcFailure::Error { code, text } => format!("winbind error {code}: {text}"),
+        other => failure_text(other),
     })
 }
 

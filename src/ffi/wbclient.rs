@@ -108,6 +108,41 @@ struct TranslatedName {
     domain_index: c_int,
 }
 
+/// `struct wbcBlob`.
+#[repr(C)]
+struct Blob {
+    data: *mut u8,
+    length: usize,
+}
+
+/// `struct wbcNamedBlob`.
+#[repr(C)]
+struct NamedBlob {
+    name: *const c_char,
+    flags: u32,
+    blob: Blob,
+}
+
+/// `struct wbcCredentialCacheParams`.
+#[repr(C)]
+struct CredentialCacheParams {
+    account_name: *const c_char,
+    domain_name: *const c_char,
+    level: c_int,
+    num_blobs: usize,
+    blobs: *mut NamedBlob,
+}
+
+/// `struct wbcCredentialCacheInfo`.
+#[repr(C)]
+struct CredentialCacheInfo {
+    num_blobs: usize,
+    blobs: *mut NamedBlob,
+}
+
+/// `WBC_CREDENTIAL_CACHE_LEVEL_NTLMSSP`.
+const CREDENTIAL_CACHE_LEVEL_NTLMSSP: c_int = 1;
+
 /// `WBC_SID_NAME_UNKNOWN`.
 const SID_NAME_UNKNOWN: c_int = 8;
 /// Most SIDs resolved in one request (a token has at most 1015 group SIDs on Windows).
@@ -142,6 +177,12 @@ type CtxLookupSids = unsafe extern "C" fn(
 ) -> c_int;
 type CtxGetpwsid =
     unsafe extern "C" fn(*mut c_void, *const DomainSid, *mut *mut libc::passwd) -> c_int;
+type CtxCredentialCache = unsafe extern "C" fn(
+    *mut c_void,
+    *mut CredentialCacheParams,
+    *mut *mut CredentialCacheInfo,
+    *mut *mut AuthErrorInfo,
+) -> c_int;
 type FreeMemory = unsafe extern "C" fn(*mut c_void);
 type ErrorString = unsafe extern "C" fn(c_int) -> *const c_char;
 
@@ -152,6 +193,7 @@ struct Api {
     ctx_details: CtxDetails,
     ctx_lookup_sids: CtxLookupSids,
     ctx_getpwsid: CtxGetpwsid,
+    ctx_credential_cache: CtxCredentialCache,
     free_memory: FreeMemory,
     error_string: ErrorString,
 }
@@ -270,6 +312,9 @@ fn load(name: &str) -> Result<Winbind, String> {
                 c"wbcCtxLookupSids",
             )?),
             ctx_getpwsid: std::mem::transmute::<*mut c_void, CtxGetpwsid>(sym(c"wbcCtxGetpwsid")?),
+            ctx_credential_cache: std::mem::transmute::<*mut c_void, CtxCredentialCache>(sym(
+                c"wbcCtxCredentialCache",
+            )?),
             free_memory: std::mem::transmute::<*mut c_void, FreeMemory>(sym(c"wbcFreeMemory")?),
             error_string: std::mem::transmute::<*mut c_void, ErrorString>(sym(c"wbcErrorString")?),
         }
@@ -605,6 +650,107 @@ impl Winbind {
             })
     }
 
+    /// `wbcCtxCredentialCache` at the NTLMSSP level: winbind answers with the user's cached password (saved
+    /// with `wbinfo --ccache-save` or at a winbind PAM logon). `blobs` are named inputs (`challenge_blob`,
+    /// `negotiate_blob`; none = only ask whether credentials are cached); the result is winbind's named outputs
+    /// (`auth_blob`, `session_key`, `new_spnego`), copied into wiped buffers. One winbindd request.
+    pub fn credential_cache(
+        &self,
+        account: &str,
+        domain: &str,
+        blobs: &[(&CStr, &[u8])],
+    ) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>, WbcFailure> {
+        let bad = |what: &str| WbcFailure::Error {
+            code: 5,
+            text: format!("{what} contains a NUL character"),
+        };
+        let account = CString::new(account).map_err(|_| bad("the user name"))?;
+        let domain = CString::new(domain).map_err(|_| bad("the domain name"))?;
+        let mut named: Vec<NamedBlob> = blobs
+            .iter()
+            .map(|(name, data)| NamedBlob {
+                name: name.as_ptr(),
+                flags: 0,
+                // libwbclient only reads the input blobs (the pointer is `uint8_t *` in its struct).
+                blob: Blob {
+                    data: data.as_ptr().cast_mut(),
+                    length: data.len(),
+                },
+            })
+            .collect();
+        let mut params = CredentialCacheParams {
+            account_name: account.as_ptr(),
+            domain_name: domain.as_ptr(),
+            level: CREDENTIAL_CACHE_LEVEL_NTLMSSP,
+            num_blobs: named.len(),
+            blobs: if named.is_empty() {
+                std::ptr::null_mut()
+            } else {
+                named.as_mut_ptr()
+            },
+        };
+        let ctx = self.checkout()?;
+        let mut info: *mut CredentialCacheInfo = std::ptr::null_mut();
+        let mut err: *mut AuthErrorInfo = std::ptr::null_mut();
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: ctx is a live wbcContext used only here; params, its strings and blobs outlive the call;
+        // info and err are valid out-pointers.
+        let rc =
+            unsafe { (self.api.ctx_credential_cache)(ctx.0, &mut params, &mut info, &mut err) };
+        self.checkin(ctx, rc != WBC_ERR_WINBIND_NOT_AVAILABLE);
+        let out = if rc == WBC_ERR_SUCCESS {
+            let mut v = Vec::new();
+            if !info.is_null() {
+                // SAFETY: info is libwbclient's result for this call; its blobs array has num_blobs entries
+                // (bounded), each with a NUL-terminated name and `length` readable bytes.
+                unsafe {
+                    let i = &*info;
+                    if !i.blobs.is_null() {
+                        let all = std::slice::from_raw_parts(i.blobs, i.num_blobs.min(16));
+                        for b in all {
+                            let name = opt_string(b.name).unwrap_or_default();
+                            let data = if b.blob.data.is_null() {
+                                Vec::new()
+                            } else {
+                                std::slice::from_raw_parts(b.blob.data, b.blob.length.min(1 << 16))
+                                    .to_vec()
+                            };
+                            v.push((name, Zeroizing::new(data)));
+                            if !b.blob.data.is_null() {
+                                std::slice::from_raw_parts_mut(
+                                    b.blob.data,
+                                    b.blob.length.min(1 << 16),
+                                )
+                                .zeroize();
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(v)
+        } else if rc == WBC_ERR_AUTH_ERROR && !err.is_null() {
+            // SAFETY: err is a live AuthErrorInfo from this call.
+            let e = unsafe { &*err };
+            Err(WbcFailure::Auth {
+                nt_status: e.nt_status,
+                nt_string: opt_string(e.nt_string).unwrap_or_default(),
+                display: opt_string(e.display_string).unwrap_or_default(),
+            })
+        } else {
+            Err(self.failure(rc))
+        };
+        // SAFETY: allocated by libwbclient for this call, freed once each.
+        unsafe {
+            if !info.is_null() {
+                (self.api.free_memory)(info.cast());
+            }
+            if !err.is_null() {
+                (self.api.free_memory)(err.cast());
+            }
+        }
+        out
+    }
+
     /// winbind's view of this machine: (NetBIOS name, NetBIOS domain, DNS domain).
     pub fn interface_details(&self) -> Result<(String, String, String), WbcFailure> {
         let ctx = self.checkout()?;
@@ -695,6 +841,11 @@ mod tests {
         assert_eq!(std::mem::size_of::<TranslatedName>(), 24);
         assert_eq!(std::mem::offset_of!(TranslatedName, domain_index), 16);
         assert_eq!(std::mem::size_of::<DomainInfo>(), 104);
+        assert_eq!(std::mem::size_of::<NamedBlob>(), 32);
+        assert_eq!(std::mem::offset_of!(NamedBlob, blob), 16);
+        assert_eq!(std::mem::size_of::<CredentialCacheParams>(), 40);
+        assert_eq!(std::mem::offset_of!(CredentialCacheParams, blobs), 32);
+        assert_eq!(std::mem::size_of::<CredentialCacheInfo>(), 16);
         assert_eq!(std::mem::offset_of!(DomainInfo, trust_routing), 96);
     }
 

@@ -105,6 +105,9 @@ pub enum NtlmError {
     },
     /// The back-end that validates logons could not be asked (e.g. winbind absent or not answering).
     BackendUnavailable(String),
+    /// An initiator credential held by another party (winbind's cached password) could not do what was asked:
+    /// the text says what (e.g. channel bindings) or what that party answered.
+    CachedCredential(String),
     /// MsvAvFlags announced a MIC but the AUTHENTICATE carries none.
     MicMissing,
     /// The MIC does not match the three messages.
@@ -168,6 +171,7 @@ impl fmt::Display for NtlmError {
             NtlmError::BackendUnavailable(why) => {
                 write!(f, "authentication back-end unavailable: {why}")
             }
+            NtlmError::CachedCredential(why) => write!(f, "winbind's cached credentials: {why}"),
             NtlmError::MicMissing => f.write_str("MIC announced in MsvAvFlags but missing"),
             NtlmError::MicMismatch => f.write_str("MIC does not match the exchanged messages"),
             NtlmError::ChannelBindingsMismatch => f.write_str("channel bindings do not match"),
