@@ -255,6 +255,9 @@ pub enum WbcFailure {
     Error { code: i32, text: String },
 }
 
+/// One named output blob of `wbcCtxCredentialCache` (wiped when dropped).
+pub type NamedOutput = (String, Zeroizing<Vec<u8>>);
+
 /// The process's winbind binding, loaded on first use; `Err` says why winbind cannot be used.
 pub fn winbind() -> Result<&'static Winbind, String> {
     static LIB: OnceLock<Result<Winbind, String>> = OnceLock::new();
@@ -659,7 +662,7 @@ impl Winbind {
         account: &str,
         domain: &str,
         blobs: &[(&CStr, &[u8])],
-    ) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>, WbcFailure> {
+    ) -> Result<Vec<NamedOutput>, WbcFailure> {
         let bad = |what: &str| WbcFailure::Error {
             code: 5,
             text: format!("{what} contains a NUL character"),
