@@ -4,12 +4,16 @@
 #
 # Then (as root) scripts/demo-http.sh: a private MIT KDC + Apache mod_auth_gssapi, and curl --negotiate
 # getting in with Kerberos first, then with the NTLM fallback through this plugin.
+# Then (as root) scripts/demo-ad.sh: a Samba AD domain controller in private namespaces and Apache beside it —
+# Kerberos from the DC's KDC, NTLM validated by the DC through winbind, a group-restricted location. Where it
+# cannot run (not root, no namespaces, Samba missing) the part is skipped and the summary says why.
 #
-# Usage: scripts/demo.sh [--no-deps] [--quiet] [--keep] [--no-http]
+# Usage: scripts/demo.sh [--no-deps] [--quiet] [--keep] [--no-http] [--no-ad]
 #   --no-deps  do not run scripts/install-deps.sh
 #   --quiet    run gss-client with -q (needed for plugins that fail its verbose mode, e.g. gss-ntlmssp)
 #   --keep     keep the temporary directory (mech config, user file, logs)
 #   --no-http  skip the HTTP part (scripts/demo-http.sh)
+#   --no-ad    skip the domain-controller part (scripts/demo-ad.sh)
 # Environment:
 #   GSS_NEGOTIATE_SO=/path/to/plugin.so  use this library instead of building target/release/libgss_negotiate.so
 #                                        (e.g. /usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so)
@@ -17,14 +21,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-deps=1 quiet=${GSS_DEMO_QUIET:-0} keep=0 http=1
+deps=1 quiet=${GSS_DEMO_QUIET:-0} keep=0 http=1 ad=1
 for a in "$@"; do
   case "$a" in
     --no-deps) deps=0 ;;
     --quiet|-q) quiet=1 ;;
     --keep) keep=1 ;;
     --no-http) http=0 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --no-ad) ad=0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "demo: unknown option $a" >&2; exit 2 ;;
   esac
 done
@@ -155,9 +160,25 @@ if [ "$http" = 1 ]; then
   fi
 fi
 
+ad_result="not run (--no-ad)"
+if [ "$ad" = 1 ]; then
+  say "One domain controller, both protocols: Samba AD DC + Apache (scripts/demo-ad.sh)"
+  ad_args=(--no-deps)
+  [ "$keep" = 0 ] || ad_args+=(--keep)
+  ad_rc=0
+  GSS_NEGOTIATE_SO=$so scripts/demo-ad.sh "${ad_args[@]}" 2>"$tmp/demo-ad.err" || ad_rc=$?
+  case "$ad_rc" in
+    0) ad_result="Kerberos from the DC, NTLM validated by the DC, group rule: all succeeded" ;;
+    2) ad_result="skipped: $(sed -n 's/^demo-ad: cannot run here: //p' "$tmp/demo-ad.err" | head -n 1)"
+       echo "   $ad_result" ;;
+    *) cat "$tmp/demo-ad.err" >&2; ad_result="FAILED"; failures=$((failures + 1)) ;;
+  esac
+fi
+
 say "Summary"
 echo "demo: gss-client/gss-server: raw NTLMSSP and SPNEGO exchanges with $so"
 echo "demo: HTTP Negotiate (Apache + curl): $http_result"
+echo "demo: Active Directory (Samba DC + Apache): $ad_result"
 if [ "$failures" = 0 ]; then
   echo "demo: all parts succeeded"
 else

@@ -23,6 +23,7 @@ use crate::ntlm::initiator::{
     Initiator, InitiatorConfig, InitiatorCredential, InitiatorStep, Requested,
 };
 use crate::ntlm::security::{SecurityError, SessionSecurity};
+use crate::ntlm::validator::Refusal;
 use crate::oids;
 use crate::status::*;
 
@@ -97,6 +98,9 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         }
         NtlmError::UserDatabaseUnavailable { .. } => (GSS_S_FAILURE, Minor::UserFile),
         NtlmError::WrongPassword { .. } => (GSS_S_FAILURE, Minor::WrongPassword),
+        NtlmError::LogonRefused { reason, .. } => (GSS_S_FAILURE, refusal_minor(reason)),
+        NtlmError::BackendUnavailable(_) => (GSS_S_FAILURE, Minor::BackendUnavailable),
+        NtlmError::CachedCredential(_) => (GSS_S_FAILURE, Minor::CachedCredential),
         NtlmError::MicMissing => (GSS_S_DEFECTIVE_TOKEN, Minor::MicMissing),
         NtlmError::MicMismatch => (GSS_S_DEFECTIVE_TOKEN, Minor::BadMic),
         NtlmError::ChannelBindingsMismatch | NtlmError::ChannelBindingsMissing => {
@@ -118,6 +122,26 @@ pub fn ntlm_error(e: NtlmError) -> GssError {
         NtlmError::ChallengeAltered => (GSS_S_DEFECTIVE_TOKEN, Minor::ChallengeAltered),
     };
     GssError::with_detail(major, minor, text)
+}
+
+/// The minor code of a back-end refusal: one per reason.
+fn refusal_minor(r: &Refusal) -> Minor {
+    match r {
+        Refusal::UnknownUser | Refusal::UnknownUserNoted(_) => Minor::UnknownUser,
+        Refusal::UserDatabaseUnavailable(_) => Minor::UserFile,
+        Refusal::WrongPassword => Minor::WrongPassword,
+        Refusal::AccountDisabled => Minor::AccountDisabled,
+        Refusal::AccountExpired => Minor::AccountExpired,
+        Refusal::AccountLockedOut => Minor::AccountLockedOut,
+        Refusal::PasswordExpired => Minor::PasswordExpired,
+        Refusal::PasswordMustChange => Minor::PasswordMustChange,
+        Refusal::InvalidLogonHours => Minor::InvalidLogonHours,
+        Refusal::InvalidWorkstation => Minor::InvalidWorkstation,
+        Refusal::LmUnavailable => Minor::NtlmV1Refused,
+        Refusal::ResponseTypeRefused => Minor::ResponseTypeRefused,
+        Refusal::Unavailable(_) => Minor::BackendUnavailable,
+        Refusal::Other { .. } => Minor::LogonRefused,
+    }
 }
 
 fn security_error(e: SecurityError) -> GssError {
@@ -232,6 +256,20 @@ impl SecContext {
                 },
             ),
             CredInitiator::Anonymous => (InitiatorCredential::Anonymous, Name::Anonymous),
+            CredInitiator::Winbind { user, domain } => (
+                InitiatorCredential::Cached {
+                    user: user.clone(),
+                    domain: domain.clone(),
+                    source: std::sync::Arc::new(crate::creds::winbind::WinbindCached {
+                        user: user.clone(),
+                        domain: domain.clone(),
+                    }),
+                },
+                Name::User {
+                    user: user.clone(),
+                    domain: Some(domain.clone()),
+                },
+            ),
         };
         crate::policy::raw::check_outgoing(spn_of(target.as_ref()).as_deref())?;
         let mut icfg = InitiatorConfig::new(credential, system_environment());
@@ -337,12 +375,19 @@ impl SecContext {
                 ..Credential::default()
             },
         };
-        let store = cred.acceptor_lookup(cfg).inspect_err(log_failure)?;
+        let validator = cred.acceptor_validator(cfg).inspect_err(log_failure)?;
         let own = cred.acceptor.as_ref().map(|a| a.name.clone());
-        let mut acfg = AcceptorConfig::new(store, system_environment());
+        let backend = validator.name();
+        let mut acfg = AcceptorConfig::with_validator(validator, system_environment());
         let (host, dns_domain) = hostname_parts(sys);
         acfg.netbios_computer = cfg.netbios_computer_name.clone();
         acfg.netbios_domain = cfg.netbios_domain_name.clone();
+        if cfg.netbios_domain_name == crate::creds::config::DEFAULT_NETBIOS_DOMAIN {
+            // No NETBIOS_DOMAIN_NAME: a domain member's CHALLENGE names its domain.
+            if let Some(d) = acfg.validator.netbios_domain() {
+                acfg.netbios_domain = d;
+            }
+        }
         acfg.dns_computer = host;
         acfg.dns_domain = dns_domain;
         acfg.target_spn = spn_of(own.as_ref());
@@ -361,7 +406,7 @@ impl SecContext {
         };
         if ctx.log.is_some() {
             ctx.log(format_args!(
-                "acceptor: as {} (LM_COMPAT_LEVEL {})",
+                "acceptor: as {} (LM_COMPAT_LEVEL {}, back-end {backend})",
                 ctx.local.as_ref().map(Name::display).unwrap_or_default(),
                 cfg.lm_compat_level
             ));
@@ -389,9 +434,18 @@ impl SecContext {
                 "empty input token",
             ));
         }
+        let awaiting_authenticate = matches!(acc, Acceptor::AwaitAuthenticate(_));
+        let backend = if self.log.is_some() && awaiting_authenticate {
+            acc.validator()
+        } else {
+            None
+        };
         let result = std::mem::take(acc)
             .step(input, channel_bindings)
             .map_err(ntlm_error);
+        if let Some(stats) = backend.and_then(|v| v.stats()) {
+            crate::debug::event(self.log.as_deref(), format_args!("acceptor: {stats}"));
+        }
         match result {
             Err(e) => {
                 self.log(format_args!("acceptor: refused: {e}"));
@@ -514,6 +568,14 @@ impl SecContext {
             }),
             _ if self.is_initiator() => self.local.clone(),
             _ => None,
+        }
+    }
+
+    /// The name attributes of `source_name` (acceptor side, once established; empty otherwise).
+    pub fn source_attrs(&self) -> crate::name_attrs::NameAttrs {
+        match &self.state {
+            State::Established(e) if e.side == Side::Server => e.attrs.clone(),
+            _ => Default::default(),
         }
     }
 

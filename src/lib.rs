@@ -19,6 +19,7 @@ pub mod debug;
 mod ffi;
 /// Kerberos through MIT's mechglue by function pointers, as a SPNEGO mechanism ([`mechglue::KerberosMech`]).
 pub use ffi::mechglue;
+pub mod name_attrs;
 pub mod names;
 pub mod ntlm;
 pub mod oids;

@@ -193,8 +193,30 @@ minor_codes! {
     BadContextToken = 53 => "NTLM: malformed exported security context",
     /// The CHALLENGE was altered in transit.
     ChallengeAltered = 54 => "NTLM: CHALLENGE altered in transit",
+    /// The account is disabled.
+    AccountDisabled = 55 => "NTLM: account disabled",
+    /// The account has expired.
+    AccountExpired = 56 => "NTLM: account expired",
+    /// The account is locked out.
+    AccountLockedOut = 57 => "NTLM: account locked out",
+    /// The password has expired.
+    PasswordExpired = 58 => "NTLM: password expired",
+    /// The password must be changed before the first logon.
+    PasswordMustChange = 59 => "NTLM: password must be changed before logon",
     /// The operation is not implemented yet.
     NotImplemented = 60 => "operation not implemented by this mechanism",
+    /// The account may not log on at this time.
+    InvalidLogonHours = 61 => "NTLM: logon not allowed at this time",
+    /// The account may not log on from this workstation.
+    InvalidWorkstation = 62 => "NTLM: logon not allowed from this workstation",
+    /// The domain controller refused the logon for another reason (its NT status is in the detail).
+    LogonRefused = 63 => "NTLM: logon refused by the domain controller",
+    /// The back-end that validates logons (winbind) is absent or does not answer.
+    BackendUnavailable = 64 => "NTLM: authentication back-end unavailable",
+    /// The domain controller refused the response type (e.g. NTLMv1 where only NTLMv2 is allowed).
+    ResponseTypeRefused = 65 => "NTLM: the domain controller refused this response type",
+    /// winbind's cached credentials could not do what was asked (channel bindings, or winbind refused).
+    CachedCredential = 66 => "NTLM: winbind's cached credentials",
     /// NTLM refused by the policy file (`/etc/gss-negotiate/policy.conf` or `GSS_NEGOTIATE_POLICY`).
     PolicyDenied = 90 => "NTLM refused by policy (see /etc/gss-negotiate/policy.conf or GSS_NEGOTIATE_POLICY)",
     /// The policy file could not be used.

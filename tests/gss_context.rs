@@ -165,7 +165,7 @@ fn without_seal(ctx: &SecContext) -> SecContext {
     let mut blob = ctx.export().expect("export").to_vec();
     let at = blob
         .windows(4)
-        .position(|w| w == b"GNX1")
+        .position(|w| w == b"GNX2")
         .expect("NTLM context in the blob")
         + 7; // magic, side, response kind, marker byte
     let mut flags = u32::from_le_bytes(blob[at..at + 4].try_into().unwrap());

@@ -13,7 +13,7 @@ pub const DEFAULT_NETBIOS_DOMAIN: &str = "WORKSTATION";
 
 /// Every variable [`Config::from_env`] reads (the plugin re-reads the configuration only when one of them, or
 /// the host name, changed).
-pub const ENV_VARS: [&str; 8] = [
+pub const ENV_VARS: [&str; 9] = [
     "NTLM_USER_FILE",
     "LM_COMPAT_LEVEL",
     "NETBIOS_COMPUTER_NAME",
@@ -22,7 +22,42 @@ pub const ENV_VARS: [&str; 8] = [
     "GSSNTLMSSP_DEBUG",
     "GSS_NEGOTIATE_ALLOW_ANONYMOUS",
     "GSS_NEGOTIATE_REQUIRE_CHANNEL_BINDINGS",
+    "GSS_NEGOTIATE_BACKEND",
 ];
+
+/// Which back-end validates the acceptor's logons (`GSS_NEGOTIATE_BACKEND`, or the cred store key
+/// `gss_negotiate_backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// The user file first, then winbind for users the file does not know (gss-ntlmssp's order); winbind only
+    /// when there is no user file; the user file only when libwbclient is absent.
+    #[default]
+    Auto,
+    /// The user file only.
+    File,
+    /// winbind only (the domain controller validates every logon).
+    Winbind,
+}
+
+impl Backend {
+    /// Parses `auto`, `file` or `winbind` (any case).
+    pub fn parse(v: &str) -> Option<Backend> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Backend::Auto),
+            "file" => Some(Backend::File),
+            "winbind" => Some(Backend::Winbind),
+            _ => None,
+        }
+    }
+    /// The value's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::File => "file",
+            Backend::Winbind => "winbind",
+        }
+    }
+}
 
 /// The configuration read from the environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +77,8 @@ pub struct Config {
     /// `GSS_NEGOTIATE_REQUIRE_CHANNEL_BINDINGS=1`: when the application gives channel bindings, the acceptor
     /// refuses an AUTHENTICATE that carries none (Windows' Extended Protection "required").
     pub require_channel_bindings: bool,
+    /// `GSS_NEGOTIATE_BACKEND`: `auto` (default), `file` or `winbind`.
+    pub backend: Backend,
     /// Problems found while reading the configuration (an invalid value falls back to its default).
     pub warnings: Vec<String>,
 }
@@ -83,8 +120,18 @@ impl Config {
                 .unwrap_or_default()
                 .to_ascii_uppercase()
         });
+        let backend = match nonempty("GSS_NEGOTIATE_BACKEND") {
+            None => Backend::Auto,
+            Some(v) => Backend::parse(&v).unwrap_or_else(|| {
+                warnings.push(format!(
+                    "GSS_NEGOTIATE_BACKEND={v:?} is not auto, file or winbind; using auto"
+                ));
+                Backend::Auto
+            }),
+        };
         Config {
             user_file: nonempty("NTLM_USER_FILE").map(PathBuf::from),
+            backend,
             lm_compat_level,
             netbios_computer_name,
             netbios_domain_name: nonempty("NETBIOS_DOMAIN_NAME")

@@ -12,20 +12,22 @@
 pub mod config;
 pub mod login;
 pub mod userfile;
+pub mod winbind;
 
 use crate::names::{Name, NameSystem};
 use crate::ntlm::secret::{Key16, LmHash, NtHash, Password};
+use crate::ntlm::validator::{Chain, HashValidator, Validator};
 use crate::status::{
     GssError, Minor, GSS_S_BAD_NAMETYPE, GSS_S_DEFECTIVE_TOKEN, GSS_S_FAILURE, GSS_S_NO_CRED,
 };
-use config::Config;
+use config::{Backend, Config};
 use std::path::PathBuf;
 use std::sync::Arc;
 use userfile::{parse_hex_key, UserFileStore};
 use zeroize::Zeroizing;
 
-pub use crate::ntlm::acceptor::{CredentialLookup, LookupFailure, UserSecrets};
 pub(crate) use crate::ntlm::crypto::ntowfv1 as nt_hash_of;
+pub use crate::ntlm::validator::{CredentialLookup, LookupFailure, UserSecrets};
 
 /// `gss_cred_usage_t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +76,14 @@ pub enum Initiator {
     },
     /// Anonymous (MS-NLMP §3.1.5.1.2 with empty responses).
     Anonymous,
+    /// A domain user whose password winbind has cached (`wbinfo --ccache-save`, a winbind PAM logon): winbind
+    /// builds the AUTHENTICATE (see [`winbind::WinbindCached`]).
+    Winbind {
+        /// Account name.
+        user: String,
+        /// NetBIOS domain.
+        domain: String,
+    },
 }
 
 /// The acceptor half of a credential.
@@ -83,6 +93,8 @@ pub struct Acceptor {
     pub name: Name,
     /// A user file given in the cred store (`ntlmssp_keyfile`); otherwise `NTLM_USER_FILE` is used.
     pub keyfile: Option<PathBuf>,
+    /// The back-end given in the cred store (`gss_negotiate_backend`); otherwise `GSS_NEGOTIATE_BACKEND`.
+    pub backend: Option<Backend>,
 }
 
 /// A credential handle's contents.
@@ -108,6 +120,8 @@ pub struct CredStore {
     pub password: Option<Password>,
     /// `ntlmssp_keyfile`.
     pub keyfile: Option<PathBuf>,
+    /// `gss_negotiate_backend`: `auto`, `file` or `winbind`.
+    pub backend: Option<Backend>,
 }
 
 impl CredStore {
@@ -125,6 +139,15 @@ impl CredStore {
                 }
                 "ntlmssp_password" | "password" => cs.password = Some(Password::new(v)),
                 "ntlmssp_keyfile" => cs.keyfile = Some(PathBuf::from(v)),
+                "gss_negotiate_backend" => {
+                    cs.backend = Some(Backend::parse(v).ok_or_else(|| {
+                        GssError::with_detail(
+                            GSS_S_NO_CRED,
+                            Minor::BadOptionValue,
+                            format!("gss_negotiate_backend={v:?} is not auto, file or winbind"),
+                        )
+                    })?)
+                }
                 _ => {}
             }
         }
@@ -212,12 +235,50 @@ fn initiator_from_sources(
             lm_hash: None,
         });
     }
+    // The user file first, then winbind's cached credentials (gss-ntlmssp's order), unless the back-end is
+    // the user file only.
     let file = store
         .keyfile
+        .clone()
         .or_else(|| cfg.user_file.clone())
-        .or_else(login::default_login_file)
-        .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
-    let mut found = from_file(&file, user.as_deref(), domain.as_deref(), cfg)?;
+        .or_else(login::default_login_file);
+    let from_user_file = match &file {
+        Some(f) => from_file(f, user.as_deref(), domain.as_deref(), cfg),
+        None => Err(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials)),
+    };
+    let mut found = match from_user_file {
+        Ok(found) => found,
+        Err(e) if store.backend.unwrap_or(cfg.backend) != Backend::File => {
+            match winbind::cached_initiator(user.as_deref(), domain.as_deref()) {
+                Ok(w) => {
+                    return Ok(Initiator::Winbind {
+                        user: w.user,
+                        domain: w.domain,
+                    })
+                }
+                Err(why) => {
+                    crate::debug::event(
+                        cfg.debug_file.as_deref(),
+                        format_args!("initiator: winbind: {why}"),
+                    );
+                    // Without a user file, say what winbind answered (with one, the file's reason stays).
+                    return Err(if file.is_none() {
+                        GssError::with_detail(
+                            GSS_S_NO_CRED,
+                            Minor::NoCredentials,
+                            format!(
+                                "no user file (NTLM_USER_FILE), no password, and from winbind: {}",
+                                crate::ntlm::error::escape(&why)
+                            ),
+                        )
+                    } else {
+                        e
+                    });
+                }
+            }
+        }
+        Err(e) => return Err(e),
+    };
     if let (Initiator::User { domain: d, .. }, Some(forced)) = (&mut found, store.domain) {
         *d = Some(forced);
     }
@@ -244,6 +305,7 @@ pub fn acquire_acceptor(
     Ok(Acceptor {
         name,
         keyfile: store.and_then(|s| s.keyfile.clone()),
+        backend: store.and_then(|s| s.backend),
     })
 }
 
@@ -329,28 +391,56 @@ impl Credential {
                 domain: domain.clone(),
             }),
             (Some(Initiator::Anonymous), _) => Some(Name::Anonymous),
+            (Some(Initiator::Winbind { user, domain }), _) => Some(Name::User {
+                user: user.clone(),
+                domain: Some(domain.clone()),
+            }),
             (None, Some(a)) => Some(a.name.clone()),
             (None, None) => None,
         }
     }
 
-    /// The user lookup an acceptor made from this credential uses: its keyfile, else `NTLM_USER_FILE`.
-    pub fn acceptor_lookup(&self, cfg: &Config) -> Result<Arc<dyn CredentialLookup>, GssError> {
-        let path = self
-            .acceptor
-            .as_ref()
+    /// The back-end an acceptor made from this credential validates logons with: the cred store's
+    /// `gss_negotiate_backend`, else `GSS_NEGOTIATE_BACKEND`; the user file is the store's keyfile, else
+    /// `NTLM_USER_FILE`. `auto` chains the user file and winbind (gss-ntlmssp's order), or uses whichever of
+    /// the two is there.
+    pub fn acceptor_validator(&self, cfg: &Config) -> Result<Arc<dyn Validator>, GssError> {
+        let acceptor = self.acceptor.as_ref();
+        let path = acceptor
             .and_then(|a| a.keyfile.clone())
-            .or_else(|| cfg.user_file.clone())
-            .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
-        let store = UserFileStore::shared(&path);
-        store.set_debug_log(cfg.debug_file.as_deref());
-        Ok(store)
+            .or_else(|| cfg.user_file.clone());
+        let backend = acceptor.and_then(|a| a.backend).unwrap_or(cfg.backend);
+        let file = path.map(|p| -> Arc<dyn Validator> {
+            let store = UserFileStore::shared(&p);
+            store.set_debug_log(cfg.debug_file.as_deref());
+            Arc::new(HashValidator(store))
+        });
+        let winbind =
+            || winbind::WinbindValidator::new().map(|w| -> Arc<dyn Validator> { Arc::new(w) });
+        match (backend, file) {
+            (Backend::File, Some(f)) => Ok(f),
+            (Backend::File, None) => Err(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials)),
+            (Backend::Winbind, _) => winbind().map_err(|why| {
+                GssError::with_detail(GSS_S_NO_CRED, Minor::BackendUnavailable, why)
+            }),
+            (Backend::Auto, Some(f)) => Ok(match winbind() {
+                Ok(w) => Arc::new(Chain(vec![f, w])),
+                Err(_) => f,
+            }),
+            (Backend::Auto, None) => winbind().map_err(|why| {
+                GssError::with_detail(
+                    GSS_S_NO_CRED,
+                    Minor::NoCredentials,
+                    format!("no user file, and {why}"),
+                )
+            }),
+        }
     }
 
     /// Serializes for `gss_export_cred`. The token carries the NT/LM hashes, as gss-ntlmssp's does: it is as
     /// secret as the password and the caller must protect it. Layout (all lengths u32 big-endian):
-    /// `"GSSNEGC" 1`, flags-present u8 [+ u32], initiator tag u8 (0 none, 1 user, 2 anonymous) [+ user, domain?,
-    /// nt 16, lm?], acceptor tag u8 (0/1) [+ spn?, host, keyfile?]; strings as len + UTF-8, options as u8 0/1.
+    /// `"GSSNEGC" 1`, flags-present u8 [+ u32], initiator tag u8 (0 none, 1 user, 2 anonymous, 3 winbind's
+    /// cached credentials) [+ user, domain?, nt 16, lm? | user, domain], acceptor tag u8 (0/1) [+ spn?, host, keyfile?]; strings as len + UTF-8, options as u8 0/1.
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
         let mut w = Zeroizing::new(Vec::with_capacity(96));
         w.extend_from_slice(b"GSSNEGC\x01");
@@ -374,11 +464,17 @@ impl Credential {
                 });
             }
             Some(Initiator::Anonymous) => w.push(2),
+            Some(Initiator::Winbind { user, domain }) => {
+                w.push(3);
+                put_str(&mut w, user);
+                put_str(&mut w, domain);
+            }
         }
         match &self.acceptor {
             None => w.push(0),
             Some(a) => {
-                w.push(1);
+                // Tag 2 = tag 1's fields followed by the back-end (u8: 0 auto, 1 file, 2 winbind).
+                w.push(if a.backend.is_some() { 2 } else { 1 });
                 let (spn, host) = match &a.name {
                     Name::Service { spn, host } => (spn.clone(), host.clone()),
                     other => (None, other.display()),
@@ -387,6 +483,13 @@ impl Credential {
                 put_str(&mut w, &host);
                 let keyfile = a.keyfile.as_ref().map(|p| p.to_string_lossy().into_owned());
                 put_opt(&mut w, keyfile.as_ref(), |w, s| put_str(w, s));
+                if let Some(b) = a.backend {
+                    w.push(match b {
+                        Backend::Auto => 0,
+                        Backend::File => 1,
+                        Backend::Winbind => 2,
+                    });
+                }
             }
         }
         w
@@ -416,17 +519,32 @@ impl Credential {
                 })
             }
             2 => Some(Initiator::Anonymous),
+            3 => Some(Initiator::Winbind {
+                user: r.string()?,
+                domain: r.string()?,
+            }),
             _ => return Err(bad_token("unknown initiator tag")),
         };
         let acceptor = match r.u8()? {
             0 => None,
-            1 => {
+            tag @ (1 | 2) => {
                 let spn = r.opt(Reader::string)?;
                 let host = r.string()?;
                 let keyfile = r.opt(Reader::string)?.map(PathBuf::from);
+                let backend = if tag == 2 {
+                    Some(match r.u8()? {
+                        0 => Backend::Auto,
+                        1 => Backend::File,
+                        2 => Backend::Winbind,
+                        _ => return Err(bad_token("unknown back-end")),
+                    })
+                } else {
+                    None
+                };
                 Some(Acceptor {
                     name: Name::Service { spn, host },
                     keyfile,
+                    backend,
                 })
             }
             _ => return Err(bad_token("unknown acceptor tag")),
@@ -729,9 +847,20 @@ mod tests {
                 host: "h".into(),
             },
             keyfile: Some("/k".into()),
+            backend: None,
         });
         let tok = c.export();
-        assert_eq!(Credential::import(&tok), Ok(c));
+        assert_eq!(Credential::import(&tok), Ok(c.clone()));
+        if let Some(a) = c.acceptor.as_mut() {
+            a.backend = Some(Backend::Winbind);
+        }
+        let with_backend = c.export();
+        assert_eq!(Credential::import(&with_backend), Ok(c));
+        let mut bad_backend = with_backend.to_vec();
+        if let Some(last) = bad_backend.last_mut() {
+            *last = 9;
+        }
+        assert!(Credential::import(&bad_backend).is_err());
         for cut in 0..tok.len() {
             assert!(Credential::import(&tok[..cut]).is_err(), "cut {cut}");
         }
@@ -743,6 +872,25 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(Credential::import(&anon.export()), Ok(anon));
+        let cached = Credential {
+            initiator: Some(Initiator::Winbind {
+                user: "alice".into(),
+                domain: "ADTEST".into(),
+            }),
+            ..Default::default()
+        };
+        let tok = cached.export();
+        assert_eq!(Credential::import(&tok), Ok(cached.clone()));
+        assert_eq!(
+            cached.name(),
+            Some(Name::User {
+                user: "alice".into(),
+                domain: Some("ADTEST".into())
+            })
+        );
+        for cut in 0..tok.len() {
+            assert!(Credential::import(&tok[..cut]).is_err(), "cut {cut}");
+        }
     }
 
     #[test]
@@ -756,11 +904,24 @@ mod tests {
     }
 
     #[test]
-    fn acceptor_lookup_uses_keyfile_before_env() {
-        let cfg = cfg_with_file("lookup", "D:alice:pw\n");
+    fn acceptor_validator_uses_the_user_file_when_told_to() {
+        let mut cfg = cfg_with_file("lookup", "D:alice:pw\n");
+        cfg.backend = Backend::File;
         let c = acquire(None, CredUsage::Accept, None, &cfg, &Sys).unwrap();
-        let l = c.acceptor_lookup(&cfg).unwrap();
-        assert!(l.lookup("alice", "").is_some());
-        assert!(c.acceptor_lookup(&no_env()).is_err());
+        assert_eq!(c.acceptor_validator(&cfg).unwrap().name(), "user file");
+        let mut none = no_env();
+        none.backend = Backend::File;
+        let err = c.acceptor_validator(&none).err().expect("no user file");
+        assert_eq!(err.minor, Minor::NoCredentials);
+    }
+
+    #[test]
+    fn the_cred_store_names_the_back_end() {
+        let store = CredStore::from_pairs([("gss_negotiate_backend", "WinBind")]).unwrap();
+        assert_eq!(store.backend, Some(Backend::Winbind));
+        let a = acquire_acceptor(None, Some(&store), &Sys).unwrap();
+        assert_eq!(a.backend, Some(Backend::Winbind));
+        let err = CredStore::from_pairs([("gss_negotiate_backend", "ldap")]).expect_err("refused");
+        assert_eq!(err.minor, Minor::BadOptionValue);
     }
 }

@@ -7,7 +7,7 @@
 
 use super::cred::cred_snapshot;
 use super::handles::{borrow, into_raw, take, Handled, Kind};
-use super::name::{name_handle, name_ref};
+use super::name::{name_handle, name_handle_with, name_ref};
 use super::sys::{config, LibcSystem};
 use super::types::*;
 use super::util::*;
@@ -245,15 +245,15 @@ unsafe fn accept(
             let step = sc.accept_step(token, bindings)?;
             // Build the name only when the caller asked for it: a handle nobody receives would leak.
             let name = if step.complete && !src_name.is_null() {
-                sc.source_name()
+                sc.source_name().map(|n| (n, sc.source_attrs()))
             } else {
                 None
             };
             Ok((step, sc.gss_flags(), name))
         })?;
         write_buffer(output, &step.output)?;
-        if let Some(n) = name {
-            put(src_name, name_handle(n));
+        if let Some((n, attrs)) = name {
+            put(src_name, name_handle_with(n, attrs));
         }
         put(ret_flags, flags);
         put(time_rec, GSS_C_INDEFINITE);
@@ -394,7 +394,7 @@ pub unsafe extern "C" fn gss_inquire_context(
             put(targ_name, core::ptr::null_mut());
             let (src, targ, flags, initiator, is_open) = with_ctx(context_handle, |sc| {
                 Ok((
-                    sc.source_name(),
+                    sc.source_name().map(|n| (n, sc.source_attrs())),
                     sc.target_name(),
                     sc.gss_flags(),
                     sc.is_initiator(),
@@ -402,7 +402,7 @@ pub unsafe extern "C" fn gss_inquire_context(
                 ))
             })?;
             if !src_name.is_null() {
-                src_name.write(src.map_or(core::ptr::null_mut(), name_handle));
+                src_name.write(src.map_or(core::ptr::null_mut(), |(n, a)| name_handle_with(n, a)));
             }
             if !targ_name.is_null() {
                 targ_name.write(targ.map_or(core::ptr::null_mut(), name_handle));

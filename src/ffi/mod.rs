@@ -19,3 +19,4 @@ pub(crate) mod sys;
 pub(crate) mod syslog;
 pub mod types;
 pub(crate) mod util;
+pub mod wbclient;

@@ -4,12 +4,20 @@ use super::handles::{borrow, into_raw, take, Handled, Kind};
 use super::sys::{local_account, LibcSystem};
 use super::types::*;
 use super::util::*;
+use crate::name_attrs::NameAttrs;
 use crate::names::{self, Name, NameType};
 use crate::oids;
 use crate::status::*;
 use core::ffi::c_int;
 
-impl Handled for Name {
+/// What a name handle holds: the name and, for an authenticated peer, its attributes (RFC 6680).
+#[derive(Clone)]
+pub(crate) struct NameObj {
+    name: Name,
+    attrs: NameAttrs,
+}
+
+impl Handled for NameObj {
     const KIND: Kind = Kind::Name;
 }
 
@@ -23,12 +31,26 @@ fn bad_handle() -> GssError {
 /// As [`borrow`].
 pub(crate) unsafe fn name_ref<'a>(n: gss_const_name_t) -> Result<&'a Name, GssError> {
     // SAFETY: forwarded contract.
-    unsafe { borrow::<Name, _>(n, bad_handle()) }
+    unsafe { name_obj(n) }.map(|o| &o.name)
+}
+
+/// Borrows a name handle with its attributes.
+///
+/// # Safety
+/// As [`borrow`].
+unsafe fn name_obj<'a>(n: gss_const_name_t) -> Result<&'a NameObj, GssError> {
+    // SAFETY: forwarded contract.
+    unsafe { borrow::<NameObj, _>(n, bad_handle()) }
 }
 
 /// Hands a name out as a new handle.
 pub(crate) fn name_handle(n: Name) -> gss_name_t {
-    into_raw::<Name, gss_name_struct>(n)
+    name_handle_with(n, NameAttrs::default())
+}
+
+/// Hands a name with its attributes out as a new handle.
+pub(crate) fn name_handle_with(name: Name, attrs: NameAttrs) -> gss_name_t {
+    into_raw::<NameObj, gss_name_struct>(NameObj { name, attrs })
 }
 
 unsafe fn import(
@@ -170,8 +192,8 @@ pub unsafe extern "C" fn gss_duplicate_name(
         // SAFETY: the handle is checked; dest_name is non-NULL and writable.
         unsafe {
             dest_name.write(core::ptr::null_mut());
-            let copy = name_ref(input_name)?.clone();
-            dest_name.write(name_handle(copy));
+            let copy = name_obj(input_name)?.clone();
+            dest_name.write(into_raw::<NameObj, gss_name_struct>(copy));
         }
         Ok(GSS_S_COMPLETE)
     })
@@ -219,14 +241,15 @@ pub unsafe extern "C" fn gss_release_name(
             if (*input_name).is_null() {
                 return Ok(GSS_S_COMPLETE);
             }
-            drop(take::<Name, _>(*input_name, bad_handle())?);
+            drop(take::<NameObj, _>(*input_name, bad_handle())?);
             input_name.write(core::ptr::null_mut());
         }
         Ok(GSS_S_COMPLETE)
     })
 }
 
-/// `gss_inquire_name` (RFC 6680 §7.4): always an MN of NTLMSSP, no attributes.
+/// `gss_inquire_name` (RFC 6680 §7.4): always an MN of NTLMSSP; the attributes a domain controller vouched for
+/// (`urn:gssntlmssp:sids`, `urn:gss-negotiate:groups`; see [`crate::name_attrs`]), `GSS_C_NO_BUFFER_SET` when none.
 ///
 /// # Safety
 /// Pointers are NULL or valid.
@@ -242,7 +265,12 @@ pub unsafe extern "C" fn gss_inquire_name(
         // SAFETY: outputs are NULL or writable; the handle is checked.
         unsafe {
             put(attrs, core::ptr::null_mut());
-            name_ref(name)?;
+            let obj = name_obj(name)?;
+            if !attrs.is_null() {
+                let names = obj.attrs.names();
+                let refs: Vec<&[u8]> = names.iter().map(|n| n.as_bytes()).collect();
+                attrs.write(make_buffer_set(&refs)?);
+            }
             put(name_is_mn, 1);
             put(mn_mech, NTLMSSP_OID.as_oid());
         }
@@ -250,7 +278,9 @@ pub unsafe extern "C" fn gss_inquire_name(
     })
 }
 
-/// `gss_get_name_attribute` (RFC 6680 §7.5): our names carry no attributes → `GSS_S_UNAVAILABLE`.
+/// `gss_get_name_attribute` (RFC 6680 §7.5): each attribute has one value (`*more` -1 or 0 on input asks for
+/// it; `*more` is 0 on output); authenticated, and complete unless winbind could not name every group. An
+/// attribute the name does not have → `GSS_S_UNAVAILABLE`.
 ///
 /// # Safety
 /// Pointers are NULL or valid.
@@ -268,26 +298,47 @@ pub unsafe extern "C" fn gss_get_name_attribute(
     guard(minor_status, || {
         // SAFETY: outputs are NULL or writable; attr is NULL or valid; the handle is checked.
         unsafe {
+            let index = if more.is_null() { -1 } else { more.read() };
             put(authenticated, 0);
             put(complete, 0);
             put(more, 0);
             clear_buffer(value);
             clear_buffer(display_value);
-            name_ref(name)?;
+            let obj = name_obj(name)?;
             if attr.is_null() {
                 return Err(null_read());
             }
-            let attr = String::from_utf8_lossy(buffer_bytes(attr)).into_owned();
-            Err(GssError::with_detail(
-                GSS_S_UNAVAILABLE,
-                Minor::NoSuchAttribute,
-                attr,
-            ))
+            let attr_bytes = buffer_bytes(attr);
+            let found = obj.attrs.get(attr_bytes).filter(|_| index <= 0);
+            let Some(v) = found else {
+                return Err(GssError::with_detail(
+                    GSS_S_UNAVAILABLE,
+                    Minor::NoSuchAttribute,
+                    crate::ntlm::error::escape(&String::from_utf8_lossy(attr_bytes)).into_owned(),
+                ));
+            };
+            if !value.is_null() {
+                write_buffer(value, &v.value)?;
+            }
+            if !display_value.is_null() {
+                if let Err(e) = write_buffer(display_value, v.display.as_bytes()) {
+                    if !value.is_null() {
+                        // SAFETY: value was just filled with a malloc'd copy (or NULL), ours to free.
+                        libc::free((*value).value);
+                        clear_buffer(value);
+                    }
+                    return Err(e);
+                }
+            }
+            put(authenticated, c_int::from(v.authenticated));
+            put(complete, c_int::from(v.complete));
         }
+        Ok(GSS_S_COMPLETE)
     })
 }
 
-/// `gss_localname` (MIT): `DOMAIN\user` if such an account exists, else `user` (via `getpwnam_r`) — the bare user
+/// `gss_localname` (MIT): for a name a domain controller vouched for, the account winbind maps its SID to
+/// (`wbcCtxGetpwsid`, one winbindd request); otherwise, or when winbind has no mapping, `DOMAIN\user` if such an account exists, else `user` (via `getpwnam_r`) — the bare user
 /// only for a name without a domain or in this machine's own NetBIOS domain or computer name
 /// ([`Name::localname_candidates`]).
 ///
@@ -310,7 +361,20 @@ pub unsafe extern "C" fn gss_localname(
             if oid_bytes(mech_type).is_some_and(|m| m != oids::NTLMSSP) {
                 return Err(GssError::new(GSS_S_BAD_MECH, Minor::WrongMech));
             }
-            let n = name_ref(name)?;
+            let obj = name_obj(name)?;
+            let n = &obj.name;
+            let mut winbind_error = None;
+            if obj.attrs.from_directory {
+                if let Some(sid) = obj.attrs.sids.first() {
+                    match crate::creds::winbind::local_account_of_sid(sid) {
+                        Ok(account) => {
+                            write_buffer(localname, account.as_bytes())?;
+                            return Ok(GSS_S_COMPLETE);
+                        }
+                        Err(why) => winbind_error = Some(why),
+                    }
+                }
+            }
             let cfg = crate::ffi::sys::config();
             let local = [
                 cfg.netbios_domain_name.as_str(),
@@ -321,7 +385,11 @@ pub unsafe extern "C" fn gss_localname(
                 .iter()
                 .find_map(|c| local_account(c));
             let account = found.ok_or_else(|| {
-                GssError::with_detail(GSS_S_UNAVAILABLE, Minor::NoLocalName, n.display())
+                let detail = match &winbind_error {
+                    Some(why) => format!("{} (winbind: {why})", n.display()),
+                    None => n.display(),
+                };
+                GssError::with_detail(GSS_S_UNAVAILABLE, Minor::NoLocalName, detail)
             })?;
             write_buffer(localname, account.as_bytes())?;
         }

@@ -1,8 +1,9 @@
 //! The NTLM acceptor (server) state machine, MS-NLMP §3.2.5: NEGOTIATE → CHALLENGE → (AUTHENTICATE).
 //!
-//! The acceptor never sees passwords: it asks a [`CredentialLookup`] for the user's NT hash, so the password file
-//! of today and a directory back-end of tomorrow plug in the same way. Every proof (NTProofStr, NTLMv1 response,
-//! MIC, channel-binding hash) is compared in constant time.
+//! The acceptor never sees passwords or hashes: it hands the client's responses to a [`Validator`]
+//! (`super::validator`): the user file computes with the user's hash, a domain controller (winbind) validates
+//! remotely. After the validator's answer the acceptor checks the MIC, channel bindings, timestamp and SPN
+//! itself. Every proof (MIC, channel-binding hash) is compared in constant time.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
@@ -13,51 +14,15 @@ use super::crypto::{self, Side};
 use super::env::{random_array, Environment, FILETIME_TICKS_PER_SEC};
 use super::error::NtlmError;
 use super::flags::NegotiateFlags;
-use super::secret::{ct_eq, LmHash, NtHash, SessionKey};
+use super::secret::{ct_eq, LmHash, SessionKey};
 use super::security::SessionSecurity;
 use super::wire::{
     av_pairs, split_ntlmv2_response, Authenticate, AvPairs, Challenge, Negotiate,
     NtlmV2ClientChallenge, Version, MSV_AV_FLAG_MIC_PRESENT, MSV_AV_FLAG_UNVERIFIED_SPN,
 };
 
-/// A user's secrets as the acceptor needs them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserSecrets {
-    /// The account name as the source stores it.
-    pub user: String,
-    /// The source's domain for the account ("" when it has none).
-    pub domain: String,
-    /// NTOWFv1 of the password.
-    pub nt_hash: NtHash,
-    /// LMOWFv1 of the password, when known (only LM responses need it).
-    pub lm_hash: Option<LmHash>,
-}
-
-/// Why a [`CredentialLookup`] found no secrets, for the operator.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LookupFailure {
-    /// The source has no such user; `note` is what else the operator should know (e.g. skipped lines).
-    NotFound {
-        /// Extra text for the status and the log (never a secret).
-        note: Option<String>,
-    },
-    /// The source itself cannot be used (a missing, empty or insecure user file): why, as a sentence.
-    Unavailable(String),
-}
-
-/// Where the acceptor finds users: (user, domain) → secrets. Names compare case-insensitively; an empty
-/// `domain` matches an entry of any domain.
-pub trait CredentialLookup: Send + Sync {
-    /// The secrets of `domain\user`, if known.
-    fn lookup(&self, user: &str, domain: &str) -> Option<UserSecrets>;
-
-    /// Like [`CredentialLookup::lookup`], saying why nothing was found. The acceptor calls this one; the
-    /// default knows no more than "not found".
-    fn find_user(&self, user: &str, domain: &str) -> Result<UserSecrets, LookupFailure> {
-        self.lookup(user, domain)
-            .ok_or(LookupFailure::NotFound { note: None })
-    }
-}
+pub use super::validator::{CredentialLookup, LookupFailure, UserSecrets};
+use super::validator::{HashValidator, LogonRequest, Refusal, Response, Validated, Validator};
 
 /// Acceptor settings.
 #[derive(Clone)]
@@ -86,8 +51,8 @@ pub struct AcceptorConfig {
     /// The negotiable flags (signing, sealing, key exchange, key strengths, datagram, identify) the CHALLENGE
     /// may grant: gss-ntlmssp's credential option `…655.1.5` on an acceptor credential. All by default.
     pub allowed_flags: NegotiateFlags,
-    /// The user database.
-    pub store: Arc<dyn CredentialLookup>,
+    /// The back-end that validates responses (user file, winbind, or a chain of them).
+    pub validator: Arc<dyn Validator>,
     /// Randomness and clock.
     pub env: Arc<dyn Environment>,
 }
@@ -100,13 +65,20 @@ impl std::fmt::Debug for AcceptorConfig {
             .field("target_spn", &self.target_spn)
             .field("lm_compat_level", &self.lm_compat_level)
             .field("allow_anonymous", &self.allow_anonymous)
+            .field("validator", &self.validator.name())
             .finish_non_exhaustive()
     }
 }
 
 impl AcceptorConfig {
-    /// Defaults: level 3, anonymous refused, bindings checked when given, 36 h timestamp window.
+    /// Defaults (level 3, anonymous refused, bindings checked when given, 36 h timestamp window) over a
+    /// hash lookup.
     pub fn new(store: Arc<dyn CredentialLookup>, env: Arc<dyn Environment>) -> Self {
+        Self::with_validator(Arc::new(HashValidator(store)), env)
+    }
+
+    /// The same defaults over any validator.
+    pub fn with_validator(validator: Arc<dyn Validator>, env: Arc<dyn Environment>) -> Self {
         AcceptorConfig {
             netbios_computer: String::new(),
             netbios_domain: String::new(),
@@ -119,7 +91,7 @@ impl AcceptorConfig {
             max_skew_secs: DEFAULT_MAX_TIMESTAMP_SKEW_SECS,
             version: Version::DEFAULT,
             allowed_flags: NegotiateFlags(u32::MAX),
-            store,
+            validator,
             env,
         }
     }
@@ -240,19 +212,40 @@ struct Verified {
     blob: Option<NtlmV2ClientChallenge>,
     /// The account as the user database spells it (user, domain); `None` for anonymous.
     account: Option<(String, String)>,
+    /// What the back-end vouched for beyond the name.
+    attrs: crate::name_attrs::NameAttrs,
 }
 
-/// The account name to report: the database's spelling of the user where it has one, else what the client
-/// sent, and the database's domain only — `testdom\TESTUSER` comes out as the stored `TESTDOM\testuser`, and a
-/// domainless entry yields the bare user whatever domain the client claimed (the client's domain is not
-/// authenticated by a domainless entry: reporting it would let `ADMINS\bob` be claimed with `bob`'s password).
-fn canonical(secrets: &UserSecrets, auth: &Authenticate) -> (String, String) {
-    let user = if secrets.user.is_empty() {
+/// The account name to report: the back-end's spelling of the user where it has one, else what the client
+/// sent, and the back-end's domain only — `testdom\TESTUSER` comes out as the stored `TESTDOM\testuser`, a
+/// UPN logon as the directory's `ADTEST\alice`, and a domainless user-file entry yields the bare user whatever
+/// domain the client claimed (the client's domain is not authenticated by a domainless entry: reporting it
+/// would let `ADMINS\bob` be claimed with `bob`'s password).
+fn canonical(v: &Validated, auth: &Authenticate) -> (String, String) {
+    let user = if v.user.is_empty() {
         auth.user.clone()
     } else {
-        secrets.user.clone()
+        v.user.clone()
     };
-    (user, secrets.domain.clone())
+    (user, v.domain.clone())
+}
+
+/// The core error for a back-end's refusal of `auth`'s account.
+fn refused(r: Refusal, auth: &Authenticate) -> NtlmError {
+    let (user, domain) = (auth.user.clone(), auth.domain.clone());
+    match r {
+        Refusal::UnknownUser => NtlmError::UnknownUser { user, domain },
+        Refusal::UnknownUserNoted(note) => NtlmError::UnknownUserNoted { user, domain, note },
+        Refusal::UserDatabaseUnavailable(reason) => NtlmError::UserDatabaseUnavailable { reason },
+        Refusal::WrongPassword => NtlmError::WrongPassword { user, domain },
+        Refusal::LmUnavailable => NtlmError::LmRefused,
+        Refusal::Unavailable(why) => NtlmError::BackendUnavailable(why),
+        reason => NtlmError::LogonRefused {
+            reason,
+            user,
+            domain,
+        },
+    }
 }
 
 impl AcceptorAwaitAuthenticate {
@@ -281,6 +274,7 @@ impl AcceptorAwaitAuthenticate {
                 key_exchange_key: SessionKey::default(),
                 blob: None,
                 account: None,
+                attrs: Default::default(),
             }
         } else {
             self.verify_response(&auth, flags)?
@@ -355,6 +349,7 @@ impl AcceptorAwaitAuthenticate {
             security,
             established_at: cfg.env.now_filetime(),
             client_target_spn,
+            attrs: verified.attrs,
         })
     }
 
@@ -365,41 +360,27 @@ impl AcceptorAwaitAuthenticate {
     ) -> Result<Verified, NtlmError> {
         let cfg = &self.cfg;
         let sc = &self.server_challenge;
-        let secrets = cfg
-            .store
-            .find_user(&auth.user, &auth.domain)
-            .map_err(|f| match f {
-                LookupFailure::NotFound { note: None } => NtlmError::UnknownUser {
-                    user: auth.user.clone(),
-                    domain: auth.domain.clone(),
-                },
-                LookupFailure::NotFound { note: Some(note) } => NtlmError::UnknownUserNoted {
-                    user: auth.user.clone(),
-                    domain: auth.domain.clone(),
-                    note,
-                },
-                LookupFailure::Unavailable(reason) => NtlmError::UserDatabaseUnavailable { reason },
-            })?;
-        let wrong = || NtlmError::WrongPassword {
-            user: auth.user.clone(),
-            domain: auth.domain.clone(),
+        let mut req = LogonRequest {
+            user: &auth.user,
+            domain: &auth.domain,
+            workstation: &auth.workstation,
+            challenge: *sc,
+            kind: Response::V2,
+            nt_response: &auth.nt_response,
+            lm_response: &auth.lm_response,
         };
 
         if auth.nt_response.len() > 24 {
-            let (proof, blob_bytes) = split_ntlmv2_response(&auth.nt_response)?;
-            let key = crypto::ntowfv2(&secrets.nt_hash, &auth.user, &auth.domain);
-            let expected = crypto::ntproofstr(&key, sc, blob_bytes);
-            if !ct_eq(&expected, &proof) {
-                return Err(wrong());
-            }
+            let (_, blob_bytes) = split_ntlmv2_response(&auth.nt_response)?;
+            let v = cfg.validator.validate(&req).map_err(|r| refused(r, auth))?;
             let blob = NtlmV2ClientChallenge::decode(blob_bytes)?;
             self.check_timestamp(blob.timestamp)?;
-            let base = crypto::session_base_key_v2(&key, &proof);
             return Ok(Verified {
                 kind: ResponseKind::V2,
-                key_exchange_key: base,
+                key_exchange_key: v.session_base_key.clone(),
                 blob: Some(blob),
-                account: Some(canonical(&secrets, auth)),
+                account: Some(canonical(&v, auth)),
+                attrs: v.attrs,
             });
         }
 
@@ -409,35 +390,24 @@ impl AcceptorAwaitAuthenticate {
                 level: level.value(),
             });
         }
-        let zero_lm = LmHash::default();
-        let lm_hash = secrets.lm_hash.as_ref().unwrap_or(&zero_lm);
-        let base = crypto::session_base_key_v1(&secrets.nt_hash);
+        let ess = flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY);
         let kind = match auth.nt_response.len() {
-            24 => {
-                let ess_cc = ess_client_challenge(&auth.lm_response);
-                let expected = match (
-                    flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY),
-                    ess_cc,
-                ) {
-                    (true, Some(cc)) => crypto::ntlmv1_ess_response(&secrets.nt_hash, sc, &cc),
-                    _ => crypto::ntlmv1_response(&secrets.nt_hash, sc),
-                };
-                if !ct_eq(&expected, &auth.nt_response) {
-                    return Err(wrong());
-                }
-                if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) && ess_cc.is_some() {
+            24 => match ess_client_challenge(&auth.lm_response) {
+                Some(cc) if ess => {
+                    // §3.3.1: with extended session security the NT response answers
+                    // MD5(ServerChallenge || ClientChallenge)[0..8]; the LM response carries only cc.
+                    req.challenge = crypto::ess_challenge(sc, &cc);
+                    req.lm_response = &[];
+                    req.kind = Response::V1;
                     ResponseKind::V1Ess
-                } else {
+                }
+                _ => {
+                    req.kind = Response::V1;
                     ResponseKind::V1
                 }
-            }
+            },
             0 if auth.lm_response.len() == 24 => {
-                let Some(lm) = &secrets.lm_hash else {
-                    return Err(NtlmError::LmRefused);
-                };
-                if !ct_eq(&crypto::lmv1_response(lm, sc), &auth.lm_response) {
-                    return Err(wrong());
-                }
+                req.kind = Response::Lm;
                 ResponseKind::Lm
             }
             _ => {
@@ -446,12 +416,16 @@ impl AcceptorAwaitAuthenticate {
                 )))
             }
         };
-        let kxkey = crypto::kxkey_v1(flags, &base, lm_hash, &auth.lm_response, sc);
+        let v = cfg.validator.validate(&req).map_err(|r| refused(r, auth))?;
+        let zero_lm = LmHash::default();
+        let lm_key = v.lm_key.as_ref().unwrap_or(&zero_lm);
+        let kxkey = crypto::kxkey_v1(flags, &v.session_base_key, lm_key, &auth.lm_response, sc);
         Ok(Verified {
             kind,
             key_exchange_key: kxkey,
             blob: None,
-            account: Some(canonical(&secrets, auth)),
+            account: Some(canonical(&v, auth)),
+            attrs: v.attrs,
         })
     }
 
@@ -559,6 +533,15 @@ impl Acceptor {
     /// A new acceptor.
     pub fn new(cfg: AcceptorConfig) -> Self {
         Acceptor::Start(Box::new(AcceptorStart::new(cfg)))
+    }
+
+    /// The back-end this acceptor validates with (`None` once spent).
+    pub fn validator(&self) -> Option<Arc<dyn Validator>> {
+        match self {
+            Acceptor::Start(s) => Some(s.cfg.validator.clone()),
+            Acceptor::AwaitAuthenticate(s) => Some(s.cfg.validator.clone()),
+            Acceptor::Spent => None,
+        }
     }
 
     /// Advances with the initiator's token.

@@ -8,6 +8,7 @@ use super::error::NtlmError;
 use super::flags::NegotiateFlags;
 use super::secret::SessionKey;
 use super::security::SessionSecurity;
+use crate::name_attrs::NameAttrs;
 use zeroize::Zeroizing;
 
 /// Which response the initiator sent.
@@ -79,9 +80,13 @@ pub struct Established {
     /// Acceptor only: the SPN the initiator targeted (its MsvAvTargetName, non-empty), from an AUTHENTICATE
     /// whose response verified. Not part of the exported blob (the GSSAPI layer carries the name it derives).
     pub client_target_spn: Option<String>,
+    /// The peer's name attributes (acceptor side: what the back-end vouched for).
+    pub attrs: NameAttrs,
 }
 
-const EXPORT_MAGIC: &[u8; 4] = b"GNX1";
+/// Version 2 adds the name attributes after the names; version 1 blobs (no attributes) still import.
+const EXPORT_MAGIC: &[u8; 4] = b"GNX2";
+const EXPORT_MAGIC_V1: &[u8; 4] = b"GNX1";
 /// Upper bound for each exported string, in bytes.
 const MAX_EXPORT_STRING: usize = 1024;
 
@@ -96,7 +101,18 @@ impl Established {
     /// reallocation would free an unwiped copy).
     pub fn export(&self) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity(
-            96 + self.user.len() + self.domain.len() + self.workstation.len() + 600,
+            96 + self.user.len()
+                + self.domain.len()
+                + self.workstation.len()
+                + 600
+                + self
+                    .attrs
+                    .sids
+                    .iter()
+                    .chain(&self.attrs.groups)
+                    .map(|s| s.len() + 2)
+                    .sum::<usize>()
+                + 8,
         ));
         out.extend_from_slice(EXPORT_MAGIC);
         out.push(match self.side {
@@ -120,6 +136,7 @@ impl Established {
             out.extend_from_slice(&(len as u16).to_le_bytes());
             out.extend_from_slice(b.get(..len).unwrap_or_default());
         }
+        self.attrs.export(&mut out);
         out.extend_from_slice(self.session_key.as_bytes());
         self.security.export(&mut out);
         out
@@ -128,11 +145,15 @@ impl Established {
     /// Parses what [`Established::export`] wrote. Every field is checked; garbage is an error.
     pub fn import(blob: &[u8]) -> Result<Established, NtlmError> {
         let mut r = Cursor { b: blob };
-        if r.take(4)? != EXPORT_MAGIC {
-            return Err(NtlmError::BadContextBlob(
-                "not a gss-negotiate context (bad magic)",
-            ));
-        }
+        let v2 = match r.take(4)? {
+            m if m == EXPORT_MAGIC => true,
+            m if m == EXPORT_MAGIC_V1 => false,
+            _ => {
+                return Err(NtlmError::BadContextBlob(
+                    "not a gss-negotiate context (bad magic)",
+                ))
+            }
+        };
         let side = match r.u8()? {
             0 => Side::Client,
             1 => Side::Server,
@@ -154,6 +175,13 @@ impl Established {
         let user = r.string()?;
         let domain = r.string()?;
         let workstation = r.string()?;
+        let attrs = if v2 {
+            let (attrs, rest) = NameAttrs::import(r.b).map_err(NtlmError::BadContextBlob)?;
+            r.b = rest;
+            attrs
+        } else {
+            NameAttrs::default()
+        };
         let session_key = SessionKey::new(r.array()?);
         let security = SessionSecurity::import(r.b)
             .map_err(|_| NtlmError::BadContextBlob("bad session security state"))?;
@@ -171,6 +199,7 @@ impl Established {
             security,
             established_at,
             client_target_spn: None,
+            attrs,
         })
     }
 }

@@ -230,8 +230,16 @@ pub fn ntlmv1_ess_response(
     server_challenge: &[u8; 8],
     client_challenge: &[u8; 8],
 ) -> [u8; 24] {
-    let h = md5(&[server_challenge, client_challenge]);
-    desl(nt_hash.as_bytes(), &take::<8>(&h, 0))
+    desl(
+        nt_hash.as_bytes(),
+        &ess_challenge(server_challenge, client_challenge),
+    )
+}
+
+/// The challenge an NTLMv1 response with extended session security answers:
+/// MD5(ServerChallenge || ClientChallenge)[0..8] (MS-NLMP §3.3.1).
+pub fn ess_challenge(server_challenge: &[u8; 8], client_challenge: &[u8; 8]) -> [u8; 8] {
+    take::<8>(&md5(&[server_challenge, client_challenge]), 0)
 }
 
 /// LmChallengeResponse of NTLMv1 with extended session security: ClientChallenge || Z(16) (MS-NLMP §3.3.1).

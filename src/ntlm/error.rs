@@ -96,6 +96,18 @@ pub enum NtlmError {
     UserDatabaseUnavailable { reason: String },
     /// The response does not prove knowledge of the user's password.
     WrongPassword { user: String, domain: String },
+    /// The back-end refused the logon for a reason other than an unknown user or a wrong password (account
+    /// disabled, expired, locked out, ...).
+    LogonRefused {
+        reason: super::validator::Refusal,
+        user: String,
+        domain: String,
+    },
+    /// The back-end that validates logons could not be asked (e.g. winbind absent or not answering).
+    BackendUnavailable(String),
+    /// An initiator credential held by another party (winbind's cached password) could not do what was asked:
+    /// the text says what (e.g. channel bindings) or what that party answered.
+    CachedCredential(String),
     /// MsvAvFlags announced a MIC but the AUTHENTICATE carries none.
     MicMissing,
     /// The MIC does not match the three messages.
@@ -151,6 +163,15 @@ impl fmt::Display for NtlmError {
                     display_user(domain, user)
                 )
             }
+            NtlmError::LogonRefused {
+                reason,
+                user,
+                domain,
+            } => write!(f, "{reason} for {}", display_user(domain, user)),
+            NtlmError::BackendUnavailable(why) => {
+                write!(f, "authentication back-end unavailable: {why}")
+            }
+            NtlmError::CachedCredential(why) => write!(f, "winbind's cached credentials: {why}"),
             NtlmError::MicMissing => f.write_str("MIC announced in MsvAvFlags but missing"),
             NtlmError::MicMismatch => f.write_str("MIC does not match the exchanged messages"),
             NtlmError::ChannelBindingsMismatch => f.write_str("channel bindings do not match"),

@@ -31,6 +31,23 @@ pub enum InitiatorCredential {
     },
     /// Anonymous logon (§3.1.5.1.2: empty user, empty NT response, LM response Z(1)).
     Anonymous,
+    /// A user whose password another party keeps (winbind's cached credentials): `source` turns the CHALLENGE
+    /// into the AUTHENTICATE. It cannot carry channel bindings, and decides the flags and the MIC itself.
+    Cached {
+        user: String,
+        domain: String,
+        source: Arc<dyn CachedCredential>,
+    },
+}
+
+/// A credential whose secret stays with another party.
+pub trait CachedCredential: Send + Sync + std::fmt::Debug {
+    /// The AUTHENTICATE message answering `challenge` (after `negotiate`) and the ExportedSessionKey.
+    fn authenticate(
+        &self,
+        negotiate: &[u8],
+        challenge: &[u8],
+    ) -> Result<(Vec<u8>, SessionKey), NtlmError>;
 }
 
 /// What the caller asks for (the GSS `req_flags` that NTLM can honour).
@@ -241,6 +258,9 @@ impl InitiatorAwaitChallenge {
         let (user, domain) = match &cfg.credential {
             InitiatorCredential::User { user, domain, .. } => (user.clone(), domain.clone()),
             InitiatorCredential::Anonymous => (String::new(), String::new()),
+            InitiatorCredential::Cached { source, .. } => {
+                return self.authenticate_cached(source.as_ref(), challenge_bytes, channel_bindings)
+            }
         };
         let resp = self.responses(&mut challenge, flags, channel_bindings)?;
 
@@ -289,6 +309,52 @@ impl InitiatorAwaitChallenge {
             session_key,
             security,
             established_at: cfg.env.now_filetime(),
+            client_target_spn: None,
+            attrs: Default::default(),
+        };
+        Ok((established, bytes))
+    }
+
+    /// The AUTHENTICATE from a cached credential: its flags, MIC and keys are the source's; the acceptor's
+    /// answer is checked as usual by the acceptor. Channel bindings cannot be put into a message another party
+    /// builds (its NTLMv2 client challenge carries them), so a context that asks for them is refused.
+    fn authenticate_cached(
+        &self,
+        source: &dyn CachedCredential,
+        challenge_bytes: &[u8],
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<(Established, Vec<u8>), NtlmError> {
+        if channel_bindings.is_some() {
+            return Err(NtlmError::CachedCredential(
+                "channel bindings cannot be sent: winbind builds the AUTHENTICATE message without them"
+                    .into(),
+            ));
+        }
+        let (bytes, session_key) = source.authenticate(&self.negotiate, challenge_bytes)?;
+        let auth = Authenticate::decode(&bytes)?;
+        let flags = auth.flags;
+        let kind = if auth.nt_response.len() > 24 {
+            ResponseKind::V2
+        } else if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
+            ResponseKind::V1Ess
+        } else {
+            ResponseKind::V1
+        };
+        let security = SessionSecurity::new(flags, &session_key, Side::Client);
+        let established = Established {
+            side: Side::Client,
+            flags,
+            user: auth.user,
+            domain: auth.domain,
+            workstation: auth.workstation,
+            kind,
+            mic_present: auth.mic.is_some(),
+            channel_bound: false,
+            peer_wraps_signed: false,
+            session_key,
+            security,
+            established_at: self.cfg.env.now_filetime(),
+            attrs: Default::default(),
             client_target_spn: None,
         };
         Ok((established, bytes))
@@ -350,6 +416,11 @@ impl InitiatorAwaitChallenge {
                 nt_hash,
                 lm_hash,
             } => (user, domain, nt_hash, lm_hash),
+            InitiatorCredential::Cached { .. } => {
+                return Err(NtlmError::CachedCredential(
+                    "no responses to compute: the source builds the AUTHENTICATE".into(),
+                ))
+            }
         };
         let sc = &challenge.server_challenge;
         let level = cfg.lm_compat_level;

@@ -16,4 +16,5 @@ pub mod initiator;
 pub mod rc4;
 pub mod secret;
 pub mod security;
+pub mod validator;
 pub mod wire;
