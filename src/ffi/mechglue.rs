@@ -66,6 +66,24 @@ type VerifyMic = unsafe extern "C" fn(
     gss_buffer_t,
     *mut gss_qop_t,
 ) -> OM_uint32;
+type Wrap = unsafe extern "C" fn(
+    *mut OM_uint32,
+    gss_ctx_id_t,
+    c_int,
+    gss_qop_t,
+    gss_buffer_t,
+    *mut c_int,
+    gss_buffer_t,
+) -> OM_uint32;
+type Unwrap = unsafe extern "C" fn(
+    *mut OM_uint32,
+    gss_ctx_id_t,
+    gss_buffer_t,
+    gss_buffer_t,
+    *mut c_int,
+    *mut gss_qop_t,
+) -> OM_uint32;
+type ContextTime = unsafe extern "C" fn(*mut OM_uint32, gss_ctx_id_t, *mut OM_uint32) -> OM_uint32;
 type ReleaseBuffer = unsafe extern "C" fn(*mut OM_uint32, gss_buffer_t) -> OM_uint32;
 type DisplayStatus = unsafe extern "C" fn(
     *mut OM_uint32,
@@ -86,6 +104,9 @@ struct Mechglue {
     delete_sec_context: DeleteSecContext,
     get_mic: GetMic,
     verify_mic: VerifyMic,
+    wrap: Wrap,
+    unwrap: Unwrap,
+    context_time: ContextTime,
     release_buffer: ReleaseBuffer,
     display_status: DisplayStatus,
 }
@@ -157,6 +178,11 @@ fn load() -> Result<Mechglue, String> {
             )?),
             get_mic: std::mem::transmute::<*mut c_void, GetMic>(sym(c"gss_get_mic")?),
             verify_mic: std::mem::transmute::<*mut c_void, VerifyMic>(sym(c"gss_verify_mic")?),
+            wrap: std::mem::transmute::<*mut c_void, Wrap>(sym(c"gss_wrap")?),
+            unwrap: std::mem::transmute::<*mut c_void, Unwrap>(sym(c"gss_unwrap")?),
+            context_time: std::mem::transmute::<*mut c_void, ContextTime>(sym(
+                c"gss_context_time",
+            )?),
             release_buffer: std::mem::transmute::<*mut c_void, ReleaseBuffer>(sym(
                 c"gss_release_buffer",
             )?),
@@ -299,6 +325,74 @@ impl KerberosMech {
             flags: 0,
             complete: false,
         })
+    }
+
+    /// Per-message protection after establishment (RFC 2743 §2.3.3): `msg` wrapped by the Kerberos context,
+    /// sealed when `conf` is asked for; returns the token and whether it is sealed.
+    pub fn wrap(&mut self, msg: &[u8], conf: bool) -> Result<(Vec<u8>, bool), MechError> {
+        let g = mechglue()?;
+        self.established()?;
+        let (mut minor, mut inp, mut out, mut state) = (0, input(msg), empty(), 0);
+        // SAFETY: ctx is this value's established context; inp is only read; out is released by take.
+        let major = unsafe {
+            (g.wrap)(
+                &mut minor,
+                self.ctx,
+                c_int::from(conf),
+                0,
+                &mut inp,
+                &mut state,
+                &mut out,
+            )
+        };
+        let token = take(g, &mut out);
+        if major != GSS_S_COMPLETE {
+            return Err(classify(g, major, minor));
+        }
+        Ok((token, state != 0))
+    }
+
+    /// The message in a token from the peer's `wrap` and whether it was sealed; a token that fails the
+    /// integrity check or replay/sequence checks is an error.
+    pub fn unwrap(&mut self, token: &[u8]) -> Result<(Vec<u8>, bool), MechError> {
+        let g = mechglue()?;
+        self.established()?;
+        let (mut minor, mut inp, mut out, mut state, mut qop) = (0, input(token), empty(), 0, 0);
+        // SAFETY: as in wrap.
+        let major = unsafe {
+            (g.unwrap)(
+                &mut minor, self.ctx, &mut inp, &mut out, &mut state, &mut qop,
+            )
+        };
+        let msg = take(g, &mut out);
+        if major != GSS_S_COMPLETE {
+            return Err(classify(g, major, minor));
+        }
+        Ok((msg, state != 0))
+    }
+
+    /// Seconds the established context stays valid (the ticket's remaining lifetime).
+    pub fn context_time(&self) -> Result<u32, MechError> {
+        let g = mechglue()?;
+        self.established()?;
+        let (mut minor, mut secs) = (0, 0);
+        // SAFETY: ctx is this value's established context; secs is a live local.
+        let major = unsafe { (g.context_time)(&mut minor, self.ctx, &mut secs) };
+        if major != GSS_S_COMPLETE {
+            return Err(classify(g, major, minor));
+        }
+        Ok(secs)
+    }
+
+    fn established(&self) -> Result<(), MechError> {
+        if self.complete && !self.ctx.is_null() {
+            Ok(())
+        } else {
+            Err(MechError::new(
+                MechFailure::Other,
+                "Kerberos context not established",
+            ))
+        }
     }
 
     fn init_step(&mut self, g: &Mechglue, token: Option<&[u8]>) -> Result<MechStep, MechError> {
