@@ -38,6 +38,7 @@ pub mod initiator;
 pub mod mech;
 mod mic;
 pub mod oid;
+pub mod session;
 
 pub use der::{BitString, DerError, DerReader, DerWriter};
 pub use oid::Oid;
