@@ -7,6 +7,7 @@ mod spnego_common;
 use std::sync::Arc;
 
 use gss_negotiate::audit::MemoryAudit;
+use gss_negotiate::context::SecContext;
 use gss_negotiate::policy::Policy;
 use gss_negotiate::spnego::acceptor::AcceptorConfig;
 use gss_negotiate::spnego::error::SpnegoError;
@@ -77,7 +78,34 @@ fn ntlm_session_completes_and_per_message_calls_reach_the_negotiated_mech() {
     // A further call on an established handle is refused, and the context stays usable.
     assert_eq!(acc.step(Some(b"x")).unwrap_err().error, SpnegoError::Spent);
     assert!(acc.is_complete());
-    assert_eq!(ini.into_negotiated().unwrap().mech_oid, ntlm_oid());
+    // The negotiated NTLM contexts become ordinary NTLM contexts (what the interposer hands per-message
+    // calls to): wrap/unwrap both ways, sealed, and export/import keeps the keys and sequence numbers.
+    let i = ini.into_negotiated().unwrap();
+    assert_eq!(i.mech_oid, ntlm_oid());
+    let mut ic = SecContext::from_spnego_ntlm(i.mech, None, None).expect("NTLM context");
+    let mut ac = SecContext::from_spnego_ntlm(acc.into_negotiated().unwrap().mech, None, None)
+        .expect("NTLM context");
+    assert!(ic.is_open() && ic.is_initiator() && !ac.is_initiator());
+    let (tok, sealed) = ic.wrap(0, b"secret payload").unwrap();
+    assert!(sealed && !tok.windows(6).any(|w| w == b"secret"));
+    assert_eq!(ac.unwrap(&tok).unwrap(), (b"secret payload".to_vec(), true));
+    let (tok, _) = ac.wrap(0, b"reply").unwrap();
+    assert_eq!(ic.unwrap(&tok).unwrap().0, b"reply");
+    let mut ac = SecContext::import(&ac.export().unwrap()).unwrap();
+    let (tok, _) = ic.wrap(0, b"after export").unwrap();
+    assert_eq!(ac.unwrap(&tok).unwrap().0, b"after export");
+    let mut bad = ic.wrap(0, b"tampered").unwrap().0;
+    bad[20] ^= 1;
+    assert!(ac.unwrap(&bad).is_err());
+}
+
+#[test]
+fn a_kerberos_mech_is_not_turned_into_an_ntlm_context() {
+    let mut ini = init_session(vec![krb_entry(Krb::Works, false)], allow());
+    let mut acc = accept_session(Krb::Works, allow(), Arc::default());
+    drive(&mut ini, &mut acc).unwrap();
+    let n = ini.into_negotiated().unwrap();
+    assert!(SecContext::from_spnego_ntlm(n.mech, None, None).is_none());
 }
 
 #[test]
