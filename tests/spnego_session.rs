@@ -188,3 +188,109 @@ fn misuse_and_hostile_tokens_fail_cleanly() {
     assert!(ini.step(Some(&[0x30; 40])).is_err());
     assert!(!ini.is_complete());
 }
+
+struct Host;
+
+impl gss_negotiate::names::NameSystem for Host {
+    fn hostname(&self) -> Option<String> {
+        Some("server.test".into())
+    }
+    fn user_of_uid(&self, _uid: u32) -> Option<String> {
+        None
+    }
+}
+
+#[test]
+fn ntlm_from_the_gss_layer_objects_negotiates_inside_spnego() {
+    use gss_negotiate::creds::config::Config;
+    use gss_negotiate::creds::{acquire_with_password, CredUsage};
+    use gss_negotiate::names::Name;
+    use gss_negotiate::ntlm::secret::Password;
+    use gss_negotiate::spnego::gss_ntlm::GssNtlmMech;
+    use gss_negotiate::spnego::mech::MechEntry;
+
+    let users = std::env::temp_dir().join(format!("gss-negotiate-session-{}", std::process::id()));
+    std::fs::write(&users, "TESTDOM:testuser:Passw0rd!\n").unwrap();
+    let path = users.display().to_string();
+    fn cfg_of(p: &str) -> Config {
+        Config::from_lookup(
+            |k| (k == "NTLM_USER_FILE").then(|| p.to_string()),
+            Some("server.test".into()),
+        )
+    }
+    let ipath = path.clone();
+    let password = move |pw: &'static str| {
+        let path = ipath.clone();
+        move || {
+            let cred = acquire_with_password(
+                &Name::User {
+                    user: "testuser".into(),
+                    domain: Some("TESTDOM".into()),
+                },
+                &Password::new(pw),
+                CredUsage::Initiate,
+            )
+            .map_err(|e| {
+                gss_negotiate::spnego::mech::MechError::new(
+                    gss_negotiate::spnego::mech::MechFailure::NoCredentials,
+                    e.to_string(),
+                )
+            })?;
+            let m = GssNtlmMech::initiator(Some(cred), None, 2 | 32 | 16, &cfg_of(&path), None)?;
+            Ok(Box::new(m) as Box<dyn gss_negotiate::spnego::mech::Mechanism>)
+        }
+    };
+    let acceptor = move || {
+        let c = path.clone();
+        Session::acceptor(Box::new(move || AcceptorConfig {
+            mechs: vec![MechEntry::new(ntlm_oid(), {
+                let c = c.clone();
+                move || {
+                    Ok(
+                        Box::new(GssNtlmMech::acceptor(None, &cfg_of(&c), &Host, None)?)
+                            as Box<dyn gss_negotiate::spnego::mech::Mechanism>,
+                    )
+                }
+            })],
+            peer_addr: None,
+            policy: allow(),
+            audit: Arc::new(MemoryAudit::default()),
+        }))
+    };
+
+    let mut ini = init_session(
+        vec![MechEntry::new(ntlm_oid(), password("Passw0rd!"))],
+        allow(),
+    );
+    let mut acc = acceptor();
+    drive(&mut ini, &mut acc).expect("NTLM from GSS objects");
+    let a = acc.into_negotiated().unwrap();
+    assert_eq!(a.mech_oid, ntlm_oid());
+    assert_eq!(a.peer.as_deref(), Some("TESTDOM\\testuser"));
+    let mut ac = a
+        .mech
+        .into_any()
+        .downcast::<GssNtlmMech>()
+        .unwrap()
+        .into_context();
+    let mut ic = ini
+        .into_negotiated()
+        .unwrap()
+        .mech
+        .into_any()
+        .downcast::<GssNtlmMech>()
+        .unwrap()
+        .into_context();
+    let (tok, sealed) = ic.wrap(0, b"payload").unwrap();
+    assert!(sealed);
+    assert_eq!(ac.unwrap(&tok).unwrap().0, b"payload");
+    let (tok, _) = ac.wrap(0, b"reply").unwrap();
+    assert_eq!(ic.unwrap(&tok).unwrap().0, b"reply");
+
+    // A wrong password: the acceptor refuses, nothing is established.
+    let mut ini = init_session(vec![MechEntry::new(ntlm_oid(), password("wrong"))], allow());
+    let mut acc = acceptor();
+    assert!(drive(&mut ini, &mut acc).is_err());
+    assert!(!acc.is_complete());
+    let _ = std::fs::remove_file(&users);
+}
