@@ -766,6 +766,27 @@ impl SecContext {
         Ok(out)
     }
 
+    /// The NTLM context a SPNEGO negotiation ended with, as an ordinary NTLM context, so that the interposer's
+    /// per-message calls and export reuse the NTLM mechanism's own code (`None` when `mech` is not a complete
+    /// NTLM context). `local` and `target` are the names the caller gave the SPNEGO context.
+    pub fn from_spnego_ntlm(
+        mech: Box<dyn crate::spnego::mech::Mechanism>,
+        local: Option<Name>,
+        target: Option<Name>,
+    ) -> Option<SecContext> {
+        let ntlm = mech
+            .into_any()
+            .downcast::<crate::spnego::mech::NtlmMech>()
+            .ok()?;
+        let est = ntlm.into_established()?;
+        Some(SecContext {
+            state: State::Established(est),
+            local,
+            target,
+            log: None,
+        })
+    }
+
     /// `gss_import_sec_context`.
     pub fn import(token: &[u8]) -> Result<SecContext, GssError> {
         let bad = |why: &'static str| ntlm_error(NtlmError::BadContextBlob(why));

@@ -66,6 +66,39 @@ type VerifyMic = unsafe extern "C" fn(
     gss_buffer_t,
     *mut gss_qop_t,
 ) -> OM_uint32;
+type Wrap = unsafe extern "C" fn(
+    *mut OM_uint32,
+    gss_ctx_id_t,
+    c_int,
+    gss_qop_t,
+    gss_buffer_t,
+    *mut c_int,
+    gss_buffer_t,
+) -> OM_uint32;
+type Unwrap = unsafe extern "C" fn(
+    *mut OM_uint32,
+    gss_ctx_id_t,
+    gss_buffer_t,
+    gss_buffer_t,
+    *mut c_int,
+    *mut gss_qop_t,
+) -> OM_uint32;
+type ContextTime = unsafe extern "C" fn(*mut OM_uint32, gss_ctx_id_t, *mut OM_uint32) -> OM_uint32;
+type ExportSecContext =
+    unsafe extern "C" fn(*mut OM_uint32, *mut gss_ctx_id_t, gss_buffer_t) -> OM_uint32;
+type ImportSecContext =
+    unsafe extern "C" fn(*mut OM_uint32, gss_buffer_t, *mut gss_ctx_id_t) -> OM_uint32;
+type InquireContext = unsafe extern "C" fn(
+    *mut OM_uint32,
+    gss_ctx_id_t,
+    *mut gss_name_t,
+    *mut gss_name_t,
+    *mut OM_uint32,
+    *mut gss_OID,
+    *mut OM_uint32,
+    *mut c_int,
+    *mut c_int,
+) -> OM_uint32;
 type ReleaseBuffer = unsafe extern "C" fn(*mut OM_uint32, gss_buffer_t) -> OM_uint32;
 type DisplayStatus = unsafe extern "C" fn(
     *mut OM_uint32,
@@ -86,6 +119,12 @@ struct Mechglue {
     delete_sec_context: DeleteSecContext,
     get_mic: GetMic,
     verify_mic: VerifyMic,
+    wrap: Wrap,
+    unwrap: Unwrap,
+    context_time: ContextTime,
+    export_sec_context: ExportSecContext,
+    import_sec_context: ImportSecContext,
+    inquire_context: InquireContext,
     release_buffer: ReleaseBuffer,
     display_status: DisplayStatus,
 }
@@ -105,6 +144,8 @@ const GSS_C_INTEG_FLAG: OM_uint32 = 32;
 const GSS_C_GSS_CODE: c_int = 1;
 const GSS_C_MECH_CODE: c_int = 2;
 const ROUTINE_ERROR_MASK: OM_uint32 = 0xFF << 16;
+const GSS_S_UNSEQ_TOKEN: OM_uint32 = 1 << 3;
+const GSS_S_GAP_TOKEN: OM_uint32 = 1 << 4;
 const GSS_S_NO_CRED: OM_uint32 = 7 << 16;
 const GSS_S_DEFECTIVE_TOKEN: OM_uint32 = 9 << 16;
 
@@ -157,6 +198,20 @@ fn load() -> Result<Mechglue, String> {
             )?),
             get_mic: std::mem::transmute::<*mut c_void, GetMic>(sym(c"gss_get_mic")?),
             verify_mic: std::mem::transmute::<*mut c_void, VerifyMic>(sym(c"gss_verify_mic")?),
+            wrap: std::mem::transmute::<*mut c_void, Wrap>(sym(c"gss_wrap")?),
+            unwrap: std::mem::transmute::<*mut c_void, Unwrap>(sym(c"gss_unwrap")?),
+            context_time: std::mem::transmute::<*mut c_void, ContextTime>(sym(
+                c"gss_context_time",
+            )?),
+            export_sec_context: std::mem::transmute::<*mut c_void, ExportSecContext>(sym(
+                c"gss_export_sec_context",
+            )?),
+            import_sec_context: std::mem::transmute::<*mut c_void, ImportSecContext>(sym(
+                c"gss_import_sec_context",
+            )?),
+            inquire_context: std::mem::transmute::<*mut c_void, InquireContext>(sym(
+                c"gss_inquire_context",
+            )?),
             release_buffer: std::mem::transmute::<*mut c_void, ReleaseBuffer>(sym(
                 c"gss_release_buffer",
             )?),
@@ -299,6 +354,142 @@ impl KerberosMech {
             flags: 0,
             complete: false,
         })
+    }
+
+    /// Per-message protection after establishment (RFC 2743 §2.3.3): `msg` wrapped by the Kerberos context,
+    /// sealed when `conf` is asked for; returns the token and whether it is sealed.
+    pub fn wrap(&mut self, msg: &[u8], conf: bool) -> Result<(Vec<u8>, bool), MechError> {
+        let g = mechglue()?;
+        self.established()?;
+        let (mut minor, mut inp, mut out, mut state) = (0, input(msg), empty(), 0);
+        // SAFETY: ctx is this value's established context; inp is only read; out is released by take.
+        let major = unsafe {
+            (g.wrap)(
+                &mut minor,
+                self.ctx,
+                c_int::from(conf),
+                0,
+                &mut inp,
+                &mut state,
+                &mut out,
+            )
+        };
+        let token = take(g, &mut out);
+        if major != GSS_S_COMPLETE {
+            return Err(classify(g, major, minor));
+        }
+        Ok((token, state != 0))
+    }
+
+    /// The message in a token from the peer's `wrap` and whether it was sealed; a token that fails the
+    /// integrity check or replay/sequence checks is an error.
+    pub fn unwrap(&mut self, token: &[u8]) -> Result<(Vec<u8>, bool), MechError> {
+        let g = mechglue()?;
+        self.established()?;
+        let (mut minor, mut inp, mut out, mut state, mut qop) = (0, input(token), empty(), 0, 0);
+        // SAFETY: as in wrap.
+        let major = unsafe {
+            (g.unwrap)(
+                &mut minor, self.ctx, &mut inp, &mut out, &mut state, &mut qop,
+            )
+        };
+        let msg = take(g, &mut out);
+        // A gap or an out-of-order token is informational (the message is good); a duplicate or an old
+        // token is a replay and refused.
+        if major & !(GSS_S_GAP_TOKEN | GSS_S_UNSEQ_TOKEN) != GSS_S_COMPLETE {
+            return Err(classify(g, major, minor));
+        }
+        Ok((msg, state != 0))
+    }
+
+    /// Seconds the established context stays valid (the ticket's remaining lifetime).
+    pub fn context_time(&self) -> Result<u32, MechError> {
+        let g = mechglue()?;
+        self.established()?;
+        let (mut minor, mut secs) = (0, 0);
+        // SAFETY: ctx is this value's established context; secs is a live local.
+        let major = unsafe { (g.context_time)(&mut minor, self.ctx, &mut secs) };
+        if major != GSS_S_COMPLETE {
+            return Err(classify(g, major, minor));
+        }
+        Ok(secs)
+    }
+
+    /// Exports the established context (`gss_export_sec_context`, RFC 2743 §2.2.8): the mechglue's token,
+    /// stamped with the krb5 OID; this value no longer holds a context afterwards.
+    pub fn export(mut self) -> Result<Vec<u8>, MechError> {
+        let g = mechglue()?;
+        self.established()?;
+        let (mut minor, mut out) = (0, empty());
+        // SAFETY: ctx is this value's established context; on success the mechglue frees it and sets it NULL.
+        let major = unsafe { (g.export_sec_context)(&mut minor, &mut self.ctx, &mut out) };
+        let token = take(g, &mut out);
+        if major != GSS_S_COMPLETE {
+            return Err(classify(g, major, minor));
+        }
+        Ok(token)
+    }
+
+    /// Imports a context from [`KerberosMech::export`]'s token (in this or another process).
+    pub fn import(token: &[u8]) -> Result<KerberosMech, MechError> {
+        let g = mechglue()?;
+        let (mut minor, mut inp, mut ctx) = (0, input(token), std::ptr::null_mut());
+        // SAFETY: inp is only read; ctx receives a new context owned by the value built below.
+        let major = unsafe { (g.import_sec_context)(&mut minor, &mut inp, &mut ctx) };
+        if major != GSS_S_COMPLETE {
+            return Err(classify(g, major, minor));
+        }
+        let mut mech = KerberosMech {
+            initiator: false,
+            ctx,
+            target: std::ptr::null_mut(),
+            peer: None,
+            flags: 0,
+            complete: true,
+        };
+        let (mut flags, mut local, mut open) = (0, 0, 0);
+        // SAFETY: ctx is the live context just imported; the outputs are live locals, names not asked for.
+        let major = unsafe {
+            (g.inquire_context)(
+                &mut minor,
+                mech.ctx,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut flags,
+                &mut local,
+                &mut open,
+            )
+        };
+        if major != GSS_S_COMPLETE {
+            return Err(classify(g, major, minor));
+        }
+        if open == 0 {
+            return Err(MechError::new(
+                MechFailure::Other,
+                "imported Kerberos context is not established",
+            ));
+        }
+        mech.flags = flags;
+        mech.initiator = local != 0;
+        Ok(mech)
+    }
+
+    /// Whether this side initiated the context.
+    pub fn is_initiator(&self) -> bool {
+        self.initiator
+    }
+
+    fn established(&self) -> Result<(), MechError> {
+        if self.complete && !self.ctx.is_null() {
+            Ok(())
+        } else {
+            Err(MechError::new(
+                MechFailure::Other,
+                "Kerberos context not established",
+            ))
+        }
     }
 
     fn init_step(&mut self, g: &Mechglue, token: Option<&[u8]>) -> Result<MechStep, MechError> {

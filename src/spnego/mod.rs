@@ -34,10 +34,12 @@
 pub mod acceptor;
 pub mod der;
 pub mod error;
+pub mod gss_ntlm;
 pub mod initiator;
 pub mod mech;
 mod mic;
 pub mod oid;
+pub mod session;
 
 pub use der::{BitString, DerError, DerReader, DerWriter};
 pub use oid::Oid;

@@ -1,0 +1,129 @@
+//! NTLM inside SPNEGO from the interposer's own credential and name objects: a [`Mechanism`] over the GSS
+//! context layer ([`SecContext`]), which is what the `gssi_*` entry points receive (a [`Credential`] from
+//! `gssi_acquire_cred*`, a [`Name`] from `gssi_import_name_by_mech`). The mechListMIC interplay is the one MIT's
+//! SPNEGO uses with this mechanism: the "MIC required" inquiry and the RC4 reset option (`crate::oids`).
+
+use std::any::Any;
+
+use super::mech::{MechError, MechFailure, MechStep, Mechanism};
+use crate::context::{flags, SecContext, Step};
+use crate::creds::config::Config;
+use crate::creds::Credential;
+use crate::names::{Name, NameSystem};
+use crate::oids;
+use crate::status::GssError;
+
+/// An NTLM context of the GSS layer as a SPNEGO mechanism.
+#[derive(Debug)]
+pub struct GssNtlmMech {
+    ctx: SecContext,
+    /// The initiator's first token, made when the context was created.
+    first: Option<Step>,
+    channel_bindings: Option<[u8; 16]>,
+}
+
+fn mech_error(e: GssError) -> MechError {
+    let kind = match e.major >> 16 {
+        7 => MechFailure::NoCredentials,
+        6 => MechFailure::Rejected,
+        9 | 10 => MechFailure::Defective,
+        _ => MechFailure::Other,
+    };
+    MechError::new(kind, e.to_string())
+}
+
+impl GssNtlmMech {
+    /// An initiator with `cred` (or the default credential) towards `target`.
+    pub fn initiator(
+        cred: Option<Credential>,
+        target: Option<Name>,
+        req_flags: u32,
+        cfg: &Config,
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<GssNtlmMech, MechError> {
+        let (ctx, first) =
+            SecContext::initiate(cred, target, req_flags, cfg).map_err(mech_error)?;
+        Ok(GssNtlmMech {
+            ctx,
+            first: Some(first),
+            channel_bindings,
+        })
+    }
+
+    /// An acceptor with `cred` (or the default acceptor credential).
+    pub fn acceptor(
+        cred: Option<Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<GssNtlmMech, MechError> {
+        let ctx = SecContext::accept(cred, cfg, sys).map_err(mech_error)?;
+        Ok(GssNtlmMech {
+            ctx,
+            first: None,
+            channel_bindings,
+        })
+    }
+
+    /// The context, for per-message calls and export once the negotiation is over.
+    pub fn into_context(self) -> SecContext {
+        self.ctx
+    }
+}
+
+impl Mechanism for GssNtlmMech {
+    fn step(&mut self, input: Option<&[u8]>) -> Result<MechStep, MechError> {
+        let step = match (self.first.take(), input) {
+            (Some(first), None) => first,
+            (None, Some(tok)) if self.ctx.is_initiator() => self
+                .ctx
+                .init_step(Some(tok), self.channel_bindings)
+                .map_err(mech_error)?,
+            (None, Some(tok)) => self
+                .ctx
+                .accept_step(tok, self.channel_bindings)
+                .map_err(mech_error)?,
+            _ => {
+                return Err(MechError::new(
+                    MechFailure::Defective,
+                    "NTLM: a token is missing or unexpected",
+                ))
+            }
+        };
+        Ok(MechStep {
+            output: step.output,
+            complete: step.complete,
+        })
+    }
+
+    fn get_mic(&mut self, msg: &[u8]) -> Result<Vec<u8>, MechError> {
+        Ok(self.ctx.get_mic(0, msg).map_err(mech_error)?.to_vec())
+    }
+
+    fn verify_mic(&mut self, msg: &[u8], mic: &[u8]) -> Result<(), MechError> {
+        self.ctx.verify_mic(msg, mic).map_err(mech_error)
+    }
+
+    fn integrity(&self) -> bool {
+        self.ctx.is_open() && self.ctx.gss_flags() & flags::INTEG != 0
+    }
+
+    fn requires_mic(&self) -> bool {
+        matches!(self.ctx.inquire_by_oid(oids::SPNEGO_REQUIRE_MIC).as_deref(), Ok([v]) if v.as_slice() == [1])
+    }
+
+    fn after_mic(&mut self, verified: bool) {
+        // The value says which direction to reset (1: receive); MIT's SPNEGO resets the one the MIC used.
+        let _ = self
+            .ctx
+            .set_option(oids::RESET_CRYPTO, &u32::from(verified).to_ne_bytes());
+    }
+
+    fn peer_name(&self) -> Option<String> {
+        self.ctx.source_name().map(|n| n.display())
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}

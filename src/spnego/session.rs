@@ -1,0 +1,195 @@
+//! One SPNEGO context as a GSSAPI caller drives it (`gss_init_sec_context` / `gss_accept_sec_context` called
+//! again and again on the same handle): the state the interposer's `gssi_*` entry points keep behind a context
+//! handle. It owns the engine between calls, starts a fresh acceptor when the initiator restarts with a new
+//! `NegTokenInit` (the restart of issue 11), and after establishment hands per-message calls to the negotiated
+//! mechanism.
+
+use super::acceptor::{self, AcceptorConfig, AcceptorStart, AcceptorStep};
+use super::error::SpnegoError;
+use super::initiator::{self, InitiatorConfig, InitiatorStart, InitiatorStep};
+use super::mech::Mechanism;
+use super::{Oid, SpnegoToken};
+
+/// Builds the acceptor's configuration afresh for each `NegTokenInit` (mech entries are not `Clone`).
+pub type AcceptorFactory = Box<dyn Fn() -> AcceptorConfig + Send + Sync>;
+
+/// The negotiated context, once complete.
+#[derive(Debug)]
+pub struct Negotiated {
+    /// The mechanism chosen.
+    pub mech_oid: Oid,
+    /// Its context: per-message calls go here.
+    pub mech: Box<dyn Mechanism>,
+    /// The authenticated initiator (acceptor side).
+    pub peer: Option<String>,
+}
+
+/// What one call produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Send the token; more are expected (GSS_S_CONTINUE_NEEDED).
+    Continue(Vec<u8>),
+    /// Established (GSS_S_COMPLETE); send the token when there is one.
+    Complete(Option<Vec<u8>>),
+}
+
+/// A failed call: the error, and the token owed to the peer (an acceptor's `reject`) when there is one.
+#[derive(Debug)]
+pub struct SessionError {
+    /// Why.
+    pub error: SpnegoError,
+    /// The token to send anyway.
+    pub token: Option<Vec<u8>>,
+}
+
+impl From<SpnegoError> for SessionError {
+    fn from(error: SpnegoError) -> SessionError {
+        SessionError { error, token: None }
+    }
+}
+
+enum State {
+    InitStart(InitiatorStart),
+    Init(initiator::Initiator),
+    Accept(Option<acceptor::Acceptor>),
+    Done(Negotiated),
+    Failed,
+}
+
+/// One SPNEGO context.
+pub struct Session {
+    state: State,
+    acceptor: Option<AcceptorFactory>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = match &self.state {
+            State::InitStart(_) => "initiator, nothing sent",
+            State::Init(_) => "initiator, negotiating",
+            State::Accept(_) => "acceptor, negotiating",
+            State::Done(_) => "established",
+            State::Failed => "failed",
+        };
+        f.debug_struct("Session").field("state", &s).finish()
+    }
+}
+
+impl Session {
+    /// An initiator; the first [`Session::step`] (with no token) produces the `NegTokenInit`.
+    pub fn initiator(cfg: InitiatorConfig) -> Session {
+        Session {
+            state: State::InitStart(InitiatorStart::new(cfg)),
+            acceptor: None,
+        }
+    }
+
+    /// An acceptor whose configuration `factory` builds for each `NegTokenInit` it receives.
+    pub fn acceptor(factory: AcceptorFactory) -> Session {
+        Session {
+            state: State::Accept(None),
+            acceptor: Some(factory),
+        }
+    }
+
+    /// Whether the context is established.
+    pub fn is_complete(&self) -> bool {
+        matches!(self.state, State::Done(_))
+    }
+
+    /// The negotiated context, once established.
+    pub fn negotiated(&mut self) -> Option<&mut Negotiated> {
+        match &mut self.state {
+            State::Done(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Takes the negotiated context out (export, or handing it to the caller).
+    pub fn into_negotiated(self) -> Option<Negotiated> {
+        match self.state {
+            State::Done(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Advances with the peer's token (`None` only for the initiator's first call). After a failure the
+    /// session stays failed; a call on an established context is an error.
+    pub fn step(&mut self, token: Option<&[u8]>) -> Result<Progress, SessionError> {
+        let state = std::mem::replace(&mut self.state, State::Failed);
+        let (next, progress) = match (state, token) {
+            (State::InitStart(start), None) => {
+                let (ini, tok) = start.start()?;
+                (State::Init(ini), Progress::Continue(tok))
+            }
+            (State::Init(ini), Some(tok)) => match ini.step(tok)? {
+                InitiatorStep::Continue(ini, out) => (State::Init(ini), Progress::Continue(out)),
+                InitiatorStep::Done(est, out) => (
+                    State::Done(Negotiated {
+                        mech_oid: est.mech_oid,
+                        mech: est.mech,
+                        peer: None,
+                    }),
+                    Progress::Complete(out),
+                ),
+            },
+            // An acceptor whose negotiation failed (it sent `reject`) takes a new `NegTokenInit` as the
+            // initiator's restart; anything else after a failure is refused below.
+            (State::Failed, Some(tok))
+                if self.acceptor.is_some()
+                    && matches!(SpnegoToken::decode(tok), Ok(SpnegoToken::Init(_))) =>
+            {
+                self.state = State::Accept(None);
+                return self.step(Some(tok));
+            }
+            (State::Accept(acc), Some(tok)) => {
+                let restart = matches!(SpnegoToken::decode(tok), Ok(SpnegoToken::Init(_)));
+                let step = match (acc, restart) {
+                    (Some(a), false) => a.step(tok),
+                    (_, true) => {
+                        let factory = self
+                            .acceptor
+                            .as_ref()
+                            .ok_or(SpnegoError::Unexpected("no acceptor configuration"))?;
+                        AcceptorStart::new(factory()).step(tok)
+                    }
+                    (None, false) => {
+                        return Err(SpnegoError::Unexpected(
+                            "the first token must be a NegTokenInit",
+                        )
+                        .into())
+                    }
+                };
+                match step {
+                    Ok(AcceptorStep::Continue(a, out)) => {
+                        (State::Accept(Some(a)), Progress::Continue(out))
+                    }
+                    Ok(AcceptorStep::Done(est, out)) => (
+                        State::Done(Negotiated {
+                            mech_oid: est.mech_oid,
+                            mech: est.mech,
+                            peer: est.peer,
+                        }),
+                        Progress::Complete(out),
+                    ),
+                    Err(f) => {
+                        return Err(SessionError {
+                            error: f.error,
+                            token: f.token,
+                        })
+                    }
+                }
+            }
+            (State::Done(n), _) => {
+                self.state = State::Done(n);
+                return Err(SpnegoError::Spent.into());
+            }
+            (State::InitStart(_), Some(_)) | (State::Init(_), None) | (State::Accept(_), None) => {
+                return Err(SpnegoError::Unexpected("a token is missing or unexpected").into())
+            }
+            (State::Failed, _) => return Err(SpnegoError::Spent.into()),
+        };
+        self.state = next;
+        Ok(progress)
+    }
+}
