@@ -270,7 +270,7 @@ pub unsafe extern "C" fn gss_wrap_iov_length(
             put(conf_state, 0);
             let sealed = with_ctx(context_handle, |sc| {
                 sc.wrap_size_limit(qop_req, u32::MAX)?;
-                // gss_wrap seals whenever signing or sealing was negotiated (context::seals).
+                // gss_wrap seals whenever signing or sealing was negotiated (context::message::seals).
                 Ok(
                     sc.gss_flags() & (crate::context::flags::CONF | crate::context::flags::INTEG)
                         != 0,
