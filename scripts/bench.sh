@@ -10,12 +10,20 @@
 #               (valgrind memcheck "total heap usage" / leak summary on N and 2N handshakes, difference / N)
 #   --so PATH   our library (default: <target>/release/libgss_negotiate.so, or debug with --quick)
 #   --theirs P  the other plugin (default: /usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so)
+#   --interposer  also the SPNEGO interposer figures (issue 11), side by side in the same run: raw NTLM, SPNEGO+NTLM
+#               through MIT's SPNEGO and through our interposer (the OID of mech.d/gss-negotiate-spnego.conf's
+#               <interposer> line, or GSSBENCH_INTERPOSER_OID); with --alloc also allocations and leaks per
+#               SPNEGO+NTLM handshake through the interposer
+#   --krb5      with --interposer: SPNEGO+Kerberos through MIT's SPNEGO and through our interposer against one
+#               loopback MIT KDC (scripts/http-env.sh start; needs root), the same KDC and ccache for both
+#   --only-interposer  only the interposer figures (and, with --alloc, only their allocation counts)
 # Other options go to gssbench: --rounds N, --secs S (measuring time per figure), --no-userfile.
 # Needs: cc, libkrb5-dev (gssapi headers), krb5 (libgssapi_krb5); gss-ntlmssp and valgrind for the comparisons.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0 alloc=0 so= theirs=/usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so
+interposer=0 krb5=0 only_interposer=0
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -23,7 +31,10 @@ while [ $# -gt 0 ]; do
     --alloc) alloc=1 ;;
     --so) so=$2; shift ;;
     --theirs) theirs=$2; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --interposer) interposer=1 ;;
+    --krb5) krb5=1 ;;
+    --only-interposer) interposer=1 only_interposer=1 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) args+=("$1") ;;
   esac
   shift
@@ -44,15 +55,33 @@ mkdir -p "$target/bench"
 bin=$target/bench/gssbench
 cc -O2 -Wall -Wextra -o "$bin" bench/gssbench.c -lgssapi_krb5 -lpthread
 
+ipose_args=()
+if [ "$interposer" = 1 ]; then
+  oid=${GSSBENCH_INTERPOSER_OID:-$(awk '!/^[[:space:]]*#/ && /<interposer>/ { print $2; exit }' \
+    mech.d/gss-negotiate-spnego.conf 2>/dev/null || true)}
+  [ -n "$oid" ] || { echo "bench: no <interposer> line in mech.d/gss-negotiate-spnego.conf (set GSSBENCH_INTERPOSER_OID)" >&2; exit 2; }
+  ipose_args=(--interposer "$oid")
+  [ "$only_interposer" = 1 ] && ipose_args+=(--only "ipose,ikrb5")
+  if [ "$krb5" = 1 ]; then
+    krb5_dir=$(GSS_NEGOTIATE_SO=$so HTTP_ENV_LIFETIME=1800 scripts/http-env.sh start)
+    trap 'scripts/http-env.sh stop "$krb5_dir"' EXIT
+    printf '%s\n' 'Passw0rd!' | KRB5_CONFIG=$krb5_dir/krb5.conf KRB5CCNAME=FILE:$krb5_dir/client/ccache \
+      timeout 20 kinit testuser@GSSNEG.TEST >/dev/null
+    ipose_args+=(--krb5 "$krb5_dir")
+  fi
+fi
+
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$quick" = 1 ]; then
-  "$bin" --quick --ours "$so" --theirs "$theirs" ${args[@]+"${args[@]}"}
+  "$bin" --quick --ours "$so" --theirs "$theirs" ${ipose_args[@]+"${ipose_args[@]}"} ${args[@]+"${args[@]}"}
 else
-  "$bin" --ours "$so" --theirs "$theirs" ${args[@]+"${args[@]}"}
+  "$bin" --ours "$so" --theirs "$theirs" ${ipose_args[@]+"${ipose_args[@]}"} ${args[@]+"${args[@]}"}
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-if [ "$quick" = 1 ]; then
+if [ "$only_interposer" = 1 ]; then
+  :
+elif [ "$quick" = 1 ]; then
   cargo test --quiet --bench primitives   # the test build: quick mode, no optimised rebuild
 else
   cargo bench --quiet --bench primitives
@@ -62,11 +91,11 @@ if [ "$alloc" = 1 ]; then
   command -v valgrind >/dev/null || { echo "bench: valgrind not installed, --alloc skipped" >&2; exit 0; }
   n=${GSSBENCH_ALLOC_N:-50}
   # memcheck NAME N: prints "allocs bytes leaked" for N handshakes
-  memcheck() {
+  memcheck() { # memcheck ours|theirs|ipose N [gssbench args...]
     local log
     log=$(mktemp)
     valgrind --tool=memcheck --leak-check=full --log-file="$log" "$bin" --ours "$so" --theirs "$theirs" \
-      --alloc "$1" "$2" >/dev/null
+      --alloc "$@" >/dev/null
     awk '/total heap usage:/ { gsub(",", ""); a = $(NF-6); b = $(NF-2) }
          /definitely lost:|indirectly lost:|possibly lost:/ { gsub(",", ""); l += $(NF-4) }
          END { print a + 0, b + 0, l + 0 }' "$log"
@@ -75,6 +104,7 @@ if [ "$alloc" = 1 ]; then
   echo
   printf '%-12s %18s %18s %18s\n' "per handshake" "heap allocations" "bytes allocated" "bytes leaked"
   for p in ours theirs; do
+    [ "$only_interposer" = 1 ] && continue
     [ "$p" = theirs ] && [ ! -r "$theirs" ] && continue
     read -r a1 b1 l1 < <(memcheck "$p" "$n")
     read -r a2 b2 l2 < <(memcheck "$p" $((2 * n)))
@@ -83,5 +113,24 @@ if [ "$alloc" = 1 ]; then
     awk -v n="$n" -v name="$name" -v a1="$a1" -v a2="$a2" -v b1="$b1" -v b2="$b2" -v l1="$l1" -v l2="$l2" \
       'BEGIN { printf "%-12s %18.1f %18.1f %18.1f\n", name, (a2-a1)/n, (b2-b1)/n, (l2-l1)/n }'
   done
-  echo "(valgrind memcheck, $n vs $((2 * n)) raw handshakes in one process; leaked = definitely + indirectly + possibly lost)"
+  [ "$only_interposer" = 1 ] || echo "(valgrind memcheck, $n vs $((2 * n)) raw handshakes in one process; leaked = definitely + indirectly + possibly lost)"
+  if [ "$interposer" = 1 ]; then
+    # SPNEGO handshakes: MIT's SPNEGO (config "ours") against our interposer (config "ipose"), NTLM and, with
+    # --krb5, Kerberos.
+    kinds=(ntlm)
+    [ "$krb5" = 1 ] && kinds+=(krb5)
+    for kind in "${kinds[@]}"; do
+      for p in ours ipose; do
+        extra=(--spnego --interposer "$oid")
+        [ "$kind" = krb5 ] && extra+=(--krb5 "$krb5_dir")
+        read -r a1 b1 l1 < <(memcheck "$p" "$n" "${extra[@]}")
+        read -r a2 b2 l2 < <(memcheck "$p" $((2 * n)) "${extra[@]}")
+        name="SPNEGO+$kind, MIT's SPNEGO"
+        [ "$p" = ipose ] && name="SPNEGO+$kind, our interposer"
+        awk -v n="$n" -v name="$name" -v a1="$a1" -v a2="$a2" -v b1="$b1" -v b2="$b2" -v l1="$l1" -v l2="$l2" \
+          'BEGIN { printf "%-32s %18.1f %18.1f %18.1f\n", name, (a2-a1)/n, (b2-b1)/n, (l2-l1)/n }'
+      done
+    done
+    echo "(valgrind memcheck, $n vs $((2 * n)) SPNEGO handshakes in one process, whole process incl. MIT's mechglue)"
+  fi
 fi
