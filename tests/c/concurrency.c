@@ -3,7 +3,8 @@
  * this program links libgssapi_krb5 and libpthread only, never the plugin). Driven by tests/concurrency.rs.
  *
  * Environment: GSS_MECH_CONFIG, NTLM_USER_FILE (this program rewrites it), KRB5_CONFIG, HANDSHAKE_HOST,
- * CONC_THREADS (default 8), CONC_HANDSHAKES (per thread and phase, default 500).
+ * CONC_THREADS (default 8), CONC_HANDSHAKES (per thread and phase, default 500), CONC_MECH (ntlmssp, the
+ * default, or spnego: every credential and context then asks for SPNEGO, e.g. through our interposer).
  *
  * Phases (raw NTLMSSP mech, initiator credential from gss_acquire_cred_with_password):
  *  parallel  CONC_THREADS threads, each CONC_HANDSHAKES handshakes as its own user (user<t>), initiator
@@ -38,6 +39,10 @@
 #include <unistd.h>
 
 static gss_OID_desc ntlmssp_oid = {10, "\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a"};
+static gss_OID_desc spnego_oid = {6, "\x2b\x06\x01\x05\x05\x02"};
+/* The mechanism every credential and context asks for: NTLMSSP, or SPNEGO with CONC_MECH=spnego (then the
+ * configuration decides whether MIT's SPNEGO or our interposer negotiates). */
+static gss_OID mech_oid = &ntlmssp_oid;
 
 static int nthreads = 8, nhandshakes = 500;
 static char target_text[300];
@@ -83,7 +88,7 @@ static gss_cred_id_t password_cred(const char *user, const char *pass, OM_uint32
     OM_uint32 minor;
     gss_name_t name = import_name(user, GSS_C_NT_USER_NAME);
     gss_buffer_desc pw = {strlen(pass), (void *)pass};
-    gss_OID_set_desc mechs = {1, &ntlmssp_oid};
+    gss_OID_set_desc mechs = {1, mech_oid};
     gss_cred_id_t cred = GSS_C_NO_CREDENTIAL;
     *major = gss_acquire_cred_with_password(&minor, name, &pw, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
                                             &cred, NULL, NULL);
@@ -114,7 +119,7 @@ static OM_uint32 drive(struct pair *p, int stop_after, OM_uint32 *minor_out)
     p->pending.value = NULL;
     *minor_out = 0;
     for (int round = 0; round < 6; round++) {
-        major = gss_init_sec_context(&minor, p->icred, &p->init, p->target, &ntlmssp_oid, req_flags, 0,
+        major = gss_init_sec_context(&minor, p->icred, &p->init, p->target, mech_oid, req_flags, 0,
                                      GSS_C_NO_CHANNEL_BINDINGS, &in, NULL, &out, NULL, NULL);
         gss_release_buffer(&m2, &in);
         if (GSS_ERROR(major)) {
@@ -417,7 +422,7 @@ static void *reload_thread(void *arg)
         memset(&p, 0, sizeof p);
         int seq_start = atomic_load(&file_seq);
         if (kind == A_DEFAULT) {
-            gss_OID_set_desc mechs = {1, &ntlmssp_oid};
+            gss_OID_set_desc mechs = {1, mech_oid};
             gss_name_t cname = GSS_C_NO_NAME;
             major = gss_acquire_cred(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
                                      &p.icred, NULL, NULL);
@@ -512,6 +517,11 @@ int main(void)
     if (host == NULL || *host == '\0')
         host = "localhost";
     snprintf(target_text, sizeof target_text, "host@%s", host);
+    const char *mech_name = getenv("CONC_MECH");
+    if (mech_name && strcmp(mech_name, "spnego") == 0)
+        mech_oid = &spnego_oid;
+    else if (mech_name && *mech_name && strcmp(mech_name, "ntlmssp") != 0)
+        fail("CONC_MECH=%s: want ntlmssp or spnego", mech_name);
     nthreads = env_int("CONC_THREADS", 8);
     nhandshakes = env_int("CONC_HANDSHAKES", 500);
     if (nthreads < 2)
@@ -524,7 +534,8 @@ int main(void)
         strncat(users, line, sizeof users - strlen(users) - 1);
     }
     write_file(user_file, users);
-    printf("concurrency: %d threads x %d handshakes per phase\n", nthreads, nhandshakes);
+    printf("concurrency: %d threads x %d handshakes per phase, mech %s\n", nthreads, nhandshakes,
+           mech_oid == &spnego_oid ? "SPNEGO" : "NTLMSSP");
 
     double t0 = now();
     run_threads(parallel_thread, nthreads, 0, 0);
