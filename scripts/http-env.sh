@@ -20,6 +20,13 @@
 #                      Apache's www-data workers can read it wherever it was built
 #   HTTP_ENV_LIFETIME  seconds after which every server is killed even if nobody calls stop (default 900)
 #   HTTP_ENV_HOST      host name for HTTP/<host> (default: hostname)
+#   HTTP_ENV_INTERPOSER_OID  when set, Apache's mech.conf also holds "gss_negotiate_spnego <OID> <plugin>
+#                      <interposer>": our SPNEGO replaces MIT's in Apache (issue 11)
+#   HTTP_ENV_POLICY    a policy file (docs/policy.md) copied to DIR/policy.conf, which Apache reads through
+#                      GSS_NEGOTIATE_POLICY (rewrite DIR/policy.conf to change it while Apache runs)
+#   HTTP_ENV_AUDIT=1   Apache writes audit records to DIR/logs/audit.jsonl (GSS_NEGOTIATE_AUDIT)
+#   HTTP_ENV_FAKETIME  run Apache under libfaketime with FAKETIME=<value> (e.g. +2h: a server clock two hours
+#                      ahead of the KDC's and the client's; package libfaketime)
 #
 # URLs (HTTP_URL in DIR/state): http://<host>:<port>/bound/whoami    GssapiConnectionBound On
 #                                                   /unbound/whoami  the same without connection binding
@@ -38,6 +45,9 @@ MODDIR=/usr/lib/apache2/modules
 # Host name whose HTTP/ principal exists in the KDC but not in Apache's keytab (clients reach it with
 # curl --resolve nokey.gssneg.test:<port>:127.0.0.1).
 NOKEY_HOST=nokey.gssneg.test
+# Host name whose key in Apache's keytab is one version behind the KDC's (a stale kvno).
+STALE_HOST=stale.gssneg.test
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 
 die() { echo "http-env: $*" >&2; exit 1; }
 
@@ -123,6 +133,8 @@ cmd_start() {
   need setsid "util-linux"
   need python3 "python3"
   [ "$(id -u)" = 0 ] || die "must run as root (Apache switches its workers to www-data)"
+  [ -z "${HTTP_ENV_FAKETIME:-}" ] || [ -f "$FAKETIME_LIB" ] || die "$FAKETIME_LIB not found (package libfaketime)"
+  [ -z "${HTTP_ENV_POLICY:-}" ] || [ -f "$HTTP_ENV_POLICY" ] || die "HTTP_ENV_POLICY=$HTTP_ENV_POLICY is not a file"
   id www-data >/dev/null 2>&1 || die "user www-data does not exist"
 
   if [ -z "$dir" ]; then dir=$(mktemp -d "${TMPDIR:-/tmp}/gss-negotiate-http.XXXXXX"); else mkdir -p "$dir"; fi
@@ -154,6 +166,13 @@ EOF
   cp "$(readlink -f "$GSS_NEGOTIATE_SO")" "$dir/lib/$so_name"
   chmod 755 "$dir/lib/$so_name"
   echo "ntlmssp_plugin $NTLMSSP_OID $dir/lib/$so_name" > "$dir/mech.conf"
+  if [ -n "${HTTP_ENV_INTERPOSER_OID:-}" ]; then
+    echo "gss_negotiate_spnego $HTTP_ENV_INTERPOSER_OID $dir/lib/$so_name <interposer>" >> "$dir/mech.conf"
+  fi
+  if [ -n "${HTTP_ENV_POLICY:-}" ]; then
+    cp "$HTTP_ENV_POLICY" "$dir/policy.conf"
+    chmod 644 "$dir/policy.conf"
+  fi
   printf '%s:%s:%s\n' "$NTLM_DOMAIN" "$PRINC_USER" "$PASSWORD" > "$dir/ntlm_users"
   chmod 644 "$dir/mech.conf"
   chown root:www-data "$dir/ntlm_users"; chmod 640 "$dir/ntlm_users"
@@ -178,6 +197,7 @@ EOF
 [domain_realm]
   $host = $REALM
   $NOKEY_HOST = $REALM
+  $STALE_HOST = $REALM
 EOF
   chmod 644 "$dir/krb5.conf"
   cat > "$dir/kdc/kdc.conf" <<EOF
@@ -211,6 +231,10 @@ EOF
   kadm "ktadd -k $dir/http.keytab HTTP/$host"
   # A service the KDC knows but whose key Apache does not have: Kerberos fails at the acceptor.
   kadm "addprinc -randkey HTTP/$NOKEY_HOST"
+  # A service whose key in the keytab is stale: the KDC's key moves on (kvno + 1) after ktadd.
+  kadm "addprinc -randkey HTTP/$STALE_HOST"
+  kadm "ktadd -k $dir/http.keytab HTTP/$STALE_HOST"
+  kadm "cpw -randkey HTTP/$STALE_HOST"
   chown root:www-data "$dir/http.keytab"; chmod 640 "$dir/http.keytab"
 
   start_kdc "$dir"
@@ -295,6 +319,9 @@ EOF
     GSS_MECH_CONFIG="$dir/mech.conf" NTLM_USER_FILE="$dir/ntlm_users" KRB5_CONFIG="$dir/krb5.conf" \
     KRB5_KTNAME="FILE:$dir/http.keytab" KRB5RCACHEDIR="$dir/rcache" \
     ${GSSNTLMSSP_DEBUG:+GSSNTLMSSP_DEBUG="$GSSNTLMSSP_DEBUG"} \
+    ${HTTP_ENV_POLICY:+GSS_NEGOTIATE_POLICY="$dir/policy.conf"} \
+    ${HTTP_ENV_AUDIT:+GSS_NEGOTIATE_AUDIT="$dir/logs/audit.jsonl"} \
+    ${HTTP_ENV_FAKETIME:+LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$HTTP_ENV_FAKETIME" DONT_FAKE_MONOTONIC=1} \
     timeout -k 5 "$lifetime" /usr/sbin/apache2 -d "$dir" -f "$dir/httpd.conf" -DFOREGROUND \
     </dev/null >"$dir/logs/apache2.out" 2>&1 &
   local httpd_pid=$!

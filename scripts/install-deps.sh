@@ -22,6 +22,8 @@ declare -A PKG_GROUPS=(
   # enables deb-src itself) and pyspnego 0.6.3's suite in a venv (scripts/pyspnego-suite.sh; pip builds krb5 with gcc;
   # its k5test-driven Kerberos tests run a private KDC)
   [suites]="dpkg-dev build-essential libkrb5-dev python3-venv python3-dev python3-gssapi gss-ntlmssp krb5-kdc krb5-admin-server krb5-user"
+  # issue 11's HTTP tests through the SPNEGO interposer: Apache under libfaketime for a skewed server clock
+  [interposer]="libfaketime apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl valgrind"
   [ad]="samba samba-ad-dc samba-ad-provision winbind libwbclient0 libwbclient-dev smbclient ldb-tools krb5-user gss-ntlmssp krb5-gss-samples iproute2 util-linux"
 )
 # PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).
@@ -30,8 +32,8 @@ declare -A PIP_GROUPS=(
   [http]="pyspnego==0.12.* requests-gssapi"
 )
 # Order in which groups are listed/installed.
-GROUP_ORDER=(build test interop http deb suites ad)
-DEFAULT_GROUPS=(build test interop http deb suites ad)
+GROUP_ORDER=(build test interop http interposer deb suites ad)
+DEFAULT_GROUPS=(build test interop http interposer deb suites ad)
 
 print_only=0
 chosen=()
