@@ -84,6 +84,19 @@ pub struct SecContext {
     target: Option<Name>,
     /// The debug log file (`GSS_NEGOTIATE_DEBUG` / `GSSNTLMSSP_DEBUG`), if any.
     log: Option<std::path::PathBuf>,
+    /// Whether this context applies the raw-NTLM policy and writes its audit records ([`crate::policy::raw`]).
+    /// False when our SPNEGO engine drives it: the engine decides and audits once per negotiation.
+    raw_policy: bool,
+}
+
+/// Who applies the NTLM policy and writes the audit record for a context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyScope {
+    /// The context itself ([`crate::policy::raw`]): raw NTLM, or NTLM under MIT's SPNEGO.
+    Raw,
+    /// Our SPNEGO engine, once per negotiation: the context neither evaluates nor logs (channel bindings that
+    /// the policy requires are still enforced).
+    Spnego,
 }
 
 /// What one step of context establishment produced.
@@ -141,6 +154,17 @@ impl SecContext {
         req_flags: u32,
         cfg: &Config,
     ) -> Result<(SecContext, Step), GssError> {
+        SecContext::initiate_in(cred, target, req_flags, cfg, PolicyScope::Raw)
+    }
+
+    /// [`SecContext::initiate`] with the policy applied by `scope`.
+    pub fn initiate_in(
+        cred: Option<Credential>,
+        target: Option<Name>,
+        req_flags: u32,
+        cfg: &Config,
+        scope: PolicyScope,
+    ) -> Result<(SecContext, Step), GssError> {
         let base_flags = cred.as_ref().and_then(|c| c.neg_flags).map(NegotiateFlags);
         // A failure before the context exists is logged here (or by `acquire_initiator`); later ones by
         // `init_step`.
@@ -197,7 +221,9 @@ impl SecContext {
                 },
             ),
         };
-        crate::policy::raw::check_outgoing(spn_of(target.as_ref()).as_deref())?;
+        if scope == PolicyScope::Raw {
+            crate::policy::raw::check_outgoing(spn_of(target.as_ref()).as_deref())?;
+        }
         let mut icfg = InitiatorConfig::new(credential, system_environment());
         icfg.workstation = cfg.netbios_computer_name.clone();
         icfg.target_spn = spn_of(target.as_ref());
@@ -209,6 +235,7 @@ impl SecContext {
             local: Some(local),
             target,
             log: cfg.debug_file.clone(),
+            raw_policy: scope == PolicyScope::Raw,
         };
         if ctx.log.is_some() {
             ctx.log(format_args!(
@@ -244,10 +271,12 @@ impl SecContext {
         match result {
             Err(e) => {
                 self.log(format_args!("initiator: failed: {e}"));
-                crate::policy::raw::initiator_done(
-                    spn_of(self.target.as_ref()).as_deref(),
-                    Some(&e),
-                );
+                if self.raw_policy {
+                    crate::policy::raw::initiator_done(
+                        spn_of(self.target.as_ref()).as_deref(),
+                        Some(&e),
+                    );
+                }
                 Err(e)
             }
             Ok(InitiatorStep::Continue(next, output)) => {
@@ -264,7 +293,12 @@ impl SecContext {
                     est.kind, est.mic_present, est.flags
                 ));
                 self.state = State::Established(est);
-                crate::policy::raw::initiator_done(spn_of(self.target.as_ref()).as_deref(), None);
+                if self.raw_policy {
+                    crate::policy::raw::initiator_done(
+                        spn_of(self.target.as_ref()).as_deref(),
+                        None,
+                    );
+                }
                 Ok(Step {
                     output,
                     complete: true,
@@ -278,6 +312,16 @@ impl SecContext {
         cred: Option<Credential>,
         cfg: &Config,
         sys: &dyn NameSystem,
+    ) -> Result<SecContext, GssError> {
+        SecContext::accept_in(cred, cfg, sys, PolicyScope::Raw)
+    }
+
+    /// [`SecContext::accept`] with the policy applied by `scope`.
+    pub fn accept_in(
+        cred: Option<Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        scope: PolicyScope,
     ) -> Result<SecContext, GssError> {
         let log_failure = |e: &GssError| {
             crate::debug::event(
@@ -319,8 +363,15 @@ impl SecContext {
         acfg.target_spn = spn_of(own.as_ref());
         acfg.lm_compat_level = level(cfg);
         acfg.allow_anonymous = cfg.allow_anonymous;
-        acfg.require_channel_bindings =
-            crate::policy::raw::check_incoming_start()? || cfg.require_channel_bindings;
+        let policy_cb = match scope {
+            PolicyScope::Raw => crate::policy::raw::check_incoming_start()?,
+            PolicyScope::Spnego => crate::policy::current()
+                .map(|p| p.require_channel_bindings)
+                .map_err(|e| {
+                    GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string())
+                })?,
+        };
+        acfg.require_channel_bindings = policy_cb || cfg.require_channel_bindings;
         if let Some(allowed) = cred.neg_flags {
             acfg.allowed_flags = NegotiateFlags(allowed);
         }
@@ -329,6 +380,7 @@ impl SecContext {
             local: own,
             target: None,
             log: cfg.debug_file.clone(),
+            raw_policy: scope == PolicyScope::Raw,
         };
         if ctx.log.is_some() {
             ctx.log(format_args!(
@@ -375,7 +427,9 @@ impl SecContext {
         match result {
             Err(e) => {
                 self.log(format_args!("acceptor: refused: {e}"));
-                crate::policy::raw::acceptor_failed(&e);
+                if self.raw_policy {
+                    crate::policy::raw::acceptor_failed(&e);
+                }
                 Err(e)
             }
             Ok(AcceptorStep::Continue(next, output)) => {
@@ -388,9 +442,11 @@ impl SecContext {
             }
             Ok(AcceptorStep::Done(est)) => {
                 let client = crate::ntlm::error::display_user(&est.domain, &est.user);
-                if let Err(e) = crate::policy::raw::check_incoming_client(&client) {
-                    self.log(format_args!("acceptor: refused: {e}"));
-                    return Err(e);
+                if self.raw_policy {
+                    if let Err(e) = crate::policy::raw::check_incoming_client(&client) {
+                        self.log(format_args!("acceptor: refused: {e}"));
+                        return Err(e);
+                    }
                 }
                 if self.log.is_some() {
                     // Only with a debug log: building the user's display name allocates.
@@ -710,6 +766,7 @@ impl SecContext {
             local,
             target,
             log: None,
+            raw_policy: true,
         })
     }
 
@@ -727,6 +784,7 @@ impl SecContext {
             local,
             target,
             log: None,
+            raw_policy: true,
         })
     }
 }

@@ -107,7 +107,9 @@ unsafe fn acquire_from(
     }
 }
 
-unsafe fn read_store(cs: gss_const_key_value_set_t) -> Result<Option<CredStore>, GssError> {
+pub(crate) unsafe fn read_store(
+    cs: gss_const_key_value_set_t,
+) -> Result<Option<CredStore>, GssError> {
     if cs.is_null() {
         return Ok(None);
     }

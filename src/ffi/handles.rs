@@ -18,14 +18,23 @@ pub(crate) enum Kind {
     Cred,
     #[allow(dead_code)] // contexts are wired by the context entry points
     Context,
+    /// The SPNEGO interposer's names (`gssi_*`), never accepted where an NTLM name is expected.
+    SpnegoName,
+    /// The SPNEGO interposer's credentials.
+    SpnegoCred,
+    /// The SPNEGO interposer's contexts.
+    SpnegoContext,
 }
 
 impl Kind {
     const fn magic(self) -> u64 {
         match self {
-            Kind::Name => 0x4753_5347_4e41_4d45,    // "GSSGNAME"
-            Kind::Cred => 0x4753_5347_4352_4544,    // "GSSGCRED"
-            Kind::Context => 0x4753_5347_4354_5854, // "GSSGCTXT"
+            Kind::Name => 0x4753_5347_4e41_4d45,          // "GSSGNAME"
+            Kind::Cred => 0x4753_5347_4352_4544,          // "GSSGCRED"
+            Kind::Context => 0x4753_5347_4354_5854,       // "GSSGCTXT"
+            Kind::SpnegoName => 0x4753_5350_4e41_4d45,    // "GSSPNAME"
+            Kind::SpnegoCred => 0x4753_5350_4352_4544,    // "GSSPCRED"
+            Kind::SpnegoContext => 0x4753_5350_4354_5854, // "GSSPCTXT"
         }
     }
 }

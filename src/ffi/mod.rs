@@ -11,6 +11,7 @@
 pub mod context;
 pub mod cred;
 pub(crate) mod handles;
+pub mod interposer;
 pub mod iov;
 pub mod mech;
 pub mod mechglue;

@@ -135,6 +135,28 @@ pub unsafe extern "C" fn gss_display_name(
     output_name_buffer: gss_buffer_t,
     output_name_type: *mut gss_OID,
 ) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    unsafe {
+        display_name_impl(
+            minor_status,
+            input_name,
+            output_name_buffer,
+            output_name_type,
+        )
+    }
+}
+
+/// The body of [`gss_display_name`], for callers inside this library: a call to the exported name could bind to
+/// the mechglue's function of the same name (ARCHITECTURE.md §7).
+///
+/// # Safety
+/// As [`gss_display_name`].
+pub(crate) unsafe fn display_name_impl(
+    minor_status: *mut OM_uint32,
+    input_name: gss_name_t,
+    output_name_buffer: gss_buffer_t,
+    output_name_type: *mut gss_OID,
+) -> OM_uint32 {
     guard(minor_status, || {
         // SAFETY: outputs are NULL or writable; input_name is checked by the registry.
         unsafe {
@@ -209,6 +231,20 @@ pub unsafe extern "C" fn gss_export_name(
     input_name: gss_name_t,
     exported_name: gss_buffer_t,
 ) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    unsafe { export_name_impl(minor_status, input_name, exported_name) }
+}
+
+/// The body of [`gss_export_name`], for callers inside this library: a call to the exported name could bind to
+/// the mechglue's function of the same name (ARCHITECTURE.md §7).
+///
+/// # Safety
+/// As [`gss_export_name`].
+pub(crate) unsafe fn export_name_impl(
+    minor_status: *mut OM_uint32,
+    input_name: gss_name_t,
+    exported_name: gss_buffer_t,
+) -> OM_uint32 {
     guard(minor_status, || {
         // SAFETY: exported_name is NULL or writable; the handle is checked.
         unsafe {
@@ -229,6 +265,19 @@ pub unsafe extern "C" fn gss_export_name(
 /// Pointers are NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn gss_release_name(
+    minor_status: *mut OM_uint32,
+    input_name: *mut gss_name_t,
+) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    unsafe { release_name_impl(minor_status, input_name) }
+}
+
+/// The body of [`gss_release_name`], for callers inside this library: a call to the exported name could bind to
+/// the mechglue's function of the same name (ARCHITECTURE.md §7).
+///
+/// # Safety
+/// As [`gss_release_name`].
+pub(crate) unsafe fn release_name_impl(
     minor_status: *mut OM_uint32,
     input_name: *mut gss_name_t,
 ) -> OM_uint32 {
@@ -261,6 +310,22 @@ pub unsafe extern "C" fn gss_inquire_name(
     mn_mech: *mut gss_OID,
     attrs: *mut gss_buffer_set_t,
 ) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    unsafe { inquire_name_impl(minor_status, name, name_is_mn, mn_mech, attrs) }
+}
+
+/// The body of [`gss_inquire_name`], for callers inside this library: a call to the exported name could bind to
+/// the mechglue's function of the same name (ARCHITECTURE.md §7).
+///
+/// # Safety
+/// As [`gss_inquire_name`].
+pub(crate) unsafe fn inquire_name_impl(
+    minor_status: *mut OM_uint32,
+    name: gss_name_t,
+    name_is_mn: *mut c_int,
+    mn_mech: *mut gss_OID,
+    attrs: *mut gss_buffer_set_t,
+) -> OM_uint32 {
     guard(minor_status, || {
         // SAFETY: outputs are NULL or writable; the handle is checked.
         unsafe {
@@ -286,6 +351,36 @@ pub unsafe extern "C" fn gss_inquire_name(
 /// Pointers are NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn gss_get_name_attribute(
+    minor_status: *mut OM_uint32,
+    name: gss_name_t,
+    attr: gss_buffer_t,
+    authenticated: *mut c_int,
+    complete: *mut c_int,
+    value: gss_buffer_t,
+    display_value: gss_buffer_t,
+    more: *mut c_int,
+) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    unsafe {
+        get_name_attribute_impl(
+            minor_status,
+            name,
+            attr,
+            authenticated,
+            complete,
+            value,
+            display_value,
+            more,
+        )
+    }
+}
+
+/// The body of [`gss_get_name_attribute`], for callers inside this library: a call to the exported name could bind to
+/// the mechglue's function of the same name (ARCHITECTURE.md §7).
+///
+/// # Safety
+/// As [`gss_get_name_attribute`].
+pub(crate) unsafe fn get_name_attribute_impl(
     minor_status: *mut OM_uint32,
     name: gss_name_t,
     attr: gss_buffer_t,
@@ -346,6 +441,21 @@ pub unsafe extern "C" fn gss_get_name_attribute(
 /// Pointers are NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn gss_localname(
+    minor_status: *mut OM_uint32,
+    name: gss_name_t,
+    mech_type: gss_const_OID,
+    localname: gss_buffer_t,
+) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    unsafe { localname_impl(minor_status, name, mech_type, localname) }
+}
+
+/// The body of [`gss_localname`], for callers inside this library: a call to the exported name could bind to
+/// the mechglue's function of the same name (ARCHITECTURE.md §7).
+///
+/// # Safety
+/// As [`gss_localname`].
+pub(crate) unsafe fn localname_impl(
     minor_status: *mut OM_uint32,
     name: gss_name_t,
     mech_type: gss_const_OID,

@@ -327,7 +327,7 @@ pub(crate) struct StaticOid(gss_OID_desc);
 unsafe impl Sync for StaticOid {}
 
 impl StaticOid {
-    const fn new(bytes: &'static [u8]) -> StaticOid {
+    pub(crate) const fn new(bytes: &'static [u8]) -> StaticOid {
         StaticOid(gss_OID_desc {
             length: bytes.len() as OM_uint32,
             elements: bytes.as_ptr() as *mut c_void,

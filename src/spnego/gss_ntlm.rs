@@ -6,7 +6,7 @@
 use std::any::Any;
 
 use super::mech::{MechError, MechFailure, MechStep, Mechanism};
-use crate::context::{flags, SecContext, Step};
+use crate::context::{flags, PolicyScope, SecContext, Step};
 use crate::creds::config::Config;
 use crate::creds::Credential;
 use crate::names::{Name, NameSystem};
@@ -41,8 +41,11 @@ impl GssNtlmMech {
         cfg: &Config,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<GssNtlmMech, MechError> {
+        // The SPNEGO engine applies the policy and writes the audit record of the negotiation: the NTLM
+        // context does neither (one record per negotiation).
         let (ctx, first) =
-            SecContext::initiate(cred, target, req_flags, cfg).map_err(mech_error)?;
+            SecContext::initiate_in(cred, target, req_flags, cfg, PolicyScope::Spnego)
+                .map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
             first: Some(first),
@@ -57,7 +60,7 @@ impl GssNtlmMech {
         sys: &dyn NameSystem,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<GssNtlmMech, MechError> {
-        let ctx = SecContext::accept(cred, cfg, sys).map_err(mech_error)?;
+        let ctx = SecContext::accept_in(cred, cfg, sys, PolicyScope::Spnego).map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
             first: None,

@@ -34,6 +34,7 @@
 pub mod acceptor;
 pub mod der;
 pub mod error;
+pub mod export;
 pub mod gss_ntlm;
 pub mod initiator;
 pub mod mech;

@@ -1,0 +1,762 @@
+//! The interposer's contexts: `gssi_init_sec_context` / `gssi_accept_sec_context` drive one
+//! [`Session`] per handle (Kerberos through the mechglue with the caller's Kerberos credential, target name,
+//! flags and channel bindings; NTLM in-process), and once the negotiation is over the handle holds the
+//! negotiated mechanism's own context ([`Inner`]), which the per-message calls, `gssi_inquire_context`,
+//! `gssi_context_time` and export use.
+//!
+//! Export writes `stamp(SPNEGO, stamp(mech, token))` ([`crate::spnego::export`]); the mechglue adds its own
+//! stamp (the concatenated OID), so `gss_import_sec_context` goes to MIT's SPNEGO, which imports the inner
+//! token with the public SPNEGO OID — back to `gssi_import_sec_context_by_mech` in a process with the
+//! interposer, to MIT's SPNEGO and then the mechanism in one without.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::super::handles::{borrow, into_raw, take, Handled, Kind};
+use super::super::mechglue::{GlueBindings, KerberosMech, KRB5_OID};
+use super::super::sys::{config, LibcSystem};
+use super::super::types::*;
+use super::super::util::*;
+use super::creds::{acquire_krb, icred_handle, icred_snapshot, ICred};
+use super::names::{iname_handle, iname_ref, IName, NtlmName};
+use super::{KRB5_MECH_OID, SPNEGO, SPNEGO_OID};
+use crate::audit::{AuditSink, SystemAudit};
+use crate::context::SecContext;
+use crate::ntlm::crypto::ChannelBindings;
+use crate::oids;
+use crate::spnego::acceptor::AcceptorConfig;
+use crate::spnego::export::{stamp, unstamp};
+use crate::spnego::gss_ntlm::GssNtlmMech;
+use crate::spnego::initiator::InitiatorConfig;
+use crate::spnego::mech::{MechEntry, MechError, MechFailure, Mechanism};
+use crate::spnego::oid::Oid;
+use crate::spnego::session::{Negotiated, Progress, Session};
+use crate::status::*;
+
+/// The negotiated mechanism's context.
+pub(crate) enum Inner {
+    /// NTLM, this library's own context.
+    Ntlm(SecContext),
+    /// Kerberos, a mechglue context.
+    Krb(KerberosMech),
+}
+
+enum Phase {
+    Negotiating(Box<Session>),
+    Done(Inner),
+    /// Between the end of the negotiation and the negotiated context taking its place.
+    Spent,
+}
+
+/// What an interposer context handle holds.
+pub(crate) struct ICtx {
+    initiator: bool,
+    phase: Phase,
+}
+
+pub(crate) struct ICtxCell(Mutex<ICtx>);
+
+impl Handled for ICtxCell {
+    const KIND: Kind = Kind::SpnegoContext;
+}
+
+fn bad_handle() -> GssError {
+    GssError::new(GSS_S_NO_CONTEXT, Minor::InvalidHandle)
+}
+
+fn lock(cell: &ICtxCell) -> MutexGuard<'_, ICtx> {
+    cell.0.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Borrows and locks the context behind a handle.
+///
+/// # Safety
+/// As [`borrow`].
+pub(crate) unsafe fn with_ictx<R>(
+    h: gss_ctx_id_t,
+    f: impl FnOnce(&mut ICtx) -> Result<R, GssError>,
+) -> Result<R, GssError> {
+    // SAFETY: forwarded contract.
+    let cell = unsafe { borrow::<ICtxCell, _>(h, bad_handle())? };
+    f(&mut lock(cell))
+}
+
+/// Borrows the negotiated mechanism of an established context.
+///
+/// # Safety
+/// As [`borrow`].
+pub(crate) unsafe fn with_inner<R>(
+    h: gss_ctx_id_t,
+    f: impl FnOnce(&mut Inner) -> Result<R, GssError>,
+) -> Result<R, GssError> {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_ictx(h, |c| match &mut c.phase {
+            Phase::Done(inner) => f(inner),
+            Phase::Negotiating(_) | Phase::Spent => {
+                Err(GssError::new(GSS_S_NO_CONTEXT, Minor::ContextIncomplete))
+            }
+        })
+    }
+}
+
+/// A Kerberos failure of an established context as a GSS error.
+pub(crate) fn krb_error(e: MechError) -> GssError {
+    let major = match e.kind {
+        MechFailure::Defective => GSS_S_DEFECTIVE_TOKEN,
+        MechFailure::Rejected => GSS_S_BAD_SIG,
+        _ => GSS_S_FAILURE,
+    };
+    GssError::with_detail(major, Minor::None, e.to_string())
+}
+
+/// Releases the context behind `*h` (if any) and sets `*h` to NULL.
+///
+/// # Safety
+/// `h` is NULL or valid for reading and writing a handle.
+unsafe fn release(h: *mut gss_ctx_id_t) {
+    if h.is_null() {
+        return;
+    }
+    // SAFETY: h is non-NULL and valid per the contract.
+    unsafe {
+        if !(*h).is_null() {
+            drop(take::<ICtxCell, _>(*h, bad_handle()));
+        }
+        h.write(core::ptr::null_mut());
+    }
+}
+
+/// A copy of the caller's channel bindings.
+///
+/// # Safety
+/// `cb` is NULL or a valid `gss_channel_bindings_struct` whose buffers are valid.
+unsafe fn bindings_of(cb: gss_channel_bindings_t) -> Option<GlueBindings> {
+    if cb.is_null() {
+        return None;
+    }
+    // SAFETY: cb is non-NULL and valid; each buffer is valid for its length.
+    unsafe {
+        let b = &*cb;
+        Some(GlueBindings {
+            initiator_addrtype: b.initiator_addrtype,
+            initiator_address: buffer_bytes(&b.initiator_address).to_vec(),
+            acceptor_addrtype: b.acceptor_addrtype,
+            acceptor_address: buffer_bytes(&b.acceptor_address).to_vec(),
+            application_data: buffer_bytes(&b.application_data).to_vec(),
+        })
+    }
+}
+
+fn ntlm_bindings(b: &GlueBindings) -> [u8; 16] {
+    ChannelBindings {
+        initiator_addrtype: b.initiator_addrtype,
+        initiator_address: b.initiator_address.clone(),
+        acceptor_addrtype: b.acceptor_addrtype,
+        acceptor_address: b.acceptor_address.clone(),
+        application_data: b.application_data.clone(),
+    }
+    .md5()
+}
+
+fn oid_of(der: &[u8]) -> Result<Oid, GssError> {
+    Oid::from_der_content(der).map_err(|_| GssError::new(GSS_S_FAILURE, Minor::WrongMech))
+}
+
+fn policy_and_audit() -> Result<(Arc<crate::policy::Policy>, Arc<dyn AuditSink>), GssError> {
+    let policy = crate::policy::current()
+        .map_err(|e| GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string()))?;
+    let audit: Arc<dyn AuditSink> = Arc::new(SystemAudit {
+        scope: policy.syslog,
+    });
+    Ok((policy, audit))
+}
+
+fn initiator_session(
+    cred: Option<ICred>,
+    target: Option<&IName>,
+    req_flags: u32,
+    bindings: Option<GlueBindings>,
+) -> Result<Session, GssError> {
+    let (policy, audit) = policy_and_audit()?;
+    let cfg = config();
+    let (krb_oid, ntlm_oid) = (oid_of(&KRB5_OID)?, oid_of(oids::NTLMSSP)?);
+    let bindings = bindings.map(Arc::new);
+    let mut mechs = Vec::new();
+    let krb_target = target.and_then(IName::krb);
+    let krb_ok = cred
+        .as_ref()
+        .is_none_or(|c| c.krb.is_some() && c.allows(&krb_oid));
+    if let (true, Some(name)) = (krb_ok, krb_target) {
+        let kcred = cred.as_ref().and_then(|c| c.krb.clone());
+        let cb = bindings.clone();
+        mechs.push(MechEntry::new(krb_oid, move || {
+            let m = KerberosMech::initiator_with(
+                kcred.clone(),
+                Some(name.clone()),
+                req_flags,
+                cb.clone(),
+            )?;
+            Ok(Box::new(m) as Box<dyn Mechanism>)
+        }));
+    }
+    let ntlm_ok = cred
+        .as_ref()
+        .is_none_or(|c| c.ntlm.is_some() && c.allows(&ntlm_oid));
+    if ntlm_ok {
+        let ncred = cred.and_then(|c| c.ntlm);
+        let nname = target.and_then(IName::ntlm).and_then(|n| n.name());
+        let cbh = bindings.as_deref().map(ntlm_bindings);
+        mechs.push(MechEntry::new(ntlm_oid, move || {
+            let m = GssNtlmMech::initiator(ncred.clone(), nname.clone(), req_flags, &cfg, cbh)?;
+            Ok(Box::new(m) as Box<dyn Mechanism>)
+        }));
+    }
+    Ok(Session::initiator(InitiatorConfig {
+        mechs,
+        target: target.and_then(IName::text),
+        policy,
+        audit,
+    }))
+}
+
+fn acceptor_session(
+    cred: Option<ICred>,
+    bindings: Option<GlueBindings>,
+) -> Result<Session, GssError> {
+    let (policy, audit) = policy_and_audit()?;
+    let cfg = config();
+    let (krb_oid, ntlm_oid) = (oid_of(&KRB5_OID)?, oid_of(oids::NTLMSSP)?);
+    let explicit = cred.is_some();
+    // Without a credential we acquire our own: never GSS_C_NO_CREDENTIAL into the mechglue for SPNEGO
+    // (it would come back here). No keytab: Kerberos is not accepted, NTLM is.
+    let cred = cred.unwrap_or_else(|| ICred {
+        // SAFETY: NULL name and store are valid arguments.
+        krb: unsafe { acquire_krb(core::ptr::null_mut(), 2, core::ptr::null(), None) }
+            .ok()
+            .map(Arc::new),
+        ..ICred::default()
+    });
+    let bindings = bindings.map(Arc::new);
+    let krb = cred.krb.clone().filter(|_| cred.allows(&krb_oid));
+    let ntlm_ok = (!explicit || cred.ntlm.is_some()) && cred.allows(&ntlm_oid);
+    let ntlm = cred.ntlm.clone();
+    let factory = move || {
+        let mut mechs = Vec::new();
+        if let Some(k) = &krb {
+            let (k, cb) = (k.clone(), bindings.clone());
+            mechs.push(MechEntry::new(krb_oid.clone(), move || {
+                let m = KerberosMech::acceptor_with(Some(k.clone()), cb.clone())?;
+                Ok(Box::new(m) as Box<dyn Mechanism>)
+            }));
+        }
+        if ntlm_ok {
+            let (n, cfg) = (ntlm.clone(), cfg.clone());
+            let cbh = bindings.as_deref().map(ntlm_bindings);
+            mechs.push(MechEntry::new(ntlm_oid.clone(), move || {
+                let m = GssNtlmMech::acceptor(n.clone(), &cfg, &LibcSystem, cbh)?;
+                Ok(Box::new(m) as Box<dyn Mechanism>)
+            }));
+        }
+        AcceptorConfig {
+            mechs,
+            peer_addr: None,
+            policy: policy.clone(),
+            audit: audit.clone(),
+        }
+    };
+    Ok(Session::acceptor(Box::new(factory)))
+}
+
+fn inner_of(n: Negotiated) -> Result<Inner, GssError> {
+    match n.mech.into_any().downcast::<GssNtlmMech>() {
+        Ok(m) => Ok(Inner::Ntlm(m.into_context())),
+        Err(any) => any
+            .downcast::<KerberosMech>()
+            .map(|k| Inner::Krb(*k))
+            .map_err(|_| GssError::new(GSS_S_FAILURE, Minor::WrongMech)),
+    }
+}
+
+impl Inner {
+    fn mech_oid(&self) -> gss_OID {
+        match self {
+            Inner::Ntlm(_) => NTLMSSP_OID.as_oid(),
+            Inner::Krb(_) => KRB5_MECH_OID.as_oid(),
+        }
+    }
+
+    fn flags(&self) -> u32 {
+        match self {
+            Inner::Ntlm(sc) => sc.gss_flags(),
+            Inner::Krb(k) => k.flags(),
+        }
+    }
+
+    fn lifetime(&self) -> u32 {
+        match self {
+            Inner::Ntlm(_) => GSS_C_INDEFINITE,
+            Inner::Krb(k) => k.context_time().unwrap_or(0),
+        }
+    }
+
+    fn is_initiator(&self) -> bool {
+        match self {
+            Inner::Ntlm(sc) => sc.is_initiator(),
+            Inner::Krb(k) => k.is_initiator(),
+        }
+    }
+}
+
+/// What one establishment step produced, for the outputs.
+struct Stepped {
+    token: Vec<u8>,
+    complete: bool,
+    flags: u32,
+    mech: gss_OID,
+    lifetime: u32,
+}
+
+impl ICtx {
+    fn step(&mut self, token: Option<&[u8]>) -> Result<Stepped, (GssError, Option<Vec<u8>>)> {
+        let Phase::Negotiating(session) = &mut self.phase else {
+            return Err((GssError::new(GSS_S_FAILURE, Minor::BadSequence), None));
+        };
+        let (token, complete) = match session.step(token) {
+            Ok(Progress::Continue(t)) => (t, false),
+            Ok(Progress::Complete(t)) => (t.unwrap_or_default(), true),
+            Err(e) => return Err((e.error.to_gss(), e.token)),
+        };
+        if !complete {
+            return Ok(Stepped {
+                token,
+                complete,
+                flags: 0,
+                mech: SPNEGO_OID.as_oid(),
+                lifetime: 0,
+            });
+        }
+        let Phase::Negotiating(session) = std::mem::replace(&mut self.phase, Phase::Spent) else {
+            return Err((GssError::new(GSS_S_FAILURE, Minor::BadSequence), None));
+        };
+        let negotiated = session
+            .into_negotiated()
+            .ok_or((GssError::new(GSS_S_FAILURE, Minor::BadSequence), None))?;
+        let inner = inner_of(negotiated).map_err(|e| (e, None))?;
+        let out = Stepped {
+            token,
+            complete,
+            flags: inner.flags(),
+            mech: inner.mech_oid(),
+            lifetime: inner.lifetime(),
+        };
+        self.phase = Phase::Done(inner);
+        Ok(out)
+    }
+}
+
+/// Writes a step's outputs; the major status.
+///
+/// # Safety
+/// Outputs are NULL or writable (`output` non-NULL).
+unsafe fn finish_step(
+    r: Result<Stepped, (GssError, Option<Vec<u8>>)>,
+    output: gss_buffer_t,
+    mech: *mut gss_OID,
+    ret_flags: *mut OM_uint32,
+    time_rec: *mut OM_uint32,
+) -> Result<u32, GssError> {
+    match r {
+        Ok(s) => {
+            // SAFETY: per the contract.
+            unsafe {
+                write_buffer(output, &s.token)?;
+                put(mech, s.mech);
+                put(ret_flags, s.flags);
+                put(time_rec, s.lifetime);
+            }
+            Ok(if s.complete {
+                GSS_S_COMPLETE
+            } else {
+                GSS_S_CONTINUE_NEEDED
+            })
+        }
+        Err((e, token)) => {
+            if let Some(t) = token {
+                // SAFETY: per the contract; the reject token is owed to the peer.
+                unsafe { write_buffer(output, &t)? };
+            }
+            Err(e)
+        }
+    }
+}
+
+/// `gssi_init_sec_context` (RFC 2744 §5.19).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_init_sec_context(
+    minor_status: *mut OM_uint32,
+    claimant_cred_handle: gss_cred_id_t,
+    context_handle: *mut gss_ctx_id_t,
+    target_name: gss_name_t,
+    _mech_type: gss_OID,
+    req_flags: OM_uint32,
+    _time_req: OM_uint32,
+    input_chan_bindings: gss_channel_bindings_t,
+    input_token: gss_buffer_t,
+    actual_mech_type: *mut gss_OID,
+    output_token: gss_buffer_t,
+    ret_flags: *mut OM_uint32,
+    time_rec: *mut OM_uint32,
+) -> OM_uint32 {
+    // SAFETY: every pointer is NULL or valid per RFC 2744; handles are checked by the registry.
+    let major = guard(minor_status, || unsafe {
+        clear_buffer(output_token);
+        put(actual_mech_type, SPNEGO_OID.as_oid());
+        put(ret_flags, 0);
+        put(time_rec, 0);
+        if context_handle.is_null() || output_token.is_null() {
+            return Err(null_write());
+        }
+        let token = buffer_bytes(input_token);
+        if (*context_handle).is_null() {
+            let cred = icred_snapshot(claimant_cred_handle)?;
+            let target = if target_name.is_null() {
+                None
+            } else {
+                Some(iname_ref(target_name)?)
+            };
+            let s = initiator_session(cred, target, req_flags, bindings_of(input_chan_bindings))?;
+            context_handle.write(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
+                Mutex::new(ICtx {
+                    initiator: true,
+                    phase: Phase::Negotiating(Box::new(s)),
+                }),
+            )));
+        }
+        let input = (!token.is_empty()).then_some(token);
+        let r = with_ictx(*context_handle, |c| Ok(c.step(input)))?;
+        finish_step(r, output_token, actual_mech_type, ret_flags, time_rec)
+    });
+    if is_error(major) {
+        // SAFETY: context_handle is NULL or valid.
+        unsafe { release(context_handle) };
+    }
+    major
+}
+
+/// `gssi_accept_sec_context` (RFC 2744 §5.1). The authenticated name is the negotiated mechanism's; a
+/// credential the initiator delegated (Kerberos) comes back as an interposer credential holding it.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_accept_sec_context(
+    minor_status: *mut OM_uint32,
+    context_handle: *mut gss_ctx_id_t,
+    verifier_cred_handle: gss_cred_id_t,
+    input_token_buffer: gss_buffer_t,
+    input_chan_bindings: gss_channel_bindings_t,
+    src_name: *mut gss_name_t,
+    mech_type: *mut gss_OID,
+    output_token: gss_buffer_t,
+    ret_flags: *mut OM_uint32,
+    time_rec: *mut OM_uint32,
+    delegated_cred_handle: *mut gss_cred_id_t,
+) -> OM_uint32 {
+    // SAFETY: every pointer is NULL or valid per RFC 2744; handles are checked by the registry.
+    let major = guard(minor_status, || unsafe {
+        clear_buffer(output_token);
+        put(src_name, core::ptr::null_mut());
+        put(mech_type, SPNEGO_OID.as_oid());
+        put(ret_flags, 0);
+        put(time_rec, 0);
+        put(delegated_cred_handle, core::ptr::null_mut());
+        if context_handle.is_null() || output_token.is_null() {
+            return Err(null_write());
+        }
+        if input_token_buffer.is_null() {
+            return Err(null_read());
+        }
+        let token = buffer_bytes(input_token_buffer);
+        if (*context_handle).is_null() {
+            let cred = icred_snapshot(verifier_cred_handle)?;
+            let s = acceptor_session(cred, bindings_of(input_chan_bindings))?;
+            context_handle.write(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
+                Mutex::new(ICtx {
+                    initiator: false,
+                    phase: Phase::Negotiating(Box::new(s)),
+                }),
+            )));
+        }
+        let (r, name, deleg) = with_ictx(*context_handle, |c| {
+            let r = c.step(Some(token));
+            let (mut name, mut deleg) = (None, None);
+            if let (Ok(s), Phase::Done(inner)) = (&r, &mut c.phase) {
+                if s.complete {
+                    match inner {
+                        Inner::Ntlm(sc) => {
+                            name = sc.source_name().map(|n| {
+                                IName::Ntlm(Arc::new(NtlmName::new(n, sc.source_attrs())))
+                            });
+                        }
+                        Inner::Krb(k) => {
+                            name = k.take_source_name().map(|n| IName::Krb(Arc::new(n)));
+                            deleg = k.take_delegated();
+                        }
+                    }
+                }
+            }
+            Ok((r, name, deleg))
+        })?;
+        let major = finish_step(r, output_token, mech_type, ret_flags, time_rec)?;
+        if let (Some(n), false) = (name, src_name.is_null()) {
+            src_name.write(iname_handle(n));
+        }
+        if let (Some(d), false) = (deleg, delegated_cred_handle.is_null()) {
+            delegated_cred_handle.write(icred_handle(ICred {
+                krb: Some(Arc::new(d)),
+                ..ICred::default()
+            }));
+        }
+        Ok(major)
+    });
+    if is_error(major) {
+        // SAFETY: context_handle is NULL or valid.
+        unsafe { release(context_handle) };
+    }
+    major
+}
+
+/// `gssi_delete_sec_context` (RFC 2744 §5.9).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_delete_sec_context(
+    minor_status: *mut OM_uint32,
+    context_handle: *mut gss_ctx_id_t,
+    output_token: gss_buffer_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        if context_handle.is_null() {
+            return Err(null_write());
+        }
+        // SAFETY: pointers are NULL or valid; the handle is checked by the registry.
+        unsafe {
+            clear_buffer(output_token);
+            if !(*context_handle).is_null() {
+                drop(take::<ICtxCell, _>(*context_handle, bad_handle())?);
+                context_handle.write(core::ptr::null_mut());
+            }
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gssi_context_time` (RFC 2744 §5.7).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_context_time(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    time_rec: *mut OM_uint32,
+) -> OM_uint32 {
+    // SAFETY: the handle is checked; time_rec is NULL or writable.
+    guard(minor_status, || unsafe {
+        put(time_rec, 0);
+        let t = with_inner(context_handle, |i| Ok(i.lifetime()))?;
+        put(time_rec, t);
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// `gssi_inquire_context` (RFC 2744 §5.33): the *negotiated* mechanism (krb5 or NTLM), as MIT's SPNEGO reports.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_inquire_context(
+    minor_status: *mut OM_uint32,
+    context_handle: gss_ctx_id_t,
+    src_name: *mut gss_name_t,
+    targ_name: *mut gss_name_t,
+    lifetime_rec: *mut OM_uint32,
+    mech_type: *mut gss_OID,
+    ctx_flags: *mut OM_uint32,
+    locally_initiated: *mut c_int,
+    open: *mut c_int,
+) -> OM_uint32 {
+    // SAFETY: outputs are NULL or writable; the handle is checked.
+    guard(minor_status, || unsafe {
+        put(src_name, core::ptr::null_mut());
+        put(targ_name, core::ptr::null_mut());
+        let (names, life, mech, flags, local, is_open) = with_ictx(context_handle, |c| {
+            Ok(match &c.phase {
+                Phase::Negotiating(_) | Phase::Spent => {
+                    (None, 0, SPNEGO_OID.as_oid(), 0, c.initiator, false)
+                }
+                Phase::Done(inner) => {
+                    let want = !src_name.is_null() || !targ_name.is_null();
+                    let names = if want { Some(names_of(inner)?) } else { None };
+                    (
+                        names,
+                        inner.lifetime(),
+                        inner.mech_oid(),
+                        inner.flags(),
+                        inner.is_initiator(),
+                        true,
+                    )
+                }
+            })
+        })?;
+        if let Some((s, t)) = names {
+            if let (Some(s), false) = (s, src_name.is_null()) {
+                src_name.write(iname_handle(s));
+            }
+            if let (Some(t), false) = (t, targ_name.is_null()) {
+                targ_name.write(iname_handle(t));
+            }
+        }
+        put(lifetime_rec, life);
+        put(mech_type, mech);
+        put(ctx_flags, flags);
+        put(locally_initiated, c_int::from(local));
+        put(open, c_int::from(is_open));
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+fn names_of(inner: &Inner) -> Result<(Option<IName>, Option<IName>), GssError> {
+    match inner {
+        Inner::Ntlm(sc) => {
+            let wrap = |n: crate::names::Name, a| IName::Ntlm(Arc::new(NtlmName::new(n, a)));
+            let src = sc.source_name().map(|n| wrap(n, sc.source_attrs()));
+            let targ = sc.target_name().map(|n| wrap(n, Default::default()));
+            Ok((src, targ))
+        }
+        Inner::Krb(k) => {
+            let (s, t) = k.names().map_err(krb_error)?;
+            Ok((
+                s.map(|n| IName::Krb(Arc::new(n))),
+                t.map(|n| IName::Krb(Arc::new(n))),
+            ))
+        }
+    }
+}
+
+/// `gssi_export_sec_context` (RFC 2744 §5.14): `stamp(SPNEGO, stamp(mech, mech's export token))`; the context
+/// is gone afterwards.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_export_sec_context(
+    minor_status: *mut OM_uint32,
+    context_handle: *mut gss_ctx_id_t,
+    interprocess_token: gss_buffer_t,
+) -> OM_uint32 {
+    guard(minor_status, || {
+        if context_handle.is_null() || interprocess_token.is_null() {
+            return Err(null_write());
+        }
+        // SAFETY: pointers are valid; the handle is checked by the registry and taken out.
+        unsafe {
+            clear_buffer(interprocess_token);
+            with_inner(*context_handle, |_| Ok(()))?;
+            let cell = take::<ICtxCell, _>(*context_handle, bad_handle())?;
+            context_handle.write(core::ptr::null_mut());
+            let ctx = cell.0.into_inner().unwrap_or_else(|p| p.into_inner());
+            let Phase::Done(inner) = ctx.phase else {
+                return Err(GssError::new(GSS_S_NO_CONTEXT, Minor::ContextIncomplete));
+            };
+            let token = match inner {
+                Inner::Ntlm(sc) => zeroize::Zeroizing::new(stamp(oids::NTLMSSP, &sc.export()?)),
+                Inner::Krb(k) => zeroize::Zeroizing::new(k.export().map_err(krb_error)?),
+            };
+            write_buffer(interprocess_token, &stamp(SPNEGO, &token))?;
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// Builds an established context from an export token: ours (`stamp(SPNEGO, stamp(mech, …))`, the inner part
+/// when MIT's SPNEGO hands it on) or MIT's SPNEGO's (the mechanism's stamped token).
+fn import(token: &[u8], depth: u8) -> Result<Inner, GssError> {
+    let bad = || {
+        GssError::with_detail(
+            GSS_S_DEFECTIVE_TOKEN,
+            Minor::BadContextToken,
+            "not a SPNEGO, NTLM or Kerberos context token",
+        )
+    };
+    let (oid, body) = unstamp(token).ok_or_else(bad)?;
+    // A context exported again after an import went through MIT's SPNEGO layer, which re-exports our
+    // context (stamped by the mechglue with the concatenated OID): unwrap a few layers.
+    let spnego = oid == SPNEGO || super::concatenated_oid().is_some_and(|c| c == oid);
+    match oid {
+        _ if spnego && depth < 4 => import(body, depth + 1),
+        o if o == oids::NTLMSSP => Ok(Inner::Ntlm(SecContext::import(body)?)),
+        o if o == KRB5_OID => Ok(Inner::Krb(KerberosMech::import(token).map_err(krb_error)?)),
+        _ => Err(bad()),
+    }
+}
+
+unsafe fn import_into(token: gss_buffer_t, out: *mut gss_ctx_id_t) -> Result<u32, GssError> {
+    if out.is_null() {
+        return Err(null_write());
+    }
+    // SAFETY: out is writable; token is NULL or valid.
+    unsafe {
+        out.write(core::ptr::null_mut());
+        if token.is_null() {
+            return Err(null_read());
+        }
+        let inner = import(buffer_bytes(token), 0)?;
+        out.write(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
+            Mutex::new(ICtx {
+                initiator: inner.is_initiator(),
+                phase: Phase::Done(inner),
+            }),
+        )));
+    }
+    Ok(GSS_S_COMPLETE)
+}
+
+/// `gssi_import_sec_context_by_mech` (MIT): called with the public SPNEGO OID.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_import_sec_context_by_mech(
+    minor_status: *mut OM_uint32,
+    _mech_type: gss_OID,
+    interprocess_token: gss_buffer_t,
+    context_handle: *mut gss_ctx_id_t,
+) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    guard(minor_status, || unsafe {
+        import_into(interprocess_token, context_handle)
+    })
+}
+
+/// `gssi_import_sec_context` (RFC 2744 §5.17).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_import_sec_context(
+    minor_status: *mut OM_uint32,
+    interprocess_token: gss_buffer_t,
+    context_handle: *mut gss_ctx_id_t,
+) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    guard(minor_status, || unsafe {
+        import_into(interprocess_token, context_handle)
+    })
+}
+
+use core::ffi::c_int;
