@@ -228,6 +228,29 @@ impl Client {
         let _ = env;
     }
 
+    /// tests/http/negotiate_client.py with python-gssapi's SPNEGO and `--finish 1` (the initiator context also
+    /// steps the final token, so it completes); the audit file is emptied first. Returns the client's JSON.
+    pub fn python_spnego(&self, env: &HttpEnv, host: &str, path: &str) -> serde_json::Value {
+        let _ = fs::remove_file(&self.audit);
+        let mut cmd = self.command(env, "/usr/bin/python3");
+        cmd.arg(repo().join("tests/http/negotiate_client.py"))
+            .args([
+                "gssapi-spnego",
+                &env.port.to_string(),
+                host,
+                path,
+                "--finish",
+                "1",
+            ]);
+        let out = run_bounded(cmd, &self.dir.path().join("python.log"), CLIENT_TIMEOUT);
+        out.output
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or_else(|| panic!("python client printed no JSON:\n{}", out.output))
+    }
+
     /// `curl --negotiate -u :` on `host` (resolved to loopback) and `path`; the audit file is emptied first.
     pub fn curl(&self, env: &HttpEnv, host: &str, path: &str) -> Curl {
         let _ = fs::remove_file(&self.audit);

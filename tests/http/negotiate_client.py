@@ -6,7 +6,9 @@ mod_auth_gssapi's GssapiConnectionBound needs for NTLM), then optionally more re
 connection without an Authorization header. Prints one JSON object on stdout.
 
 Usage: negotiate_client.py ENGINE CONNECT_PORT HOST PATH [--scheme Negotiate|NTLM] [--requests N]
-                           [--user DOM\\user --password PW]
+                           [--user DOM\\user --password PW] [--finish 1]
+--finish 1: step the context with the token of the final (non-401) response too, as a client that checks
+            mutual authentication does (the initiator context completes; curl never does this).
 ENGINE: gssapi-spnego   python-gssapi, SPNEGO mech (MIT's SPNEGO: Kerberos first, then NTLM)
         gssapi-ntlmssp  python-gssapi, the NTLMSSP mech directly (raw NTLM tokens)
         pyspnego-negotiate  pyspnego's pure-Python SPNEGO around its pure-Python NTLM
@@ -95,6 +97,9 @@ def main():
                                 "reply_b64": base64.b64encode(reply).decode() if reply else None,
                                 "www_authenticate": resp.msg.get_all("WWW-Authenticate") or []})
             if status != 401 or reply is None:
+                if opts.get("--finish") == "1" and reply is not None and not complete():
+                    step(reply)
+                    out["finished"] = True
                 break
             token = step(reply)
             if not token:
