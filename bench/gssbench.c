@@ -8,7 +8,7 @@
  *   gssbench [--quick] [--rounds N] [--secs S] [--ours SO] [--theirs SO] [--no-userfile] [--only LIST]
  *            LIST: comma-separated test names (raw,spnego,wrap1k,wrap1m,mic1k,threads,ctxheap,user1,userbig,
  *                  ipose,ikrb5)
- *            [--interposer OID] [--krb5 DIR]
+ *            [--interposer OID] [--krb5 DIR] [--policy FILE]
  *   gssbench --alloc ours|theirs|ipose N [--spnego] [--krb5 DIR] [--interposer OID]
  *                                               N raw (or SPNEGO) handshakes in this process, no timing
  *                                               (for valgrind memcheck / callgrind); "ipose" loads our SPNEGO
@@ -353,6 +353,7 @@ static char conf_path[NCFG][300], users1[300], usersbig[300], krb5conf[300];
 static const char *so_path[NCFG];
 static const char *cfg_names[NCFG] = {"ours", "theirs", "ours+interposer"};
 static const char *krb5_dir; /* --krb5: a scripts/http-env.sh directory */
+static const char *policy_path; /* --policy FILE: GSS_NEGOTIATE_POLICY of every child (default: none) */
 
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
@@ -390,7 +391,8 @@ static void child_env(int plugin, int test) {
     unsetenv("GSSNTLMSSP_DEBUG");
     unsetenv("GSS_NEGOTIATE_DEBUG");
     unsetenv("GSS_NEGOTIATE_AUDIT");   /* no audit file I/O in the measurement */
-    unsetenv("GSS_NEGOTIATE_POLICY");
+    if (policy_path) setenv("GSS_NEGOTIATE_POLICY", policy_path, 1);
+    else unsetenv("GSS_NEGOTIATE_POLICY");
 }
 
 /* The target of the --krb5 environment: HTTP@<HOST= line of DIR/state>. */
@@ -542,6 +544,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--secs") && i + 1 < argc) secs = atof(argv[++i]);
         else if (!strcmp(argv[i], "--interposer") && i + 1 < argc) interposer_oid = argv[++i];
         else if (!strcmp(argv[i], "--krb5") && i + 1 < argc) krb5_dir = argv[++i];
+        else if (!strcmp(argv[i], "--policy") && i + 1 < argc) policy_path = argv[++i];
         else if (!strcmp(argv[i], "--alloc") && i + 2 < argc) {
             i++;
             alloc_plugin = !strcmp(argv[i], "theirs") ? 1 : !strcmp(argv[i], "ipose") ? 2 : 0;

@@ -61,7 +61,7 @@ if [ "$interposer" = 1 ]; then
     mech.d/gss-negotiate-spnego.conf 2>/dev/null || true)}
   [ -n "$oid" ] || { echo "bench: no <interposer> line in mech.d/gss-negotiate-spnego.conf (set GSSBENCH_INTERPOSER_OID)" >&2; exit 2; }
   ipose_args=(--interposer "$oid")
-  [ "$only_interposer" = 1 ] && ipose_args+=(--only "ipose,ikrb5")
+  [ "$only_interposer" = 1 ] && ipose_args+=(--only "ipose,ikrb5" --no-userfile)
   if [ "$krb5" = 1 ]; then
     krb5_dir=$(GSS_NEGOTIATE_SO=$so HTTP_ENV_LIFETIME=1800 scripts/http-env.sh start)
     trap 'scripts/http-env.sh stop "$krb5_dir"' EXIT

@@ -13,7 +13,8 @@
 #                                  from GSS_TEST_FUZZ_SECONDS (default 5), libFuzzer seed from GSS_TEST_FUZZ_SEED
 #                                  (default 1: reproducible), committed fuzz/regressions/ replayed. Installs cargo-fuzz.
 #   7. scripts/bench.sh --quick    builds and runs the benchmarks once with small counts (bench/gssbench.c
-#                                  through MIT's mechglue, benches/primitives.rs); times are not asserted
+#                                  through MIT's mechglue, benches/primitives.rs); times are not asserted; --interposer:
+#                                  also the SPNEGO interposer figures (each SPNEGO row proven by an audit record)
 #
 # Options: --no-deps, --clippy, --fuzz, --no-fuzz. Environment: CARGO_TARGET_DIR is honoured; GSS_NEGOTIATE_SO makes the
 # interop tests load another plugin (see tests/common/mod.rs).
@@ -75,7 +76,7 @@ fi
 step test cargo test --all-targets --no-fail-fast
 step doctest cargo test --doc
 if cc --version >/dev/null 2>&1 && [ -e /usr/include/gssapi/gssapi.h ]; then
-  step bench-quick scripts/bench.sh --quick
+  step bench-quick scripts/bench.sh --quick --interposer
 else
   echo "test.sh: no C compiler or MIT GSSAPI headers (libkrb5-dev): bench-quick skipped" >&2
 fi
