@@ -17,13 +17,17 @@
 #   --krb5      with --interposer: SPNEGO+Kerberos through MIT's SPNEGO and through our interposer against one
 #               loopback MIT KDC (scripts/http-env.sh start; needs root), the same KDC and ccache for both
 #   --only-interposer  only the interposer figures (and, with --alloc, only their allocation counts)
+#   --instr     with --interposer: instructions per handshake (valgrind callgrind, N vs 2N handshakes in one
+#               process, difference / N; independent of the machine's load): raw NTLM, SPNEGO+NTLM through MIT's
+#               SPNEGO and through our interposer, and with --krb5 SPNEGO+Kerberos both ways. Policy: the one
+#               given with --policy FILE, else none (defaults: audit.syslog = all)
 # Other options go to gssbench: --rounds N, --secs S (measuring time per figure), --no-userfile.
 # Needs: cc, libkrb5-dev (gssapi headers), krb5 (libgssapi_krb5); gss-ntlmssp and valgrind for the comparisons.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 quick=0 alloc=0 so= theirs=/usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so
-interposer=0 krb5=0 only_interposer=0
+interposer=0 krb5=0 only_interposer=0 instr=0 policy=
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,6 +38,8 @@ while [ $# -gt 0 ]; do
     --interposer) interposer=1 ;;
     --krb5) krb5=1 ;;
     --only-interposer) interposer=1 only_interposer=1 ;;
+    --instr) instr=1 ;;
+    --policy) policy=$2; args+=(--policy "$2"); shift ;;
     -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) args+=("$1") ;;
   esac
@@ -85,6 +91,36 @@ elif [ "$quick" = 1 ]; then
   cargo test --quiet --bench primitives   # the test build: quick mode, no optimised rebuild
 else
   cargo bench --quiet --bench primitives
+fi
+
+if [ "$instr" = 1 ] && [ "$interposer" = 1 ]; then
+  n=${GSSBENCH_INSTR_N:-50}
+  pol=()
+  [ -n "$policy" ] && pol=(--policy "$policy")
+  # instructions P N [args]: total instructions (callgrind "Collected") of N handshakes in one process
+  instructions() {
+    local log
+    log=$(mktemp)
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null --log-file="$log" "$bin" --ours "$so" \
+      --theirs "$theirs" ${pol[@]+"${pol[@]}"} --alloc "$@" >/dev/null
+    awk '/Collected :/ { print $NF }' "$log"
+    rm -f "$log"
+  }
+  echo
+  printf '%-34s %22s\n' "per handshake (policy: ${policy:-none})" "instructions"
+  rows=("raw NTLM|ours" "SPNEGO+NTLM, MIT's SPNEGO|ours --spnego" "SPNEGO+NTLM, our interposer|ipose --spnego")
+  [ "$krb5" = 1 ] && rows+=("SPNEGO+Kerberos, MIT's SPNEGO|ours --spnego --krb5 $krb5_dir"
+                           "SPNEGO+Kerberos, our interposer|ipose --spnego --krb5 $krb5_dir")
+  for row in "${rows[@]}"; do
+    name=${row%%|*}
+    read -r -a a <<<"${row#*|}"
+    p=${a[0]}
+    rest=("${a[@]:1}" --interposer "$oid")
+    i1=$(instructions "$p" "$n" "${rest[@]}")
+    i2=$(instructions "$p" $((2 * n)) "${rest[@]}")
+    awk -v n="$n" -v name="$name" -v i1="$i1" -v i2="$i2" 'BEGIN { printf "%-34s %22.0f\n", name, (i2-i1)/n }'
+  done
+  echo "(valgrind callgrind, $n vs $((2 * n)) handshakes in one process, whole process incl. MIT's mechglue)"
 fi
 
 if [ "$alloc" = 1 ]; then
