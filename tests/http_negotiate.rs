@@ -750,7 +750,8 @@ fn kerberos_failing_at_the_acceptor_does_not_fall_back_known_gap() {
     // no key for it. MIT's SPNEGO acceptor answers the failed optimistic krb5 token with negState
     // reject (plus a KRB-ERROR); it does not ask the initiator to continue with NTLMSSP, which was in
     // its mechTypes. Curl stops at 401. Windows' SPNEGO acceptor behaves the same way for a failed
-    // optimistic token; closing this needs our own SPNEGO (ROADMAP).
+    // optimistic token. This test keeps MIT's SPNEGO on both sides; tests/interposer_http.rs shows the same
+    // requests getting 200 through our SPNEGO interposer (issue 11) with `spnego.restart = yes`.
     let test = "kerberos_failing_at_the_acceptor_does_not_fall_back_known_gap";
     let Some(setup) = setup(test, true) else {
         return;

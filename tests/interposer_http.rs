@@ -470,7 +470,7 @@ fn apache_with_our_spnego_falls_back_to_ntlm_when_kerberos_fails_and_obeys_deny(
 /// Our SPNEGO in curl only (Apache with MIT's SPNEGO, which answers a rejected ticket with `reject`): our
 /// initiator restarts with NTLM (client policy `spnego.restart = yes`) — 200 for the missing key and the stale
 /// kvno; MIT's curl in the same environment still gets 401 (the old gap, as a control). Kerberos first, NTLM
-/// without a ticket, and `ntlm.outgoing = deny` on the client → 401.
+/// without a ticket and with the KDC down, and `ntlm.outgoing = deny` on the client → 401.
 #[test]
 fn curl_with_our_spnego_restarts_after_mits_reject_and_obeys_outgoing_deny() {
     let test = "curl_with_our_spnego_restarts_after_mits_reject_and_obeys_outgoing_deny";
@@ -538,6 +538,11 @@ fn curl_with_our_spnego_restarts_after_mits_reject_and_obeys_outgoing_deny() {
             assert_eq!(rec["kerberos_not_used"], "no-ticket", "{rec}");
         }
     }
+
+    // A TGT but the KDC is down: no service ticket, our curl goes on with NTLM.
+    ours.kinit(&env);
+    assert!(env.script("kdc-stop"), "kdc-stop failed");
+    ntlm_without_ticket(&env, &ours, OURS_CLIENT, "kdc-unreachable");
 }
 
 /// Apache's clock two hours ahead (libfaketime): Kerberos fails at the server with "clock skew too great".
