@@ -214,3 +214,85 @@ fn a_wrong_password_fails_through_the_interposer_with_an_audit_record() {
     assert_eq!(recs[0]["outcome"], "failure", "{}", recs[0]);
     assert_eq!(srv.records().len(), 1, "{:#?}", srv.records());
 }
+
+#[test]
+fn install_spnego_stages_the_interposer_line_check_reports_it_and_uninstall_removes_it() {
+    let test =
+        "install_spnego_stages_the_interposer_line_check_reports_it_and_uninstall_removes_it";
+    let Some((env, _)) = setup(test) else { return };
+    let dest = env.dir.path().join("root");
+    let run = |script: &str, args: &[&str]| {
+        let out = std::process::Command::new(repo(&format!("scripts/{script}")))
+            .args(args)
+            .env("DESTDIR", &dest)
+            .env("CARGO_TARGET_DIR", env.dir.path().join("no-target"))
+            .output()
+            .expect("script runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{script} {args:?}:\n{text}");
+        text
+    };
+    let so = env.plugin.display().to_string();
+    run(
+        "install.sh",
+        &[
+            "--so",
+            &so,
+            "--libdir",
+            "/usr/lib/x86_64-linux-gnu",
+            "--spnego",
+        ],
+    );
+    let conf = dest.join("etc/gss/mech.d/gss-negotiate-spnego.conf");
+    let text = std::fs::read_to_string(&conf).expect("interposer conf installed");
+    let line = text
+        .lines()
+        .find(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .expect("a line");
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        fields,
+        [
+            "spnego_gss_negotiate",
+            interposer_oid().as_str(),
+            "/usr/lib/x86_64-linux-gnu/gss-negotiate/libgss_negotiate.so",
+            "<interposer>"
+        ],
+        "{text}"
+    );
+    // Every arc of the OID fits MIT's 64-bit parser.
+    assert!(interposer_oid()
+        .split('.')
+        .all(|a| a.parse::<u64>().is_ok()));
+
+    // gss-negotiate check names the SPNEGO in force.
+    let check = |conf: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gss-negotiate"))
+            .arg("check")
+            .env("GSS_MECH_CONFIG", conf)
+            .output()
+            .expect("check runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let ours = check(&mech_conf(&env, Spnego::Ours));
+    assert!(
+        ours.contains("SPNEGO is gss-negotiate's (interposer"),
+        "{ours}"
+    );
+    let mit = check(&mech_conf(&env, Spnego::Mit));
+    assert!(mit.contains("SPNEGO is MIT's built-in one"), "{mit}");
+
+    run(
+        "uninstall.sh",
+        &["--libdir", "/usr/lib/x86_64-linux-gnu", "--spnego"],
+    );
+    assert!(!conf.exists(), "the interposer line is removed");
+    assert!(
+        dest.join("etc/gss/mech.d/zz-gss-negotiate.conf").exists(),
+        "NTLM stays"
+    );
+}
