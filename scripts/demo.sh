@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Demo: MIT's unmodified gss-client and gss-server authenticate TESTDOM\testuser with NTLM through
-# gss-negotiate, first with the raw NTLMSSP mechanism, then inside SPNEGO, and exchange a sealed message.
+# gss-negotiate, first with the raw NTLMSSP mechanism, then inside MIT's SPNEGO, then inside gss-negotiate's own
+# SPNEGO (the interposer line of mech.d/gss-negotiate-spnego.conf; its audit lines prove which SPNEGO ran), and
+# exchange a sealed message.
 #
 # Then (as root) scripts/demo-http.sh: a private MIT KDC + Apache mod_auth_gssapi, and curl --negotiate
 # getting in with Kerberos first, then with the NTLM fallback through this plugin.
@@ -146,6 +148,25 @@ run_mode() { # run_mode LABEL [gss-client mode options...]
 run_mode "raw-NTLMSSP"
 run_mode "SPNEGO" -spnego
 
+# Our SPNEGO: the same exchange with the interposer line added (mech.d/gss-negotiate-spnego.conf's OID). Each
+# negotiation writes one JSON audit line (GSS_NEGOTIATE_AUDIT); MIT's SPNEGO above wrote none with "spnego".
+spnego_oid=$(awk '!/^#/ && /<interposer>/ { print $2 }' mech.d/gss-negotiate-spnego.conf)
+{ echo "ntlmssp_gss_negotiate $oid $so"; echo "spnego_gss_negotiate $spnego_oid $so <interposer>"; } > "$tmp/mech-spnego.conf"
+plain_conf=$GSS_MECH_CONFIG
+export GSS_MECH_CONFIG=$tmp/mech-spnego.conf GSS_NEGOTIATE_AUDIT=$tmp/audit.jsonl
+say "Our SPNEGO (interposer): GSS_MECH_CONFIG=$GSS_MECH_CONFIG:"; sed 's/^/    /' "$GSS_MECH_CONFIG"
+run_mode "SPNEGO-interposer" -spnego
+echo "-- audit lines (GSS_NEGOTIATE_AUDIT=$GSS_NEGOTIATE_AUDIT):"
+sed 's/^/    /' "$tmp/audit.jsonl" 2>/dev/null || true
+if [ "$(grep -c '"protocol":"spnego"' "$tmp/audit.jsonl" 2>/dev/null || true)" = 2 ]; then
+  echo "-- SPNEGO-interposer: OK: gss-negotiate's SPNEGO negotiated on both sides (one audit line each)"
+else
+  echo "-- SPNEGO-interposer: FAILED: expected one \"protocol\":\"spnego\" audit line per side"
+  failures=$((failures + 1))
+fi
+export GSS_MECH_CONFIG=$plain_conf
+unset GSS_NEGOTIATE_AUDIT
+
 http_result="not run (--no-http)"
 if [ "$http" = 1 ]; then
   say "HTTP Negotiate: Kerberos first, then NTLM through $so (scripts/demo-http.sh)"
@@ -176,7 +197,7 @@ if [ "$ad" = 1 ]; then
 fi
 
 say "Summary"
-echo "demo: gss-client/gss-server: raw NTLMSSP and SPNEGO exchanges with $so"
+echo "demo: gss-client/gss-server: raw NTLMSSP, MIT's SPNEGO and gss-negotiate's SPNEGO exchanges with $so"
 echo "demo: HTTP Negotiate (Apache + curl): $http_result"
 echo "demo: Active Directory (Samba DC + Apache): $ad_result"
 if [ "$failures" = 0 ]; then

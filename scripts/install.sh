@@ -4,21 +4,25 @@
 # On Debian, prefer the package (scripts/build-deb.sh, then dpkg -i); this script is for other systems.
 #
 # Usage: [DESTDIR=/staging] scripts/install.sh [--so PATH] [--libdir DIR] [--sysconfdir DIR] [--prefix DIR] [--build]
+#                                              [--spnego]
 #   --so PATH         library to install (default: <cargo target dir>/release/libgss_negotiate.so; the target
 #                     dir is $CARGO_TARGET_DIR when set, as cargo itself uses it)
 #   --build           run `cargo build --release --lib --bins` first
 #   --libdir DIR      default: pkg-config's libdir of krb5-gssapi (Debian: /usr/lib/x86_64-linux-gnu)
 #   --sysconfdir DIR  default: /etc
 #   --prefix DIR      for the command and its man pages, default /usr/local
+#   --spnego          also install the SPNEGO interposer line (opt-in: our SPNEGO replaces MIT's built-in one
+#                     in every program; remove it with scripts/uninstall.sh --spnego)
 # Installs  $DESTDIR$libdir/gss-negotiate/libgss_negotiate.so
 #           $DESTDIR$sysconfdir/gss/mech.d/zz-gss-negotiate.conf   (from mech.d/, library path filled in)
+#           $DESTDIR$sysconfdir/gss/mech.d/gss-negotiate-spnego.conf   (with --spnego)
 #           $DESTDIR$prefix/bin/gss-negotiate and its man pages, when the command was built
 # then prints which library MIT will load for the OID (gss-negotiate check).
 # DESTDIR stages into another root (packaging, tests); without it you need root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-so= build=0 libdir= sysconfdir=/etc prefix=/usr/local
+so= build=0 libdir= sysconfdir=/etc prefix=/usr/local spnego=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --so) so=$2; shift ;;
@@ -26,7 +30,8 @@ while [ $# -gt 0 ]; do
     --libdir) libdir=$2; shift ;;
     --sysconfdir) sysconfdir=$2; shift ;;
     --prefix) prefix=$2; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --spnego) spnego=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "install: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -63,6 +68,14 @@ awk -v lib="$lib_dest" '/^#/ || NF < 3 { print; next } { printf "%-23s %-25s %s\
 install -m 0644 "$tmp" "$destdir$conf_dest"
 echo "install: $so -> $destdir$lib_dest"
 echo "install: mech.d/zz-gss-negotiate.conf -> $destdir$conf_dest"
+if [ "$spnego" = 1 ]; then
+  # The interposer line: name, OID, library, <interposer>.
+  spnego_dest=$sysconfdir/gss/mech.d/gss-negotiate-spnego.conf
+  awk -v lib="$lib_dest" '/^#/ || NF < 4 { print; next } { printf "%-27s %-28s %s  %s\n", $1, $2, lib, $4 }' \
+    mech.d/gss-negotiate-spnego.conf >"$tmp"
+  install -m 0644 "$tmp" "$destdir$spnego_dest"
+  echo "install: mech.d/gss-negotiate-spnego.conf -> $destdir$spnego_dest (SPNEGO interposer)"
+fi
 if [ -x "$cli" ]; then
   install -d -m 0755 "$destdir$prefix/bin" "$destdir$prefix/share/man/man1" "$destdir$prefix/share/man/man5"
   install -m 0755 "$cli" "$destdir$prefix/bin/gss-negotiate"

@@ -95,12 +95,22 @@ fn header_oid_strings_match_the_rust_constants() {
 fn ffi_exports() -> (Vec<String>, Vec<String>) {
     let mut names = Vec::new();
     let mut files = Vec::new();
-    let mut dir: Vec<_> = std::fs::read_dir(root().join("src/ffi"))
-        .expect("src/ffi")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-        .collect();
+    // src/ffi and its subdirectories (the interposer's gssi_* live in src/ffi/interposer/).
+    let mut dir = Vec::new();
+    let mut todo = vec![root().join("src/ffi")];
+    while let Some(d) = todo.pop() {
+        for p in std::fs::read_dir(&d)
+            .expect("src/ffi")
+            .flatten()
+            .map(|e| e.path())
+        {
+            if p.is_dir() {
+                todo.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                dir.push(p);
+            }
+        }
+    }
     dir.sort();
     for path in dir {
         let text = std::fs::read_to_string(&path).expect("source");

@@ -380,6 +380,7 @@ pub unsafe extern "C" fn gss_get_name_attribute(
 ///
 /// # Safety
 /// As [`gss_get_name_attribute`].
+#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn get_name_attribute_impl(
     minor_status: *mut OM_uint32,
     name: gss_name_t,

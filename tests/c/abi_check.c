@@ -51,6 +51,42 @@ CHECK_SPI(gssspi_import_name_by_mech, spi_import_name_by_mech_t);
 CHECK_SPI(gssspi_import_cred_by_mech, spi_import_cred_by_mech_t);
 CHECK_SPI(gssspi_set_cred_option, spi_set_cred_option_t);
 
+/* The SPNEGO interposer (src/ffi/interposer/): MIT's build_interMech fills the same dispatch-table slots from
+ * gssi_<name> as a mechanism's gss_<name>, so each gssi_ function must have the type of the public gss_ function
+ * (or of the SPI slot above); gss_mech_interposer is `gss_OID_set (*)(gss_OID)` (g_initialize.c). */
+typedef gss_OID_set (*spi_mech_interposer_t)(gss_OID);
+CHECK_SPI(gss_mech_interposer, spi_mech_interposer_t);
+CHECK_SPI(gssi_accept_sec_context, __typeof__(&gss_accept_sec_context));
+CHECK_SPI(gssi_acquire_cred, __typeof__(&gss_acquire_cred));
+CHECK_SPI(gssi_acquire_cred_from, __typeof__(&gss_acquire_cred_from));
+CHECK_SPI(gssi_acquire_cred_with_password, spi_acquire_cred_with_password_t);
+CHECK_SPI(gssi_context_time, __typeof__(&gss_context_time));
+CHECK_SPI(gssi_delete_sec_context, __typeof__(&gss_delete_sec_context));
+CHECK_SPI(gssi_display_name, __typeof__(&gss_display_name));
+CHECK_SPI(gssi_display_status, __typeof__(&gss_display_status));
+CHECK_SPI(gssi_duplicate_name, __typeof__(&gss_duplicate_name));
+CHECK_SPI(gssi_export_name, __typeof__(&gss_export_name));
+CHECK_SPI(gssi_export_sec_context, __typeof__(&gss_export_sec_context));
+CHECK_SPI(gssi_get_mic, __typeof__(&gss_get_mic));
+CHECK_SPI(gssi_get_name_attribute, __typeof__(&gss_get_name_attribute));
+CHECK_SPI(gssi_import_name, __typeof__(&gss_import_name));
+CHECK_SPI(gssi_import_name_by_mech, spi_import_name_by_mech_t);
+CHECK_SPI(gssi_import_sec_context, __typeof__(&gss_import_sec_context));
+CHECK_SPI(gssi_import_sec_context_by_mech, spi_import_sec_context_by_mech_t);
+CHECK_SPI(gssi_init_sec_context, __typeof__(&gss_init_sec_context));
+CHECK_SPI(gssi_inquire_attrs_for_mech, __typeof__(&gss_inquire_attrs_for_mech));
+CHECK_SPI(gssi_inquire_context, __typeof__(&gss_inquire_context));
+CHECK_SPI(gssi_inquire_name, __typeof__(&gss_inquire_name));
+CHECK_SPI(gssi_internal_release_oid, spi_release_oid_t);
+CHECK_SPI(gssi_localname, __typeof__(&gss_localname));
+CHECK_SPI(gssi_release_cred, __typeof__(&gss_release_cred));
+CHECK_SPI(gssi_release_name, __typeof__(&gss_release_name));
+CHECK_SPI(gssi_set_neg_mechs, __typeof__(&gss_set_neg_mechs));
+CHECK_SPI(gssi_unwrap, __typeof__(&gss_unwrap));
+CHECK_SPI(gssi_verify_mic, __typeof__(&gss_verify_mic));
+CHECK_SPI(gssi_wrap, __typeof__(&gss_wrap));
+CHECK_SPI(gssi_wrap_size_limit, __typeof__(&gss_wrap_size_limit));
+
 int main(void)
 {
     /* Our documented constants against the OIDs MIT exports. */

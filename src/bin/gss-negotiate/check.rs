@@ -176,6 +176,36 @@ fn mech_section(r: &mut Report, cfg: &MechConfig, gss_dir: &Path) {
     }
 }
 
+/// Which SPNEGO programs get: ours when an `<interposer>` line names this library (mech.d/gss-negotiate-spnego.conf),
+/// else MIT's built-in one.
+fn spnego_section(r: &mut Report, cfg: &MechConfig) {
+    let interposers: Vec<_> = cfg
+        .choices
+        .iter()
+        .filter(|c| c.winner.mech_type.as_deref() == Some("interposer"))
+        .collect();
+    match interposers
+        .iter()
+        .find(|c| is_ours(&r.on_disk(&c.winner.resolved)))
+    {
+        Some(c) => println!(
+            "  SPNEGO is gss-negotiate's (interposer {} from {}:{})",
+            c.oid,
+            c.winner.file.display(),
+            c.winner.line
+        ),
+        None if interposers.is_empty() => println!("  SPNEGO is MIT's built-in one"),
+        None => println!(
+            "  SPNEGO may be interposed by another library ({})",
+            interposers
+                .iter()
+                .map(|c| c.winner.resolved.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 fn library_section(r: &mut Report, cfg: &MechConfig) {
     println!("Plugin");
     println!(
@@ -317,6 +347,7 @@ pub fn run(args: &CheckArgs) -> Result<ExitCode, String> {
         .map(PathBuf::from);
     let cfg = mechconf::read(env_config.as_deref(), &gss_dir, &libdir);
     mech_section(&mut r, &cfg, &gss_dir);
+    spnego_section(&mut r, &cfg);
     library_section(&mut r, &cfg);
 
     let env = Config::from_env(Some(hostname()));

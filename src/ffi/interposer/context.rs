@@ -185,7 +185,7 @@ fn initiator_session(
     let krb_target = target.and_then(IName::krb);
     let krb_ok = cred
         .as_ref()
-        .is_none_or(|c| c.krb.is_some() && c.allows(&krb_oid));
+        .map_or(true, |c| c.krb.is_some() && c.allows(&krb_oid));
     if let (true, Some(name)) = (krb_ok, krb_target) {
         let kcred = cred.as_ref().and_then(|c| c.krb.clone());
         let cb = bindings.clone();
@@ -201,7 +201,7 @@ fn initiator_session(
     }
     let ntlm_ok = cred
         .as_ref()
-        .is_none_or(|c| c.ntlm.is_some() && c.allows(&ntlm_oid));
+        .map_or(true, |c| c.ntlm.is_some() && c.allows(&ntlm_oid));
     if ntlm_ok {
         let ncred = cred.and_then(|c| c.ntlm);
         let nname = target.and_then(IName::ntlm).and_then(|n| n.name());

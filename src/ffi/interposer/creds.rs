@@ -32,9 +32,9 @@ pub(crate) struct ICred {
 impl ICred {
     /// Whether the credential may offer `mech`.
     pub(crate) fn allows(&self, mech: &Oid) -> bool {
-        self.neg_mechs
-            .as_ref()
-            .is_none_or(|m| m.iter().any(|x| crate::spnego::mech::same_mech(x, mech)))
+        self.neg_mechs.as_ref().map_or(true, |m| {
+            m.iter().any(|x| crate::spnego::mech::same_mech(x, mech))
+        })
     }
 }
 

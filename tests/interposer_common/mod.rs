@@ -1,0 +1,238 @@
+//! Shared helpers for the SPNEGO interposer tests (tests/interposer_*.rs): mechglue configurations with and
+//! without the interposer line (`mech.d/gss-negotiate-spnego.conf`'s OID), MIT's `gss-server` / `gss-client`
+//! with a configuration and an audit file per side, and reading the `GSS_NEGOTIATE_AUDIT` JSON lines.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::common::{free_port, run_bounded, GssEnv, Outcome, Samples, MECH_NAME, NTLMSSP_OID};
+
+/// The interposer's OID as shipped in `mech.d/gss-negotiate-spnego.conf`.
+pub fn interposer_oid() -> String {
+    let conf = fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("mech.d/gss-negotiate-spnego.conf"),
+    )
+    .expect("mech.d/gss-negotiate-spnego.conf is readable");
+    let line = conf
+        .lines()
+        .find(|l| !l.starts_with('#') && l.contains("<interposer>"))
+        .expect("the conf file has an interposer line");
+    line.split_whitespace().nth(1).expect("an OID").to_string()
+}
+
+/// Which SPNEGO a side runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spnego {
+    /// Ours: the configuration has the plugin line and the interposer line.
+    Ours,
+    /// MIT's built-in SPNEGO: the plugin line only (NTLM is still our mechanism, under MIT's SPNEGO).
+    Mit,
+}
+
+/// Writes the mechglue configuration for `which` into the environment's directory.
+pub fn mech_conf(env: &GssEnv, which: Spnego) -> PathBuf {
+    let mut text = format!("{MECH_NAME} {NTLMSSP_OID} {}\n", env.plugin.display());
+    if which == Spnego::Ours {
+        text.push_str(&format!(
+            "spnego_gss_negotiate {} {} <interposer>\n",
+            interposer_oid(),
+            env.plugin.display()
+        ));
+    }
+    let name = match which {
+        Spnego::Ours => "mech-ours.conf",
+        Spnego::Mit => "mech-mit.conf",
+    };
+    env.write_file(name, text.as_bytes()).expect("conf written")
+}
+
+/// One side of an exchange: its SPNEGO, extra environment, and where its audit lines go.
+pub struct Side {
+    pub spnego: Spnego,
+    pub audit: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+impl Side {
+    pub fn new(env: &GssEnv, spnego: Spnego, tag: &str) -> Side {
+        Side {
+            spnego,
+            audit: env.dir.path().join(format!("audit-{tag}.jsonl")),
+            env: Vec::new(),
+        }
+    }
+
+    fn apply(&self, genv: &GssEnv, cmd: &mut Command) {
+        genv.apply(cmd);
+        cmd.env("GSS_MECH_CONFIG", mech_conf(genv, self.spnego))
+            .env("GSS_NEGOTIATE_AUDIT", &self.audit);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+    }
+
+    /// The audit records (JSON) this side wrote.
+    pub fn records(&self) -> Vec<serde_json::Value> {
+        fs::read_to_string(&self.audit)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+            .collect()
+    }
+
+    /// The records of our SPNEGO engine.
+    pub fn spnego_records(&self) -> Vec<serde_json::Value> {
+        self.records()
+            .into_iter()
+            .filter(|r| r["protocol"] == "spnego")
+            .collect()
+    }
+}
+
+/// A running gss-server, killed on drop.
+pub struct Server {
+    child: Child,
+    log: PathBuf,
+    pub port: u16,
+}
+
+impl Server {
+    /// `gss-server -port <free> <args> <service>` with `side`'s configuration; waits until it listens.
+    pub fn start(
+        genv: &GssEnv,
+        samples: &Samples,
+        side: &Side,
+        args: &[&str],
+        service: &str,
+    ) -> Server {
+        let port = free_port().expect("a free port");
+        let log = genv.dir.path().join(format!("server-{port}.log"));
+        let out = fs::File::create(&log).expect("log");
+        let mut cmd = Command::new(&samples.server);
+        side.apply(genv, &mut cmd);
+        cmd.arg("-port")
+            .arg(port.to_string())
+            .args(args)
+            .arg(service)
+            .stdout(Stdio::from(out.try_clone().expect("log")))
+            .stderr(Stdio::from(out));
+        let mut child = cmd.spawn().expect("gss-server starts");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("starting...") {
+                break;
+            }
+            if let Ok(Some(s)) = child.try_wait() {
+                panic!("gss-server exited ({s}):\n{text}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gss-server did not start:\n{text}"
+            );
+            sleep(Duration::from_millis(20));
+        }
+        Server { child, log, port }
+    }
+
+    /// Waits until the log has `count` lines containing `marker` (at most `limit`), stops the server and
+    /// returns its log.
+    pub fn stop_after(mut self, marker: &str, count: usize, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let text = fs::read_to_string(&self.log).unwrap_or_default();
+            let done = text.lines().filter(|l| l.contains(marker)).count() >= count;
+            if done || Instant::now() >= deadline || matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `gss-client -port <port> -spnego <args> 127.0.0.1 <service> hello` with `side`'s configuration.
+pub fn client(
+    genv: &GssEnv,
+    samples: &Samples,
+    side: &Side,
+    port: u16,
+    args: &[&str],
+    service: &str,
+) -> Outcome {
+    let mut cmd = Command::new(&samples.client);
+    side.apply(genv, &mut cmd);
+    cmd.arg("-port")
+        .arg(port.to_string())
+        .arg("-spnego")
+        .args(args)
+        .arg("127.0.0.1")
+        .arg(service)
+        .arg("hello");
+    let log = genv.dir.path().join(format!("client-{port}.log"));
+    run_bounded(cmd, &log, Duration::from_secs(20))
+}
+
+/// Runs one exchange: a server (`server_args`, stopped after `contexts` accepted connections) and a client
+/// (`client_args`). Returns the client's outcome and the server's log.
+#[allow(clippy::too_many_arguments)]
+pub fn exchange(
+    genv: &GssEnv,
+    samples: &Samples,
+    server: &Side,
+    client_side: &Side,
+    server_args: &[&str],
+    client_args: &[&str],
+    service: &str,
+    target: &str,
+    contexts: usize,
+) -> (Outcome, String) {
+    let srv = Server::start(genv, samples, server, server_args, service);
+    let out = client(genv, samples, client_side, srv.port, client_args, target);
+    let log = srv.stop_after("NOOP token", contexts, Duration::from_secs(5));
+    (out, log)
+}
+
+/// Asserts that `records` are `n` successful negotiations of `role` that chose `mech`.
+pub fn assert_negotiated(
+    records: &[serde_json::Value],
+    n: usize,
+    role: &str,
+    mech: &str,
+    ctx: &str,
+) {
+    assert_eq!(
+        records.len(),
+        n,
+        "{ctx}: SPNEGO audit records: {records:#?}"
+    );
+    for r in records {
+        assert_eq!(r["role"], role, "{ctx}: {r}");
+        assert_eq!(r["chosen"], mech, "{ctx}: {r}");
+        assert_eq!(r["outcome"], "success", "{ctx}: {r}");
+    }
+}
+
+/// The root check the KDC-based tests need.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A path inside the repository.
+pub fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}

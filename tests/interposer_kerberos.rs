@@ -1,0 +1,255 @@
+//! The SPNEGO interposer with Kerberos from a loopback MIT KDC (scripts/http-env.sh: realm GSSNEG.TEST,
+//! testuser, HTTP/<host> in a keytab): MIT's `gss-client -spnego` / `gss-server HTTP` through our SPNEGO on both
+//! sides (-export, -ccount 2 -mcount 3, delegation), our SPNEGO against MIT's in both directions, and the
+//! fallback to NTLM when the client has no ticket. The audit files prove which engine negotiated and what it
+//! chose. Needs root (the environment script runs the KDC and Apache as www-data) and skips elsewhere.
+
+mod common;
+mod interposer_common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use common::{hostname, plugin, samples, skip, GssEnv, Plugin};
+use interposer_common::*;
+
+struct Kdc {
+    dir: PathBuf,
+}
+
+impl Drop for Kdc {
+    fn drop(&mut self) {
+        let _ = Command::new(repo("scripts/http-env.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+fn start(test: &str) -> Option<(Kdc, GssEnv, common::Samples)> {
+    if !is_root() {
+        skip(
+            test,
+            "needs root (scripts/http-env.sh runs the KDC and Apache)",
+        );
+        return None;
+    }
+    for p in [
+        "/usr/sbin/krb5kdc",
+        "/usr/sbin/kdb5_util",
+        "/usr/sbin/apache2",
+    ] {
+        if !std::path::Path::new(p).exists() {
+            skip(
+                test,
+                &format!("{p} missing (scripts/install-deps.sh --group http)"),
+            );
+            return None;
+        }
+    }
+    let so = match plugin() {
+        Plugin::Found { path, .. } => path,
+        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
+        Plugin::Missing(why) => {
+            skip(test, &why);
+            return None;
+        }
+    };
+    let s = samples(test)?;
+    let out = Command::new(repo("scripts/http-env.sh"))
+        .arg("start")
+        .env("GSS_NEGOTIATE_SO", &so)
+        .env("HTTP_ENV_LIFETIME", "300")
+        .stdin(Stdio::null())
+        .output()
+        .expect("http-env.sh runs");
+    assert!(
+        out.status.success(),
+        "http-env.sh start failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = PathBuf::from(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .trim(),
+    );
+    let env = GssEnv::new(test, &so).expect("temp env");
+    Some((Kdc { dir }, env, s))
+}
+
+/// A side that uses the KDC's realm, the keytab, and `ccache`.
+fn side(env: &GssEnv, kdc: &Kdc, spnego: Spnego, tag: &str, ccache: &str) -> Side {
+    let mut s = Side::new(env, spnego, tag);
+    let d = &kdc.dir;
+    s.env = vec![
+        (
+            "KRB5_CONFIG".into(),
+            d.join("krb5.conf").display().to_string(),
+        ),
+        (
+            "KRB5_KTNAME".into(),
+            format!("FILE:{}", d.join("http.keytab").display()),
+        ),
+        (
+            "KRB5CCNAME".into(),
+            format!("FILE:{}", env.dir.path().join(ccache).display()),
+        ),
+        ("KRB5RCACHETYPE".into(), "none".into()),
+    ];
+    s
+}
+
+fn kinit(env: &GssEnv, kdc: &Kdc, ccache: &str) {
+    let mut child = Command::new("kinit")
+        .arg("-f")
+        .arg("testuser@GSSNEG.TEST")
+        .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}", env.dir.path().join(ccache).display()),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("kinit runs");
+    use std::io::Write;
+    writeln!(child.stdin.take().unwrap(), "Passw0rd!").unwrap();
+    assert!(child.wait().unwrap().success(), "kinit failed");
+}
+
+fn target() -> String {
+    format!("HTTP@{}", hostname())
+}
+
+const KRB5_OID_BRACES: &str = "{ 1 2 840 113554 1 2 2 }";
+
+#[test]
+fn kerberos_through_the_interposer_with_export_counts_and_delegation() {
+    let test = "kerberos_through_the_interposer_with_export_counts_and_delegation";
+    let Some((kdc, env, s)) = start(test) else {
+        return;
+    };
+    kinit(&env, &kdc, "cc");
+    let srv = side(&env, &kdc, Spnego::Ours, "srv", "cc-srv");
+    let cli = side(&env, &kdc, Spnego::Ours, "cli", "cc");
+    let (out, log) = exchange(
+        &env,
+        &s,
+        &srv,
+        &cli,
+        &["-export", "-verbose"],
+        &["-ccount", "2", "-mcount", "3", "-d"],
+        "HTTP",
+        &target(),
+        2,
+    );
+    assert!(out.success(), "client:\n{}\nserver:\n{log}", out.output);
+    assert_eq!(
+        common::count_lines(&out.output, "Signature verified"),
+        6,
+        "{}",
+        out.output
+    );
+    assert!(
+        out.output.contains("\"testuser@GSSNEG.TEST\" to \"HTTP/"),
+        "{}",
+        out.output
+    );
+    assert_eq!(
+        common::count_lines(
+            &log,
+            &format!("Accepted connection using mechanism OID {KRB5_OID_BRACES}")
+        ),
+        2,
+        "{log}"
+    );
+    assert_eq!(
+        common::count_lines(&log, "Accepted connection: \"testuser@GSSNEG.TEST\""),
+        2,
+        "{log}"
+    );
+    assert_eq!(common::count_lines(&log, "Exported context"), 6, "{log}");
+    // gss-server's verbose mode reads the Kerberos name's attributes (the PAC) through gssi_get_name_attribute.
+    assert!(log.contains("Attribute urn:mspac:"), "{log}");
+    assert_negotiated(&srv.spnego_records(), 2, "acceptor", "krb5", "server");
+    assert_negotiated(&cli.spnego_records(), 2, "initiator", "krb5", "client");
+}
+
+#[test]
+fn kerberos_between_our_spnego_and_mit_spnego_both_directions() {
+    let test = "kerberos_between_our_spnego_and_mit_spnego_both_directions";
+    let Some((kdc, env, s)) = start(test) else {
+        return;
+    };
+    kinit(&env, &kdc, "cc");
+    for (server, client, tag) in [
+        (Spnego::Ours, Spnego::Mit, "a"),
+        (Spnego::Mit, Spnego::Ours, "b"),
+    ] {
+        let srv = side(&env, &kdc, server, &format!("srv-{tag}"), "cc-srv");
+        let cli = side(&env, &kdc, client, &format!("cli-{tag}"), "cc");
+        let (out, log) = exchange(
+            &env,
+            &s,
+            &srv,
+            &cli,
+            &["-export", "-verbose"],
+            &["-ccount", "2", "-mcount", "3"],
+            "HTTP",
+            &target(),
+            2,
+        );
+        let ctx = format!("server {server:?}, client {client:?}");
+        assert!(
+            out.success(),
+            "{ctx}: client:\n{}\nserver:\n{log}",
+            out.output
+        );
+        assert_eq!(
+            common::count_lines(&out.output, "Signature verified"),
+            6,
+            "{ctx}: {}",
+            out.output
+        );
+        assert_eq!(
+            common::count_lines(
+                &log,
+                &format!("Accepted connection using mechanism OID {KRB5_OID_BRACES}")
+            ),
+            2,
+            "{ctx}: {log}"
+        );
+        let (ours, mit, role) = match server {
+            Spnego::Ours => (&srv, &cli, "acceptor"),
+            Spnego::Mit => (&cli, &srv, "initiator"),
+        };
+        assert_negotiated(&ours.spnego_records(), 2, role, "krb5", &ctx);
+        assert!(
+            mit.spnego_records().is_empty(),
+            "{ctx}: {:#?}",
+            mit.records()
+        );
+    }
+}
+
+#[test]
+fn without_a_ticket_our_spnego_falls_back_to_ntlm_and_says_why() {
+    let test = "without_a_ticket_our_spnego_falls_back_to_ntlm_and_says_why";
+    let Some((kdc, env, s)) = start(test) else {
+        return;
+    };
+    let srv = side(&env, &kdc, Spnego::Ours, "srv", "cc-srv");
+    let cli = side(&env, &kdc, Spnego::Ours, "cli", "cc-empty");
+    let (out, log) = exchange(&env, &s, &srv, &cli, &["-once"], &[], "HTTP", &target(), 1);
+    assert!(out.success(), "client:\n{}\nserver:\n{log}", out.output);
+    assert!(
+        log.contains("Accepted connection: \"TESTDOM\\testuser\""),
+        "{log}"
+    );
+    let recs = cli.spnego_records();
+    assert_negotiated(&recs, 1, "initiator", "ntlm", "client");
+    assert_eq!(recs[0]["kerberos_not_used"], "no-ticket", "{}", recs[0]);
+    assert_negotiated(&srv.spnego_records(), 1, "acceptor", "ntlm", "server");
+}

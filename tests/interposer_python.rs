@@ -1,0 +1,77 @@
+//! The SPNEGO interposer from python-gssapi (tests/python/interposer_loopback.py): initiator and acceptor in one
+//! Python process with the interposer configuration, NTLM from the user file. Python loads its extension
+//! modules without `RTLD_GLOBAL`, the case where a plugin's plain call to a `gss_*` name can bind to the wrong
+//! function (ARCHITECTURE.md §7). The acceptor runs once with no credential (the interposer acquires its own)
+//! and once with a SPNEGO credential; wrap/unwrap both ways, a MIC, and export/import of the acceptor context.
+
+mod common;
+mod interposer_common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{hostname, plugin, run_bounded, skip, GssEnv, Plugin};
+use interposer_common::*;
+
+fn python_with_gssapi() -> Option<PathBuf> {
+    let mut candidates = vec![PathBuf::from("/usr/bin/python3")];
+    candidates.extend(common::find_program("python3"));
+    candidates.into_iter().find(|p| {
+        p.is_file()
+            && Command::new(p)
+                .args(["-c", "import gssapi"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+    })
+}
+
+#[test]
+fn python_gssapi_negotiates_ntlm_through_the_interposer() {
+    let test = "python_gssapi_negotiates_ntlm_through_the_interposer";
+    let Some(python) = python_with_gssapi() else {
+        return skip(test, "no python3 can import gssapi (Debian python3-gssapi)");
+    };
+    let so = match plugin() {
+        Plugin::Found { path, .. } => path,
+        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
+        Plugin::Missing(why) => return skip(test, &why),
+    };
+    let env = GssEnv::new(test, &so).expect("temp env");
+    for mode in ["nocred", "cred"] {
+        let side = Side::new(&env, Spnego::Ours, mode);
+        let mut cmd = Command::new(&python);
+        env.apply(&mut cmd);
+        cmd.env("GSS_MECH_CONFIG", mech_conf(&env, Spnego::Ours))
+            .env("GSS_NEGOTIATE_AUDIT", &side.audit)
+            .arg(repo("tests/python/interposer_loopback.py"))
+            .arg(hostname())
+            .arg(mode);
+        let log = env.dir.path().join(format!("python-{mode}.log"));
+        let out = run_bounded(cmd, &log, Duration::from_secs(30));
+        assert!(out.success(), "{mode}:\n{}", out.output);
+        let line = out.output.lines().last().unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON result");
+        assert_eq!(v["mech"], "1.3.6.1.4.1.311.2.2.10", "{mode}: {v}");
+        assert_eq!(v["initiator_mech"], "1.3.6.1.4.1.311.2.2.10", "{mode}: {v}");
+        assert_eq!(v["peer"], "TESTDOM\\testuser", "{mode}: {v}");
+        assert_eq!(v["to_acceptor"], "to the acceptor", "{mode}: {v}");
+        assert_eq!(v["to_initiator"], "to the initiator", "{mode}: {v}");
+        assert_eq!(v["imported_mech"], "1.3.6.1.4.1.311.2.2.10", "{mode}: {v}");
+        assert_eq!(v["after_import"], "after import", "{mode}: {v}");
+        let recs = side.spnego_records();
+        assert_eq!(recs.len(), 2, "{mode}: {:#?}", side.records());
+        assert!(recs
+            .iter()
+            .all(|r| r["chosen"] == "ntlm" && r["outcome"] == "success"));
+        assert_eq!(
+            side.records().len(),
+            2,
+            "{mode}: one record per side: {:#?}",
+            side.records()
+        );
+    }
+}
