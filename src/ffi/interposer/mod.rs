@@ -17,6 +17,7 @@
 
 pub mod context;
 pub mod creds;
+pub mod export;
 pub mod messages;
 pub mod names;
 
