@@ -253,3 +253,58 @@ fn without_a_ticket_our_spnego_falls_back_to_ntlm_and_says_why() {
     assert_eq!(recs[0]["kerberos_not_used"], "no-ticket", "{}", recs[0]);
     assert_negotiated(&srv.spnego_records(), 1, "acceptor", "ntlm", "server");
 }
+
+#[test]
+fn delegated_kerberos_credentials_come_back_and_authenticate_again() {
+    let test = "delegated_kerberos_credentials_come_back_and_authenticate_again";
+    let Some((kdc, env, _)) = start(test) else {
+        return;
+    };
+    let python = PathBuf::from("/usr/bin/python3");
+    let gssapi_ok = Command::new(&python)
+        .args(["-c", "import gssapi"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !gssapi_ok {
+        return skip(
+            test,
+            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
+        );
+    }
+    kinit(&env, &kdc, "cc");
+    let side = side(&env, &kdc, Spnego::Ours, "py", "cc");
+    let mut cmd = Command::new(&python);
+    env.apply(&mut cmd);
+    cmd.env("GSS_MECH_CONFIG", mech_conf(&env, Spnego::Ours))
+        .env("GSS_NEGOTIATE_AUDIT", &side.audit);
+    for (k, v) in &side.env {
+        cmd.env(k, v);
+    }
+    cmd.arg(repo("tests/python/interposer_delegation.py"))
+        .arg(hostname());
+    let out = common::run_bounded(
+        cmd,
+        &env.dir.path().join("deleg.log"),
+        std::time::Duration::from_secs(30),
+    );
+    assert!(out.success(), "{}", out.output);
+    let line = out
+        .output
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("no JSON result ({e}):\n{}", out.output));
+    assert_eq!(v["mech"], "1.2.840.113554.1.2.2", "{v}");
+    assert_eq!(v["peer"], "testuser@GSSNEG.TEST", "{v}");
+    assert_eq!(v["deleg_flag"], true, "{v}");
+    assert_eq!(v["delegated"], true, "{v}");
+    assert_eq!(v["second_mech"], "1.2.840.113554.1.2.2", "{v}");
+    assert_eq!(v["second_peer"], "testuser@GSSNEG.TEST", "{v}");
+    // Two negotiations, each audited once per side; all Kerberos.
+    let recs = side.spnego_records();
+    assert_eq!(recs.len(), 4, "{recs:#?}");
+    assert!(recs
+        .iter()
+        .all(|r| r["chosen"] == "krb5" && r["outcome"] == "success"));
+}
