@@ -1,6 +1,6 @@
 //! The SPNEGO interposer with Kerberos from a loopback MIT KDC (scripts/http-env.sh: realm GSSNEG.TEST,
 //! testuser, HTTP/<host> in a keytab): MIT's `gss-client -spnego` / `gss-server HTTP` through our SPNEGO on both
-//! sides (-export, -ccount 2 -mcount 3, delegation), our SPNEGO against MIT's in both directions, and the
+//! sides (-export, -ccount 2 -mcount 3, delegation: the delegated credential stored and used again), our SPNEGO against MIT's in both directions, and the
 //! fallback to NTLM when the client has no ticket. The audit files prove which engine negotiated and what it
 //! chose. Needs root (the environment script runs the KDC and Apache as www-data) and skips elsewhere.
 
@@ -280,14 +280,18 @@ fn delegated_kerberos_credentials_come_back_and_authenticate_again() {
     for (k, v) in &side.env {
         cmd.env(k, v);
     }
+    let stored = env.dir.path().join("stored-ccache");
     cmd.arg(repo("tests/python/interposer_delegation.py"))
-        .arg(hostname());
+        .arg(hostname())
+        .arg(&stored);
     let out = common::run_bounded(
         cmd,
         &env.dir.path().join("deleg.log"),
         std::time::Duration::from_secs(30),
     );
     assert!(out.success(), "{}", out.output);
+    // Releasing the delegated credential works (it is a real mechglue credential, not one of our handles).
+    assert!(!out.output.contains("Exception ignored"), "{}", out.output);
     let line = out
         .output
         .lines()
@@ -299,11 +303,25 @@ fn delegated_kerberos_credentials_come_back_and_authenticate_again() {
     assert_eq!(v["peer"], "testuser@GSSNEG.TEST", "{v}");
     assert_eq!(v["deleg_flag"], true, "{v}");
     assert_eq!(v["delegated"], true, "{v}");
+    assert_eq!(v["delegated_name"], "testuser@GSSNEG.TEST", "{v}");
     assert_eq!(v["second_mech"], "1.2.840.113554.1.2.2", "{v}");
     assert_eq!(v["second_peer"], "testuser@GSSNEG.TEST", "{v}");
-    // Two negotiations, each audited once per side; all Kerberos.
+    // The stored credential is the user's, in the ccache the program named (gssi_store_cred_into).
+    assert_eq!(v["stored"], true, "{v}");
+    let klist = Command::new("klist")
+        .arg("-c")
+        .arg(format!("FILE:{}", stored.display()))
+        .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
+        .output()
+        .expect("klist runs");
+    let text = String::from_utf8_lossy(&klist.stdout);
+    assert!(
+        text.contains("Default principal: testuser@GSSNEG.TEST"),
+        "{text}"
+    );
+    // The SPNEGO negotiation is audited once per side (the second one used the krb5 mechanism directly).
     let recs = side.spnego_records();
-    assert_eq!(recs.len(), 4, "{recs:#?}");
+    assert_eq!(recs.len(), 2, "{recs:#?}");
     assert!(recs
         .iter()
         .all(|r| r["chosen"] == "krb5" && r["outcome"] == "success"));

@@ -13,7 +13,7 @@ use super::super::mechglue::{GlueBindings, KerberosMech, KRB5_OID};
 use super::super::sys::{config, LibcSystem};
 use super::super::types::*;
 use super::super::util::*;
-use super::creds::{acquire_krb, icred_handle, icred_snapshot, ICred};
+use super::creds::{acquire_krb, icred_snapshot, ICred};
 use super::names::{iname_handle, iname_ref, IName, NtlmName};
 use super::{KRB5_MECH_OID, SPNEGO_OID};
 use crate::audit::{AuditSink, SystemAudit};
@@ -443,7 +443,7 @@ pub unsafe extern "C" fn gssi_init_sec_context(
 }
 
 /// `gssi_accept_sec_context` (RFC 2744 §5.1). The authenticated name is the negotiated mechanism's; a
-/// credential the initiator delegated (Kerberos) comes back as an interposer credential holding it.
+/// credential the initiator delegated (Kerberos) comes back as the mechglue's own credential (ARCHITECTURE.md §7).
 ///
 /// # Safety
 /// Pointers are NULL or valid.
@@ -510,11 +510,11 @@ pub unsafe extern "C" fn gssi_accept_sec_context(
         if let (Some(n), false) = (name, src_name.is_null()) {
             src_name.write(iname_handle(n));
         }
+        // The mechglue hands a delegated credential of a mechanism other than the one it called (krb5 under
+        // SPNEGO) to the program as it is, not wrapped in a union credential (g_accept_sec_context.c): so it
+        // must be the mechglue's own credential, which the program uses and releases with any gss_* call.
         if let (Some(d), false) = (deleg, delegated_cred_handle.is_null()) {
-            delegated_cred_handle.write(icred_handle(ICred {
-                krb: Some(Arc::new(d)),
-                ..ICred::default()
-            }));
+            delegated_cred_handle.write(d.into_raw());
         }
         Ok(major)
     });
