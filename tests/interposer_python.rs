@@ -62,6 +62,21 @@ fn python_gssapi_negotiates_ntlm_through_the_interposer() {
         assert_eq!(v["to_initiator"], "to the initiator", "{mode}: {v}");
         assert_eq!(v["imported_mech"], "1.3.6.1.4.1.311.2.2.10", "{mode}: {v}");
         assert_eq!(v["after_import"], "after import", "{mode}: {v}");
+        if mode == "cred" {
+            let first = out
+                .output
+                .lines()
+                .find(|l| l.contains("cred_name"))
+                .unwrap_or_default();
+            let c: serde_json::Value = serde_json::from_str(first).expect("cred JSON");
+            assert_eq!(c["cred_usage"], "accept", "{c}");
+            let name = c["cred_name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            // The default acceptor of the NTLM half is this host (displayed as the host name).
+            assert!(name.contains(&hostname().to_ascii_lowercase()), "{c}");
+        }
         let recs = side.spnego_records();
         assert_eq!(recs.len(), 2, "{mode}: {:#?}", side.records());
         assert!(recs

@@ -33,6 +33,8 @@ if mode in ("nocred", "export"):
 else:
     creds = gssapi.Credentials(usage="accept", mechs=[SPNEGO])
     acc = gssapi.SecurityContext(creds=creds, usage="accept")
+    # gssi_inquire_cred: the acceptor credential's name (the host service of the NTLM half) and usage.
+    print(json.dumps({"cred_name": str(creds.name), "cred_usage": creds.usage}))
 
 tok = ini.step()
 rounds = 0
