@@ -119,6 +119,7 @@ fn cdylib_exports_only_gss_and_gssspi_symbols() {
         "gssi_acquire_cred_with_password",
         "gssi_release_cred",
         "gssi_set_neg_mechs",
+        "gssi_inquire_cred",
         "gssi_import_name_by_mech",
         "gssi_release_name",
         "gssi_display_name",

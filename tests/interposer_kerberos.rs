@@ -1,6 +1,6 @@
 //! The SPNEGO interposer with Kerberos from a loopback MIT KDC (scripts/http-env.sh: realm GSSNEG.TEST,
 //! testuser, HTTP/<host> in a keytab): MIT's `gss-client -spnego` / `gss-server HTTP` through our SPNEGO on both
-//! sides (-export, -ccount 2 -mcount 3, delegation), our SPNEGO against MIT's in both directions, and the
+//! sides (-export, -ccount 2 -mcount 3, delegation: the delegated credential stored and used again), our SPNEGO against MIT's in both directions, and the
 //! fallback to NTLM when the client has no ticket. The audit files prove which engine negotiated and what it
 //! chose. Needs root (the environment script runs the KDC and Apache as www-data) and skips elsewhere.
 
@@ -252,4 +252,77 @@ fn without_a_ticket_our_spnego_falls_back_to_ntlm_and_says_why() {
     assert_negotiated(&recs, 1, "initiator", "ntlm", "client");
     assert_eq!(recs[0]["kerberos_not_used"], "no-ticket", "{}", recs[0]);
     assert_negotiated(&srv.spnego_records(), 1, "acceptor", "ntlm", "server");
+}
+
+#[test]
+fn delegated_kerberos_credentials_come_back_and_authenticate_again() {
+    let test = "delegated_kerberos_credentials_come_back_and_authenticate_again";
+    let Some((kdc, env, _)) = start(test) else {
+        return;
+    };
+    let python = PathBuf::from("/usr/bin/python3");
+    let gssapi_ok = Command::new(&python)
+        .args(["-c", "import gssapi"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !gssapi_ok {
+        return skip(
+            test,
+            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
+        );
+    }
+    kinit(&env, &kdc, "cc");
+    let side = side(&env, &kdc, Spnego::Ours, "py", "cc");
+    let mut cmd = Command::new(&python);
+    env.apply(&mut cmd);
+    cmd.env("GSS_MECH_CONFIG", mech_conf(&env, Spnego::Ours))
+        .env("GSS_NEGOTIATE_AUDIT", &side.audit);
+    for (k, v) in &side.env {
+        cmd.env(k, v);
+    }
+    let stored = env.dir.path().join("stored-ccache");
+    cmd.arg(repo("tests/python/interposer_delegation.py"))
+        .arg(hostname())
+        .arg(&stored);
+    let out = common::run_bounded(
+        cmd,
+        &env.dir.path().join("deleg.log"),
+        std::time::Duration::from_secs(30),
+    );
+    assert!(out.success(), "{}", out.output);
+    // Releasing the delegated credential works (it is a real mechglue credential, not one of our handles).
+    assert!(!out.output.contains("Exception ignored"), "{}", out.output);
+    let line = out
+        .output
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("no JSON result ({e}):\n{}", out.output));
+    assert_eq!(v["mech"], "1.2.840.113554.1.2.2", "{v}");
+    assert_eq!(v["peer"], "testuser@GSSNEG.TEST", "{v}");
+    assert_eq!(v["deleg_flag"], true, "{v}");
+    assert_eq!(v["delegated"], true, "{v}");
+    assert_eq!(v["delegated_name"], "testuser@GSSNEG.TEST", "{v}");
+    assert_eq!(v["second_mech"], "1.2.840.113554.1.2.2", "{v}");
+    assert_eq!(v["second_peer"], "testuser@GSSNEG.TEST", "{v}");
+    // The stored credential is the user's, in the ccache the program named (gssi_store_cred_into).
+    assert_eq!(v["stored"], true, "{v}");
+    let klist = Command::new("klist")
+        .arg("-c")
+        .arg(format!("FILE:{}", stored.display()))
+        .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
+        .output()
+        .expect("klist runs");
+    let text = String::from_utf8_lossy(&klist.stdout);
+    assert!(
+        text.contains("Default principal: testuser@GSSNEG.TEST"),
+        "{text}"
+    );
+    // The SPNEGO negotiation is audited once per side (the second one used the krb5 mechanism directly).
+    let recs = side.spnego_records();
+    assert_eq!(recs.len(), 2, "{recs:#?}");
+    assert!(recs
+        .iter()
+        .all(|r| r["chosen"] == "krb5" && r["outcome"] == "success"));
 }

@@ -81,6 +81,7 @@ CHECK_SPI(gssi_internal_release_oid, spi_release_oid_t);
 CHECK_SPI(gssi_localname, __typeof__(&gss_localname));
 CHECK_SPI(gssi_release_cred, __typeof__(&gss_release_cred));
 CHECK_SPI(gssi_release_name, __typeof__(&gss_release_name));
+CHECK_SPI(gssi_inquire_cred, __typeof__(&gss_inquire_cred));
 CHECK_SPI(gssi_set_neg_mechs, __typeof__(&gss_set_neg_mechs));
 CHECK_SPI(gssi_unwrap, __typeof__(&gss_unwrap));
 CHECK_SPI(gssi_verify_mic, __typeof__(&gss_verify_mic));

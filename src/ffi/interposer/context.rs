@@ -4,10 +4,7 @@
 //! negotiated mechanism's own context ([`Inner`]), which the per-message calls, `gssi_inquire_context`,
 //! `gssi_context_time` and export use.
 //!
-//! Export writes `stamp(SPNEGO, stamp(mech, token))` ([`crate::spnego::export`]); the mechglue adds its own
-//! stamp (the concatenated OID), so `gss_import_sec_context` goes to MIT's SPNEGO, which imports the inner
-//! token with the public SPNEGO OID — back to `gssi_import_sec_context_by_mech` in a process with the
-//! interposer, to MIT's SPNEGO and then the mechanism in one without.
+//! Export and import are in [`super::export`].
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -16,15 +13,14 @@ use super::super::mechglue::{GlueBindings, KerberosMech, KRB5_OID};
 use super::super::sys::{config, LibcSystem};
 use super::super::types::*;
 use super::super::util::*;
-use super::creds::{acquire_krb, icred_handle, icred_snapshot, ICred};
+use super::creds::{acquire_krb, icred_snapshot, ICred};
 use super::names::{iname_handle, iname_ref, IName, NtlmName};
-use super::{KRB5_MECH_OID, SPNEGO, SPNEGO_OID};
+use super::{KRB5_MECH_OID, SPNEGO_OID};
 use crate::audit::{AuditSink, SystemAudit};
 use crate::context::SecContext;
 use crate::ntlm::crypto::ChannelBindings;
 use crate::oids;
 use crate::spnego::acceptor::AcceptorConfig;
-use crate::spnego::export::{stamp, unstamp};
 use crate::spnego::gss_ntlm::GssNtlmMech;
 use crate::spnego::initiator::InitiatorConfig;
 use crate::spnego::mech::{MechEntry, MechError, MechFailure, Mechanism};
@@ -40,7 +36,7 @@ pub(crate) enum Inner {
     Krb(KerberosMech),
 }
 
-enum Phase {
+pub(super) enum Phase {
     Negotiating(Box<Session>),
     Done(Inner),
     /// Between the end of the negotiation and the negotiated context taking its place.
@@ -49,17 +45,17 @@ enum Phase {
 
 /// What an interposer context handle holds.
 pub(crate) struct ICtx {
-    initiator: bool,
-    phase: Phase,
+    pub(super) initiator: bool,
+    pub(super) phase: Phase,
 }
 
-pub(crate) struct ICtxCell(Mutex<ICtx>);
+pub(crate) struct ICtxCell(pub(super) Mutex<ICtx>);
 
 impl Handled for ICtxCell {
     const KIND: Kind = Kind::SpnegoContext;
 }
 
-fn bad_handle() -> GssError {
+pub(super) fn bad_handle() -> GssError {
     GssError::new(GSS_S_NO_CONTEXT, Minor::InvalidHandle)
 }
 
@@ -299,7 +295,7 @@ impl Inner {
         }
     }
 
-    fn is_initiator(&self) -> bool {
+    pub(super) fn is_initiator(&self) -> bool {
         match self {
             Inner::Ntlm(sc) => sc.is_initiator(),
             Inner::Krb(k) => k.is_initiator(),
@@ -447,7 +443,7 @@ pub unsafe extern "C" fn gssi_init_sec_context(
 }
 
 /// `gssi_accept_sec_context` (RFC 2744 §5.1). The authenticated name is the negotiated mechanism's; a
-/// credential the initiator delegated (Kerberos) comes back as an interposer credential holding it.
+/// credential the initiator delegated (Kerberos) comes back as the mechglue's own credential (ARCHITECTURE.md §7).
 ///
 /// # Safety
 /// Pointers are NULL or valid.
@@ -514,11 +510,11 @@ pub unsafe extern "C" fn gssi_accept_sec_context(
         if let (Some(n), false) = (name, src_name.is_null()) {
             src_name.write(iname_handle(n));
         }
+        // The mechglue hands a delegated credential of a mechanism other than the one it called (krb5 under
+        // SPNEGO) to the program as it is, not wrapped in a union credential (g_accept_sec_context.c): so it
+        // must be the mechglue's own credential, which the program uses and releases with any gss_* call.
         if let (Some(d), false) = (deleg, delegated_cred_handle.is_null()) {
-            delegated_cred_handle.write(icred_handle(ICred {
-                krb: Some(Arc::new(d)),
-                ..ICred::default()
-            }));
+            delegated_cred_handle.write(d.into_raw());
         }
         Ok(major)
     });
@@ -646,117 +642,6 @@ fn names_of(inner: &Inner) -> Result<(Option<IName>, Option<IName>), GssError> {
             ))
         }
     }
-}
-
-/// `gssi_export_sec_context` (RFC 2744 §5.14): `stamp(SPNEGO, stamp(mech, mech's export token))`; the context
-/// is gone afterwards.
-///
-/// # Safety
-/// Pointers are NULL or valid.
-#[no_mangle]
-pub unsafe extern "C" fn gssi_export_sec_context(
-    minor_status: *mut OM_uint32,
-    context_handle: *mut gss_ctx_id_t,
-    interprocess_token: gss_buffer_t,
-) -> OM_uint32 {
-    guard(minor_status, || {
-        if context_handle.is_null() || interprocess_token.is_null() {
-            return Err(null_write());
-        }
-        // SAFETY: pointers are valid; the handle is checked by the registry and taken out.
-        unsafe {
-            clear_buffer(interprocess_token);
-            with_inner(*context_handle, |_| Ok(()))?;
-            let cell = take::<ICtxCell, _>(*context_handle, bad_handle())?;
-            context_handle.write(core::ptr::null_mut());
-            let ctx = cell.0.into_inner().unwrap_or_else(|p| p.into_inner());
-            let Phase::Done(inner) = ctx.phase else {
-                return Err(GssError::new(GSS_S_NO_CONTEXT, Minor::ContextIncomplete));
-            };
-            let token = match inner {
-                Inner::Ntlm(sc) => zeroize::Zeroizing::new(stamp(oids::NTLMSSP, &sc.export()?)),
-                Inner::Krb(k) => zeroize::Zeroizing::new(k.export().map_err(krb_error)?),
-            };
-            write_buffer(interprocess_token, &stamp(SPNEGO, &token))?;
-        }
-        Ok(GSS_S_COMPLETE)
-    })
-}
-
-/// Builds an established context from an export token: ours (`stamp(SPNEGO, stamp(mech, …))`, the inner part
-/// when MIT's SPNEGO hands it on) or MIT's SPNEGO's (the mechanism's stamped token).
-fn import(token: &[u8], depth: u8) -> Result<Inner, GssError> {
-    let bad = || {
-        GssError::with_detail(
-            GSS_S_DEFECTIVE_TOKEN,
-            Minor::BadContextToken,
-            "not a SPNEGO, NTLM or Kerberos context token",
-        )
-    };
-    let (oid, body) = unstamp(token).ok_or_else(bad)?;
-    // A context exported again after an import went through MIT's SPNEGO layer, which re-exports our
-    // context (stamped by the mechglue with the concatenated OID): unwrap a few layers.
-    let spnego = oid == SPNEGO || super::concatenated_oid().is_some_and(|c| c == oid);
-    match oid {
-        _ if spnego && depth < 4 => import(body, depth + 1),
-        o if o == oids::NTLMSSP => Ok(Inner::Ntlm(SecContext::import(body)?)),
-        o if o == KRB5_OID => Ok(Inner::Krb(KerberosMech::import(token).map_err(krb_error)?)),
-        _ => Err(bad()),
-    }
-}
-
-unsafe fn import_into(token: gss_buffer_t, out: *mut gss_ctx_id_t) -> Result<u32, GssError> {
-    if out.is_null() {
-        return Err(null_write());
-    }
-    // SAFETY: out is writable; token is NULL or valid.
-    unsafe {
-        out.write(core::ptr::null_mut());
-        if token.is_null() {
-            return Err(null_read());
-        }
-        let inner = import(buffer_bytes(token), 0)?;
-        out.write(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
-            Mutex::new(ICtx {
-                initiator: inner.is_initiator(),
-                phase: Phase::Done(inner),
-            }),
-        )));
-    }
-    Ok(GSS_S_COMPLETE)
-}
-
-/// `gssi_import_sec_context_by_mech` (MIT): called with the public SPNEGO OID.
-///
-/// # Safety
-/// Pointers are NULL or valid.
-#[no_mangle]
-pub unsafe extern "C" fn gssi_import_sec_context_by_mech(
-    minor_status: *mut OM_uint32,
-    _mech_type: gss_OID,
-    interprocess_token: gss_buffer_t,
-    context_handle: *mut gss_ctx_id_t,
-) -> OM_uint32 {
-    // SAFETY: forwarded contract.
-    guard(minor_status, || unsafe {
-        import_into(interprocess_token, context_handle)
-    })
-}
-
-/// `gssi_import_sec_context` (RFC 2744 §5.17).
-///
-/// # Safety
-/// Pointers are NULL or valid.
-#[no_mangle]
-pub unsafe extern "C" fn gssi_import_sec_context(
-    minor_status: *mut OM_uint32,
-    interprocess_token: gss_buffer_t,
-    context_handle: *mut gss_ctx_id_t,
-) -> OM_uint32 {
-    // SAFETY: forwarded contract.
-    guard(minor_status, || unsafe {
-        import_into(interprocess_token, context_handle)
-    })
 }
 
 use core::ffi::c_int;

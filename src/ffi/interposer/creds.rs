@@ -356,3 +356,46 @@ pub unsafe extern "C" fn gssi_set_neg_mechs(
         Ok(GSS_S_COMPLETE)
     })
 }
+
+/// `gssi_inquire_cred` (RFC 2744 §5.21): the NTLM half's name and usage when there is one (else the Kerberos
+/// half's name and the usage asked of it is unknown: both), an unlimited lifetime, and SPNEGO as the mechanism.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_inquire_cred(
+    minor_status: *mut OM_uint32,
+    cred_handle: gss_cred_id_t,
+    name: *mut gss_name_t,
+    lifetime: *mut OM_uint32,
+    cred_usage: *mut gss_cred_usage_t,
+    mechanisms: *mut gss_OID_set,
+) -> OM_uint32 {
+    // SAFETY: outputs are NULL or writable; the handle is checked (NO_CREDENTIAL has nothing to inquire).
+    guard(minor_status, || unsafe {
+        put(name, core::ptr::null_mut());
+        put(mechanisms, core::ptr::null_mut());
+        let cred = icred_snapshot(cred_handle)?
+            .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
+        let usage = cred
+            .ntlm
+            .as_ref()
+            .map_or(CredUsage::Both, Credential::usage);
+        let n = match (&cred.ntlm, &cred.krb) {
+            (Some(c), _) if c.name().is_some() => c.name().map(|n| {
+                super::names::IName::Ntlm(Arc::new(super::names::NtlmName::new(
+                    n,
+                    Default::default(),
+                )))
+            }),
+            _ => None,
+        };
+        put_oid_set(mechanisms, &[SPNEGO])?;
+        put(lifetime, GSS_C_INDEFINITE);
+        put(cred_usage, usage.to_c());
+        if let (Some(n), false) = (n, name.is_null()) {
+            name.write(super::names::iname_handle(n));
+        }
+        Ok(GSS_S_COMPLETE)
+    })
+}

@@ -17,6 +17,7 @@
 
 pub mod context;
 pub mod creds;
+pub mod export;
 pub mod messages;
 pub mod names;
 
@@ -153,3 +154,6 @@ pub unsafe extern "C" fn gssi_internal_release_oid(
         Ok(GSS_S_CONTINUE_NEEDED)
     })
 }
+
+#[cfg(test)]
+mod tests;

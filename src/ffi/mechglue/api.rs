@@ -310,6 +310,12 @@ impl GlueCred {
     pub(crate) fn raw(&self) -> gss_cred_id_t {
         self.0
     }
+
+    /// Gives the credential away (the receiver releases it with the mechglue's `gss_release_cred`).
+    pub(crate) fn into_raw(self) -> gss_cred_id_t {
+        let me = std::mem::ManuallyDrop::new(self);
+        me.0
+    }
 }
 
 impl Drop for GlueCred {
