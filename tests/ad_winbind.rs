@@ -282,10 +282,15 @@ fn ntlm_logons_validated_by_the_domain_controller() {
     };
     let debug_log = h.env.dir.path().join("debug.log");
     let debug = debug_log.display().to_string();
-    let winbind_only: [(&str, &str); 2] = [
+    let audit_file = h.env.dir.path().join("audit.jsonl");
+    let audit = audit_file.display().to_string();
+    let winbind_only: [(&str, &str); 3] = [
         ("GSS_NEGOTIATE_BACKEND", "winbind"),
         ("GSS_NEGOTIATE_DEBUG", &debug),
+        ("GSS_NEGOTIATE_AUDIT", &audit),
     ];
+    // What each logon with `winbind_only` must add to the audit file: (outcome, peer, refusal).
+    let mut audited: Vec<(&str, Option<&str>, Option<&str>)> = Vec::new();
 
     for mode in [Mode::Raw, Mode::Spnego] {
         // Default back-end (auto) with no user file: winbind.
@@ -296,29 +301,59 @@ fn ntlm_logons_validated_by_the_domain_controller() {
         // A UPN logon is reported as the directory's account, not as AD.TEST\alice.
         let l = h.logon(mode, "alice@AD.TEST", "Passw0rd!alice", &winbind_only);
         expect_accepted(&l, mode, "alice@AD.TEST", "ADTEST\\alice");
+        audited.push(("success", Some("ADTEST\\bob"), None));
+        audited.push(("success", Some("ADTEST\\alice"), None));
 
         let cases = [
-            ("alice", "wrong", "NTLM: password does not match"),
-            ("carol", "Passw0rd!carol", "NTLM: account disabled"),
-            ("dave", "Passw0rd!dave", "NTLM: account expired"),
-            ("mallory", "Passw0rd!mallory", "NTLM: account locked out"),
-            ("erin", "Passw0rd!erin", "NTLM: password must be changed"),
+            (
+                "alice",
+                "wrong",
+                "NTLM: password does not match",
+                "wrong-password",
+            ),
+            (
+                "carol",
+                "Passw0rd!carol",
+                "NTLM: account disabled",
+                "account-disabled",
+            ),
+            (
+                "dave",
+                "Passw0rd!dave",
+                "NTLM: account expired",
+                "account-expired",
+            ),
+            (
+                "mallory",
+                "Passw0rd!mallory",
+                "NTLM: account locked out",
+                "account-locked-out",
+            ),
+            (
+                "erin",
+                "Passw0rd!erin",
+                "NTLM: password must be changed",
+                "password-must-change",
+            ),
             (
                 "frank",
                 "Passw0rd!frank",
                 "NTLM: logon not allowed at this time",
+                "logon-hours",
             ),
             (
                 "grace",
                 "Passw0rd!grace",
                 "NTLM: logon not allowed from this workstation",
+                "workstation-not-allowed",
             ),
-            ("nobody", "Passw0rd!x", "NTLM: unknown user"),
+            ("nobody", "Passw0rd!x", "NTLM: unknown user", "unknown-user"),
         ];
         let mut texts = Vec::new();
-        for (user, password, text) in cases {
+        for (user, password, text, reason) in cases {
             let l = h.logon(mode, user, password, &winbind_only);
             texts.push(expect_refused(&l, mode, user, text));
+            audited.push(("failure", None, Some(reason)));
         }
         // Each reason is told apart (the stems differ, not only the user names).
         let mut stems: Vec<&str> = cases.iter().map(|c| c.2).collect();
@@ -326,6 +361,9 @@ fn ntlm_logons_validated_by_the_domain_controller() {
         stems.dedup();
         assert_eq!(stems.len(), cases.len(), "{texts:?}");
     }
+    // One audit line per logon, raw and under MIT's SPNEGO alike (our NTLM mechanism writes it): back-end
+    // winbind, the account or the typed refusal, and never a password.
+    expect_audit_lines(&audit_file, &audited);
 
     // One winbind connection per process, one request per logon, plus the domain name (asked once) and,
     // for an accepted logon, the group names (one request for the SIDs this process has not named yet).
@@ -391,6 +429,8 @@ fn ntlm_logons_validated_by_the_domain_controller() {
         "alice (DC down)",
         "NTLM: authentication back-end unavailable",
     );
+    audited.push(("failure", None, Some("backend-unavailable")));
+    expect_audit_lines(&audit_file, &audited);
     let with_file = [("NTLM_USER_FILE", user_file.as_str())];
     let l = h.logon(Mode::Spnego, "TESTDOM\\testuser", "Passw0rd!", &with_file);
     expect_accepted(&l, Mode::Spnego, "testuser (DC down)", "TESTDOM\\testuser");
@@ -408,6 +448,33 @@ fn ntlm_logons_validated_by_the_domain_controller() {
         "alice (DC back, file + winbind)",
         "ADTEST\\alice",
     );
+}
+
+/// The audit file holds exactly the `expected` acceptor lines, in order: (outcome, peer, refusal), each from
+/// back-end winbind, none with a password.
+fn expect_audit_lines(path: &Path, expected: &[(&str, Option<&str>, Option<&str>)]) {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
+        .collect();
+    let seen: Vec<(&str, Option<&str>, Option<&str>)> = lines
+        .iter()
+        .map(|v| {
+            assert_eq!(
+                (&v["role"], &v["protocol"], &v["backend"]),
+                (&"acceptor".into(), &"ntlm".into(), &"winbind".into()),
+                "{v}"
+            );
+            (
+                v["outcome"].as_str().unwrap_or(""),
+                v["peer"].as_str(),
+                v["refusal"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, expected, "audit file:\n{text}");
+    assert!(!text.contains("Passw0rd"), "audit file:\n{text}");
 }
 
 /// SIDs and group names as name attributes, `gss_localname` through winbind, and both kept across a context

@@ -84,6 +84,18 @@ pub struct SecContext {
     target: Option<Name>,
     /// The debug log file (`GSS_NEGOTIATE_DEBUG` / `GSSNTLMSSP_DEBUG`), if any.
     log: Option<std::path::PathBuf>,
+    /// Who writes the negotiation's audit record.
+    audit: AuditBy,
+}
+
+/// Who writes the audit record ([`crate::audit`]) of a negotiation a context takes part in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuditBy {
+    /// The context itself (raw NTLM, e.g. under MIT's SPNEGO): [`crate::policy::raw`].
+    #[default]
+    Context,
+    /// Our SPNEGO engine, which drives the context and writes the negotiation's one record itself.
+    Spnego,
 }
 
 /// What one step of context establishment produced.
@@ -141,6 +153,17 @@ impl SecContext {
         req_flags: u32,
         cfg: &Config,
     ) -> Result<(SecContext, Step), GssError> {
+        Self::initiate_audited(cred, target, req_flags, cfg, AuditBy::Context)
+    }
+
+    /// [`SecContext::initiate`], with the audit record written by `audit`.
+    pub fn initiate_audited(
+        cred: Option<Credential>,
+        target: Option<Name>,
+        req_flags: u32,
+        cfg: &Config,
+        audit: AuditBy,
+    ) -> Result<(SecContext, Step), GssError> {
         let base_flags = cred.as_ref().and_then(|c| c.neg_flags).map(NegotiateFlags);
         // A failure before the context exists is logged here (or by `acquire_initiator`); later ones by
         // `init_step`.
@@ -197,7 +220,10 @@ impl SecContext {
                 },
             ),
         };
-        crate::policy::raw::check_outgoing(spn_of(target.as_ref()).as_deref())?;
+        crate::policy::raw::check_outgoing(
+            spn_of(target.as_ref()).as_deref(),
+            audit == AuditBy::Context,
+        )?;
         let mut icfg = InitiatorConfig::new(credential, system_environment());
         icfg.workstation = cfg.netbios_computer_name.clone();
         icfg.target_spn = spn_of(target.as_ref());
@@ -209,6 +235,7 @@ impl SecContext {
             local: Some(local),
             target,
             log: cfg.debug_file.clone(),
+            audit,
         };
         if ctx.log.is_some() {
             ctx.log(format_args!(
@@ -244,10 +271,12 @@ impl SecContext {
         match result {
             Err(e) => {
                 self.log(format_args!("initiator: failed: {e}"));
-                crate::policy::raw::initiator_done(
-                    spn_of(self.target.as_ref()).as_deref(),
-                    Some(&e),
-                );
+                if self.audit == AuditBy::Context {
+                    crate::policy::raw::initiator_done(
+                        spn_of(self.target.as_ref()).as_deref(),
+                        Some(&e),
+                    );
+                }
                 Err(e)
             }
             Ok(InitiatorStep::Continue(next, output)) => {
@@ -264,7 +293,12 @@ impl SecContext {
                     est.kind, est.mic_present, est.flags
                 ));
                 self.state = State::Established(est);
-                crate::policy::raw::initiator_done(spn_of(self.target.as_ref()).as_deref(), None);
+                if self.audit == AuditBy::Context {
+                    crate::policy::raw::initiator_done(
+                        spn_of(self.target.as_ref()).as_deref(),
+                        None,
+                    );
+                }
                 Ok(Step {
                     output,
                     complete: true,
@@ -278,6 +312,16 @@ impl SecContext {
         cred: Option<Credential>,
         cfg: &Config,
         sys: &dyn NameSystem,
+    ) -> Result<SecContext, GssError> {
+        Self::accept_audited(cred, cfg, sys, AuditBy::Context)
+    }
+
+    /// [`SecContext::accept`], with the audit record written by `audit`.
+    pub fn accept_audited(
+        cred: Option<Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        audit: AuditBy,
     ) -> Result<SecContext, GssError> {
         let log_failure = |e: &GssError| {
             crate::debug::event(
@@ -320,7 +364,8 @@ impl SecContext {
         acfg.lm_compat_level = level(cfg);
         acfg.allow_anonymous = cfg.allow_anonymous;
         acfg.require_channel_bindings =
-            crate::policy::raw::check_incoming_start()? || cfg.require_channel_bindings;
+            crate::policy::raw::check_incoming_start(audit == AuditBy::Context)?
+                || cfg.require_channel_bindings;
         if let Some(allowed) = cred.neg_flags {
             acfg.allowed_flags = NegotiateFlags(allowed);
         }
@@ -329,6 +374,7 @@ impl SecContext {
             local: own,
             target: None,
             log: cfg.debug_file.clone(),
+            audit,
         };
         if ctx.log.is_some() {
             ctx.log(format_args!(
@@ -366,16 +412,20 @@ impl SecContext {
         } else {
             None
         };
+        let mut answer = None;
         let result = std::mem::take(acc)
-            .step(input, channel_bindings)
+            .step_answered(input, channel_bindings, &mut answer)
             .map_err(ntlm_error);
+        let audit = self.audit == AuditBy::Context;
         if let Some(stats) = backend.and_then(|v| v.stats()) {
             crate::debug::event(self.log.as_deref(), format_args!("acceptor: {stats}"));
         }
         match result {
             Err(e) => {
                 self.log(format_args!("acceptor: refused: {e}"));
-                crate::policy::raw::acceptor_failed(&e);
+                if audit {
+                    crate::policy::raw::acceptor_failed(&e, answer.as_ref());
+                }
                 Err(e)
             }
             Ok(AcceptorStep::Continue(next, output)) => {
@@ -388,7 +438,9 @@ impl SecContext {
             }
             Ok(AcceptorStep::Done(est)) => {
                 let client = crate::ntlm::error::display_user(&est.domain, &est.user);
-                if let Err(e) = crate::policy::raw::check_incoming_client(&client) {
+                if let Err(e) =
+                    crate::policy::raw::check_incoming_client(&client, answer.as_ref(), audit)
+                {
                     self.log(format_args!("acceptor: refused: {e}"));
                     return Err(e);
                 }
@@ -710,6 +762,7 @@ impl SecContext {
             local,
             target,
             log: None,
+            audit: AuditBy::Context,
         })
     }
 
@@ -727,6 +780,7 @@ impl SecContext {
             local,
             target,
             log: None,
+            audit: AuditBy::Context,
         })
     }
 }

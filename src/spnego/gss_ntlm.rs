@@ -6,7 +6,7 @@
 use std::any::Any;
 
 use super::mech::{MechError, MechFailure, MechStep, Mechanism};
-use crate::context::{flags, SecContext, Step};
+use crate::context::{flags, AuditBy, SecContext, Step};
 use crate::creds::config::Config;
 use crate::creds::Credential;
 use crate::names::{Name, NameSystem};
@@ -41,8 +41,10 @@ impl GssNtlmMech {
         cfg: &Config,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<GssNtlmMech, MechError> {
+        // The SPNEGO engine writes the negotiation's one audit record; the NTLM context stays silent.
         let (ctx, first) =
-            SecContext::initiate(cred, target, req_flags, cfg).map_err(mech_error)?;
+            SecContext::initiate_audited(cred, target, req_flags, cfg, AuditBy::Spnego)
+                .map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
             first: Some(first),
@@ -57,7 +59,8 @@ impl GssNtlmMech {
         sys: &dyn NameSystem,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<GssNtlmMech, MechError> {
-        let ctx = SecContext::accept(cred, cfg, sys).map_err(mech_error)?;
+        let ctx =
+            SecContext::accept_audited(cred, cfg, sys, AuditBy::Spnego).map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
             first: None,
