@@ -70,6 +70,20 @@ impl Dc {
         c
     }
 
+    /// Sets the DC's `ntlm auth` and restarts samba.
+    fn ntlm_auth(&self, value: &str) {
+        let st = Command::new(script())
+            .arg("ntlm-auth")
+            .arg(&self.dir)
+            .arg(value)
+            .stdin(Stdio::null())
+            .status();
+        assert!(
+            st.is_ok_and(|s| s.success()),
+            "ad-env.sh ntlm-auth {value} failed"
+        );
+    }
+
     fn samba(&self, what: &str) {
         let st = Command::new(script())
             .arg(what)
@@ -150,6 +164,18 @@ impl Harness<'_> {
         password: &str,
         server_env: &[(&str, &str)],
     ) -> Logon {
+        self.logon_with(mode, user, password, server_env, &[])
+    }
+
+    /// [`Harness::logon`] with `client_env` set for `gss-client`.
+    fn logon_with(
+        &mut self,
+        mode: Mode,
+        user: &str,
+        password: &str,
+        server_env: &[(&str, &str)],
+        client_env: &[(&str, &str)],
+    ) -> Logon {
         self.port += 1;
         let tag = format!("{}-{}", self.port, user.replace(['\\', '@'], "_"));
         let slog = self.env.dir.path().join(format!("server-{tag}.log"));
@@ -175,6 +201,9 @@ impl Harness<'_> {
         let mut cli = self
             .dc
             .exec(&self.env, &self.samples.client.display().to_string());
+        for (k, v) in client_env {
+            cli.env(k, v);
+        }
         cli.args(["-port", &self.port.to_string(), "-q"]);
         if mode == Mode::Spnego {
             cli.arg("-spnego");
@@ -448,6 +477,64 @@ fn ntlm_logons_validated_by_the_domain_controller() {
         "alice (DC back, file + winbind)",
         "ADTEST\\alice",
     );
+
+    ntlmv1_through_winbind(&mut h, &winbind_only);
+}
+
+/// NTLMv1 (LM_COMPAT_LEVEL 2: with extended session security; 0: without) validated by the DC. Samba's
+/// default `ntlm auth = ntlmv2-only` answers a correct NTLMv1 response with NT_STATUS_WRONG_PASSWORD (so
+/// does `wbinfo --ntlmv1 -a`): the acceptor can only report that. With `ntlm auth = yes` both forms are
+/// accepted, and the session key the DC returns works: gss-client's messages are unwrapped and the server's
+/// MIC verified (gss-client fails otherwise).
+fn ntlmv1_through_winbind(h: &mut Harness<'_>, winbind_only: &[(&str, &str)]) {
+    let mut server = winbind_only.to_vec();
+    server.push(("LM_COMPAT_LEVEL", "2"));
+    let ess = [("LM_COMPAT_LEVEL", "2")];
+    let plain = [("LM_COMPAT_LEVEL", "0")];
+    let alice = ("alice", "Passw0rd!alice");
+    let l = h.logon_with(Mode::Raw, alice.0, alice.1, &server, &ess);
+    expect_refused(
+        &l,
+        Mode::Raw,
+        "alice NTLMv1 (DC ntlmv2-only)",
+        "NTLM: password does not match",
+    );
+    h.dc.ntlm_auth("yes");
+    for mode in [Mode::Raw, Mode::Spnego] {
+        for (form, client) in [("NTLMv1-ESS", &ess), ("NTLMv1", &plain)] {
+            let l = h.logon_with(mode, alice.0, alice.1, &server, client);
+            expect_accepted(&l, mode, &format!("alice {form}"), "ADTEST\\alice");
+            let debug = fs::read_to_string(
+                server
+                    .iter()
+                    .find(|(k, _)| *k == "GSS_NEGOTIATE_DEBUG")
+                    .map_or("", |(_, v)| v),
+            )
+            .unwrap_or_default();
+            let kind = if form == "NTLMv1" { "(V1," } else { "(V1Ess," };
+            assert!(
+                debug
+                    .lines()
+                    .filter(|l| l.contains("acceptor: authenticated "))
+                    .last()
+                    .is_some_and(|l| l.contains("authenticated ADTEST\\alice") && l.contains(kind)),
+                "{mode:?} {form}: last debug line:\n{debug}"
+            );
+        }
+        let l = h.logon_with(mode, "alice", "wrong", &server, &ess);
+        expect_refused(
+            &l,
+            mode,
+            "alice NTLMv1 wrong",
+            "NTLM: password does not match",
+        );
+        let l = h.logon_with(mode, "carol", "Passw0rd!carol", &server, &plain);
+        expect_refused(&l, mode, "carol NTLMv1", "NTLM: account disabled");
+    }
+    // An acceptor at the default level 3 refuses NTLMv1 itself, before the DC is asked.
+    let l = h.logon_with(Mode::Raw, alice.0, alice.1, winbind_only, &ess);
+    expect_refused(&l, Mode::Raw, "alice NTLMv1 (level 3)", "NTLM: NTLMv1");
+    h.dc.ntlm_auth("ntlmv2-only");
 }
 
 /// The audit file holds exactly the `expected` acceptor lines, in order: (outcome, peer, refusal), each from

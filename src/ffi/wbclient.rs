@@ -34,6 +34,17 @@ struct Response {
     lm_data: *const u8,
 }
 
+/// A response's data pointer as libwbclient wants it: NULL for an empty response (an NTLMv1 logon with
+/// extended session security has no LM response). `wbcAuthenticateUserEx` refuses a zero length with a
+/// non-NULL pointer (`WBC_ERR_INVALID_PARAM`), and an empty slice's pointer is never NULL.
+fn data_ptr(b: &[u8]) -> *const u8 {
+    if b.is_empty() {
+        std::ptr::null()
+    } else {
+        b.as_ptr()
+    }
+}
+
 /// `struct wbcAuthUserParams` with its `password` union as the `response` member (the union's largest).
 #[repr(C)]
 struct AuthUserParams {
@@ -467,9 +478,9 @@ impl Winbind {
             response: Response {
                 challenge: l.challenge,
                 nt_length: len(l.nt_response)?,
-                nt_data: l.nt_response.as_ptr(),
+                nt_data: data_ptr(l.nt_response),
                 lm_length: len(l.lm_response)?,
-                lm_data: l.lm_response.as_ptr(),
+                lm_data: data_ptr(l.lm_response),
             },
         };
         let ctx = self.checkout()?;
