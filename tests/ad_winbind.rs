@@ -515,8 +515,7 @@ fn ntlmv1_through_winbind(h: &mut Harness<'_>, winbind_only: &[(&str, &str)]) {
             assert!(
                 debug
                     .lines()
-                    .filter(|l| l.contains("acceptor: authenticated "))
-                    .last()
+                    .rfind(|l| l.contains("acceptor: authenticated "))
                     .is_some_and(|l| l.contains("authenticated ADTEST\\alice") && l.contains(kind)),
                 "{mode:?} {form}: last debug line:\n{debug}"
             );
