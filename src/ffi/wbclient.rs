@@ -333,12 +333,37 @@ fn load(name: &str) -> Result<Winbind, String> {
             error_string: std::mem::transmute::<*mut c_void, ErrorString>(sym(c"wbcErrorString")?),
         }
     };
+    set_client_name(handle);
     Ok(Winbind {
         api,
         pool: Mutex::new(Vec::new()),
         created: AtomicUsize::new(0),
         calls: AtomicUsize::new(0),
     })
+}
+
+extern "C" {
+    /// glibc's short program name: what `getprogname()` returns.
+    static program_invocation_short_name: *const c_char;
+}
+
+/// Sets libwbclient's process-wide client name once, before this process's first request. Left empty,
+/// libwbclient (Samba 4.17 `wb_common.c`, `winbind_get_client_name`) fills it lazily inside every request
+/// without a lock, so two threads' first concurrent requests race on that buffer (ThreadSanitizer reported
+/// it: SECURITY.md). The name is the same one libwbclient would pick (`getprogname()`), so winbindd's logs
+/// do not change. Runs under the loader's `OnceLock`; a libwbclient without the function is left alone.
+fn set_client_name(handle: *mut c_void) {
+    type SetClientProcessName = unsafe extern "C" fn(*const c_char);
+    // SAFETY: handle is a live dlopen handle; the name is NUL-terminated.
+    let p = unsafe { libc::dlsym(handle, c"wbcSetClientProcessName".as_ptr()) };
+    // SAFETY: glibc initialises program_invocation_short_name before any code runs and never frees it.
+    let name = unsafe { program_invocation_short_name };
+    if p.is_null() || name.is_null() {
+        return;
+    }
+    // SAFETY: p is libwbclient's `void wbcSetClientProcessName(const char *name)` (wbclient.h, WBCLIENT_0.15),
+    // which copies the NUL-terminated name into its own buffer.
+    unsafe { std::mem::transmute::<*mut c_void, SetClientProcessName>(p)(name) };
 }
 
 /// Copies a C string owned by libwbclient (NULL → None).
