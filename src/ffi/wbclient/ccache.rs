@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::abi::*;
-use super::{opt_string, NamedOutput, WbcFailure, Winbind};
+use super::{auth_failure, opt_string, NamedOutput, WbcFailure, WbcResult, Winbind};
 
 impl Winbind {
     /// `wbcCtxCredentialCache` at the NTLMSSP level: winbind answers with the user's cached password (saved
@@ -51,21 +51,20 @@ impl Winbind {
             },
         };
         let ctx = self.checkout()?;
-        let mut info: *mut CredentialCacheInfo = std::ptr::null_mut();
-        let mut err: *mut AuthErrorInfo = std::ptr::null_mut();
+        let mut info = WbcResult::<CredentialCacheInfo>::new(self);
+        let mut err = WbcResult::<AuthErrorInfo>::new(self);
         self.calls.fetch_add(1, Ordering::Relaxed);
         // SAFETY: ctx is a live wbcContext used only here; params, its strings and blobs outlive the call;
-        // info and err are valid out-pointers.
+        // info and err give valid out-pointers of the right types.
         let rc =
-            unsafe { (self.api.ctx_credential_cache)(ctx.0, &mut params, &mut info, &mut err) };
+            unsafe { (self.api.ctx_credential_cache)(ctx.0, &mut params, info.out(), err.out()) };
         self.checkin(ctx, rc != WBC_ERR_WINBIND_NOT_AVAILABLE);
-        let out = if rc == WBC_ERR_SUCCESS {
+        if rc == WBC_ERR_SUCCESS {
             let mut v = Vec::new();
-            if !info.is_null() {
-                // SAFETY: info is libwbclient's result for this call; its blobs array has num_blobs entries
+            if let Some(i) = info.get() {
+                // SAFETY: i is libwbclient's result for this call; its blobs array has num_blobs entries
                 // (bounded), each with a NUL-terminated name and `length` readable bytes.
                 unsafe {
-                    let i = &*info;
                     if !i.blobs.is_null() {
                         let all = std::slice::from_raw_parts(i.blobs, i.num_blobs.min(16));
                         for b in all {
@@ -89,26 +88,10 @@ impl Winbind {
                 }
             }
             Ok(v)
-        } else if rc == WBC_ERR_AUTH_ERROR && !err.is_null() {
-            // SAFETY: err is a live AuthErrorInfo from this call.
-            let e = unsafe { &*err };
-            Err(WbcFailure::Auth {
-                nt_status: e.nt_status,
-                nt_string: opt_string(e.nt_string).unwrap_or_default(),
-                display: opt_string(e.display_string).unwrap_or_default(),
-            })
+        } else if let (WBC_ERR_AUTH_ERROR, Some(e)) = (rc, err.get()) {
+            Err(auth_failure(e))
         } else {
             Err(self.failure(rc))
-        };
-        // SAFETY: allocated by libwbclient for this call, freed once each.
-        unsafe {
-            if !info.is_null() {
-                (self.api.free_memory)(info.cast());
-            }
-            if !err.is_null() {
-                (self.api.free_memory)(err.cast());
-            }
         }
-        out
     }
 }

@@ -26,6 +26,56 @@ mod sids;
 use abi::*;
 use sids::sid_string;
 
+/// A result libwbclient allocates for one call (`T` is its type in `wbclient.h`), released with `wbcFreeMemory`
+/// exactly once, when this is dropped. Invariant: the pointer is NULL or what a libwbclient call stored
+/// through [`WbcResult::out`], not yet freed.
+struct WbcResult<T> {
+    ptr: *mut T,
+    free: FreeMemory,
+}
+
+impl<T> WbcResult<T> {
+    fn new(wb: &Winbind) -> Self {
+        WbcResult {
+            ptr: std::ptr::null_mut(),
+            free: wb.api.free_memory,
+        }
+    }
+
+    /// The out-pointer to pass to the libwbclient function that returns a `T` there (and nowhere else).
+    fn out(&mut self) -> *mut *mut T {
+        &mut self.ptr
+    }
+
+    fn get(&self) -> Option<&T> {
+        // SAFETY: by the invariant, a non-NULL pointer is a live `T` allocated by libwbclient.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    fn get_mut(&mut self) -> Option<&mut T> {
+        // SAFETY: as in `get`; this value is its only owner.
+        unsafe { self.ptr.as_mut() }
+    }
+}
+
+impl<T> Drop for WbcResult<T> {
+    fn drop(&mut self) {
+        if !self.ptr.is_null() {
+            // SAFETY: by the invariant, allocated by libwbclient and not yet freed; freed once, here.
+            unsafe { (self.free)(self.ptr.cast()) };
+        }
+    }
+}
+
+/// The domain controller's refusal as libwbclient reports it.
+fn auth_failure(e: &AuthErrorInfo) -> WbcFailure {
+    WbcFailure::Auth {
+        nt_status: e.nt_status,
+        nt_string: opt_string(e.nt_string).unwrap_or_default(),
+        display: opt_string(e.display_string).unwrap_or_default(),
+    }
+}
+
 /// A response's data pointer as libwbclient wants it: NULL for an empty response (an NTLMv1 logon with
 /// extended session security has no LM response). `wbcAuthenticateUserEx` refuses a zero length with a
 /// non-NULL pointer (`WBC_ERR_INVALID_PARAM`), and an empty slice's pointer is never NULL.
@@ -301,97 +351,68 @@ impl Winbind {
             },
         };
         let ctx = self.checkout()?;
-        let mut info: *mut AuthUserInfo = std::ptr::null_mut();
-        let mut err: *mut AuthErrorInfo = std::ptr::null_mut();
+        let mut info = WbcResult::<AuthUserInfo>::new(self);
+        let mut err = WbcResult::<AuthErrorInfo>::new(self);
         self.calls.fetch_add(1, Ordering::Relaxed);
         // SAFETY: ctx is a live wbcContext used only here; params and the strings/slices it points to outlive
-        // the call (libwbclient only reads them); info and err are valid out-pointers.
-        let rc = unsafe { (self.api.ctx_auth)(ctx.0, &params, &mut info, &mut err) };
+        // the call (libwbclient only reads them); info and err give valid out-pointers of the right types.
+        let rc = unsafe { (self.api.ctx_auth)(ctx.0, &params, info.out(), err.out()) };
         self.checkin(ctx, rc != WBC_ERR_WINBIND_NOT_AVAILABLE);
-        // SAFETY: when set, info and err point to libwbclient results that stay valid until wbcFreeMemory,
-        // which is called on each exactly once below.
-        unsafe { self.take_result(rc, info, err) }
+        self.take_result(rc, &mut info, &err)
     }
 
-    /// # Safety
-    /// `info` / `err` are NULL or results of the call that returned `rc`, not yet freed.
-    unsafe fn take_result(
+    fn take_result(
         &self,
         rc: c_int,
-        info: *mut AuthUserInfo,
-        err: *mut AuthErrorInfo,
+        info: &mut WbcResult<AuthUserInfo>,
+        err: &WbcResult<AuthErrorInfo>,
     ) -> Result<WbcUser, WbcFailure> {
-        let out = if rc == WBC_ERR_SUCCESS && !info.is_null() {
-            // SAFETY: info is a live AuthUserInfo (caller's contract).
-            let i = unsafe { &mut *info };
-            let mut sids = Vec::new();
-            if !i.sids.is_null() {
-                let n = usize::try_from(i.num_sids).unwrap_or(0).min(4096);
-                // SAFETY: sids points to num_sids entries (libwbclient's contract), bounded above.
-                let all = unsafe { std::slice::from_raw_parts(i.sids, n) };
-                sids = all.iter().map(|s| sid_string(&s.sid)).collect();
+        match (rc, info.get_mut(), err.get()) {
+            (WBC_ERR_SUCCESS, Some(i), _) => {
+                let mut sids = Vec::new();
+                if !i.sids.is_null() {
+                    let n = usize::try_from(i.num_sids).unwrap_or(0).min(4096);
+                    // SAFETY: sids points to num_sids entries (libwbclient's contract), bounded above.
+                    let all = unsafe { std::slice::from_raw_parts(i.sids, n) };
+                    sids = all.iter().map(|s| sid_string(&s.sid)).collect();
+                }
+                let user = WbcUser {
+                    account: opt_string(i.account_name).unwrap_or_default(),
+                    domain: opt_string(i.domain_name).unwrap_or_default(),
+                    user_session_key: Zeroizing::new(i.user_session_key),
+                    lm_session_key: Zeroizing::new(i.lm_session_key),
+                    sids,
+                    user_flags: i.user_flags,
+                };
+                i.user_session_key.zeroize();
+                i.lm_session_key.zeroize();
+                Ok(user)
             }
-            let user = WbcUser {
-                account: opt_string(i.account_name).unwrap_or_default(),
-                domain: opt_string(i.domain_name).unwrap_or_default(),
-                user_session_key: Zeroizing::new(i.user_session_key),
-                lm_session_key: Zeroizing::new(i.lm_session_key),
-                sids,
-                user_flags: i.user_flags,
-            };
-            i.user_session_key.zeroize();
-            i.lm_session_key.zeroize();
-            Ok(user)
-        } else if rc == WBC_ERR_AUTH_ERROR && !err.is_null() {
-            // SAFETY: err is a live AuthErrorInfo (caller's contract).
-            let e = unsafe { &*err };
-            Err(WbcFailure::Auth {
-                nt_status: e.nt_status,
-                nt_string: opt_string(e.nt_string).unwrap_or_default(),
-                display: opt_string(e.display_string).unwrap_or_default(),
-            })
-        } else if rc == WBC_ERR_SUCCESS {
-            Err(WbcFailure::Error {
+            (WBC_ERR_AUTH_ERROR, _, Some(e)) => Err(auth_failure(e)),
+            (WBC_ERR_SUCCESS, None, _) => Err(WbcFailure::Error {
                 code: rc,
                 text: "winbind reported success without logon information".into(),
-            })
-        } else {
-            Err(self.failure(rc))
-        };
-        if !info.is_null() {
-            // SAFETY: allocated by libwbclient for this call, freed once.
-            unsafe { (self.api.free_memory)(info.cast()) };
+            }),
+            _ => Err(self.failure(rc)),
         }
-        if !err.is_null() {
-            // SAFETY: as above.
-            unsafe { (self.api.free_memory)(err.cast()) };
-        }
-        out
     }
 
     /// winbind's view of this machine: (NetBIOS name, NetBIOS domain, DNS domain).
     pub fn interface_details(&self) -> Result<(String, String, String), WbcFailure> {
         let ctx = self.checkout()?;
-        let mut d: *mut InterfaceDetails = std::ptr::null_mut();
+        let mut d = WbcResult::<InterfaceDetails>::new(self);
         self.calls.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: ctx is a live wbcContext used only here; d is a valid out-pointer.
-        let rc = unsafe { (self.api.ctx_details)(ctx.0, &mut d) };
+        // SAFETY: ctx is a live wbcContext used only here; d gives a valid out-pointer of the right type.
+        let rc = unsafe { (self.api.ctx_details)(ctx.0, d.out()) };
         self.checkin(ctx, rc != WBC_ERR_WINBIND_NOT_AVAILABLE);
-        if rc != WBC_ERR_SUCCESS || d.is_null() {
-            return Err(self.failure(rc));
-        }
-        // SAFETY: d is libwbclient's result for this call, freed right after the copy.
-        let out = unsafe {
-            let r = &*d;
-            (
+        match (rc, d.get()) {
+            (WBC_ERR_SUCCESS, Some(r)) => Ok((
                 opt_string(r.netbios_name).unwrap_or_default(),
                 opt_string(r.netbios_domain).unwrap_or_default(),
                 opt_string(r.dns_domain).unwrap_or_default(),
-            )
-        };
-        // SAFETY: allocated by libwbclient for this call, freed once.
-        unsafe { (self.api.free_memory)(d.cast()) };
-        Ok(out)
+            )),
+            _ => Err(self.failure(rc)),
+        }
     }
 }
 

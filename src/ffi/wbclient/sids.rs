@@ -5,7 +5,7 @@ use core::ffi::c_int;
 use std::sync::atomic::Ordering;
 
 use super::abi::*;
-use super::{opt_string, WbcFailure, Winbind};
+use super::{opt_string, WbcFailure, WbcResult, Winbind};
 
 /// `S-1-5-21-…` (MS-DTYP §2.4.2.1: the authority in decimal below 2^32, else in hex).
 pub(super) fn sid_string(sid: &DomainSid) -> String {
@@ -79,24 +79,26 @@ impl Winbind {
             .collect();
         let n = c_int::try_from(raw.len()).unwrap_or(0);
         let ctx = self.checkout()?;
-        let mut domains: *mut DomainInfo = std::ptr::null_mut();
+        let mut domains = WbcResult::<DomainInfo>::new(self);
         let mut num_domains: c_int = 0;
-        let mut names: *mut TranslatedName = std::ptr::null_mut();
+        let mut names = WbcResult::<TranslatedName>::new(self);
         self.calls.fetch_add(1, Ordering::Relaxed);
         // SAFETY: ctx is a live wbcContext used only here; raw holds n SIDs that outlive the call; the
-        // out-pointers are valid.
+        // out-pointers are valid and of the right types.
         let rc = unsafe {
             (self.api.ctx_lookup_sids)(
                 ctx.0,
                 raw.as_ptr(),
                 n,
-                &mut domains,
+                domains.out(),
                 &mut num_domains,
-                &mut names,
+                names.out(),
             )
         };
         self.checkin(ctx, rc != WBC_ERR_WINBIND_NOT_AVAILABLE);
-        let result = if rc == WBC_ERR_SUCCESS && !names.is_null() {
+        // The raw results, read below; the WbcResult guards (shadowed, not dropped) free them at the end.
+        let (names, domains) = (names.ptr, domains.ptr);
+        if rc == WBC_ERR_SUCCESS && !names.is_null() {
             let nd = usize::try_from(num_domains)
                 .unwrap_or(0)
                 .min(MAX_LOOKUP_SIDS);
@@ -129,17 +131,7 @@ impl Winbind {
                 .collect())
         } else {
             Err(self.failure(rc))
-        };
-        // SAFETY: allocated by libwbclient for this call (with their strings), freed once each.
-        unsafe {
-            if !names.is_null() {
-                (self.api.free_memory)(names.cast());
-            }
-            if !domains.is_null() {
-                (self.api.free_memory)(domains.cast());
-            }
         }
-        result
     }
 
     /// The Unix account winbind maps a SID to (`wbcCtxGetpwsid`: its `pw_name`), one winbindd request.
@@ -149,18 +141,17 @@ impl Winbind {
             text: format!("not a SID: {sid}"),
         })?;
         let ctx = self.checkout()?;
-        let mut pwd: *mut libc::passwd = std::ptr::null_mut();
+        let mut pwd = WbcResult::<libc::passwd>::new(self);
         self.calls.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: ctx is a live wbcContext used only here; raw outlives the call; pwd is a valid out-pointer.
-        let rc = unsafe { (self.api.ctx_getpwsid)(ctx.0, &raw, &mut pwd) };
+        // SAFETY: ctx is a live wbcContext used only here; raw outlives the call; pwd gives a valid
+        // out-pointer of the right type.
+        let rc = unsafe { (self.api.ctx_getpwsid)(ctx.0, &raw, pwd.out()) };
         self.checkin(ctx, rc != WBC_ERR_WINBIND_NOT_AVAILABLE);
-        if rc != WBC_ERR_SUCCESS || pwd.is_null() {
-            return Err(self.failure(rc));
-        }
-        // SAFETY: pwd is libwbclient's result for this call; its pw_name is NUL-terminated; freed right after.
-        let name = opt_string(unsafe { (*pwd).pw_name });
-        // SAFETY: allocated by libwbclient for this call, freed once.
-        unsafe { (self.api.free_memory)(pwd.cast()) };
+        let name = match (rc, pwd.get()) {
+            // The NUL-terminated pw_name lives as long as pwd.
+            (WBC_ERR_SUCCESS, Some(p)) => opt_string(p.pw_name),
+            _ => return Err(self.failure(rc)),
+        };
         name.filter(|n| !n.is_empty())
             .ok_or_else(|| WbcFailure::Error {
                 code: 0,
