@@ -22,7 +22,7 @@ declare -A PKG_GROUPS=(
   # enables deb-src itself) and pyspnego 0.6.3's suite in a venv (scripts/pyspnego-suite.sh; pip builds krb5 with gcc;
   # its k5test-driven Kerberos tests run a private KDC)
   [suites]="dpkg-dev build-essential libkrb5-dev python3-venv python3-dev python3-gssapi gss-ntlmssp krb5-kdc krb5-admin-server krb5-user"
-  # ThreadSanitizer on the winbind path (scripts/tsan-concurrency.sh, run by tests/ad_winbind.rs): Debian's own
+  # ThreadSanitizer on the winbind path (scripts/tsan-concurrency.sh, run by tests/ad_winbind/): Debian's own
   # Rust with std's sources (-Zbuild-std under RUSTC_BOOTSTRAP=1; rustup's nightly ships no rust-src here) and libtsan
   [tsan]="rustc-web cargo-web rust-web-src gcc libtsan2 libkrb5-dev"
   [ad]="samba samba-ad-dc samba-ad-provision winbind libwbclient0 libwbclient-dev smbclient ldb-tools krb5-user gss-ntlmssp krb5-gss-samples iproute2 util-linux"
