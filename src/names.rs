@@ -339,7 +339,8 @@ fn eq_ci(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    struct FakeSys;
+    /// This machine as the tests see it: `vm.example.com`, uid 1000 is alice (also used by `export`'s tests).
+    pub(super) struct FakeSys;
     impl NameSystem for FakeSys {
         fn hostname(&self) -> Option<String> {
             Some("vm.example.com".into())

@@ -126,18 +126,9 @@ pub fn import_exported(token: &[u8]) -> Result<Name, GssError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::FakeSys;
     use super::super::*;
     use crate::status::GSS_S_BAD_NAMETYPE;
-
-    struct FakeSys;
-    impl NameSystem for FakeSys {
-        fn hostname(&self) -> Option<String> {
-            Some("vm.example.com".into())
-        }
-        fn user_of_uid(&self, _uid: u32) -> Option<String> {
-            None
-        }
-    }
 
     #[test]
     fn export_token_has_rfc2743_layout_and_round_trips() {
