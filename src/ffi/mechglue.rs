@@ -11,6 +11,7 @@ use core::ffi::{c_int, c_void};
 use std::any::Any;
 use std::sync::OnceLock;
 
+use super::dl::Library;
 use super::types::{
     gss_OID, gss_OID_desc, gss_buffer_desc, gss_buffer_t, gss_channel_bindings_t, gss_cred_id_t,
     gss_ctx_id_t, gss_name_t, gss_qop_t, OM_uint32,
@@ -158,23 +159,14 @@ const KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN: i32 = -1_765_328_377;
 
 fn load() -> Result<Mechglue, String> {
     let name = c"libgssapi_krb5.so.2";
-    // SAFETY: dlopen with a NUL-terminated name; RTLD_NOLOAD only returns a library that is already loaded.
-    let mut handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD) };
-    if handle.is_null() {
-        // SAFETY: as above; loads the mechglue privately (never reached inside a mechglue process).
-        handle = unsafe { libc::dlopen(name.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-    }
-    if handle.is_null() {
-        return Err("libgssapi_krb5.so.2 cannot be loaded".into());
-    }
+    // RTLD_NOLOAD only returns the mechglue already loaded; else it is loaded privately (never reached inside
+    // a mechglue process).
+    let lib = Library::open(name, libc::RTLD_NOW | libc::RTLD_NOLOAD)
+        .or_else(|_| Library::open(name, libc::RTLD_NOW | libc::RTLD_LOCAL))
+        .map_err(|_| "libgssapi_krb5.so.2 cannot be loaded".to_string())?;
     let sym = |s: &core::ffi::CStr| -> Result<*mut c_void, String> {
-        // SAFETY: handle is a live dlopen handle (never closed); s is NUL-terminated.
-        let p = unsafe { libc::dlsym(handle, s.as_ptr()) };
-        if p.is_null() {
-            Err(format!("libgssapi_krb5 lacks {}", s.to_string_lossy()))
-        } else {
-            Ok(p)
-        }
+        lib.symbol(s)
+            .ok_or_else(|| format!("libgssapi_krb5 lacks {}", s.to_string_lossy()))
     };
     // SAFETY: each symbol is the MIT function of that name, whose C prototype in <gssapi/gssapi.h> is the
     // function pointer type it is transmuted into.

@@ -10,6 +10,7 @@
 //! credentials for the initiator ([`ccache`]); here the loader, the pool of contexts, the logon itself and the
 //! machine's domain.
 
+use super::dl::Library;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use std::ffi::CString;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -167,63 +168,41 @@ pub fn winbind() -> Result<&'static Winbind, String> {
         .map_err(Clone::clone)
 }
 
-fn dlerror_text() -> String {
-    // SAFETY: dlerror returns NULL or a NUL-terminated string valid until the next dl* call on this thread.
-    let p = unsafe { libc::dlerror() };
-    if p.is_null() {
-        "unknown dlopen error".into()
-    } else {
-        // SAFETY: non-NULL, NUL-terminated (see above); copied at once.
-        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-    }
-}
-
 fn load(name: &str) -> Result<Winbind, String> {
     let cname = CString::new(name).map_err(|_| "library name contains NUL".to_string())?;
-    // SAFETY: cname is NUL-terminated; the handle is never closed (the functions stay valid for the process).
-    let handle = unsafe { libc::dlopen(cname.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
-    if handle.is_null() {
-        return Err(format!(
-            "winbind is absent: cannot load {name} ({}); install Samba's winbind and libwbclient0",
-            dlerror_text()
-        ));
-    }
-    let sym = |s: &CStr| -> Result<*mut c_void, String> {
-        // SAFETY: handle is a live dlopen handle; s is NUL-terminated.
-        let p = unsafe { libc::dlsym(handle, s.as_ptr()) };
-        if p.is_null() {
-            Err(format!(
-                "winbind is unusable: {name} has no {} (libwbclient older than 0.12?)",
-                s.to_string_lossy()
-            ))
-        } else {
-            Ok(p)
-        }
+    let lib = Library::open(&cname, libc::RTLD_NOW | libc::RTLD_LOCAL).map_err(|e| {
+        format!(
+            "winbind is absent: cannot load {name} ({e}); install Samba's winbind and libwbclient0"
+        )
+    })?;
+    let missing = |s: &CStr| {
+        format!(
+            "winbind is unusable: {name} has no {} (libwbclient older than 0.12?)",
+            s.to_string_lossy()
+        )
     };
-    // SAFETY: each transmuted symbol is the libwbclient function of that name, whose C prototype
-    // (wbclient.h) the target type spells out.
+    // Each use is inside the `unsafe` block below, whose SAFETY comment covers `Library::function`'s contract.
+    macro_rules! f {
+        ($s:literal) => {
+            lib.function($s).ok_or_else(|| missing($s))?
+        };
+    }
+    // SAFETY: each field's type is the C prototype (wbclient.h) of the libwbclient function of that name,
+    // as `Library::function` requires; the library is never closed.
     let api = unsafe {
         Api {
-            ctx_create: std::mem::transmute::<*mut c_void, CtxCreate>(sym(c"wbcCtxCreate")?),
-            ctx_free: std::mem::transmute::<*mut c_void, CtxFree>(sym(c"wbcCtxFree")?),
-            ctx_auth: std::mem::transmute::<*mut c_void, CtxAuth>(sym(
-                c"wbcCtxAuthenticateUserEx",
-            )?),
-            ctx_details: std::mem::transmute::<*mut c_void, CtxDetails>(sym(
-                c"wbcCtxInterfaceDetails",
-            )?),
-            ctx_lookup_sids: std::mem::transmute::<*mut c_void, CtxLookupSids>(sym(
-                c"wbcCtxLookupSids",
-            )?),
-            ctx_getpwsid: std::mem::transmute::<*mut c_void, CtxGetpwsid>(sym(c"wbcCtxGetpwsid")?),
-            ctx_credential_cache: std::mem::transmute::<*mut c_void, CtxCredentialCache>(sym(
-                c"wbcCtxCredentialCache",
-            )?),
-            free_memory: std::mem::transmute::<*mut c_void, FreeMemory>(sym(c"wbcFreeMemory")?),
-            error_string: std::mem::transmute::<*mut c_void, ErrorString>(sym(c"wbcErrorString")?),
+            ctx_create: f!(c"wbcCtxCreate"),
+            ctx_free: f!(c"wbcCtxFree"),
+            ctx_auth: f!(c"wbcCtxAuthenticateUserEx"),
+            ctx_details: f!(c"wbcCtxInterfaceDetails"),
+            ctx_lookup_sids: f!(c"wbcCtxLookupSids"),
+            ctx_getpwsid: f!(c"wbcCtxGetpwsid"),
+            ctx_credential_cache: f!(c"wbcCtxCredentialCache"),
+            free_memory: f!(c"wbcFreeMemory"),
+            error_string: f!(c"wbcErrorString"),
         }
     };
-    set_client_name(handle);
+    set_client_name(lib);
     Ok(Winbind {
         api,
         pool: Mutex::new(Vec::new()),
@@ -242,18 +221,16 @@ extern "C" {
 /// without a lock, so two threads' first concurrent requests race on that buffer (ThreadSanitizer reported
 /// it: SECURITY.md). The name is the same one libwbclient would pick (`getprogname()`), so winbindd's logs
 /// do not change. Runs under the loader's `OnceLock`; a libwbclient without the function is left alone.
-fn set_client_name(handle: *mut c_void) {
+fn set_client_name(lib: Library) {
     type SetClientProcessName = unsafe extern "C" fn(*const c_char);
-    // SAFETY: handle is a live dlopen handle; the name is NUL-terminated.
-    let p = unsafe { libc::dlsym(handle, c"wbcSetClientProcessName".as_ptr()) };
+    // SAFETY: the type is `void wbcSetClientProcessName(const char *name)` (wbclient.h, WBCLIENT_0.15).
+    let set = unsafe { lib.function::<SetClientProcessName>(c"wbcSetClientProcessName") };
     // SAFETY: glibc initialises program_invocation_short_name before any code runs and never frees it.
     let name = unsafe { program_invocation_short_name };
-    if p.is_null() || name.is_null() {
-        return;
+    if let (Some(set), false) = (set, name.is_null()) {
+        // SAFETY: libwbclient copies the NUL-terminated name into its own buffer.
+        unsafe { set(name) };
     }
-    // SAFETY: p is libwbclient's `void wbcSetClientProcessName(const char *name)` (wbclient.h, WBCLIENT_0.15),
-    // which copies the NUL-terminated name into its own buffer.
-    unsafe { std::mem::transmute::<*mut c_void, SetClientProcessName>(p)(name) };
 }
 
 /// Copies a C string owned by libwbclient (NULL → None).
