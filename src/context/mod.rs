@@ -23,7 +23,7 @@ use crate::ntlm::initiator::{
     Initiator, InitiatorConfig, InitiatorCredential, InitiatorStep, Requested,
 };
 use crate::ntlm::security::{SecurityError, SessionSecurity};
-use crate::ntlm::validator::Refusal;
+use crate::ntlm::validator::{BackendAnswer, Refusal};
 use crate::oids;
 use crate::status::*;
 
@@ -86,6 +86,8 @@ pub struct SecContext {
     log: Option<std::path::PathBuf>,
     /// Who writes the negotiation's audit record.
     audit: AuditBy,
+    /// Acceptor: which back-end validated the AUTHENTICATE, and whether it refused.
+    answer: Option<BackendAnswer>,
 }
 
 /// Who writes the audit record ([`crate::audit`]) of a negotiation a context takes part in.
@@ -236,6 +238,7 @@ impl SecContext {
             target,
             log: cfg.debug_file.clone(),
             audit,
+            answer: None,
         };
         if ctx.log.is_some() {
             ctx.log(format_args!(
@@ -375,6 +378,7 @@ impl SecContext {
             target: None,
             log: cfg.debug_file.clone(),
             audit,
+            answer: None,
         };
         if ctx.log.is_some() {
             ctx.log(format_args!(
@@ -412,10 +416,10 @@ impl SecContext {
         } else {
             None
         };
-        let mut answer = None;
         let result = std::mem::take(acc)
-            .step_answered(input, channel_bindings, &mut answer)
+            .step_answered(input, channel_bindings, &mut self.answer)
             .map_err(ntlm_error);
+        let answer = self.answer.clone();
         let audit = self.audit == AuditBy::Context;
         if let Some(stats) = backend.and_then(|v| v.stats()) {
             crate::debug::event(self.log.as_deref(), format_args!("acceptor: {stats}"));
@@ -468,6 +472,13 @@ impl SecContext {
                 })
             }
         }
+    }
+
+    /// Acceptor: which back-end validated the initiator's AUTHENTICATE and whether it refused (`None` before
+    /// the AUTHENTICATE, or when no back-end was asked). For the audit record of a negotiation that drives
+    /// this context (our SPNEGO engine, [`AuditBy::Spnego`]).
+    pub fn backend_answer(&self) -> Option<&BackendAnswer> {
+        self.answer.as_ref()
     }
 
     fn log(&self, message: std::fmt::Arguments<'_>) {
@@ -763,6 +774,7 @@ impl SecContext {
             target,
             log: None,
             audit: AuditBy::Context,
+            answer: None,
         })
     }
 
@@ -781,6 +793,7 @@ impl SecContext {
             target,
             log: None,
             audit: AuditBy::Context,
+            answer: None,
         })
     }
 }

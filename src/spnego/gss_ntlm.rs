@@ -10,6 +10,7 @@ use crate::context::{flags, AuditBy, SecContext, Step};
 use crate::creds::config::Config;
 use crate::creds::Credential;
 use crate::names::{Name, NameSystem};
+use crate::ntlm::validator::BackendAnswer;
 use crate::oids;
 use crate::status::GssError;
 
@@ -124,6 +125,10 @@ impl Mechanism for GssNtlmMech {
 
     fn peer_name(&self) -> Option<String> {
         self.ctx.source_name().map(|n| n.display())
+    }
+
+    fn backend(&self) -> Option<BackendAnswer> {
+        self.ctx.backend_answer().cloned()
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {
