@@ -22,6 +22,8 @@
 #                                                    KRB5CCNAME=DIR/krb5cc, set)
 #                  scripts/ad-env.sh samba-stop DIR  stop only samba (to test a DC that went away)
 #                  scripts/ad-env.sh samba-start DIR start it again
+#                  scripts/ad-env.sh ntlm-auth DIR V set the DC's `ntlm auth` (Samba's default ntlmv2-only; yes
+#                                                    accepts NTLMv1 too) and restart samba
 #                  scripts/ad-env.sh template        (re)provision the template only
 #                  scripts/ad-env.sh http DIR        start Apache + mod_auth_gssapi inside the namespaces, serving
 #                                                    http://www.ad.test/ (127.0.0.2:80) with HTTP/www.ad.test's
@@ -372,6 +374,19 @@ cmd_stop() {
   [ "${AD_ENV_KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
 
+cmd_ntlm_auth() { # cmd_ntlm_auth DIR VALUE
+  local dir=$1 value=${2:-}
+  case "$value" in
+    yes|no|ntlmv1-permitted|ntlmv2-only|mschapv2-and-ntlmv2-only|disabled) ;;
+    *) die "ntlm-auth needs one of yes, no, ntlmv1-permitted, ntlmv2-only, mschapv2-and-ntlmv2-only, disabled" ;;
+  esac
+  sed -i '/^[[:space:]]*ntlm auth[[:space:]]*=/d' "$dir/etc/smb.conf"
+  sed -i "s/^\[global\]\$/[global]\n\tntlm auth = $value/" "$dir/etc/smb.conf"
+  grep -q "ntlm auth = $value" "$dir/etc/smb.conf" || die "no [global] section in $dir/etc/smb.conf"
+  samba_stop "$dir"
+  samba_start "$dir" "$NS_PID"
+}
+
 cmd_status() {
   load_state "${1:-}"
   in_ns "$NS_PID" wbinfo -P >/dev/null 2>&1 || { echo "ad-env: winbindd does not answer" >&2; return 1; }
@@ -389,7 +404,8 @@ case "${1:-}" in
         exec nsenter -t "$NS_PID" -n -m -u -- env KRB5_CONFIG=/etc/krb5.conf KRB5CCNAME="FILE:$d/krb5cc" "$@" ;;
   samba-stop) shift; load_state "${1:-}"; samba_stop "$1" ;;
   samba-start) shift; load_state "${1:-}"; samba_start "$1" "$NS_PID" ;;
+  ntlm-auth) shift; load_state "${1:-}"; cmd_ntlm_auth "$1" "${2:-}" ;;
   template) shift; cmd_template ;;
   http) shift; cmd_http "${1:-}" ;;
-  *) sed -n '2,36p' "$0"; exit 2 ;;
+  *) sed -n '2,38p' "$0"; exit 2 ;;
 esac

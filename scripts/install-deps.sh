@@ -24,6 +24,9 @@ declare -A PKG_GROUPS=(
   [suites]="dpkg-dev build-essential libkrb5-dev python3-venv python3-dev python3-gssapi gss-ntlmssp krb5-kdc krb5-admin-server krb5-user"
   # issue 11's HTTP tests through the SPNEGO interposer: Apache under libfaketime for a skewed server clock
   [interposer]="libfaketime apache2 libapache2-mod-auth-gssapi krb5-kdc krb5-admin-server krb5-user curl valgrind"
+  # ThreadSanitizer on the winbind path (scripts/tsan-concurrency.sh, run by tests/ad_winbind/): Debian's own
+  # Rust with std's sources (-Zbuild-std under RUSTC_BOOTSTRAP=1; rustup's nightly ships no rust-src here) and libtsan
+  [tsan]="rustc-web cargo-web rust-web-src gcc libtsan2 libkrb5-dev"
   [ad]="samba samba-ad-dc samba-ad-provision winbind libwbclient0 libwbclient-dev smbclient ldb-tools krb5-user gss-ntlmssp krb5-gss-samples iproute2 util-linux"
 )
 # PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).
@@ -32,8 +35,8 @@ declare -A PIP_GROUPS=(
   [http]="pyspnego==0.12.* requests-gssapi"
 )
 # Order in which groups are listed/installed.
-GROUP_ORDER=(build test interop http interposer deb suites ad)
-DEFAULT_GROUPS=(build test interop http interposer deb suites ad)
+GROUP_ORDER=(build test interop http interposer deb suites ad tsan)
+DEFAULT_GROUPS=(build test interop http interposer deb suites ad tsan)
 
 print_only=0
 chosen=()

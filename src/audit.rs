@@ -101,6 +101,10 @@ pub struct Record {
     /// True when the negotiation restarted after a rejected Kerberos token (or the acceptor moved on to the
     /// next mechanism instead of rejecting).
     pub restarted: bool,
+    /// Acceptor: the back-end that validated the NTLM response (`user file`, `winbind`), when one was asked.
+    pub backend: Option<String>,
+    /// Acceptor: why that back-end refused ([`crate::ntlm::validator::Refusal::reason`]), when it did.
+    pub refusal: Option<&'static str>,
 }
 
 impl Record {
@@ -118,6 +122,8 @@ impl Record {
             kerberos: None,
             ntlm_policy: None,
             restarted: false,
+            backend: None,
+            refusal: None,
         }
     }
 
@@ -164,6 +170,10 @@ impl Record {
             }
         );
         json_opt(&mut s, self.failure.as_deref());
+        s.push_str(",\"backend\":");
+        json_opt(&mut s, self.backend.as_deref());
+        s.push_str(",\"refusal\":");
+        json_opt(&mut s, self.refusal);
         s.push_str(",\"kerberos_not_used\":");
         json_opt(&mut s, self.kerberos.map(KerberosSkip::as_str));
         s.push_str(",\"ntlm_policy\":");
@@ -204,6 +214,13 @@ impl Record {
         }
         if self.restarted {
             s.push_str(" restarted=yes");
+        }
+        if let Some(b) = &self.backend {
+            s.push_str(" backend=");
+            quoted(&mut s, b);
+        }
+        if let Some(r) = self.refusal {
+            let _ = write!(s, " refusal={r}");
         }
         if let Some(f) = &self.failure {
             s.push_str(" failure=");
@@ -355,6 +372,8 @@ mod tests {
         r.kerberos = Some(KerberosSkip::ServerRejected);
         r.ntlm_policy = Some(Decision::Deny);
         r.restarted = true;
+        r.backend = Some("winbind".into());
+        r.refusal = Some("wrong-password");
         r
     }
 
@@ -366,6 +385,9 @@ mod tests {
         assert!(line.starts_with("{\"time\":1700000000.123,\"role\":\"acceptor\""));
         assert!(line.contains("\"offered\":[\"krb5-ms\",\"ntlm\",\"1.2.3.4\"]"));
         assert!(line.contains("\"chosen\":\"ntlm\",\"outcome\":\"failure\""));
+        assert!(line.contains(
+            "fake line\",\"backend\":\"winbind\",\"refusal\":\"wrong-password\",\"kerberos_not_used\""
+        ));
         assert!(line.contains("\"kerberos_not_used\":\"server-rejected\""));
         assert!(line.contains("\"ntlm_policy\":\"deny\",\"restarted\":true}"));
         assert!(line.contains("EVIL\\\\\\\"x\\\",\\\"outcome"));
@@ -383,7 +405,10 @@ mod tests {
         assert!(!line.contains('\n') && !line.contains('\r') && line.is_ascii());
         assert!(line.contains("\\x0a\\x1b[31m \\xc3\\xa9\""));
         assert!(line.contains(" addr=10.0.0.1 offered=krb5-ms,ntlm,1.2.3.4 chosen=ntlm"));
-        assert!(line.contains("kerberos-not-used=server-rejected ntlm-policy=deny restarted=yes"));
+        assert!(line.contains(
+            "kerberos-not-used=server-rejected ntlm-policy=deny restarted=yes backend=\"winbind\" \
+             refusal=wrong-password failure="
+        ));
         assert!(line.ends_with("failure=\"denied\\x0d\\x0afake line\""));
     }
 
@@ -395,7 +420,7 @@ mod tests {
             r.to_json(),
             "{\"time\":0.000,\"role\":\"initiator\",\"protocol\":\"ntlm\",\"peer\":null,\"peer_addr\":null,\
              \"offered\":[],\"chosen\":null,\"outcome\":\"success\",\"failure\":null,\
-             \"kerberos_not_used\":null,\"ntlm_policy\":null,\"restarted\":false}"
+             \"backend\":null,\"refusal\":null,\"kerberos_not_used\":null,\"ntlm_policy\":null,\"restarted\":false}"
         );
         assert!(!r.involves_ntlm());
     }

@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::ad::{script, Dc};
 use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,35 +18,10 @@ use std::time::Duration;
 
 const TEST: &str = "ad_http";
 
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/ad-env.sh")
-}
-
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-/// The DC with Apache in its namespaces; both stopped and the directory removed on drop.
+/// The DC with Apache in its namespaces; both stopped and the directory removed on drop (by the [`Dc`]).
 struct Site {
-    dir: PathBuf,
+    dc: Dc,
     log: PathBuf,
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = Command::new(script())
-            .arg("stop")
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .status();
-    }
 }
 
 /// One HTTP exchange: status code and body.
@@ -64,27 +40,13 @@ impl Reply {
 
 impl Site {
     fn start(plugin: &Path, log: PathBuf) -> Result<Site, String> {
-        let out = Command::new(script())
-            .arg("start")
-            .env("AD_ENV_LIFETIME", "600")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run ad-env.sh: {e}"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let dir = stdout.lines().last().unwrap_or_default().trim().to_string();
-        if !out.status.success() || !Path::new(&dir).join("state").is_file() {
-            return Err(format!(
-                "ad-env.sh start failed:\n{stdout}{}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
         let site = Site {
-            dir: dir.into(),
+            dc: Dc::start(600)?,
             log,
         };
         let out = Command::new(script())
             .arg("http")
-            .arg(&site.dir)
+            .arg(&site.dc.dir)
             .env("GSS_NEGOTIATE_SO", plugin)
             .env("AD_ENV_LIFETIME", "600")
             .stdin(Stdio::null())
@@ -104,11 +66,11 @@ impl Site {
     fn sh(&self, script_text: &str) -> Outcome {
         let mut c = Command::new(script());
         c.arg("exec")
-            .arg(&self.dir)
+            .arg(&self.dc.dir)
             .arg("env")
             .arg(format!(
                 "GSS_MECH_CONFIG={}",
-                self.dir.join("www/mech.conf").display()
+                self.dc.dir.join("www/mech.conf").display()
             ))
             .arg("sh")
             .arg("-c")
@@ -119,7 +81,10 @@ impl Site {
     /// `curl --negotiate` to `path`, with `NTLM_USER_FILE` = DIR/www/`users` when given.
     fn get(&self, path: &str, users: Option<&str>) -> Reply {
         let file = users.map_or(String::new(), |u| {
-            format!("NTLM_USER_FILE={} ", self.dir.join("www").join(u).display())
+            format!(
+                "NTLM_USER_FILE={} ",
+                self.dc.dir.join("www").join(u).display()
+            )
         });
         let out = self.sh(&format!(
             "{file}curl -s --max-time 30 --negotiate -u : -w '\\nHTTP_CODE=%{{http_code}}\\n' \
@@ -138,7 +103,7 @@ impl Site {
     }
 
     fn www_log(&self, name: &str) -> String {
-        fs::read_to_string(self.dir.join("www/logs").join(name)).unwrap_or_default()
+        fs::read_to_string(self.dc.dir.join("www/logs").join(name)).unwrap_or_default()
     }
 }
 
@@ -181,7 +146,7 @@ fn apache_kerberos_and_ntlm_from_one_domain_controller() {
     };
 
     // The server has no NTLM user file: Apache's environment names none.
-    let state = fs::read_to_string(site.dir.join("state")).unwrap_or_default();
+    let state = fs::read_to_string(site.dc.dir.join("state")).unwrap_or_default();
     let httpd_pid = state
         .lines()
         .find_map(|l| l.strip_prefix("HTTPD_PID="))
@@ -246,7 +211,7 @@ fn apache_kerberos_and_ntlm_from_one_domain_controller() {
 
     // A wrong password: refused, and the DC's reason is in Apache's error log.
     fs::write(
-        site.dir.join("www/wrong.users"),
+        site.dc.dir.join("www/wrong.users"),
         "ADTEST:alice:not-her-password\n",
     )
     .expect("write");

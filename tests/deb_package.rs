@@ -15,17 +15,6 @@ use std::time::Duration;
 
 const TEST: &str = "deb_installs_serves_mit_and_removes_cleanly";
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
 fn build_deb() -> PathBuf {
     if let Some(p) = std::env::var_os("GSS_NEGOTIATE_DEB") {
         return PathBuf::from(p);

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use gss_negotiate::context::SecContext;
+use gss_negotiate::context::{AuditBy, SecContext};
 use gss_negotiate::creds::config::Config;
 use gss_negotiate::creds::{acquire_with_password, CredUsage};
 use gss_negotiate::names::{parse_hostbased, Name, NameSystem};
@@ -42,17 +42,37 @@ fn config(dir: &Path) -> Config {
 
 /// Runs a handshake to `target`, the acceptor given `server_cb`; returns where it failed, if it did.
 fn handshake(cfg: &Config, target: &str, server_cb: Option<[u8; 16]>) -> Result<(), GssError> {
+    handshake_as(
+        cfg,
+        "testuser",
+        "Passw0rd!",
+        target,
+        server_cb,
+        AuditBy::Context,
+    )
+}
+
+/// [`handshake`] as `TESTDOM\user` with `password`, both contexts audited by `audit`.
+fn handshake_as(
+    cfg: &Config,
+    user: &str,
+    password: &str,
+    target: &str,
+    server_cb: Option<[u8; 16]>,
+    audit: AuditBy,
+) -> Result<(), GssError> {
     let cred = acquire_with_password(
         &Name::User {
-            user: "testuser".into(),
+            user: user.into(),
             domain: Some("TESTDOM".into()),
         },
-        &Password::new("Passw0rd!"),
+        &Password::new(password),
         CredUsage::Initiate,
     )?;
     let target = parse_hostbased(target, &Host)?;
-    let (mut client, first) = SecContext::initiate(Some(cred), Some(target), 0, cfg)?;
-    let mut server = SecContext::accept(None, cfg, &Host)?;
+    let (mut client, first) =
+        SecContext::initiate_audited(Some(cred), Some(target), 0, cfg, audit)?;
+    let mut server = SecContext::accept_audited(None, cfg, &Host, audit)?;
     let challenge = server.accept_step(&first.output, server_cb)?;
     let auth = client.init_step(Some(&challenge.output), None)?;
     let done = server.accept_step(&auth.output, server_cb)?;
@@ -180,6 +200,74 @@ fn policy_file_governs_raw_ntlm_and_audits_it() {
     for l in audit_lines(&audit) {
         serde_json::from_str::<serde_json::Value>(&l).expect("valid JSON line");
     }
+
+    // Every acceptor line names the back-end that validated the response and, for a refusal, the reason.
+    use_policy(
+        &dir.0,
+        10,
+        "ntlm.incoming = allow
+",
+    );
+    let before = audit_lines(&audit).len();
+    let t = "HTTP@www.example.test";
+    handshake(&cfg, t, None).expect("user file logon");
+    let e = handshake_as(&cfg, "testuser", "wrong", t, None, AuditBy::Context).unwrap_err();
+    assert_eq!(e.minor, Minor::WrongPassword, "{e}");
+    let e = handshake_as(&cfg, "nobody", "x", t, None, AuditBy::Context).unwrap_err();
+    assert_eq!(e.minor, Minor::UnknownUser, "{e}");
+    let lines = audit_lines(&audit);
+    let acceptor: Vec<serde_json::Value> = lines[before..]
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .filter(|v: &serde_json::Value| v["role"] == "acceptor")
+        .collect();
+    let seen: Vec<(&str, &str, Option<&str>)> = acceptor
+        .iter()
+        .map(|v| {
+            (
+                v["outcome"].as_str().unwrap_or(""),
+                v["backend"].as_str().unwrap_or(""),
+                v["refusal"].as_str(),
+            )
+        })
+        .collect();
+    // With libwbclient on the machine the default back-end is the user file, then winbind: a user neither
+    // knows is refused by both (the audit line names every back-end asked).
+    let unknown_by = seen.get(2).map_or("", |s| s.1);
+    assert!(
+        ["user file", "user file,winbind"].contains(&unknown_by),
+        "{lines:?}"
+    );
+    assert_eq!(
+        seen,
+        [
+            ("success", "user file", None),
+            ("failure", "user file", Some("wrong-password")),
+            ("failure", unknown_by, Some("unknown-user")),
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(acceptor[0]["peer"], "TESTDOM\\testuser");
+    assert!(
+        acceptor[1]["failure"]
+            .as_str()
+            .is_some_and(|f| f.contains("password does not match")),
+        "{lines:?}"
+    );
+    // No line holds the password (the wrong one included).
+    assert!(
+        lines[before..]
+            .iter()
+            .all(|l| !l.contains("Passw0rd") && !l.contains("wrong\"")),
+        "{lines:?}"
+    );
+
+    // Contexts that our SPNEGO engine drives (AuditBy::Spnego, as spnego::gss_ntlm makes them) write no line
+    // of their own, accepted or refused: the engine writes the negotiation's one record.
+    let before = audit_lines(&audit).len();
+    handshake_as(&cfg, "testuser", "Passw0rd!", t, None, AuditBy::Spnego).expect("logon");
+    handshake_as(&cfg, "testuser", "wrong", t, None, AuditBy::Spnego).unwrap_err();
+    assert_eq!(audit_lines(&audit).len(), before);
     std::env::remove_var("GSS_NEGOTIATE_POLICY");
     std::env::remove_var("GSS_NEGOTIATE_AUDIT");
 }

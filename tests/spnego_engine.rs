@@ -61,6 +61,12 @@ fn ntlm_only_exchanges_mics_and_keys_match() {
     assert_eq!(ar.ntlm_policy, Some(Decision::Allow));
     assert_eq!(ar.peer.as_deref(), Some("TESTDOM\\alice"));
     assert_eq!(ir.peer.as_deref(), Some("HTTP/server.testdom.test"));
+    // The acceptor's record names the back-end that validated the response; the initiator's has none.
+    assert_eq!(
+        (ar.backend.as_deref(), ar.refusal),
+        (Some("user file"), None)
+    );
+    assert_eq!((ir.backend.as_deref(), ir.refusal), (None, None));
 }
 
 #[test]
@@ -560,11 +566,12 @@ fn wrong_password_is_rejected_with_a_reject_token() {
     assert!(matches!(o.acceptor, Some(Err(SpnegoError::Mechanism(_)))));
     assert_eq!(o.t.resp(3).neg_state, Some(NegState::Reject));
     assert_eq!(o.initiator.unwrap_err(), SpnegoError::Rejected);
-    assert!(only(&aa.records())
-        .failure
-        .as_deref()
-        .unwrap()
-        .contains("password"));
+    let r = aa.records();
+    assert!(only(&r).failure.as_deref().unwrap().contains("password"));
+    assert_eq!(
+        (only(&r).backend.as_deref(), only(&r).refusal),
+        (Some("user file"), Some("wrong-password"))
+    );
 }
 
 #[test]

@@ -240,8 +240,11 @@ fn ntlm_from_the_gss_layer_objects_negotiates_inside_spnego() {
             Ok(Box::new(m) as Box<dyn gss_negotiate::spnego::mech::Mechanism>)
         }
     };
+    let audit = Arc::new(MemoryAudit::default());
+    let acceptor_audit = audit.clone();
     let acceptor = move || {
         let c = path.clone();
+        let audit = acceptor_audit.clone();
         Session::acceptor(Box::new(move || AcceptorConfig {
             mechs: vec![MechEntry::new(ntlm_oid(), {
                 let c = c.clone();
@@ -254,7 +257,7 @@ fn ntlm_from_the_gss_layer_objects_negotiates_inside_spnego() {
             })],
             peer_addr: None,
             policy: allow(),
-            audit: Arc::new(MemoryAudit::default()),
+            audit: audit.clone(),
         }))
     };
 
@@ -292,5 +295,19 @@ fn ntlm_from_the_gss_layer_objects_negotiates_inside_spnego() {
     let mut acc = acceptor();
     assert!(drive(&mut ini, &mut acc).is_err());
     assert!(!acc.is_complete());
+    // The engine's one record per negotiation names the back-end and, for the refusal, its reason.
+    let records = audit.records();
+    let seen: Vec<(Option<&str>, Option<&str>, bool)> = records
+        .iter()
+        .map(|r| (r.backend.as_deref(), r.refusal, r.failure.is_none()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Some("user file"), None, true),
+            (Some("user file"), Some("wrong-password"), false)
+        ],
+        "{records:?}"
+    );
     let _ = std::fs::remove_file(&users);
 }

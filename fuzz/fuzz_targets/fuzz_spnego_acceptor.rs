@@ -9,8 +9,12 @@
 //! names an authenticated client that the policy allows.
 #![no_main]
 
-use std::any::Any;
+#[path = "common/spnego.rs"]
+mod common;
+
 use std::sync::Arc;
+
+use common::{krb_entry, rejected, tokens};
 
 use gss_negotiate::audit::MemoryAudit;
 use gss_negotiate::ntlm::acceptor::{AcceptorConfig as NtlmConfig, CredentialLookup, UserSecrets};
@@ -19,8 +23,8 @@ use gss_negotiate::ntlm::env::SystemEnvironment;
 use gss_negotiate::ntlm::secret::Password;
 use gss_negotiate::policy::Policy;
 use gss_negotiate::spnego::acceptor::{AcceptorConfig, AcceptorStart, AcceptorStep};
-use gss_negotiate::spnego::mech::{MechEntry, MechError, MechFailure, MechStep, Mechanism, NtlmMech};
-use gss_negotiate::spnego::{NegState, Oid, SpnegoToken, OID_KRB5, OID_NTLMSSP};
+use gss_negotiate::spnego::mech::{MechEntry, MechStep, Mechanism, NtlmMech};
+use gss_negotiate::spnego::{NegState, Oid, SpnegoToken, OID_NTLMSSP};
 use libfuzzer_sys::fuzz_target;
 
 struct Users;
@@ -35,47 +39,16 @@ impl CredentialLookup for Users {
     }
 }
 
-#[derive(Debug)]
-struct Krb {
-    rejects: bool,
-}
-impl Mechanism for Krb {
-    fn step(&mut self, input: Option<&[u8]>) -> Result<MechStep, MechError> {
-        match input {
-            Some(t) if !self.rejects && t.first() == Some(&b'K') => Ok(MechStep {
-                output: t.get(1..).unwrap_or_default().to_vec(),
-                complete: t.len() % 2 == 0,
-            }),
-            _ => Err(MechError::new(MechFailure::Rejected, "no")),
-        }
+/// The stand-in's accepting side: a token `K…` is accepted (answered with the rest; complete when its length
+/// is even), anything else rejected.
+fn krb_accepts(input: Option<&[u8]>) -> Result<MechStep, gss_negotiate::spnego::mech::MechError> {
+    match input {
+        Some(t) if t.first() == Some(&b'K') => Ok(MechStep {
+            output: t.get(1..).unwrap_or_default().to_vec(),
+            complete: t.len() % 2 == 0,
+        }),
+        _ => rejected(),
     }
-    fn get_mic(&mut self, msg: &[u8]) -> Result<Vec<u8>, MechError> {
-        Ok(msg.iter().rev().copied().collect())
-    }
-    fn verify_mic(&mut self, msg: &[u8], mic: &[u8]) -> Result<(), MechError> {
-        if msg.iter().rev().copied().eq(mic.iter().copied()) {
-            Ok(())
-        } else {
-            Err(MechError::new(MechFailure::Rejected, "mic"))
-        }
-    }
-    fn integrity(&self) -> bool {
-        true
-    }
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
-    }
-}
-
-fn tokens(mut data: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    while data.len() >= 2 && out.len() < 8 {
-        let n = usize::from(u16::from_le_bytes([data[0], data[1]]));
-        let end = (2 + n).min(data.len());
-        out.push(&data[2..end]);
-        data = &data[end..];
-    }
-    out
 }
 
 fn check_failure(token: &Option<Vec<u8>>) {
@@ -101,15 +74,19 @@ fuzz_target!(|data: &[u8]| {
     let policy = Arc::new(Policy::parse(&text).unwrap());
     let mut mechs = Vec::new();
     if cfg & 2 != 0 {
-        let rejects = cfg & 8 != 0;
-        mechs.push(MechEntry::new(Oid::from_dotted(OID_KRB5).unwrap(), move || {
-            Ok(Box::new(Krb { rejects }) as Box<dyn Mechanism>)
+        mechs.push(krb_entry(if cfg & 8 != 0 {
+            |_| rejected()
+        } else {
+            krb_accepts
         }));
     }
-    mechs.push(MechEntry::new(Oid::from_dotted(OID_NTLMSSP).unwrap(), || {
-        let cfg = NtlmConfig::new(Arc::new(Users), Arc::new(SystemEnvironment));
-        Ok(Box::new(NtlmMech::acceptor(cfg, None)) as Box<dyn Mechanism>)
-    }));
+    mechs.push(MechEntry::new(
+        Oid::from_dotted(OID_NTLMSSP).unwrap(),
+        || {
+            let cfg = NtlmConfig::new(Arc::new(Users), Arc::new(SystemEnvironment));
+            Ok(Box::new(NtlmMech::acceptor(cfg, None)) as Box<dyn Mechanism>)
+        },
+    ));
     let audit = Arc::new(MemoryAudit::default());
     let start = AcceptorStart::new(AcceptorConfig {
         mechs,

@@ -7,8 +7,12 @@
 //! we offered, NTLM only when the policy allows it; a restart happens at most once.
 #![no_main]
 
-use std::any::Any;
+#[path = "common/spnego.rs"]
+mod common;
+
 use std::sync::Arc;
+
+use common::{krb_entry, rejected, tokens};
 
 use gss_negotiate::audit::MemoryAudit;
 use gss_negotiate::ntlm::crypto::ntowfv1;
@@ -17,53 +21,23 @@ use gss_negotiate::ntlm::initiator::{InitiatorConfig as NtlmConfig, InitiatorCre
 use gss_negotiate::ntlm::secret::Password;
 use gss_negotiate::policy::Policy;
 use gss_negotiate::spnego::initiator::{InitiatorConfig, InitiatorStart, InitiatorStep};
-use gss_negotiate::spnego::mech::{MechEntry, MechError, MechFailure, MechStep, Mechanism, NtlmMech};
+use gss_negotiate::spnego::mech::{MechEntry, MechError, MechStep, Mechanism, NtlmMech};
 use gss_negotiate::spnego::{Oid, SpnegoToken, OID_KRB5, OID_NTLMSSP};
 use libfuzzer_sys::fuzz_target;
 
-#[derive(Debug)]
-struct Krb;
-impl Mechanism for Krb {
-    fn step(&mut self, input: Option<&[u8]>) -> Result<MechStep, MechError> {
-        match input {
-            None => Ok(MechStep {
-                output: b"AP-REQ".to_vec(),
-                complete: false,
-            }),
-            Some(b"AP-REP") => Ok(MechStep {
-                output: Vec::new(),
-                complete: true,
-            }),
-            Some(_) => Err(MechError::new(MechFailure::Rejected, "no")),
-        }
+/// The stand-in's initiating side: sends `AP-REQ`, completes on `AP-REP`, rejects anything else.
+fn krb_initiates(input: Option<&[u8]>) -> Result<MechStep, MechError> {
+    match input {
+        None => Ok(MechStep {
+            output: b"AP-REQ".to_vec(),
+            complete: false,
+        }),
+        Some(b"AP-REP") => Ok(MechStep {
+            output: Vec::new(),
+            complete: true,
+        }),
+        Some(_) => rejected(),
     }
-    fn get_mic(&mut self, msg: &[u8]) -> Result<Vec<u8>, MechError> {
-        Ok(msg.iter().rev().copied().collect())
-    }
-    fn verify_mic(&mut self, msg: &[u8], mic: &[u8]) -> Result<(), MechError> {
-        if msg.iter().rev().copied().eq(mic.iter().copied()) {
-            Ok(())
-        } else {
-            Err(MechError::new(MechFailure::Rejected, "mic"))
-        }
-    }
-    fn integrity(&self) -> bool {
-        true
-    }
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
-    }
-}
-
-fn tokens(mut data: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    while data.len() >= 2 && out.len() < 8 {
-        let n = usize::from(u16::from_le_bytes([data[0], data[1]]));
-        let end = (2 + n).min(data.len());
-        out.push(&data[2..end]);
-        data = &data[end..];
-    }
-    out
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -80,20 +54,21 @@ fuzz_target!(|data: &[u8]| {
     let policy = Arc::new(Policy::parse(&text).unwrap());
     let mut mechs = Vec::new();
     if cfg & 2 != 0 {
-        mechs.push(MechEntry::new(Oid::from_dotted(OID_KRB5).unwrap(), || {
-            Ok(Box::new(Krb) as Box<dyn Mechanism>)
-        }));
+        mechs.push(krb_entry(krb_initiates));
     }
-    mechs.push(MechEntry::new(Oid::from_dotted(OID_NTLMSSP).unwrap(), || {
-        let cred = InitiatorCredential::User {
-            user: "alice".into(),
-            domain: "TESTDOM".into(),
-            nt_hash: ntowfv1(&Password::new("Passw0rd!")),
-            lm_hash: None,
-        };
-        let cfg = NtlmConfig::new(cred, Arc::new(SystemEnvironment));
-        Ok(Box::new(NtlmMech::initiator(cfg, None)) as Box<dyn Mechanism>)
-    }));
+    mechs.push(MechEntry::new(
+        Oid::from_dotted(OID_NTLMSSP).unwrap(),
+        || {
+            let cred = InitiatorCredential::User {
+                user: "alice".into(),
+                domain: "TESTDOM".into(),
+                nt_hash: ntowfv1(&Password::new("Passw0rd!")),
+                lm_hash: None,
+            };
+            let cfg = NtlmConfig::new(cred, Arc::new(SystemEnvironment));
+            Ok(Box::new(NtlmMech::initiator(cfg, None)) as Box<dyn Mechanism>)
+        },
+    ));
     let audit = Arc::new(MemoryAudit::default());
     let mut start = InitiatorStart::new(InitiatorConfig {
         mechs,

@@ -23,7 +23,7 @@ use crate::ntlm::initiator::{
     Initiator, InitiatorConfig, InitiatorCredential, InitiatorStep, Requested,
 };
 use crate::ntlm::security::{SecurityError, SessionSecurity};
-use crate::ntlm::validator::Refusal;
+use crate::ntlm::validator::{BackendAnswer, Refusal};
 use crate::oids;
 use crate::status::*;
 
@@ -84,18 +84,19 @@ pub struct SecContext {
     target: Option<Name>,
     /// The debug log file (`GSS_NEGOTIATE_DEBUG` / `GSSNTLMSSP_DEBUG`), if any.
     log: Option<std::path::PathBuf>,
-    /// Whether this context applies the raw-NTLM policy and writes its audit records ([`crate::policy::raw`]).
-    /// False when our SPNEGO engine drives it: the engine decides and audits once per negotiation.
-    raw_policy: bool,
+    /// Who writes the negotiation's audit record.
+    audit: AuditBy,
+    /// Acceptor: which back-end validated the AUTHENTICATE, and whether it refused.
+    answer: Option<BackendAnswer>,
 }
 
-/// Who applies the NTLM policy and writes the audit record for a context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicyScope {
-    /// The context itself ([`crate::policy::raw`]): raw NTLM, or NTLM under MIT's SPNEGO.
-    Raw,
-    /// Our SPNEGO engine, once per negotiation: the context neither evaluates nor logs (channel bindings that
-    /// the policy requires are still enforced).
+/// Who writes the audit record ([`crate::audit`]) of a negotiation a context takes part in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuditBy {
+    /// The context itself (raw NTLM, e.g. under MIT's SPNEGO): [`crate::policy::raw`].
+    #[default]
+    Context,
+    /// Our SPNEGO engine, which drives the context and writes the negotiation's one record itself.
     Spnego,
 }
 
@@ -154,16 +155,16 @@ impl SecContext {
         req_flags: u32,
         cfg: &Config,
     ) -> Result<(SecContext, Step), GssError> {
-        SecContext::initiate_in(cred, target, req_flags, cfg, PolicyScope::Raw)
+        Self::initiate_audited(cred, target, req_flags, cfg, AuditBy::Context)
     }
 
-    /// [`SecContext::initiate`] with the policy applied by `scope`.
-    pub fn initiate_in(
+    /// [`SecContext::initiate`], with the audit record written by `audit`.
+    pub fn initiate_audited(
         cred: Option<Credential>,
         target: Option<Name>,
         req_flags: u32,
         cfg: &Config,
-        scope: PolicyScope,
+        audit: AuditBy,
     ) -> Result<(SecContext, Step), GssError> {
         let base_flags = cred.as_ref().and_then(|c| c.neg_flags).map(NegotiateFlags);
         // A failure before the context exists is logged here (or by `acquire_initiator`); later ones by
@@ -221,8 +222,9 @@ impl SecContext {
                 },
             ),
         };
-        if scope == PolicyScope::Raw {
-            crate::policy::raw::check_outgoing(spn_of(target.as_ref()).as_deref())?;
+        // Inside our SPNEGO the engine has applied the policy (once per negotiation).
+        if audit == AuditBy::Context {
+            crate::policy::raw::check_outgoing(spn_of(target.as_ref()).as_deref(), true)?;
         }
         let mut icfg = InitiatorConfig::new(credential, system_environment());
         icfg.workstation = cfg.netbios_computer_name.clone();
@@ -235,7 +237,8 @@ impl SecContext {
             local: Some(local),
             target,
             log: cfg.debug_file.clone(),
-            raw_policy: scope == PolicyScope::Raw,
+            audit,
+            answer: None,
         };
         if ctx.log.is_some() {
             ctx.log(format_args!(
@@ -271,7 +274,7 @@ impl SecContext {
         match result {
             Err(e) => {
                 self.log(format_args!("initiator: failed: {e}"));
-                if self.raw_policy {
+                if self.audit == AuditBy::Context {
                     crate::policy::raw::initiator_done(
                         spn_of(self.target.as_ref()).as_deref(),
                         Some(&e),
@@ -293,7 +296,7 @@ impl SecContext {
                     est.kind, est.mic_present, est.flags
                 ));
                 self.state = State::Established(est);
-                if self.raw_policy {
+                if self.audit == AuditBy::Context {
                     crate::policy::raw::initiator_done(
                         spn_of(self.target.as_ref()).as_deref(),
                         None,
@@ -313,15 +316,15 @@ impl SecContext {
         cfg: &Config,
         sys: &dyn NameSystem,
     ) -> Result<SecContext, GssError> {
-        SecContext::accept_in(cred, cfg, sys, PolicyScope::Raw)
+        Self::accept_audited(cred, cfg, sys, AuditBy::Context)
     }
 
-    /// [`SecContext::accept`] with the policy applied by `scope`.
-    pub fn accept_in(
+    /// [`SecContext::accept`], with the audit record written by `audit`.
+    pub fn accept_audited(
         cred: Option<Credential>,
         cfg: &Config,
         sys: &dyn NameSystem,
-        scope: PolicyScope,
+        audit: AuditBy,
     ) -> Result<SecContext, GssError> {
         let log_failure = |e: &GssError| {
             crate::debug::event(
@@ -363,13 +366,12 @@ impl SecContext {
         acfg.target_spn = spn_of(own.as_ref());
         acfg.lm_compat_level = level(cfg);
         acfg.allow_anonymous = cfg.allow_anonymous;
-        let policy_cb = match scope {
-            PolicyScope::Raw => crate::policy::raw::check_incoming_start()?,
-            PolicyScope::Spnego => crate::policy::current()
+        let policy_cb = match audit {
+            AuditBy::Context => crate::policy::raw::check_incoming_start(true)?,
+            // Our SPNEGO engine decided; the channel bindings the policy requires still hold.
+            AuditBy::Spnego => crate::policy::current()
                 .map(|p| p.require_channel_bindings)
-                .map_err(|e| {
-                    GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string())
-                })?,
+                .map_err(|e| GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string()))?,
         };
         acfg.require_channel_bindings = policy_cb || cfg.require_channel_bindings;
         if let Some(allowed) = cred.neg_flags {
@@ -380,7 +382,8 @@ impl SecContext {
             local: own,
             target: None,
             log: cfg.debug_file.clone(),
-            raw_policy: scope == PolicyScope::Raw,
+            audit,
+            answer: None,
         };
         if ctx.log.is_some() {
             ctx.log(format_args!(
@@ -419,16 +422,18 @@ impl SecContext {
             None
         };
         let result = std::mem::take(acc)
-            .step(input, channel_bindings)
+            .step_answered(input, channel_bindings, &mut self.answer)
             .map_err(ntlm_error);
+        let answer = self.answer.clone();
+        let audit = self.audit == AuditBy::Context;
         if let Some(stats) = backend.and_then(|v| v.stats()) {
             crate::debug::event(self.log.as_deref(), format_args!("acceptor: {stats}"));
         }
         match result {
             Err(e) => {
                 self.log(format_args!("acceptor: refused: {e}"));
-                if self.raw_policy {
-                    crate::policy::raw::acceptor_failed(&e);
+                if audit {
+                    crate::policy::raw::acceptor_failed(&e, answer.as_ref());
                 }
                 Err(e)
             }
@@ -442,11 +447,14 @@ impl SecContext {
             }
             Ok(AcceptorStep::Done(est)) => {
                 let client = crate::ntlm::error::display_user(&est.domain, &est.user);
-                if self.raw_policy {
-                    if let Err(e) = crate::policy::raw::check_incoming_client(&client) {
-                        self.log(format_args!("acceptor: refused: {e}"));
-                        return Err(e);
-                    }
+                let checked = if audit {
+                    crate::policy::raw::check_incoming_client(&client, answer.as_ref(), true)
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = checked {
+                    self.log(format_args!("acceptor: refused: {e}"));
+                    return Err(e);
                 }
                 if self.log.is_some() {
                     // Only with a debug log: building the user's display name allocates.
@@ -472,6 +480,13 @@ impl SecContext {
                 })
             }
         }
+    }
+
+    /// Acceptor: which back-end validated the initiator's AUTHENTICATE and whether it refused (`None` before
+    /// the AUTHENTICATE, or when no back-end was asked). For the audit record of a negotiation that drives
+    /// this context (our SPNEGO engine, [`AuditBy::Spnego`]).
+    pub fn backend_answer(&self) -> Option<&BackendAnswer> {
+        self.answer.as_ref()
     }
 
     fn log(&self, message: std::fmt::Arguments<'_>) {
@@ -766,7 +781,8 @@ impl SecContext {
             local,
             target,
             log: None,
-            raw_policy: true,
+            audit: AuditBy::Context,
+            answer: None,
         })
     }
 
@@ -784,7 +800,8 @@ impl SecContext {
             local,
             target,
             log: None,
-            raw_policy: true,
+            audit: AuditBy::Context,
+            answer: None,
         })
     }
 }

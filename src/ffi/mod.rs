@@ -10,6 +10,7 @@
 
 pub mod context;
 pub mod cred;
+pub(crate) mod dl;
 pub(crate) mod handles;
 pub mod interposer;
 pub mod iov;

@@ -21,6 +21,7 @@ use super::wire::{
     NtlmV2ClientChallenge, Version, MSV_AV_FLAG_MIC_PRESENT, MSV_AV_FLAG_UNVERIFIED_SPN,
 };
 
+pub use super::validator::BackendAnswer;
 pub use super::validator::{CredentialLookup, LookupFailure, UserSecrets};
 use super::validator::{HashValidator, LogonRequest, Refusal, Response, Validated, Validator};
 
@@ -230,6 +231,20 @@ fn canonical(v: &Validated, auth: &Authenticate) -> (String, String) {
     (user, v.domain.clone())
 }
 
+/// Asks `validator` about `req`, noting in `answer` who answered and how.
+fn validate(
+    validator: &dyn Validator,
+    req: &LogonRequest<'_>,
+    answer: &mut Option<BackendAnswer>,
+) -> Result<Validated, Refusal> {
+    let (result, backend) = validator.validate_answered(req);
+    *answer = Some(BackendAnswer {
+        backend,
+        refusal: result.as_ref().err().map(Refusal::reason),
+    });
+    result
+}
+
 /// The core error for a back-end's refusal of `auth`'s account.
 fn refused(r: Refusal, auth: &Authenticate) -> NtlmError {
     let (user, domain) = (auth.user.clone(), auth.domain.clone());
@@ -256,6 +271,17 @@ impl AcceptorAwaitAuthenticate {
         auth_bytes: &[u8],
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<Established, NtlmError> {
+        self.finish_answered(auth_bytes, channel_bindings, &mut None)
+    }
+
+    /// [`AcceptorAwaitAuthenticate::finish`], also telling in `answer` which back-end validated the response and
+    /// whether it refused (left `None` when no back-end was asked: a malformed message, an anonymous logon, …).
+    pub fn finish_answered(
+        self,
+        auth_bytes: &[u8],
+        channel_bindings: Option<[u8; 16]>,
+        answer: &mut Option<BackendAnswer>,
+    ) -> Result<Established, NtlmError> {
         let cfg = &self.cfg;
         let auth = Authenticate::decode(auth_bytes)?;
         let extra = auth.flags & SECURITY_FLAGS & NegotiateFlags(!self.offered.bits());
@@ -277,7 +303,7 @@ impl AcceptorAwaitAuthenticate {
                 attrs: Default::default(),
             }
         } else {
-            self.verify_response(&auth, flags)?
+            self.verify_response(&auth, flags, answer)?
         };
 
         // §3.2.5.1.2 decrypts the client's key only with KEY_EXCH and SIGN or SEAL; pyspnego follows that and,
@@ -357,6 +383,7 @@ impl AcceptorAwaitAuthenticate {
         &self,
         auth: &Authenticate,
         flags: NegotiateFlags,
+        answer: &mut Option<BackendAnswer>,
     ) -> Result<Verified, NtlmError> {
         let cfg = &self.cfg;
         let sc = &self.server_challenge;
@@ -372,7 +399,7 @@ impl AcceptorAwaitAuthenticate {
 
         if auth.nt_response.len() > 24 {
             let (_, blob_bytes) = split_ntlmv2_response(&auth.nt_response)?;
-            let v = cfg.validator.validate(&req).map_err(|r| refused(r, auth))?;
+            let v = validate(cfg.validator.as_ref(), &req, answer).map_err(|r| refused(r, auth))?;
             let blob = NtlmV2ClientChallenge::decode(blob_bytes)?;
             self.check_timestamp(blob.timestamp)?;
             return Ok(Verified {
@@ -416,7 +443,7 @@ impl AcceptorAwaitAuthenticate {
                 )))
             }
         };
-        let v = cfg.validator.validate(&req).map_err(|r| refused(r, auth))?;
+        let v = validate(cfg.validator.as_ref(), &req, answer).map_err(|r| refused(r, auth))?;
         let zero_lm = LmHash::default();
         let lm_key = v.lm_key.as_ref().unwrap_or(&zero_lm);
         let kxkey = crypto::kxkey_v1(flags, &v.session_base_key, lm_key, &auth.lm_response, sc);
@@ -550,6 +577,17 @@ impl Acceptor {
         input: &[u8],
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<AcceptorStep, NtlmError> {
+        self.step_answered(input, channel_bindings, &mut None)
+    }
+
+    /// [`Acceptor::step`], also telling in `answer` which back-end validated the AUTHENTICATE and whether it
+    /// refused (see [`AcceptorAwaitAuthenticate::finish_answered`]).
+    pub fn step_answered(
+        self,
+        input: &[u8],
+        channel_bindings: Option<[u8; 16]>,
+        answer: &mut Option<BackendAnswer>,
+    ) -> Result<AcceptorStep, NtlmError> {
         match self {
             Acceptor::Start(s) => {
                 let (next, token) = s.challenge(input)?;
@@ -558,9 +596,11 @@ impl Acceptor {
                     token,
                 ))
             }
-            Acceptor::AwaitAuthenticate(s) => Ok(AcceptorStep::Done(Box::new(
-                s.finish(input, channel_bindings)?,
-            ))),
+            Acceptor::AwaitAuthenticate(s) => Ok(AcceptorStep::Done(Box::new(s.finish_answered(
+                input,
+                channel_bindings,
+                answer,
+            )?))),
             Acceptor::Spent => Err(NtlmError::UnexpectedMessage {
                 expected: "nothing (context spent)",
             }),

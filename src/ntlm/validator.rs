@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 use core::fmt;
+use std::borrow::Cow;
 
 use super::crypto;
 use super::secret::{ct_eq, LmHash, NtHash, SessionKey};
@@ -163,12 +164,52 @@ impl fmt::Display for Refusal {
     }
 }
 
+impl Refusal {
+    /// A short stable word for audit records (never holds the detail text).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Refusal::UnknownUser | Refusal::UnknownUserNoted(_) => "unknown-user",
+            Refusal::UserDatabaseUnavailable(_) => "user-database-unavailable",
+            Refusal::WrongPassword => "wrong-password",
+            Refusal::AccountDisabled => "account-disabled",
+            Refusal::AccountExpired => "account-expired",
+            Refusal::AccountLockedOut => "account-locked-out",
+            Refusal::PasswordExpired => "password-expired",
+            Refusal::PasswordMustChange => "password-must-change",
+            Refusal::InvalidLogonHours => "logon-hours",
+            Refusal::InvalidWorkstation => "workstation-not-allowed",
+            Refusal::LmUnavailable => "lm-unavailable",
+            Refusal::ResponseTypeRefused => "response-type-refused",
+            Refusal::Unavailable(_) => "backend-unavailable",
+            Refusal::Other { .. } => "other",
+        }
+    }
+}
+
+/// Which back-end answered a logon and, when it refused, the [`Refusal::reason`] word: what an audit record
+/// says about the validation (no secret, no peer text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendAnswer {
+    /// The back-end's [`Validator::name`]; for a [`Chain`] the member whose answer counts, or every member
+    /// (joined by `,`) when none knew the user.
+    pub backend: Cow<'static, str>,
+    /// `None`: the back-end vouched for the response (the acceptor's own checks may still fail the logon).
+    pub refusal: Option<&'static str>,
+}
+
 /// The acceptor's back-end: validates one logon.
 pub trait Validator: Send + Sync {
     /// A short name for logs ("user file", "winbind").
     fn name(&self) -> &'static str;
     /// Validates `req`: the canonical account and session base key, or why not.
     fn validate(&self, req: &LogonRequest<'_>) -> Result<Validated, Refusal>;
+    /// [`Validator::validate`], also naming the back-end that answered (for the audit record).
+    fn validate_answered(
+        &self,
+        req: &LogonRequest<'_>,
+    ) -> (Result<Validated, Refusal>, Cow<'static, str>) {
+        (self.validate(req), Cow::Borrowed(self.name()))
+    }
     /// The NetBIOS domain the back-end belongs to, when it has one (a domain member's), for the CHALLENGE.
     fn netbios_domain(&self) -> Option<String> {
         None
@@ -247,24 +288,36 @@ impl Validator for Chain {
     }
 
     fn validate(&self, req: &LogonRequest<'_>) -> Result<Validated, Refusal> {
+        self.validate_answered(req).0
+    }
+
+    fn validate_answered(
+        &self,
+        req: &LogonRequest<'_>,
+    ) -> (Result<Validated, Refusal>, Cow<'static, str>) {
         let mut noted = None;
         let mut unavailable = None;
         let mut unknown = false;
         for v in &self.0 {
-            match v.validate(req) {
-                Err(Refusal::UnknownUser) => unknown = true,
-                Err(r @ (Refusal::UnknownUserNoted(_) | Refusal::UserDatabaseUnavailable(_))) => {
-                    noted = noted.or(Some(r))
-                }
-                Err(r @ Refusal::Unavailable(_)) => unavailable = Some(r),
+            match v.validate_answered(req) {
+                (Err(Refusal::UnknownUser), _) => unknown = true,
+                (
+                    Err(r @ (Refusal::UnknownUserNoted(_) | Refusal::UserDatabaseUnavailable(_))),
+                    by,
+                ) => noted = noted.or(Some((r, by))),
+                (Err(r @ Refusal::Unavailable(_)), by) => unavailable = Some((r, by)),
                 other => return other,
             }
         }
-        Err(match (noted, unavailable) {
+        let (refusal, by) = match (noted, unavailable) {
             (Some(r), _) => r,
             (None, Some(r)) if !unknown => r,
-            _ => Refusal::UnknownUser,
-        })
+            _ => {
+                let all: Vec<&str> = self.0.iter().map(|v| v.name()).collect();
+                (Refusal::UnknownUser, Cow::Owned(all.join(",")))
+            }
+        };
+        (Err(refusal), by)
     }
 
     fn netbios_domain(&self) -> Option<String> {
@@ -394,6 +447,38 @@ mod tests {
         assert_eq!(
             Chain(vec![f, disabled]).validate(&bob).err(),
             Some(Refusal::AccountDisabled)
+        );
+    }
+
+    #[test]
+    fn chain_names_the_back_end_whose_answer_counts() {
+        let good = crypto::ntlmv1_response(&nt("pw"), &[7; 8]);
+        let unknown: Arc<dyn Validator> = Arc::new(Fixed(Refusal::UnknownUser));
+        let down: Arc<dyn Validator> = Arc::new(Fixed(Refusal::Unavailable("down".into())));
+        let f: Arc<dyn Validator> = Arc::new(file());
+        let by = |c: Chain, user: &str| {
+            let (r, by) = c.validate_answered(&v1_request(user, &good));
+            (r.err().map(|r| r.reason()), by.into_owned())
+        };
+        let chain = || Chain(vec![f.clone(), down.clone()]);
+        assert_eq!(by(chain(), "alice"), (None, "user file".into()));
+        assert_eq!(
+            by(Chain(vec![unknown.clone(), f.clone()]), "alice"),
+            (None, "user file".into())
+        );
+        assert_eq!(
+            by(chain(), "bob"),
+            (Some("unknown-user"), "user file,fixed".into())
+        );
+        assert_eq!(
+            by(Chain(vec![down.clone()]), "bob"),
+            (Some("backend-unavailable"), "fixed".into())
+        );
+        let bad = crypto::ntlmv1_response(&nt("other"), &[7; 8]);
+        let (r, by) = chain().validate_answered(&v1_request("alice", &bad));
+        assert_eq!(
+            (r.err(), by.as_ref()),
+            (Some(Refusal::WrongPassword), "user file")
         );
     }
 }

@@ -302,8 +302,17 @@ impl AcceptorStart {
     }
 }
 
+/// The back-end's part of the record: which one validated the NTLM response, and why it refused.
+fn note_backend(record: &mut Record, mech: &dyn Mechanism) {
+    if let Some(a) = mech.backend() {
+        record.backend = Some(a.backend.into_owned());
+        record.refusal = a.refusal;
+    }
+}
+
 impl Session {
-    fn fail(self, error: SpnegoError) -> Failure {
+    fn fail(mut self, error: SpnegoError) -> Failure {
+        note_backend(&mut self.record, self.mech.as_ref());
         record_failure(&self.cfg, self.record, error)
     }
 
@@ -445,6 +454,7 @@ impl AwaitResponse {
         if is_kerberos(&s.selected) {
             s.record.kerberos = None;
         }
+        note_backend(&mut s.record, s.mech.as_ref());
         s.cfg.audit.record(&s.record);
         Box::new(Established {
             mech_oid: s.selected,

@@ -6,10 +6,11 @@
 use std::any::Any;
 
 use super::mech::{MechError, MechFailure, MechStep, Mechanism};
-use crate::context::{flags, PolicyScope, SecContext, Step};
+use crate::context::{flags, AuditBy, SecContext, Step};
 use crate::creds::config::Config;
 use crate::creds::Credential;
 use crate::names::{Name, NameSystem};
+use crate::ntlm::validator::BackendAnswer;
 use crate::oids;
 use crate::status::GssError;
 
@@ -41,10 +42,9 @@ impl GssNtlmMech {
         cfg: &Config,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<GssNtlmMech, MechError> {
-        // The SPNEGO engine applies the policy and writes the audit record of the negotiation: the NTLM
-        // context does neither (one record per negotiation).
+        // The SPNEGO engine writes the negotiation's one audit record; the NTLM context stays silent.
         let (ctx, first) =
-            SecContext::initiate_in(cred, target, req_flags, cfg, PolicyScope::Spnego)
+            SecContext::initiate_audited(cred, target, req_flags, cfg, AuditBy::Spnego)
                 .map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
@@ -60,7 +60,8 @@ impl GssNtlmMech {
         sys: &dyn NameSystem,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<GssNtlmMech, MechError> {
-        let ctx = SecContext::accept_in(cred, cfg, sys, PolicyScope::Spnego).map_err(mech_error)?;
+        let ctx =
+            SecContext::accept_audited(cred, cfg, sys, AuditBy::Spnego).map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
             first: None,
@@ -124,6 +125,10 @@ impl Mechanism for GssNtlmMech {
 
     fn peer_name(&self) -> Option<String> {
         self.ctx.source_name().map(|n| n.display())
+    }
+
+    fn backend(&self) -> Option<BackendAnswer> {
+        self.ctx.backend_answer().cloned()
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {

@@ -16,6 +16,7 @@ use crate::ntlm::acceptor::{Acceptor, AcceptorConfig, AcceptorStep};
 use crate::ntlm::context::Established;
 use crate::ntlm::error::NtlmError;
 use crate::ntlm::initiator::{Initiator, InitiatorConfig, InitiatorStep};
+use crate::ntlm::validator::BackendAnswer;
 
 /// What one step of a mechanism produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +109,11 @@ pub trait Mechanism: Send + fmt::Debug {
     fn peer_name(&self) -> Option<String> {
         None
     }
+    /// Acceptor side: the back-end that validated the peer's response and whether it refused, for the audit
+    /// record (NTLM; `None` for mechanisms without one).
+    fn backend(&self) -> Option<BackendAnswer> {
+        None
+    }
     /// The context itself, so that the owner can take it back after the negotiation.
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
 }
@@ -179,6 +185,7 @@ enum NtlmState {
 pub struct NtlmMech {
     state: NtlmState,
     channel_bindings: Option<[u8; 16]>,
+    answer: Option<BackendAnswer>,
 }
 
 fn ntlm_failure(e: &NtlmError) -> MechFailure {
@@ -202,6 +209,7 @@ impl NtlmMech {
         NtlmMech {
             state: NtlmState::Initiating(Initiator::new(cfg)),
             channel_bindings,
+            answer: None,
         }
     }
 
@@ -210,6 +218,7 @@ impl NtlmMech {
         NtlmMech {
             state: NtlmState::Accepting(Acceptor::new(cfg)),
             channel_bindings,
+            answer: None,
         }
     }
 
@@ -254,7 +263,10 @@ impl Mechanism for NtlmMech {
                 let input = input.ok_or_else(|| {
                     MechError::new(MechFailure::Defective, "NTLM acceptor needs a token")
                 })?;
-                match acc.step(input, cb).map_err(ntlm_error)? {
+                match acc
+                    .step_answered(input, cb, &mut self.answer)
+                    .map_err(ntlm_error)?
+                {
                     AcceptorStep::Continue(next, token) => {
                         (NtlmState::Accepting(next), (token, false))
                     }
@@ -314,6 +326,10 @@ impl Mechanism for NtlmMech {
             }
             _ => None,
         }
+    }
+
+    fn backend(&self) -> Option<BackendAnswer> {
+        self.answer.clone()
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any> {

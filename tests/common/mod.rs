@@ -15,6 +15,7 @@
 //! - `GSS_TEST_KEEP_TMP=1`: keep the temporary directories and print where they are.
 #![allow(dead_code)]
 
+pub mod ad;
 pub mod matrix;
 pub mod peers;
 
@@ -85,6 +86,18 @@ pub fn hostname() -> String {
 /// The acceptor-side service name the tests target: `host@<hostname>`.
 pub fn target_service() -> String {
     format!("host@{}", hostname())
+}
+
+/// True when the test runs as root (namespaces, bind mounts, packages).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
 }
 
 /// Look a program up in `PATH` (and the usual system directories).

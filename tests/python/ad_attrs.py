@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Name attributes of a logon validated by a domain controller, seen through python-gssapi and MIT's mechglue.
 
-Run by tests/ad_winbind.rs inside the DC's namespaces (scripts/ad-env.sh), with GSS_MECH_CONFIG naming the
+Run by tests/ad_winbind/ inside the DC's namespaces (scripts/ad-env.sh), with GSS_MECH_CONFIG naming the
 plugin and no user file: usage `ad_attrs.py USER PASSWORD`. Logs USER on with NTLMSSP (raw) and through SPNEGO
 (limited to NTLMSSP), and prints one JSON object per mode: the acceptor's initiator name, the attribute names of
 gss_inquire_name, each attribute's values/display values/authenticated/complete from gss_get_name_attribute,

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Initiator single sign-on from winbind's cached credentials, through python-gssapi and MIT's mechglue.
 
-Run by tests/ad_winbind.rs inside the DC's namespaces after `wbinfo --ccache-save` saved alice's password with
+Run by tests/ad_winbind/ inside the DC's namespaces after `wbinfo --ccache-save` saved alice's password with
 winbind, with GSS_MECH_CONFIG naming the plugin, no user file, and NTLMUSER naming the user. The initiator
 acquires its default credential (no name, no password); the acceptor (the same plugin) validates through
 winbind. Prints one JSON object per case; the Rust test judges them:
