@@ -24,7 +24,7 @@ use gss_negotiate::policy::Policy;
 use gss_negotiate::spnego::acceptor as sa;
 use gss_negotiate::spnego::initiator as si;
 use gss_negotiate::spnego::mech::{MechEntry, Mechanism, NtlmMech};
-use gss_negotiate::spnego::{Oid, OID_NTLMSSP};
+use gss_negotiate::spnego::Oid;
 
 /// Counts allocations (and reallocations) so that one handshake's count can be printed.
 struct Counting;
@@ -126,7 +126,7 @@ fn raw(icfg: &InitiatorConfig, acfg: &AcceptorConfig) {
 }
 
 fn spnego(icfg: &InitiatorConfig, acfg: &AcceptorConfig, policy: &Arc<Policy>) {
-    let ntlm = Oid::from_dotted(OID_NTLMSSP).unwrap();
+    let ntlm = Oid::ntlmssp();
     let ic = icfg.clone();
     let ac = acfg.clone();
     let ini = si::InitiatorStart::new(si::InitiatorConfig {
@@ -164,6 +164,21 @@ fn spnego(icfg: &InitiatorConfig, acfg: &AcceptorConfig, policy: &Arc<Policy>) {
 fn bench(c: &mut Criterion) {
     let (icfg, acfg) = configs();
     let policy = Arc::new(Policy::default());
+    // `SPNEGO_BENCH_PROFILE=raw:N` or `spnego:N` runs N handshakes of one kind and nothing else, for
+    // instruction counts under callgrind (per handshake: the difference of two runs with different N,
+    // divided by the difference of N; see BENCHMARKS.md).
+    if let Ok(spec) = std::env::var("SPNEGO_BENCH_PROFILE") {
+        let (kind, n) = spec.split_once(':').unwrap_or((spec.as_str(), "1000"));
+        let n: usize = n.parse().expect("SPNEGO_BENCH_PROFILE=raw:N or spnego:N");
+        for _ in 0..n {
+            match kind {
+                "raw" => raw(&icfg, &acfg),
+                "spnego" => spnego(&icfg, &acfg, &policy),
+                _ => panic!("SPNEGO_BENCH_PROFILE=raw:N or spnego:N"),
+            }
+        }
+        return;
+    }
     println!(
         "allocations per handshake: ntlm_raw {}, spnego_ntlm {}",
         allocations(|| raw(&icfg, &acfg)),

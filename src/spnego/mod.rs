@@ -66,7 +66,7 @@ const GSS_FRAMING: u8 = tag::application(0);
 impl Oid {
     /// The SPNEGO mechanism OID, [`OID_SPNEGO`].
     pub fn spnego() -> Oid {
-        Oid(SPNEGO_OID_CONTENT.to_vec())
+        Oid::from_valid(&SPNEGO_OID_CONTENT)
     }
 }
 
@@ -320,7 +320,7 @@ impl NegTokenInit {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = DerWriter::with_capacity(self.encoded_len_hint());
         w.write_constructed(GSS_FRAMING, |w| {
-            w.write_oid(&Oid::spnego());
+            w.write_tlv(der::tag::OID, &SPNEGO_OID_CONTENT);
             self.write_choice(w);
         });
         w.into_bytes()
