@@ -7,7 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use gss_negotiate::audit::{AuditSink, Record};
@@ -127,11 +127,18 @@ fn raw(icfg: &InitiatorConfig, acfg: &AcceptorConfig) {
 
 fn spnego(icfg: &InitiatorConfig, acfg: &AcceptorConfig, policy: &Arc<Policy>) {
     let ntlm = Oid::ntlmssp();
-    let ic = icfg.clone();
-    let ac = acfg.clone();
+    // Each side's NTLM configuration is cloned once per handshake, as in `raw` (the factory hands it to the
+    // one context it starts; `MechStart` is `Fn`, hence the `Mutex<Option<_>>`).
+    let ic = Mutex::new(Some(icfg.clone()));
+    let ac = Mutex::new(Some(acfg.clone()));
     let ini = si::InitiatorStart::new(si::InitiatorConfig {
         mechs: vec![MechEntry::new(ntlm.clone(), move || {
-            Ok(Box::new(NtlmMech::initiator(ic.clone(), None)) as Box<dyn Mechanism>)
+            let cfg = ic
+                .lock()
+                .unwrap()
+                .take()
+                .expect("one NTLM start per handshake");
+            Ok(Box::new(NtlmMech::initiator(cfg, None)) as Box<dyn Mechanism>)
         })],
         target: Some("HTTP/bench".into()),
         policy: policy.clone(),
@@ -139,7 +146,12 @@ fn spnego(icfg: &InitiatorConfig, acfg: &AcceptorConfig, policy: &Arc<Policy>) {
     });
     let acc = sa::AcceptorStart::new(sa::AcceptorConfig {
         mechs: vec![MechEntry::new(ntlm, move || {
-            Ok(Box::new(NtlmMech::acceptor(ac.clone(), None)) as Box<dyn Mechanism>)
+            let cfg = ac
+                .lock()
+                .unwrap()
+                .take()
+                .expect("one NTLM start per handshake");
+            Ok(Box::new(NtlmMech::acceptor(cfg, None)) as Box<dyn Mechanism>)
         })],
         peer_addr: None,
         policy: policy.clone(),

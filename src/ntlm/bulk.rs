@@ -117,7 +117,7 @@ fn compress<const RC4: bool>(
     state[3] = state[3].wrapping_add(d);
     *ri = si;
     *rj = sj;
-    m.zeroize();
+    m.as_mut_slice().zeroize();
 }
 
 /// Compresses one block without RC4.
@@ -271,7 +271,9 @@ pub fn md5_x4(msgs: [&[u8]; 4]) -> Option<[[u8; 16]; 4]> {
         };
         compress_x4(&mut states, [block(0)?, block(1)?, block(2)?, block(3)?]);
     }
-    padded.zeroize();
+    for p in padded.iter_mut() {
+        p.as_mut_slice().zeroize();
+    }
     let mut out = [[0u8; 16]; 4];
     for (o, st) in out.iter_mut().zip(states.iter()) {
         for (chunk, w) in o.chunks_exact_mut(4).zip(st) {
@@ -299,8 +301,8 @@ impl HmacKey {
         let mut outer = INIT;
         compress_only(&mut inner, &ipad);
         compress_only(&mut outer, &opad);
-        ipad.zeroize();
-        opad.zeroize();
+        ipad.as_mut_slice().zeroize();
+        opad.as_mut_slice().zeroize();
         HmacKey { inner, outer }
     }
 
@@ -311,7 +313,7 @@ impl HmacKey {
         let mut st = [INIT; 4];
         compress_x4(&mut st, [&i1, &o1, &i2, &o2]);
         for p in [&mut i1, &mut o1, &mut i2, &mut o2] {
-            p.zeroize();
+            p.as_mut_slice().zeroize();
         }
         let out = (
             HmacKey {
@@ -325,6 +327,44 @@ impl HmacKey {
         );
         st.zeroize();
         out
+    }
+}
+
+impl HmacKey {
+    /// HMAC_MD5 of the concatenation of `parts` when it is at most 55 bytes long: exactly two MD5 blocks
+    /// from the schedule (the inner block holds the whole message, padding and length), no buffering.
+    /// `None` for a longer message (use [`HmacMd5::with_key`]).
+    pub fn mac_short(&self, parts: &[&[u8]]) -> Option<[u8; 16]> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > 55 {
+            return None;
+        }
+        let mut block = [0u8; 64];
+        let mut at = 0;
+        for p in parts {
+            block.get_mut(at..at + p.len())?.copy_from_slice(p);
+            at += p.len();
+        }
+        *block.get_mut(len)? = 0x80;
+        // The inner hash has seen the 64-byte key block before the message.
+        block[56..].copy_from_slice(&((64 + len as u64) * 8).to_le_bytes());
+        let mut inner = self.inner;
+        compress_only(&mut inner, &block);
+        block = [0; 64];
+        for (chunk, w) in block.chunks_exact_mut(4).zip(inner) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        block[16] = 0x80;
+        block[56..].copy_from_slice(&((64u64 + 16) * 8).to_le_bytes());
+        let mut outer = self.outer;
+        compress_only(&mut outer, &block);
+        block.as_mut_slice().zeroize();
+        inner.zeroize();
+        let mut out = [0u8; 16];
+        for (chunk, w) in out.chunks_exact_mut(4).zip(outer) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        Some(out)
     }
 }
 
@@ -345,7 +385,7 @@ fn pads(key: &[u8]) -> ([u8; 64], [u8; 64]) {
         *ip = kb ^ 0x36;
         *op = kb ^ 0x5c;
     }
-    k.zeroize();
+    k.as_mut_slice().zeroize();
     (ipad, opad)
 }
 
@@ -507,7 +547,7 @@ impl Default for Md5 {
 impl Drop for Md5 {
     fn drop(&mut self) {
         self.state.zeroize();
-        self.buf.zeroize();
+        self.buf.as_mut_slice().zeroize();
     }
 }
 
@@ -720,6 +760,11 @@ mod tests {
             let mut m = HmacMd5::with_key(&k1);
             m.update(&data);
             prop_assert_eq!(m.finalize(), want);
+            let cut = data.len() / 3;
+            match k1.mac_short(&[&data[..cut], &data[cut..]]) {
+                Some(short) => prop_assert_eq!(short, want),
+                None => prop_assert!(data.len() > 55),
+            }
         }
 
         #[test]

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::ntlm::flags::NegotiateFlags;
 use crate::ntlm::rc4::Rc4;
-use crate::ntlm::secret::{utf16le, Key16, LmHash, NtHash, Password, SessionKey};
+use crate::ntlm::secret::{utf16le, Key16, LmHash, NtHash, Password, SessionKey, Wiped};
 
 /// Which end of the connection is computing keys: SIGNKEY/SEALKEY take a `Mode` ("Client" or "Server",
 /// MS-NLMP §3.4.5.2, §3.4.5.3).
@@ -71,7 +71,7 @@ fn md4(parts: &[&[u8]]) -> [u8; 16] {
 pub fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
     // RFC 2104: a key longer than the block is hashed first, a shorter one is padded with zeros. Doing both
     // here gives a block-sized key, for which construction cannot fail.
-    let mut block = Zeroizing::new([0u8; 64]);
+    let mut block = Wiped::new([0u8; 64]);
     if key.len() > 64 {
         if let Some(dst) = block.get_mut(..16) {
             dst.copy_from_slice(&md5(&[key]));
@@ -169,7 +169,7 @@ pub fn lmowfv1(password: &Password) -> LmHash {
 pub fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
     // UTF-16LE of Uppercase(user) || domain, built in a stack buffer when it fits (names are short), so the
     // common case allocates nothing.
-    let mut stack = Zeroizing::new([0u8; 512]);
+    let mut stack = Wiped::new([0u8; 512]);
     let mut len = 0usize;
     let mut fits = true;
     let units = upcase_chars(user).chain(domain.chars()).flat_map(|c| {
@@ -379,7 +379,12 @@ pub fn session_keys_ess(
         ),
     };
     // Each input is K || magic: 75, 66 or 64 bytes, two MD5 blocks once padded.
-    let mut bufs = Zeroizing::new([[0u8; 80]; 4]);
+    let mut bufs = [
+        Wiped::new([0u8; 80]),
+        Wiped::new([0u8; 80]),
+        Wiped::new([0u8; 80]),
+        Wiped::new([0u8; 80]),
+    ];
     let mut lens = [0usize; 4];
     let k = exported.as_bytes();
     let parts: [(&[u8], &[u8]); 4] = [

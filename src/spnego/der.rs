@@ -510,6 +510,20 @@ impl DerWriter {
         &self.buf
     }
 
+    /// Appends the identifier and length octets of an element whose `len` content bytes the caller writes
+    /// next (no placeholder, nothing shifted afterwards).
+    pub fn write_header(&mut self, tag: u8, len: usize) {
+        self.buf.push(tag);
+        push_length(&mut self.buf, len);
+    }
+
+    /// The size of a whole element (identifier, length octets and contents) whose contents are `len` bytes:
+    /// what encoders that know their sizes up front need for [`DerWriter::write_header`].
+    pub fn tlv_len(len: usize) -> usize {
+        let mut octets = [0u8; 1 + core::mem::size_of::<usize>()];
+        1 + length_octets(len, &mut octets) + len
+    }
+
     /// Appends one element with identifier octet `tag` and contents `content`.
     pub fn write_tlv(&mut self, tag: u8, content: &[u8]) {
         self.buf.push(tag);

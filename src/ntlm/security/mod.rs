@@ -171,6 +171,14 @@ impl Channel {
 /// What the checksum is computed from, before any RC4: the first 8 bytes of HMAC_MD5(SigningKey, SeqNum ||
 /// Message) with extended session security, CRC32(Message) in the first 4 bytes without.
 fn digest(ess: bool, ch: &Channel, seq: u32, plain: &[u8]) -> [u8; 8] {
+    if ess {
+        // A short message (a mechListMIC, a small get_mic): two MD5 blocks, nothing buffered.
+        if let Some(mac) = ch.mac_key.mac_short(&[&seq.to_le_bytes(), plain]) {
+            let mut out = [0u8; 8];
+            out.copy_from_slice(&mac[..8]);
+            return out;
+        }
+    }
     let mut d = Digester::new(ess, ch, seq);
     d.update(plain);
     d.finish()
