@@ -7,7 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use gss_negotiate::audit::{AuditSink, Record};
@@ -24,7 +24,7 @@ use gss_negotiate::policy::Policy;
 use gss_negotiate::spnego::acceptor as sa;
 use gss_negotiate::spnego::initiator as si;
 use gss_negotiate::spnego::mech::{MechEntry, Mechanism, NtlmMech};
-use gss_negotiate::spnego::{Oid, OID_NTLMSSP};
+use gss_negotiate::spnego::Oid;
 
 /// Counts allocations (and reallocations) so that one handshake's count can be printed.
 struct Counting;
@@ -126,12 +126,19 @@ fn raw(icfg: &InitiatorConfig, acfg: &AcceptorConfig) {
 }
 
 fn spnego(icfg: &InitiatorConfig, acfg: &AcceptorConfig, policy: &Arc<Policy>) {
-    let ntlm = Oid::from_dotted(OID_NTLMSSP).unwrap();
-    let ic = icfg.clone();
-    let ac = acfg.clone();
+    let ntlm = Oid::ntlmssp();
+    // Each side's NTLM configuration is cloned once per handshake, as in `raw` (the factory hands it to the
+    // one context it starts; `MechStart` is `Fn`, hence the `Mutex<Option<_>>`).
+    let ic = Mutex::new(Some(icfg.clone()));
+    let ac = Mutex::new(Some(acfg.clone()));
     let ini = si::InitiatorStart::new(si::InitiatorConfig {
         mechs: vec![MechEntry::new(ntlm.clone(), move || {
-            Ok(Box::new(NtlmMech::initiator(ic.clone(), None)) as Box<dyn Mechanism>)
+            let cfg = ic
+                .lock()
+                .unwrap()
+                .take()
+                .expect("one NTLM start per handshake");
+            Ok(Box::new(NtlmMech::initiator(cfg, None)) as Box<dyn Mechanism>)
         })],
         target: Some("HTTP/bench".into()),
         policy: policy.clone(),
@@ -139,7 +146,12 @@ fn spnego(icfg: &InitiatorConfig, acfg: &AcceptorConfig, policy: &Arc<Policy>) {
     });
     let acc = sa::AcceptorStart::new(sa::AcceptorConfig {
         mechs: vec![MechEntry::new(ntlm, move || {
-            Ok(Box::new(NtlmMech::acceptor(ac.clone(), None)) as Box<dyn Mechanism>)
+            let cfg = ac
+                .lock()
+                .unwrap()
+                .take()
+                .expect("one NTLM start per handshake");
+            Ok(Box::new(NtlmMech::acceptor(cfg, None)) as Box<dyn Mechanism>)
         })],
         peer_addr: None,
         policy: policy.clone(),
@@ -164,6 +176,21 @@ fn spnego(icfg: &InitiatorConfig, acfg: &AcceptorConfig, policy: &Arc<Policy>) {
 fn bench(c: &mut Criterion) {
     let (icfg, acfg) = configs();
     let policy = Arc::new(Policy::default());
+    // `SPNEGO_BENCH_PROFILE=raw:N` or `spnego:N` runs N handshakes of one kind and nothing else, for
+    // instruction counts under callgrind (per handshake: the difference of two runs with different N,
+    // divided by the difference of N; see BENCHMARKS.md).
+    if let Ok(spec) = std::env::var("SPNEGO_BENCH_PROFILE") {
+        let (kind, n) = spec.split_once(':').unwrap_or((spec.as_str(), "1000"));
+        let n: usize = n.parse().expect("SPNEGO_BENCH_PROFILE=raw:N or spnego:N");
+        for _ in 0..n {
+            match kind {
+                "raw" => raw(&icfg, &acfg),
+                "spnego" => spnego(&icfg, &acfg, &policy),
+                _ => panic!("SPNEGO_BENCH_PROFILE=raw:N or spnego:N"),
+            }
+        }
+        return;
+    }
     println!(
         "allocations per handshake: ntlm_raw {}, spnego_ntlm {}",
         allocations(|| raw(&icfg, &acfg)),

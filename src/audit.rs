@@ -110,8 +110,18 @@ pub struct Record {
 impl Record {
     /// A record with the time set to now and nothing else known yet.
     pub fn new(role: Role, protocol: &'static str) -> Record {
+        Record::new_at(role, protocol, SystemTime::now())
+    }
+
+    /// A record whose time the engine sets when the negotiation ends (it always does, before the record is
+    /// written or returned): saves reading the clock twice per negotiation.
+    pub(crate) fn untimed(role: Role, protocol: &'static str) -> Record {
+        Record::new_at(role, protocol, UNIX_EPOCH)
+    }
+
+    fn new_at(role: Role, protocol: &'static str, time: SystemTime) -> Record {
         Record {
-            time: SystemTime::now(),
+            time,
             role,
             protocol,
             peer: None,

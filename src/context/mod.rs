@@ -371,7 +371,9 @@ impl SecContext {
             // Our SPNEGO engine decided; the channel bindings the policy requires still hold.
             AuditBy::Spnego => crate::policy::current()
                 .map(|p| p.require_channel_bindings)
-                .map_err(|e| GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string()))?,
+                .map_err(|e| {
+                    GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string())
+                })?,
         };
         acfg.require_channel_bindings = policy_cb || cfg.require_channel_bindings;
         if let Some(allowed) = cred.neg_flags {
@@ -692,12 +694,17 @@ impl SecContext {
         Ok(max_output.saturating_sub(SessionSecurity::SIGNATURE_LEN as u32))
     }
 
+    /// Whether the AUTHENTICATE carried an NTLM MIC: what [`oids::SPNEGO_REQUIRE_MIC`] reports, without
+    /// building the inquiry's buffers (our SPNEGO asks it directly).
+    pub fn mic_present(&self) -> bool {
+        matches!(&self.state, State::Established(e) if e.mic_present)
+    }
+
     /// `gss_inquire_sec_context_by_oid`: the buffers answering `oid`.
     pub fn inquire_by_oid(&self, oid: &[u8]) -> Result<Vec<Vec<u8>>, GssError> {
         if oid == oids::SPNEGO_REQUIRE_MIC {
             // MIT SPNEGO asks after every step; the truth is known once the AUTHENTICATE was made or checked.
-            let mic = matches!(&self.state, State::Established(e) if e.mic_present);
-            return Ok(vec![vec![u8::from(mic)]]);
+            return Ok(vec![vec![u8::from(self.mic_present())]]);
         }
         if oid == oids::INQ_SSPI_SESSION_KEY {
             // On a half-built context the key does not exist yet: GSS_S_UNAVAILABLE, as gss-ntlmssp answers

@@ -10,10 +10,11 @@
 
 use zeroize::Zeroize;
 
+use crate::ntlm::md5x4::compress_x4;
 use crate::ntlm::rc4::Rc4;
 
 /// RFC 1321 §3.4: T[i] = floor(2^32 * |sin(i + 1)|).
-const T: [u32; 64] = [
+pub(crate) const T: [u32; 64] = [
     0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
     0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
     0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
@@ -25,7 +26,7 @@ const T: [u32; 64] = [
 ];
 
 /// RFC 1321 §3.3: the initial state A, B, C, D.
-const INIT: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
+pub(crate) const INIT: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
 
 #[inline(always)]
 fn f(x: u32, y: u32, z: u32) -> u32 {
@@ -117,7 +118,7 @@ fn compress<const RC4: bool>(
     state[3] = state[3].wrapping_add(d);
     *ri = si;
     *rj = sj;
-    m.zeroize();
+    m.as_mut_slice().zeroize();
 }
 
 /// Compresses one block without RC4.
@@ -125,6 +126,124 @@ fn compress_only(state: &mut [u32; 4], block: &[u8; 64]) {
     // `RC4 = false` never touches the keystream arguments: plain locals, removed once inlined.
     let (mut s, mut i, mut j, mut out) = ([0u8; 256], 0u8, 0u8, [0u8; 64]);
     compress::<false>(state, block, (&mut s, &mut i, &mut j), &[0; 64], &mut out);
+}
+
+/// The HMAC_MD5 key schedule (RFC 2104 §2): the MD5 states after the block `K XOR ipad` and after
+/// `K XOR opad`. Keying once and starting every MAC from it ([`HmacMd5::with_key`]) saves two of the four
+/// compressions a short MAC costs. Key material: wiped on drop.
+#[derive(Clone, Default)]
+pub struct HmacKey {
+    inner: [u32; 4],
+    outer: [u32; 4],
+}
+
+impl HmacKey {
+    /// The schedule of `key` (a key longer than 64 bytes is hashed first).
+    pub fn new(key: &[u8]) -> HmacKey {
+        let (mut ipad, mut opad) = pads(key);
+        let mut inner = INIT;
+        let mut outer = INIT;
+        compress_only(&mut inner, &ipad);
+        compress_only(&mut outer, &opad);
+        ipad.as_mut_slice().zeroize();
+        opad.as_mut_slice().zeroize();
+        HmacKey { inner, outer }
+    }
+
+    /// The schedules of two keys at once (four compressions side by side, `compress_x4`).
+    pub fn pair(k1: &[u8], k2: &[u8]) -> (HmacKey, HmacKey) {
+        let (mut i1, mut o1) = pads(k1);
+        let (mut i2, mut o2) = pads(k2);
+        let mut st = [INIT; 4];
+        compress_x4(&mut st, [&i1, &o1, &i2, &o2]);
+        for p in [&mut i1, &mut o1, &mut i2, &mut o2] {
+            p.as_mut_slice().zeroize();
+        }
+        let out = (
+            HmacKey {
+                inner: st[0],
+                outer: st[1],
+            },
+            HmacKey {
+                inner: st[2],
+                outer: st[3],
+            },
+        );
+        st.zeroize();
+        out
+    }
+}
+
+impl HmacKey {
+    /// HMAC_MD5 of the concatenation of `parts` when it is at most 55 bytes long: exactly two MD5 blocks
+    /// from the schedule (the inner block holds the whole message, padding and length), no buffering.
+    /// `None` for a longer message (use [`HmacMd5::with_key`]).
+    pub fn mac_short(&self, parts: &[&[u8]]) -> Option<[u8; 16]> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > 55 {
+            return None;
+        }
+        let mut block = [0u8; 64];
+        let mut at = 0;
+        for p in parts {
+            block.get_mut(at..at + p.len())?.copy_from_slice(p);
+            at += p.len();
+        }
+        *block.get_mut(len)? = 0x80;
+        // The inner hash has seen the 64-byte key block before the message.
+        block[56..].copy_from_slice(&((64 + len as u64) * 8).to_le_bytes());
+        let mut inner = self.inner;
+        compress_only(&mut inner, &block);
+        block = [0; 64];
+        for (chunk, w) in block.chunks_exact_mut(4).zip(inner) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        block[16] = 0x80;
+        block[56..].copy_from_slice(&((64u64 + 16) * 8).to_le_bytes());
+        let mut outer = self.outer;
+        compress_only(&mut outer, &block);
+        block.as_mut_slice().zeroize();
+        inner.zeroize();
+        let mut out = [0u8; 16];
+        for (chunk, w) in out.chunks_exact_mut(4).zip(outer) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+        Some(out)
+    }
+}
+
+/// `K XOR ipad` and `K XOR opad` for `key` (RFC 2104 §2).
+fn pads(key: &[u8]) -> ([u8; 64], [u8; 64]) {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        let mut hk = Md5::new();
+        hk.update(key);
+        let d = hk.finalize();
+        k[..16].copy_from_slice(&d);
+    } else if let Some(dst) = k.get_mut(..key.len()) {
+        dst.copy_from_slice(key);
+    }
+    let mut ipad = [0u8; 64];
+    let mut opad = [0u8; 64];
+    for ((ip, op), kb) in ipad.iter_mut().zip(opad.iter_mut()).zip(k) {
+        *ip = kb ^ 0x36;
+        *op = kb ^ 0x5c;
+    }
+    k.as_mut_slice().zeroize();
+    (ipad, opad)
+}
+
+impl Drop for HmacKey {
+    fn drop(&mut self) {
+        self.inner.zeroize();
+        self.outer.zeroize();
+    }
+}
+
+impl core::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("HmacKey(<redacted>)")
+    }
 }
 
 /// Incremental MD5 (RFC 1321).
@@ -272,40 +391,34 @@ impl Default for Md5 {
 impl Drop for Md5 {
     fn drop(&mut self) {
         self.state.zeroize();
-        self.buf.zeroize();
+        self.buf.as_mut_slice().zeroize();
     }
 }
 
 /// Incremental HMAC_MD5 (RFC 2104, MS-NLMP §6).
 pub struct HmacMd5 {
     inner: Md5,
-    /// The key XOR opad, for the outer hash.
-    opad_key: [u8; 64],
+    /// The MD5 state after `K XOR opad`, for the outer hash.
+    outer: [u32; 4],
 }
 
 impl HmacMd5 {
     /// Starts a MAC under `key` (a key longer than 64 bytes is hashed first, RFC 2104 §2).
     pub fn new(key: &[u8]) -> HmacMd5 {
-        let mut k = [0u8; 64];
-        if key.len() > 64 {
-            let mut hk = Md5::new();
-            hk.update(key);
-            let d = hk.finalize();
-            k[..16].copy_from_slice(&d);
-        } else if let Some(dst) = k.get_mut(..key.len()) {
-            dst.copy_from_slice(key);
+        HmacMd5::with_key(&HmacKey::new(key))
+    }
+
+    /// Starts a MAC from a key schedule made once ([`HmacKey`]).
+    pub fn with_key(key: &HmacKey) -> HmacMd5 {
+        HmacMd5 {
+            inner: Md5 {
+                state: key.inner,
+                buf: [0; 64],
+                buf_len: 0,
+                total: 64,
+            },
+            outer: key.outer,
         }
-        let mut ipad_key = [0u8; 64];
-        let mut opad_key = [0u8; 64];
-        for ((ip, op), kb) in ipad_key.iter_mut().zip(opad_key.iter_mut()).zip(k) {
-            *ip = kb ^ 0x36;
-            *op = kb ^ 0x5c;
-        }
-        let mut inner = Md5::new();
-        inner.update(&ipad_key);
-        k.zeroize();
-        ipad_key.zeroize();
-        HmacMd5 { inner, opad_key }
     }
 
     /// Appends `data` to the message.
@@ -344,16 +457,22 @@ impl HmacMd5 {
 
     /// The MAC of everything passed in.
     pub fn finalize(self) -> [u8; 16] {
-        let mut outer = Md5::new();
-        outer.update(&self.opad_key);
-        outer.update(&self.inner.clone().finalize());
+        let mut outer = Md5 {
+            state: self.outer,
+            buf: [0; 64],
+            buf_len: 0,
+            total: 64,
+        };
+        let mut inner = self.inner.clone().finalize();
+        outer.update(&inner);
+        inner.zeroize();
         outer.finalize()
     }
 }
 
 impl Drop for HmacMd5 {
     fn drop(&mut self) {
-        self.opad_key.zeroize();
+        self.outer.zeroize();
     }
 }
 
@@ -426,6 +545,18 @@ mod tests {
     }
 
     #[test]
+    fn md5_x4_takes_only_two_block_messages() {
+        let short = [0u8; 55];
+        let ok = [0u8; 56];
+        let long = [0u8; 120];
+        assert!(crate::ntlm::md5x4::md5_x4([&short, &ok, &ok, &ok]).is_none());
+        assert!(crate::ntlm::md5x4::md5_x4([&ok, &ok, &ok, &long]).is_none());
+        let got = crate::ntlm::md5x4::md5_x4([&ok, &[1u8; 75], &[2u8; 66], &[3u8; 119]]).unwrap();
+        assert_eq!(got[1], md5_of(&[1u8; 75]));
+        assert_eq!(got[3], md5_of(&[3u8; 119]));
+    }
+
+    #[test]
     fn fused_step_refuses_an_unaligned_hash() {
         let mut h = Md5::new();
         h.update(b"abc");
@@ -463,7 +594,37 @@ mod tests {
                                       data in proptest::collection::vec(any::<u8>(), 0..300)) {
             let mut m = HmacMd5::new(&key);
             m.update(&data);
-            prop_assert_eq!(m.finalize(), crate::ntlm::crypto::hmac_md5(&key, &[&data]));
+            let mut want = <hmac::Hmac<md5::Md5> as hmac::Mac>::new_from_slice(&key).unwrap();
+            hmac::Mac::update(&mut want, &data);
+            let want: [u8; 16] = hmac::Mac::finalize(want).into_bytes().into();
+            prop_assert_eq!(m.finalize(), want);
+            // The same from a key schedule made once, alone or two at a time.
+            let (k1, k2) = HmacKey::pair(&key, b"other key");
+            let mut m2 = HmacMd5::with_key(&k2);
+            m2.update(&data);
+            let mut want2 = HmacMd5::new(b"other key");
+            want2.update(&data);
+            prop_assert_eq!(m2.finalize(), want2.finalize());
+            let mut m = HmacMd5::with_key(&k1);
+            m.update(&data);
+            prop_assert_eq!(m.finalize(), want);
+            let cut = data.len() / 3;
+            match k1.mac_short(&[&data[..cut], &data[cut..]]) {
+                Some(short) => prop_assert_eq!(short, want),
+                None => prop_assert!(data.len() > 55),
+            }
+        }
+
+        #[test]
+        fn md5_x4_equals_md5_crate(a in proptest::collection::vec(any::<u8>(), 56..120),
+                                   b in proptest::collection::vec(any::<u8>(), 56..120),
+                                   c in proptest::collection::vec(any::<u8>(), 56..120),
+                                   d in proptest::collection::vec(any::<u8>(), 56..120)) {
+            let got = crate::ntlm::md5x4::md5_x4([&a, &b, &c, &d]).unwrap();
+            for (g, m) in got.iter().zip([&a, &b, &c, &d]) {
+                let want: [u8; 16] = md5::Md5::digest(m).into();
+                prop_assert_eq!(*g, want);
+            }
         }
 
         #[test]

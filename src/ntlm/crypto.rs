@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::ntlm::flags::NegotiateFlags;
 use crate::ntlm::rc4::Rc4;
-use crate::ntlm::secret::{utf16le, Key16, LmHash, NtHash, Password, SessionKey};
+use crate::ntlm::secret::{utf16le, Key16, LmHash, NtHash, Password, SessionKey, Wiped};
 
 /// Which end of the connection is computing keys: SIGNKEY/SEALKEY take a `Mode` ("Client" or "Server",
 /// MS-NLMP §3.4.5.2, §3.4.5.3).
@@ -71,7 +71,7 @@ fn md4(parts: &[&[u8]]) -> [u8; 16] {
 pub fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
     // RFC 2104: a key longer than the block is hashed first, a shorter one is padded with zeros. Doing both
     // here gives a block-sized key, for which construction cannot fail.
-    let mut block = Zeroizing::new([0u8; 64]);
+    let mut block = Wiped::new([0u8; 64]);
     if key.len() > 64 {
         if let Some(dst) = block.get_mut(..16) {
             dst.copy_from_slice(&md5(&[key]));
@@ -169,7 +169,7 @@ pub fn lmowfv1(password: &Password) -> LmHash {
 pub fn ntowfv2(nt_hash: &NtHash, user: &str, domain: &str) -> Key16 {
     // UTF-16LE of Uppercase(user) || domain, built in a stack buffer when it fits (names are short), so the
     // common case allocates nothing.
-    let mut stack = Zeroizing::new([0u8; 512]);
+    let mut stack = Wiped::new([0u8; 512]);
     let mut len = 0usize;
     let mut fits = true;
     let units = upcase_chars(user).chain(domain.chars()).flat_map(|c| {
@@ -345,6 +345,75 @@ pub fn signkey(flags: NegotiateFlags, exported: &SessionKey, side: Side) -> Opti
     Some(Key16::new(md5(&[exported.as_bytes(), magic])))
 }
 
+/// With extended session security, the four keys of one end at once: (our SIGNKEY, our SEALKEY, the peer's
+/// SIGNKEY, the peer's SEALKEY) for `side` — exactly [`signkey`] and [`sealkey`] for `side` and
+/// `side.peer()`, but the four MD5s run side by side ([`crate::ntlm::md5x4::md5_x4`]: about 2.25× the time
+/// of one instead of 4×). `None` without extended session security.
+pub fn session_keys_ess(
+    flags: NegotiateFlags,
+    exported: &SessionKey,
+    side: Side,
+) -> Option<[Key16; 4]> {
+    if !flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
+        return None;
+    }
+    let len = if flags.contains(NegotiateFlags::KEY_128) {
+        16
+    } else if flags.contains(NegotiateFlags::KEY_56) {
+        7
+    } else {
+        5
+    };
+    let (sign_ours, seal_ours, sign_peer, seal_peer) = match side {
+        Side::Client => (
+            CLIENT_SIGN_MAGIC,
+            CLIENT_SEAL_MAGIC,
+            SERVER_SIGN_MAGIC,
+            SERVER_SEAL_MAGIC,
+        ),
+        Side::Server => (
+            SERVER_SIGN_MAGIC,
+            SERVER_SEAL_MAGIC,
+            CLIENT_SIGN_MAGIC,
+            CLIENT_SEAL_MAGIC,
+        ),
+    };
+    // Each input is K || magic: 75, 66 or 64 bytes, two MD5 blocks once padded.
+    let mut bufs = [
+        Wiped::new([0u8; 80]),
+        Wiped::new([0u8; 80]),
+        Wiped::new([0u8; 80]),
+        Wiped::new([0u8; 80]),
+    ];
+    let mut lens = [0usize; 4];
+    let k = exported.as_bytes();
+    let parts: [(&[u8], &[u8]); 4] = [
+        (k, sign_ours),
+        (&k[..len], seal_ours),
+        (k, sign_peer),
+        (&k[..len], seal_peer),
+    ];
+    for ((buf, n), (key, magic)) in bufs.iter_mut().zip(lens.iter_mut()).zip(parts) {
+        *n = key.len() + magic.len();
+        buf.get_mut(..key.len())?.copy_from_slice(key);
+        buf.get_mut(key.len()..*n)?.copy_from_slice(magic);
+    }
+    let mut d = crate::ntlm::md5x4::md5_x4([
+        bufs[0].get(..lens[0])?,
+        bufs[1].get(..lens[1])?,
+        bufs[2].get(..lens[2])?,
+        bufs[3].get(..lens[3])?,
+    ])?;
+    let keys = [
+        Key16::new(d[0]),
+        Key16::new(d[1]),
+        Key16::new(d[2]),
+        Key16::new(d[3]),
+    ];
+    zeroize::Zeroize::zeroize(&mut d);
+    Some(keys)
+}
+
 /// The number of meaningful bytes of [`sealkey`]'s result for `flags` (MS-NLMP §3.4.5.3): 16 with extended
 /// session security (an MD5 output) and for the plain NTLMv1 key; 8 for the NTLMv1 40/56-bit keys used with
 /// LM_KEY or DATAGRAM. The RC4 key is `sealkey(..).as_bytes()[..sealkey_len(flags)]`.
@@ -518,6 +587,27 @@ mod tests {
         assert_eq!(sealkey_len(NegotiateFlags::LM_KEY), 8);
         assert_eq!(sealkey_len(NegotiateFlags::DATAGRAM), 8);
         assert_eq!(sealkey_len(NegotiateFlags::KEY_128), 16);
+    }
+
+    #[test]
+    fn session_keys_ess_equal_signkey_and_sealkey() {
+        let k = Key16::new(*b"0123456789abcdef");
+        let ess = NegotiateFlags::EXTENDED_SESSIONSECURITY;
+        for strength in [
+            NegotiateFlags::KEY_128,
+            NegotiateFlags::KEY_56,
+            NegotiateFlags(0),
+        ] {
+            for side in [Side::Client, Side::Server] {
+                let f = ess | strength;
+                let [a, b, c, d] = session_keys_ess(f, &k, side).unwrap();
+                assert_eq!(Some(a), signkey(f, &k, side));
+                assert_eq!(b, sealkey(f, &k, side));
+                assert_eq!(Some(c), signkey(f, &k, side.peer()));
+                assert_eq!(d, sealkey(f, &k, side.peer()));
+            }
+        }
+        assert!(session_keys_ess(NegotiateFlags::KEY_128, &k, Side::Client).is_none());
     }
 
     #[test]

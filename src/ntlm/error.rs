@@ -229,10 +229,14 @@ impl From<WireError> for NtlmError {
 /// `DOMAIN\user`, or `user` when the domain is empty — escaped with [`escape`], since both may come from a peer.
 pub fn display_user(domain: &str, user: &str) -> String {
     if domain.is_empty() {
-        escape(user).into_owned()
-    } else {
-        format!("{}\\{}", escape(domain), escape(user))
+        return escape(user).into_owned();
     }
+    let (d, u) = (escape(domain), escape(user));
+    let mut out = String::with_capacity(d.len() + 1 + u.len());
+    out.push_str(&d);
+    out.push('\\');
+    out.push_str(&u);
+    out
 }
 
 /// Text from a peer (or any text bound for a status message or the debug log) made safe to show: control
@@ -242,7 +246,14 @@ pub fn display_user(domain: &str, user: &str) -> String {
 /// backslashes and quotes included, is kept as is (`DOMAIN\user` stays readable); borrowed when unchanged.
 /// The one escaping function: every place peer text reaches a status text or the log goes through it.
 pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
-    let needs = |c: char| c != '\\' && c != '"' && c != '\'' && c.escape_debug().len() > 1;
+    // Printable ASCII never needs it (checked first: the common case costs no table lookup).
+    let needs = |c: char| {
+        !(' '..='~').contains(&c)
+            && c != '\\'
+            && c != '"'
+            && c != '\''
+            && c.escape_debug().len() > 1
+    };
     if !text.chars().any(needs) {
         return std::borrow::Cow::Borrowed(text);
     }

@@ -20,12 +20,46 @@ const IDENTITY: [u8; 256] = {
 };
 
 /// An RC4 keystream generator: the permutation `s` and the two indices.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Rc4 {
     s: [u8; 256],
     i: u8,
     j: u8,
 }
+
+impl Clone for Rc4 {
+    fn clone(&self) -> Rc4 {
+        Rc4 {
+            s: self.s,
+            i: self.i,
+            j: self.j,
+        }
+    }
+
+    /// Overwrites the state in place: the old permutation is gone without a separate wipe (the default
+    /// `clone_from` would build a copy and drop, i.e. wipe, the old state).
+    fn clone_from(&mut self, source: &Rc4) {
+        self.s = source.s;
+        self.i = source.i;
+        self.j = source.j;
+    }
+}
+
+impl Zeroize for Rc4 {
+    fn zeroize(&mut self) {
+        // As one slice (memset + barrier), not 256 volatile byte writes.
+        self.s.as_mut_slice().zeroize();
+        self.i.zeroize();
+        self.j.zeroize();
+    }
+}
+
+impl Drop for Rc4 {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for Rc4 {}
 
 impl Rc4 {
     /// Length of [`Rc4::to_bytes`]: the 256-byte permutation, then `i`, then `j`.
@@ -49,7 +83,7 @@ impl Rc4 {
             s[k as usize] = s[j as usize];
             s[j as usize] = sk;
         }
-        long_key.zeroize();
+        long_key.as_mut_slice().zeroize();
         Rc4 { s, i: 0, j: 0 }
     }
 

@@ -24,7 +24,7 @@ use super::error::SpnegoError;
 use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
-use super::{encode_mech_type_list, NegHints, NegState, NegTokenInit, NegTokenResp, SpnegoToken};
+use super::{NegHints, NegState, NegTokenInit, NegTokenResp, TokenView};
 use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{Decision, Policy};
 
@@ -186,33 +186,37 @@ impl AcceptorStart {
 
     /// Takes the initiator's `NegTokenInit`.
     pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
-        let mut record = Record::new(Role::Acceptor, "spnego");
+        let mut record = Record::untimed(Role::Acceptor, "spnego");
         record.peer_addr = self.cfg.peer_addr;
-        let init = match SpnegoToken::decode(token) {
-            Ok(SpnegoToken::Init(i)) => i,
-            Ok(SpnegoToken::Resp(_)) => {
+        let mut init = match TokenView::decode(token) {
+            Ok((TokenView::Init(i), _)) => i,
+            Ok((TokenView::Resp(_), _)) => {
                 let e = SpnegoError::Unexpected("NegTokenResp where a NegTokenInit was expected");
                 return Err(record_failure(&self.cfg, record, e));
             }
             Err(e) => return Err(record_failure(&self.cfg, record, e.into())),
         };
-        record.offered = init.mech_types.clone();
-        if !init.mech_types.iter().any(is_kerberos) {
+        // The record keeps the initiator's list; selection reads it from there.
+        record.offered = std::mem::take(&mut init.mech_types);
+        let offered = &record.offered;
+        if !offered.iter().any(is_kerberos) {
             record.kerberos = Some(KerberosSkip::NotOffered);
         }
         let ntlm_offered =
-            init.mech_types.iter().any(is_ntlm) && self.cfg.mechs.iter().any(|m| is_ntlm(&m.oid));
+            offered.iter().any(is_ntlm) && self.cfg.mechs.iter().any(|m| is_ntlm(&m.oid));
         if ntlm_offered {
             record.ntlm_policy = Some(self.cfg.policy.incoming_ntlm(None, self.cfg.peer_addr));
         }
-        // (position in the initiator's list, our entry)
-        let candidates: Vec<(usize, usize)> = init
-            .mech_types
-            .iter()
-            .enumerate()
-            .filter_map(|(pos, oid)| self.acceptable(oid).map(|idx| (pos, idx)))
-            .collect();
-        let Some(&(pos, idx)) = candidates.first() else {
+        // (position in the initiator's list, our entry), in the initiator's order.
+        let candidate = |skip: Option<usize>| {
+            record
+                .offered
+                .iter()
+                .enumerate()
+                .filter_map(|(pos, oid)| self.acceptable(oid).map(|idx| (pos, idx)))
+                .find(|c| Some(c.1) != skip)
+        };
+        let Some((pos, idx)) = candidate(None) else {
             let e = if ntlm_offered && record.ntlm_policy == Some(Decision::Deny) {
                 SpnegoError::PolicyDenied("incoming NTLM denied".into())
             } else {
@@ -220,12 +224,8 @@ impl AcceptorStart {
             };
             return Err(record_failure(&self.cfg, record, e));
         };
-        let list_der = encode_mech_type_list(&init.mech_types);
-        let optimistic = if pos == 0 {
-            init.mech_token.as_deref()
-        } else {
-            None
-        };
+        let list_der = init.mech_types_der.to_vec();
+        let optimistic = if pos == 0 { init.mech_token } else { None };
         let mut chosen = (pos, idx);
         let mut mech_out = None;
         let mut mech = match (self.cfg.mechs[idx].start)() {
@@ -240,7 +240,10 @@ impl AcceptorStart {
                     mech_out = Some(step.output).filter(|o| !o.is_empty());
                 }
                 Err(e) => {
-                    if is_kerberos(&init.mech_types[pos]) {
+                    // Restart: move on to the initiator's next acceptable mechanism instead of rejecting.
+                    // (skipping other spellings of the failed mechanism, e.g. both Kerberos OIDs)
+                    let next = candidate(Some(idx));
+                    if is_kerberos(&record.offered[pos]) {
                         record.kerberos = Some(match e.kind {
                             MechFailure::Defective | MechFailure::Rejected => {
                                 KerberosSkip::ServerRejected
@@ -249,9 +252,6 @@ impl AcceptorStart {
                             _ => KerberosSkip::Failed,
                         });
                     }
-                    // Restart: move on to the initiator's next acceptable mechanism instead of rejecting.
-                    // (skipping other spellings of the failed mechanism, e.g. both Kerberos OIDs)
-                    let next = candidates.iter().copied().find(|c| c.1 != idx);
                     let Some(next) = next.filter(|_| self.cfg.policy.restart) else {
                         return Err(record_failure(&self.cfg, record, e.into()));
                     };
@@ -263,10 +263,10 @@ impl AcceptorStart {
                     chosen = next;
                 }
             }
-        } else if pos != 0 && is_kerberos(&init.mech_types[0]) {
+        } else if pos != 0 && is_kerberos(&record.offered[0]) {
             record.kerberos = Some(KerberosSkip::NotSelected);
         }
-        let selected = init.mech_types[chosen.0].clone();
+        let selected = record.offered[chosen.0].clone();
         record.chosen = Some(selected.clone());
         let ntlm_name_check = is_ntlm(&selected)
             && !self
@@ -294,11 +294,7 @@ impl AcceptorStart {
                 ..MicState::default()
             },
         };
-        reply.answer(
-            mech_out,
-            init.mech_list_mic.as_deref(),
-            Some(first_reply_state),
-        )
+        reply.answer(mech_out, init.mech_list_mic, Some(first_reply_state))
     }
 }
 
@@ -318,18 +314,15 @@ impl Session {
 
     /// Once the mechanism completed: the policy check of an NTLM client that needed its name.
     fn check_client(&mut self) -> Result<(), SpnegoError> {
-        let peer = self.mech.peer_name();
-        self.record.peer.clone_from(&peer);
+        self.record.peer = self.mech.peer_name();
         if is_ntlm(&self.selected) {
-            let decision = self
-                .cfg
-                .policy
-                .incoming_ntlm(peer.as_deref(), self.cfg.peer_addr);
+            let peer = self.record.peer.as_deref();
+            let decision = self.cfg.policy.incoming_ntlm(peer, self.cfg.peer_addr);
             self.record.ntlm_policy = Some(decision);
             if self.ntlm_name_check && !decision.allowed() {
                 return Err(SpnegoError::PolicyDenied(format!(
                     "client {} is not exempt",
-                    peer.as_deref().unwrap_or("(unknown)")
+                    peer.unwrap_or("(unknown)")
                 )));
             }
         }
@@ -340,9 +333,9 @@ impl Session {
 impl AwaitResponse {
     /// Takes the initiator's next `NegTokenResp`.
     pub fn step(mut self, token: &[u8]) -> Result<AcceptorStep, Failure> {
-        let resp = match SpnegoToken::decode(token) {
-            Ok(SpnegoToken::Resp(r)) => r,
-            Ok(SpnegoToken::Init(_)) => {
+        let resp = match TokenView::decode(token) {
+            Ok((TokenView::Resp(r), _)) => r,
+            Ok((TokenView::Init(_), _)) => {
                 return Err(self.session.fail(SpnegoError::Unexpected(
                     "NegTokenInit in the middle of a negotiation",
                 )))
@@ -364,7 +357,7 @@ impl AwaitResponse {
             )));
         }
         let mut mech_out = None;
-        match (&resp.response_token, self.session.mech_complete) {
+        match (resp.response_token, self.session.mech_complete) {
             (Some(t), false) => match self.session.mech.step(Some(t)) {
                 Ok(step) => {
                     self.session.mech_complete = step.complete;

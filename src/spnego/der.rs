@@ -444,8 +444,9 @@ fn decode_integer(content: &[u8]) -> Result<i64, DerError> {
         .fold(init, |acc, &b| (acc << 8) | i64::from(b)))
 }
 
-/// The minimal INTEGER contents of `v` (X.690 §8.3.2).
-fn encode_integer(v: i64) -> Vec<u8> {
+/// The minimal INTEGER contents of `v` (X.690 §8.3.2): `bytes[start..]` of the returned `(bytes, start)`
+/// (on the stack: no allocation).
+fn encode_integer(v: i64) -> ([u8; 8], usize) {
     let bytes = v.to_be_bytes();
     // An octet is redundant when it only repeats the sign of the next one; seven windows, so one octet stays.
     let redundant = bytes
@@ -454,7 +455,7 @@ fn encode_integer(v: i64) -> Vec<u8> {
             matches!(w, [0x00, b] if b & 0x80 == 0) || matches!(w, [0xFF, b] if b & 0x80 != 0)
         })
         .count();
-    bytes.get(redundant..).unwrap_or(&bytes).to_vec()
+    (bytes, redundant)
 }
 
 /// Appends the DER length octets of `len` (short form below 128, else the minimal long form).
@@ -509,6 +510,20 @@ impl DerWriter {
         &self.buf
     }
 
+    /// Appends the identifier and length octets of an element whose `len` content bytes the caller writes
+    /// next (no placeholder, nothing shifted afterwards).
+    pub fn write_header(&mut self, tag: u8, len: usize) {
+        self.buf.push(tag);
+        push_length(&mut self.buf, len);
+    }
+
+    /// The size of a whole element (identifier, length octets and contents) whose contents are `len` bytes:
+    /// what encoders that know their sizes up front need for [`DerWriter::write_header`].
+    pub fn tlv_len(len: usize) -> usize {
+        let mut octets = [0u8; 1 + core::mem::size_of::<usize>()];
+        1 + length_octets(len, &mut octets) + len
+    }
+
     /// Appends one element with identifier octet `tag` and contents `content`.
     pub fn write_tlv(&mut self, tag: u8, content: &[u8]) {
         self.buf.push(tag);
@@ -534,7 +549,16 @@ impl DerWriter {
         let n = self.buf.len() - at - 1;
         let mut len = [0u8; 1 + core::mem::size_of::<usize>()];
         let k = length_octets(n, &mut len);
-        self.buf.splice(at..at + 1, len.iter().take(k).copied());
+        if k > 1 {
+            // Shift the contents right to make room for the long form (in place: a memmove, no allocation
+            // when the buffer was sized up front).
+            let end = self.buf.len();
+            self.buf.resize(end + k - 1, 0);
+            self.buf.copy_within(at + 1..end, at + k);
+        }
+        if let Some(dst) = self.buf.get_mut(at..at + k) {
+            dst.copy_from_slice(len.get(..k).unwrap_or_default());
+        }
     }
 
     /// Appends a SEQUENCE whose contents `f` writes.
@@ -572,7 +596,8 @@ impl DerWriter {
 
     /// Appends an ENUMERATED with the minimal encoding of `v`.
     pub fn write_enumerated(&mut self, v: i64) {
-        self.write_tlv(tag::ENUMERATED, &encode_integer(v));
+        let (bytes, start) = encode_integer(v);
+        self.write_tlv(tag::ENUMERATED, bytes.get(start..).unwrap_or(&bytes));
     }
 }
 
@@ -619,15 +644,18 @@ mod tests {
             i64::MAX,
             i64::MIN,
         ] {
-            let enc = encode_integer(v);
+            let (bytes, start) = encode_integer(v);
+            let enc = &bytes[start..];
             assert_eq!(
-                decode_integer(&enc),
+                decode_integer(enc),
                 Ok(v),
                 "value {v} encoded as {enc:02x?}"
             );
         }
-        assert_eq!(encode_integer(128), vec![0x00, 0x80]);
-        assert_eq!(encode_integer(-128), vec![0x80]);
+        let (b, i) = encode_integer(128);
+        assert_eq!(b[i..], [0x00, 0x80]);
+        let (b, i) = encode_integer(-128);
+        assert_eq!(b[i..], [0x80]);
     }
 
     #[test]

@@ -113,7 +113,8 @@ impl Mechanism for GssNtlmMech {
     }
 
     fn requires_mic(&self) -> bool {
-        matches!(self.ctx.inquire_by_oid(oids::SPNEGO_REQUIRE_MIC).as_deref(), Ok([v]) if v.as_slice() == [1])
+        // What MIT's SPNEGO learns from the inquiry `oids::SPNEGO_REQUIRE_MIC`, asked directly.
+        self.ctx.mic_present()
     }
 
     fn after_mic(&mut self, verified: bool) {

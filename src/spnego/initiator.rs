@@ -22,7 +22,7 @@ use super::error::SpnegoError;
 use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
-use super::{encode_mech_type_list, NegState, NegTokenInit, NegTokenResp, SpnegoToken};
+use super::{encode_init, NegState, NegTokenResp, RespView, SpnegoToken, TokenView};
 use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{target_host, Policy};
 
@@ -98,11 +98,10 @@ pub struct InitiatorStart {
 #[derive(Debug)]
 struct Round {
     cfg: InitiatorConfig,
-    /// Indices into `cfg.mechs` of the mechanisms in the list sent, in order.
-    list: Vec<usize>,
     /// The DER MechTypeList sent: what the mechListMIC signs.
     list_der: Vec<u8>,
-    /// Indices of mechanisms that failed or were rejected (never offered again).
+    /// Indices of mechanisms that failed or were rejected (never offered again). The list sent is every
+    /// other entry of `cfg.mechs`, in order ([`Round::listed`]).
     dropped: Vec<usize>,
     /// The selected (or optimistic) mechanism.
     current: usize,
@@ -135,10 +134,10 @@ fn kerberos_skip(kind: MechFailure) -> KerberosSkip {
     }
 }
 
-fn decode_resp(token: &[u8]) -> Result<NegTokenResp, SpnegoError> {
-    match SpnegoToken::decode(token)? {
-        SpnegoToken::Resp(r) => Ok(r),
-        SpnegoToken::Init(_) => Err(SpnegoError::Unexpected(
+fn decode_resp(token: &[u8]) -> Result<RespView<'_>, SpnegoError> {
+    match TokenView::decode(token)?.0 {
+        TokenView::Resp(r) => Ok(r),
+        TokenView::Init(_) => Err(SpnegoError::Unexpected(
             "NegTokenInit where a NegTokenResp was expected",
         )),
     }
@@ -168,7 +167,7 @@ impl InitiatorStart {
 
     /// Builds and returns the `NegTokenInit` with the optimistic token of the first mechanism that starts.
     pub fn start(self) -> Result<(Initiator, Vec<u8>), SpnegoError> {
-        let mut record = Record::new(Role::Initiator, "spnego");
+        let mut record = Record::untimed(Role::Initiator, "spnego");
         record.peer = self.cfg.target.clone();
         record.offered = self.cfg.mechs.iter().map(|m| m.oid.clone()).collect();
         if !self.cfg.mechs.iter().any(|m| is_kerberos(&m.oid)) {
@@ -244,20 +243,20 @@ fn open_round(
         };
         return Err(Box::new((e, cfg, record)));
     };
-    let list: Vec<usize> = (0..cfg.mechs.len())
-        .filter(|i| !dropped.contains(i))
-        .collect();
-    let init = NegTokenInit {
-        mech_types: list.iter().map(|i| cfg.mechs[*i].oid.clone()).collect(),
-        mech_token: (!step.output.is_empty()).then_some(step.output),
-        ..NegTokenInit::default()
-    };
-    let token = init.encode();
+    let listed = cfg
+        .mechs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !dropped.contains(i))
+        .map(|(_, m)| &m.oid);
+    let (token, list_der) = encode_init(
+        listed,
+        (!step.output.is_empty()).then_some(&step.output[..]),
+    );
     record.chosen = Some(cfg.mechs[current].oid.clone());
     Ok((
         Round {
-            list_der: encode_mech_type_list(&init.mech_types),
-            list,
+            list_der,
             dropped,
             current,
             mech,
@@ -271,6 +270,11 @@ fn open_round(
 }
 
 impl Round {
+    /// Whether entry `i` of `cfg.mechs` is in the list sent.
+    fn listed(&self, i: usize) -> bool {
+        i < self.cfg.mechs.len() && !self.dropped.contains(&i)
+    }
+
     fn oid(&self) -> &Oid {
         &self.cfg.mechs[self.current].oid
     }
@@ -343,8 +347,7 @@ impl AwaitFirstReply {
         if rejected_is_krb {
             round.record.kerberos = Some(KerberosSkip::ServerRejected);
         }
-        let others =
-            (0..round.cfg.mechs.len()).any(|i| i != round.current && round.list.contains(&i));
+        let others = (0..round.cfg.mechs.len()).any(|i| i != round.current && round.listed(i));
         if !round.cfg.policy.restart || round.restarted || !others {
             return Err(round.fail(SpnegoError::Rejected));
         }
@@ -371,13 +374,10 @@ fn reselect(
     round: &mut Round,
     supported: &Oid,
     state: NegState,
-    resp: &NegTokenResp,
+    resp: &RespView<'_>,
 ) -> Result<(), SpnegoError> {
-    let idx = round
-        .list
-        .iter()
-        .copied()
-        .find(|i| same_mech(&round.cfg.mechs[*i].oid, supported))
+    let idx = (0..round.cfg.mechs.len())
+        .find(|i| round.listed(*i) && same_mech(&round.cfg.mechs[*i].oid, supported))
         .ok_or(SpnegoError::Unexpected(
             "the acceptor selected a mechanism we did not offer",
         ))?;
@@ -414,7 +414,7 @@ impl AwaitReply {
         }
     }
 
-    fn step_resp(mut self, resp: NegTokenResp) -> Result<InitiatorStep, SpnegoError> {
+    fn step_resp(mut self, resp: RespView<'_>) -> Result<InitiatorStep, SpnegoError> {
         match self.advance(&resp) {
             Ok((out, acceptor_done)) => self.send(out, peer_mic(&resp), acceptor_done),
             Err(e) => Err(self.round.fail(e)),
@@ -422,11 +422,11 @@ impl AwaitReply {
     }
 
     /// Feeds the response token to the mechanism; returns its output and whether the acceptor said it is done.
-    fn advance(&mut self, resp: &NegTokenResp) -> Result<(Option<Vec<u8>>, bool), SpnegoError> {
+    fn advance(&mut self, resp: &RespView<'_>) -> Result<(Option<Vec<u8>>, bool), SpnegoError> {
         let round = &mut self.round;
         match resp.neg_state {
             Some(NegState::Reject) => {
-                if let (Some(t), false) = (&resp.response_token, round.mech_complete) {
+                if let (Some(t), false) = (resp.response_token, round.mech_complete) {
                     // An error token: let the mechanism explain the failure.
                     round.mech.step(Some(t))?;
                 }
@@ -443,7 +443,7 @@ impl AwaitReply {
             return Err(SpnegoError::Unexpected("supportedMech changed"));
         }
         let mut out = None;
-        match (&resp.response_token, round.mech_complete) {
+        match (resp.response_token, round.mech_complete) {
             (Some(t), false) => {
                 let step = round.mech.step(Some(t))?;
                 round.mech_complete = step.complete;

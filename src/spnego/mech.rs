@@ -155,6 +155,23 @@ const KRB5_MS_DER: [u8; 9] = [0x2A, 0x86, 0x48, 0x82, 0xF7, 0x12, 0x01, 0x02, 0x
 /// DER contents of [`crate::spnego::OID_NTLMSSP`].
 const NTLMSSP_DER: [u8; 10] = [0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0A];
 
+impl Oid {
+    /// The NTLMSSP OID, [`crate::spnego::OID_NTLMSSP`] (no parsing, no allocation).
+    pub fn ntlmssp() -> Oid {
+        Oid::from_valid(&NTLMSSP_DER)
+    }
+
+    /// The Kerberos OID of RFC 4121, [`crate::spnego::OID_KRB5`].
+    pub fn krb5() -> Oid {
+        Oid::from_valid(&KRB5_DER)
+    }
+
+    /// The Windows 2000 Kerberos OID, [`crate::spnego::OID_KRB5_MS`].
+    pub fn krb5_ms() -> Oid {
+        Oid::from_valid(&KRB5_MS_DER)
+    }
+}
+
 /// True for either Kerberos OID (RFC 4121 and the Windows 2000 one, MS-SPNG §3.3.5.3).
 pub fn is_kerberos(oid: &Oid) -> bool {
     let d = oid.as_der_content();
@@ -349,5 +366,8 @@ mod tests {
         assert!(is_ntlm(&o(OID_NTLMSSP)) && !is_ntlm(&o(OID_KRB5)));
         assert!(!is_kerberos(&o(OID_NTLMSSP)) && !is_kerberos(&o("1.2.840.113554.1.2.3")));
         assert!(same_mech(&o(OID_KRB5), &o(OID_KRB5_MS)));
+        assert_eq!(Oid::ntlmssp(), o(OID_NTLMSSP));
+        assert_eq!(Oid::krb5(), o(OID_KRB5));
+        assert_eq!(Oid::krb5_ms(), o(OID_KRB5_MS));
     }
 }

@@ -6,7 +6,7 @@
 
 use super::error::SpnegoError;
 use super::mech::Mechanism;
-use super::NegTokenResp;
+use super::RespView;
 
 /// Where the MIC exchange is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,8 +62,8 @@ impl MicState {
 
 /// The peer's mechListMIC, except when it repeats the response token: Windows 2000 sent the response token in
 /// the MIC field, and MIT ignores such a MIC (`get_negTokenResp`, "Windows 2000 duplicate response token").
-pub(crate) fn peer_mic(resp: &NegTokenResp) -> Option<&[u8]> {
-    match (&resp.mech_list_mic, &resp.response_token) {
+pub(crate) fn peer_mic<'a>(resp: &RespView<'a>) -> Option<&'a [u8]> {
+    match (resp.mech_list_mic, resp.response_token) {
         (Some(mic), Some(tok)) if crate::ntlm::secret::ct_eq(mic, tok) => None,
         (Some(mic), _) => Some(mic),
         (None, _) => None,

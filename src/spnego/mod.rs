@@ -67,7 +67,7 @@ const GSS_FRAMING: u8 = tag::application(0);
 impl Oid {
     /// The SPNEGO mechanism OID, [`OID_SPNEGO`].
     pub fn spnego() -> Oid {
-        Oid(SPNEGO_OID_CONTENT.to_vec())
+        Oid::from_valid(&SPNEGO_OID_CONTENT)
     }
 }
 
@@ -166,40 +166,18 @@ impl SpnegoToken {
 
     /// Like [`SpnegoToken::decode`], also saying which framing the token had.
     pub fn decode_framed(b: &[u8]) -> Result<(SpnegoToken, Framing), DerError> {
-        let mut r = DerReader::new(b);
-        let first = r.peek_tag().ok_or(DerError::Missing {
-            what: "SPNEGO token",
-        })?;
-        let out = if first == GSS_FRAMING {
-            let mut framed = r.read_constructed(GSS_FRAMING, "InitialContextToken")?;
-            let this_mech = framed.read_oid("thisMech")?;
-            if this_mech.as_der_content() != SPNEGO_OID_CONTENT {
-                return Err(DerError::WrongMechanism {
-                    got: this_mech.to_dotted(),
-                });
-            }
-            let init = read_init_choice(&mut framed)?;
-            framed.finish("InitialContextToken")?;
-            (SpnegoToken::Init(init), Framing::GssInitialContextToken)
-        } else if first == tag::context(0) {
-            (SpnegoToken::Init(read_init_choice(&mut r)?), Framing::Bare)
-        } else if first == tag::context(1) {
-            let mut choice = r.read_context(1, "negTokenResp")?;
-            let mut seq = choice.read_sequence("NegTokenResp")?;
-            choice.finish("negTokenResp")?;
-            (
-                SpnegoToken::Resp(NegTokenResp::decode_fields(&mut seq)?),
-                Framing::Bare,
-            )
-        } else {
-            return Err(DerError::UnexpectedTag {
-                what: "SPNEGO token",
-                expected: GSS_FRAMING,
-                got: first,
-            });
+        let (view, framing) = TokenView::decode(b)?;
+        let token = match view {
+            TokenView::Init(i) => SpnegoToken::Init(i.to_owned()),
+            TokenView::Resp(r) => SpnegoToken::Resp(r.to_owned()),
         };
-        r.finish("SPNEGO token")?;
-        Ok(out)
+        Ok((token, framing))
+    }
+
+    /// Whether `b` decodes as a `NegTokenInit` (framed or bare), as [`SpnegoToken::decode`] would say, without
+    /// copying its fields.
+    pub fn is_init(b: &[u8]) -> bool {
+        matches!(TokenView::decode(b), Ok((TokenView::Init(_), _)))
     }
 
     /// Encodes the token as it goes on the wire: NegTokenInit inside the GSS framing with the SPNEGO OID,
@@ -223,11 +201,104 @@ impl SpnegoToken {
 }
 
 /// Reads `[0] NegTokenInit` (the negTokenInit choice) from `r`.
-fn read_init_choice(r: &mut DerReader<'_>) -> Result<NegTokenInit, DerError> {
+fn read_init_choice<'a>(r: &mut DerReader<'a>) -> Result<InitView<'a>, DerError> {
     let mut choice = r.read_context(0, "negTokenInit")?;
     let mut seq = choice.read_sequence("NegTokenInit")?;
     choice.finish("negTokenInit")?;
-    NegTokenInit::decode_fields(&mut seq)
+    InitView::decode_fields(&mut seq)
+}
+
+/// A decoded token whose opaque fields (mechanism token, MIC, the DER mechanism list) borrow the input: what
+/// the engines read, without copying them. [`SpnegoToken::decode`] is this, turned into owned values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TokenView<'a> {
+    Init(InitView<'a>),
+    Resp(RespView<'a>),
+}
+
+impl<'a> TokenView<'a> {
+    /// Decodes one token; the same rules as [`SpnegoToken::decode_framed`].
+    pub(crate) fn decode(b: &'a [u8]) -> Result<(TokenView<'a>, Framing), DerError> {
+        let mut r = DerReader::new(b);
+        let first = r.peek_tag().ok_or(DerError::Missing {
+            what: "SPNEGO token",
+        })?;
+        let out = if first == GSS_FRAMING {
+            let mut framed = r.read_constructed(GSS_FRAMING, "InitialContextToken")?;
+            let this_mech = framed.read_oid("thisMech")?;
+            if this_mech.as_der_content() != SPNEGO_OID_CONTENT {
+                return Err(DerError::WrongMechanism {
+                    got: this_mech.to_dotted(),
+                });
+            }
+            let init = read_init_choice(&mut framed)?;
+            framed.finish("InitialContextToken")?;
+            (TokenView::Init(init), Framing::GssInitialContextToken)
+        } else if first == tag::context(0) {
+            (TokenView::Init(read_init_choice(&mut r)?), Framing::Bare)
+        } else if first == tag::context(1) {
+            let mut choice = r.read_context(1, "negTokenResp")?;
+            let mut seq = choice.read_sequence("NegTokenResp")?;
+            choice.finish("negTokenResp")?;
+            (
+                TokenView::Resp(RespView::decode_fields(&mut seq)?),
+                Framing::Bare,
+            )
+        } else {
+            return Err(DerError::UnexpectedTag {
+                what: "SPNEGO token",
+                expected: GSS_FRAMING,
+                got: first,
+            });
+        };
+        r.finish("SPNEGO token")?;
+        Ok(out)
+    }
+}
+
+/// [`NegTokenInit`] with borrowed opaque fields, plus the received DER MechTypeList.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InitView<'a> {
+    pub mech_types: Vec<Oid>,
+    /// The MechTypeList exactly as received (strict DER: equal to [`encode_mech_type_list`] of
+    /// `mech_types`), what the mechListMIC signs.
+    pub mech_types_der: &'a [u8],
+    pub req_flags: Option<BitString>,
+    pub mech_token: Option<&'a [u8]>,
+    pub mech_list_mic: Option<&'a [u8]>,
+    pub neg_hints: Option<NegHints>,
+}
+
+/// [`NegTokenResp`] with borrowed opaque fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct RespView<'a> {
+    pub neg_state: Option<NegState>,
+    pub supported_mech: Option<Oid>,
+    pub response_token: Option<&'a [u8]>,
+    pub mech_list_mic: Option<&'a [u8]>,
+}
+
+impl InitView<'_> {
+    fn to_owned(&self) -> NegTokenInit {
+        NegTokenInit {
+            mech_types: self.mech_types.clone(),
+            req_flags: self.req_flags.clone(),
+            mech_token: self.mech_token.map(<[u8]>::to_vec),
+            mech_list_mic: self.mech_list_mic.map(<[u8]>::to_vec),
+            neg_hints: self.neg_hints.clone(),
+        }
+    }
+}
+
+impl RespView<'_> {
+    fn to_owned(&self) -> NegTokenResp {
+        NegTokenResp {
+            neg_state: self.neg_state,
+            supported_mech: self.supported_mech.clone(),
+            response_token: self.response_token.map(<[u8]>::to_vec),
+            mech_list_mic: self.mech_list_mic.map(<[u8]>::to_vec),
+        }
+    }
 }
 
 /// Reads the single element inside an explicit tag `[n]` with `read`, or `None` when the next element is not
@@ -248,14 +319,19 @@ fn optional_field<'a, T>(
     }
 }
 
-fn octets(what: &'static str) -> impl FnOnce(&mut DerReader<'_>) -> Result<Vec<u8>, DerError> {
-    move |r| r.read_octet_string(what).map(<[u8]>::to_vec)
+fn octets<'a>(what: &'static str) -> impl FnOnce(&mut DerReader<'a>) -> Result<&'a [u8], DerError> {
+    move |r| r.read_octet_string(what)
 }
 
-impl NegTokenInit {
-    fn decode_fields(seq: &mut DerReader<'_>) -> Result<NegTokenInit, DerError> {
-        let mech_types = optional_field(seq, 0, "mechTypes", read_mech_type_list)?
-            .ok_or(DerError::Missing { what: "mechTypes" })?;
+impl<'a> InitView<'a> {
+    fn decode_fields(seq: &mut DerReader<'a>) -> Result<InitView<'a>, DerError> {
+        let (mech_types, mech_types_der) = optional_field(seq, 0, "mechTypes", |r| {
+            // Inside [0] there is exactly the SEQUENCE (checked by optional_field): its bytes are what
+            // remains before reading it.
+            let der = r.rest();
+            read_mech_type_list(r).map(|list| (list, der))
+        })?
+        .ok_or(DerError::Missing { what: "mechTypes" })?;
         if mech_types.is_empty() {
             return Err(DerError::Invalid("mechTypes lists no mechanism"));
         }
@@ -264,9 +340,7 @@ impl NegTokenInit {
         // [3] is mechListMIC (RFC 4178) or negHints (MS-SPNG NegTokenInit2); the inner tag decides.
         let field3 = optional_field(seq, 3, "mechListMIC/negHints", |r| match r.peek_tag() {
             Some(tag::SEQUENCE) => read_neg_hints(r).map(Field3::Hints),
-            _ => r
-                .read_octet_string("mechListMIC")
-                .map(|m| Field3::Mic(m.to_vec())),
+            _ => r.read_octet_string("mechListMIC").map(Field3::Mic),
         })?;
         let (neg_hints, mech_list_mic) = match field3 {
             Some(Field3::Mic(mic)) => (None, Some(mic)),
@@ -280,15 +354,18 @@ impl NegTokenInit {
             ),
         };
         seq.finish_sequence("NegTokenInit")?;
-        Ok(NegTokenInit {
+        Ok(InitView {
             mech_types,
+            mech_types_der,
             req_flags,
             mech_token,
             mech_list_mic,
             neg_hints,
         })
     }
+}
 
+impl NegTokenInit {
     /// Writes `[0] SEQUENCE { .. }`.
     fn write_choice(&self, w: &mut DerWriter) {
         w.write_context(0, |w| {
@@ -321,7 +398,7 @@ impl NegTokenInit {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = DerWriter::with_capacity(self.encoded_len_hint());
         w.write_constructed(GSS_FRAMING, |w| {
-            w.write_oid(&Oid::spnego());
+            w.write_tlv(der::tag::OID, &SPNEGO_OID_CONTENT);
             self.write_choice(w);
         });
         w.into_bytes()
@@ -334,13 +411,13 @@ impl NegTokenInit {
     }
 }
 
-enum Field3 {
-    Mic(Vec<u8>),
+enum Field3<'a> {
+    Mic(&'a [u8]),
     Hints(NegHints),
 }
 
-impl NegTokenResp {
-    fn decode_fields(seq: &mut DerReader<'_>) -> Result<NegTokenResp, DerError> {
+impl<'a> RespView<'a> {
+    fn decode_fields(seq: &mut DerReader<'a>) -> Result<RespView<'a>, DerError> {
         let neg_state = optional_field(seq, 0, "negState", |r| {
             let v = r.read_enumerated("negState")?;
             NegState::from_value(v).ok_or(DerError::BadNegState(v))
@@ -350,14 +427,16 @@ impl NegTokenResp {
         let response_token = optional_field(seq, 2, "responseToken", octets("responseToken"))?;
         let mech_list_mic = optional_field(seq, 3, "mechListMIC", octets("mechListMIC"))?;
         seq.finish_sequence("NegTokenResp")?;
-        Ok(NegTokenResp {
+        Ok(RespView {
             neg_state,
             supported_mech,
             response_token,
             mech_list_mic,
         })
     }
+}
 
+impl NegTokenResp {
     /// Writes `[1] SEQUENCE { .. }`.
     fn write_choice(&self, w: &mut DerWriter) {
         w.write_context(1, |w| {
@@ -380,12 +459,85 @@ impl NegTokenResp {
 
     /// The bare `[1]` encoding of this token, as [`SpnegoToken::encode`] gives it.
     pub fn encode(&self) -> Vec<u8> {
-        let opt = |v: &Option<Vec<u8>>| v.as_ref().map_or(0, Vec::len);
-        let mut w =
-            DerWriter::with_capacity(48 + opt(&self.response_token) + opt(&self.mech_list_mic));
-        self.write_choice(&mut w);
-        w.into_bytes()
+        encode_resp(
+            self.neg_state,
+            self.supported_mech.as_ref(),
+            self.response_token.as_deref(),
+            self.mech_list_mic.as_deref(),
+        )
     }
+}
+
+/// The bare `[1]` NegTokenResp with these fields: the same bytes as [`NegTokenResp::write_choice`], written
+/// front to back with every length known up front (one allocation of the exact size, nothing shifted).
+pub(crate) fn encode_resp(
+    neg_state: Option<NegState>,
+    supported_mech: Option<&Oid>,
+    response_token: Option<&[u8]>,
+    mech_list_mic: Option<&[u8]>,
+) -> Vec<u8> {
+    let tlv = DerWriter::tlv_len;
+    // The negState ENUMERATED is one content octet (0..=3).
+    let state_len = neg_state.map(|_| tlv(tlv(1)));
+    let mech_len = supported_mech.map(|m| tlv(tlv(m.as_der_content().len())));
+    let token_len = response_token.map(|t| tlv(tlv(t.len())));
+    let mic_len = mech_list_mic.map(|m| tlv(tlv(m.len())));
+    let seq = [state_len, mech_len, token_len, mic_len]
+        .iter()
+        .flatten()
+        .sum::<usize>();
+    let total = tlv(tlv(seq));
+    let mut w = DerWriter::with_capacity(total);
+    w.write_header(tag::context(1), tlv(seq));
+    w.write_header(tag::SEQUENCE, seq);
+    if let Some(state) = neg_state {
+        w.write_header(tag::context(0), tlv(1));
+        w.write_enumerated(state.value());
+    }
+    if let Some(m) = supported_mech {
+        w.write_header(tag::context(1), tlv(m.as_der_content().len()));
+        w.write_oid(m);
+    }
+    if let Some(t) = response_token {
+        w.write_header(tag::context(2), tlv(t.len()));
+        w.write_octet_string(t);
+    }
+    if let Some(m) = mech_list_mic {
+        w.write_header(tag::context(3), tlv(m.len()));
+        w.write_octet_string(m);
+    }
+    w.into_bytes()
+}
+
+/// The initiator's `NegTokenInit` (GSS-framed) listing `mechs` with an optional optimistic `mech_token`, and
+/// the DER MechTypeList it carries (what the mechListMIC signs): the same bytes as [`NegTokenInit::encode`]
+/// and [`encode_mech_type_list`], built front to back with every length known up front.
+pub(crate) fn encode_init<'o>(
+    mechs: impl Iterator<Item = &'o Oid> + Clone,
+    mech_token: Option<&[u8]>,
+) -> (Vec<u8>, Vec<u8>) {
+    let tlv = DerWriter::tlv_len;
+    let list_content: usize = mechs.clone().map(|m| tlv(m.as_der_content().len())).sum();
+    let mut list = DerWriter::with_capacity(tlv(list_content));
+    list.write_header(tag::SEQUENCE, list_content);
+    for m in mechs {
+        list.write_oid(m);
+    }
+    let list = list.into_bytes();
+    let seq = tlv(list.len()) + mech_token.map_or(0, |t| tlv(tlv(t.len())));
+    let choice = tlv(seq);
+    let framed = tlv(SPNEGO_OID_CONTENT.len()) + tlv(choice);
+    let mut w = DerWriter::with_capacity(tlv(framed));
+    w.write_header(GSS_FRAMING, framed);
+    w.write_tlv(tag::OID, &SPNEGO_OID_CONTENT);
+    w.write_header(tag::context(0), choice);
+    w.write_header(tag::SEQUENCE, seq);
+    w.write_tlv(tag::context(0), &list);
+    if let Some(t) = mech_token {
+        w.write_header(tag::context(2), tlv(t.len()));
+        w.write_octet_string(t);
+    }
+    (w.into_bytes(), list)
 }
 
 fn read_mech_type_list(r: &mut DerReader<'_>) -> Result<Vec<Oid>, DerError> {
@@ -406,7 +558,9 @@ fn read_neg_hints(r: &mut DerReader<'_>) -> Result<NegHints, DerError> {
     let hint_name = optional_field(&mut seq, 0, "hintName", |r| {
         r.read_general_string("hintName").map(<[u8]>::to_vec)
     })?;
-    let hint_address = optional_field(&mut seq, 1, "hintAddress", octets("hintAddress"))?;
+    let hint_address = optional_field(&mut seq, 1, "hintAddress", |r| {
+        r.read_octet_string("hintAddress").map(<[u8]>::to_vec)
+    })?;
     seq.finish_sequence("NegHints")?;
     Ok(NegHints {
         hint_name,
@@ -429,7 +583,78 @@ fn write_neg_hints(w: &mut DerWriter, hints: &NegHints) {
 /// is computed over (RFC 4178 §5). For a decoded NegTokenInit these are exactly the received bytes, since the
 /// decoder accepts DER only.
 pub fn encode_mech_type_list(mechs: &[Oid]) -> Vec<u8> {
-    let mut w = DerWriter::new();
+    let mut w = DerWriter::with_capacity(
+        2 + mechs
+            .iter()
+            .map(|m| 2 + m.as_der_content().len())
+            .sum::<usize>(),
+    );
     write_mech_type_list(&mut w, mechs);
     w.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn oid(s: &str) -> Oid {
+        Oid::from_dotted(s).unwrap()
+    }
+
+    #[test]
+    fn exact_size_encoders_equal_the_generic_ones() {
+        let long = vec![0x5A; 300];
+        let lists = [
+            vec![oid(OID_NTLMSSP)],
+            vec![
+                oid(OID_KRB5_MS),
+                oid(OID_KRB5),
+                oid(OID_NEGOEX),
+                oid(OID_NTLMSSP),
+            ],
+        ];
+        for mechs in &lists {
+            for token in [None, Some(&b"NTLMSSP\0"[..]), Some(&long[..])] {
+                let generic = NegTokenInit {
+                    mech_types: mechs.clone(),
+                    mech_token: token.map(<[u8]>::to_vec),
+                    ..NegTokenInit::default()
+                };
+                let (bytes, list) = encode_init(mechs.iter(), token);
+                assert_eq!(bytes, generic.encode());
+                assert_eq!(list, encode_mech_type_list(mechs));
+                assert_eq!(
+                    SpnegoToken::decode(&bytes).unwrap(),
+                    SpnegoToken::Init(generic)
+                );
+            }
+        }
+        for state in [
+            None,
+            Some(NegState::AcceptIncomplete),
+            Some(NegState::RequestMic),
+        ] {
+            for mech in [None, Some(oid(OID_NTLMSSP))] {
+                for token in [None, Some(&b"x"[..]), Some(&long[..])] {
+                    for mic in [None, Some(&[7u8; 16][..])] {
+                        let resp = NegTokenResp {
+                            neg_state: state,
+                            supported_mech: mech.clone(),
+                            response_token: token.map(<[u8]>::to_vec),
+                            mech_list_mic: mic.map(<[u8]>::to_vec),
+                        };
+                        let mut w = DerWriter::new();
+                        resp.write_choice(&mut w);
+                        let bytes = resp.encode();
+                        assert_eq!(bytes, w.into_bytes());
+                        assert_eq!(bytes.capacity(), bytes.len());
+                        assert_eq!(
+                            SpnegoToken::decode(&bytes).unwrap(),
+                            SpnegoToken::Resp(resp)
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1,16 +1,50 @@
 //! OBJECT IDENTIFIER values (X.680 §32, encoded per X.690 §8.19): the mechanism OIDs that SPNEGO negotiates.
 //!
 //! An [`Oid`] holds its DER contents octets, always valid: at least two arcs, every subidentifier minimally
-//! encoded, every arc at most 128 bits wide (enough for the UUID arcs under `2.25`).
+//! encoded, every arc at most 128 bits wide (enough for the UUID arcs under `2.25`). Contents of up to
+//! [`INLINE`] octets (every mechanism OID in use: Kerberos 9, NTLMSSP 10, SPNEGO 6) are kept inline, so that
+//! building, decoding and cloning them allocates nothing; longer ones go to the heap.
 #![forbid(unsafe_code)]
 
 use core::fmt;
+use core::hash::{Hash, Hasher};
 
 use super::der::DerError;
 
+/// The longest contents kept inline.
+pub const INLINE: usize = 22;
+
 /// An OBJECT IDENTIFIER, stored as its DER contents octets (without tag and length).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Oid(pub(super) Vec<u8>);
+#[derive(Clone)]
+pub struct Oid(Repr);
+
+/// Invariant: contents of at most [`INLINE`] octets are always `Inline` (with zeros after `len`), so that
+/// equal contents have equal representations.
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(Box<[u8]>),
+}
+
+impl PartialEq for Oid {
+    fn eq(&self, other: &Oid) -> bool {
+        self.as_der_content() == other.as_der_content()
+    }
+}
+
+impl Eq for Oid {}
+
+impl Hash for Oid {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_der_content().hash(state);
+    }
+}
+
+impl fmt::Debug for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Oid").field(&self.as_der_content()).finish()
+    }
+}
 
 impl Oid {
     /// Parses dotted decimal (`"1.3.6.1.5.5.2"`): at least two arcs, the first 0, 1 or 2, the second below 40
@@ -56,14 +90,39 @@ impl Oid {
         for &arc in rest {
             push_subidentifier(&mut content, arc);
         }
-        Ok(Oid(content))
+        Ok(Oid::from_valid(&content))
     }
 
     /// Validates DER contents octets (X.690 §8.19.2): non-empty, each subidentifier minimal (no leading `0x80`
     /// octet) and terminated, each at most 128 bits wide.
     pub fn from_der_content(content: &[u8]) -> Result<Oid, DerError> {
-        subidentifiers(content)?;
-        Ok(Oid(content.to_vec()))
+        validate(content)?;
+        Ok(Oid::from_valid(content))
+    }
+
+    /// An OID from contents known to be valid (a constant of this crate, or checked by [`validate`]).
+    pub(super) fn from_valid(content: &[u8]) -> Oid {
+        match Oid::inline(content) {
+            Some(oid) => oid,
+            None => Oid(Repr::Heap(content.into())),
+        }
+    }
+
+    /// The inline form of `content`, when it fits: usable in constants.
+    pub(super) const fn inline(content: &[u8]) -> Option<Oid> {
+        if content.len() > INLINE {
+            return None;
+        }
+        let mut buf = [0u8; INLINE];
+        let mut i = 0;
+        while i < content.len() {
+            buf[i] = content[i];
+            i += 1;
+        }
+        Some(Oid(Repr::Inline {
+            len: content.len() as u8,
+            buf,
+        }))
     }
 
     /// The dotted decimal form.
@@ -78,7 +137,7 @@ impl Oid {
     /// The arcs (first and second split back out of the first subidentifier).
     pub fn arcs(&self) -> Vec<u128> {
         // The contents were validated on construction, so this cannot fail; an empty list would only show a bug.
-        let subids = subidentifiers(&self.0).unwrap_or_default();
+        let subids = subidentifiers(self.as_der_content()).unwrap_or_default();
         let mut arcs = Vec::with_capacity(subids.len() + 1);
         if let Some((&first, rest)) = subids.split_first() {
             match first {
@@ -93,7 +152,10 @@ impl Oid {
 
     /// The DER contents octets (what follows the `06 len` header).
     pub fn as_der_content(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            Repr::Heap(b) => b,
+        }
     }
 }
 
@@ -124,12 +186,23 @@ fn push_subidentifier(out: &mut Vec<u8>, v: u128) {
     }
 }
 
+/// Checks OID contents against X.690 §8.19.2 without building anything (what [`subidentifiers`] checks).
+fn validate(content: &[u8]) -> Result<(), DerError> {
+    walk(content, |_| ())
+}
+
 /// Splits OID contents into subidentifiers, enforcing X.690 §8.19.2.
 fn subidentifiers(content: &[u8]) -> Result<Vec<u128>, DerError> {
+    let mut out = Vec::new();
+    walk(content, |v| out.push(v))?;
+    Ok(out)
+}
+
+/// Decodes the subidentifiers of `content` one by one into `each`, enforcing X.690 §8.19.2.
+fn walk(content: &[u8], mut each: impl FnMut(u128)) -> Result<(), DerError> {
     if content.is_empty() {
         return Err(DerError::BadOid("empty contents"));
     }
-    let mut out = Vec::new();
     let mut acc: u128 = 0;
     let mut in_subid = false;
     for &b in content {
@@ -141,7 +214,7 @@ fn subidentifiers(content: &[u8]) -> Result<Vec<u128>, DerError> {
         }
         acc = (acc << 7) | u128::from(b & 0x7F);
         if b & 0x80 == 0 {
-            out.push(acc);
+            each(acc);
             acc = 0;
             in_subid = false;
         } else {
@@ -151,5 +224,35 @@ fn subidentifiers(content: &[u8]) -> Result<Vec<u128>, DerError> {
     if in_subid {
         return Err(DerError::BadOid("last subidentifier not terminated"));
     }
-    Ok(out)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_contents_compare_by_value() {
+        // 2.25.<128-bit arc>: 1 + 19 octets inline; a longer OID goes to the heap.
+        let uuid = Oid::from_dotted("2.25.340282366920938463463374607431768211455").unwrap();
+        assert!(matches!(uuid.0, Repr::Inline { .. }));
+        let long = Oid::from_dotted(
+            "2.25.340282366920938463463374607431768211455.340282366920938463463374607431768211455",
+        )
+        .unwrap();
+        assert!(matches!(long.0, Repr::Heap(_)));
+        assert_eq!(long.as_der_content().len(), 39);
+        let again = Oid::from_der_content(long.as_der_content()).unwrap();
+        assert_eq!(long, again);
+        assert_ne!(long, uuid);
+        assert_eq!(Oid::from_arcs(&long.arcs()).unwrap(), long);
+        assert_eq!(
+            Oid::from_der_content(uuid.as_der_content()).unwrap(),
+            uuid.clone()
+        );
+        assert_eq!(
+            format!("{:?}", Oid::from_dotted("1.2.3").unwrap()),
+            "Oid([42, 3])"
+        );
+    }
 }

@@ -135,15 +135,12 @@ impl Session {
             },
             // An acceptor whose negotiation failed (it sent `reject`) takes a new `NegTokenInit` as the
             // initiator's restart; anything else after a failure is refused below.
-            (State::Failed, Some(tok))
-                if self.acceptor.is_some()
-                    && matches!(SpnegoToken::decode(tok), Ok(SpnegoToken::Init(_))) =>
-            {
+            (State::Failed, Some(tok)) if self.acceptor.is_some() && SpnegoToken::is_init(tok) => {
                 self.state = State::Accept(None);
                 return self.step(Some(tok));
             }
             (State::Accept(acc), Some(tok)) => {
-                let restart = matches!(SpnegoToken::decode(tok), Ok(SpnegoToken::Init(_)));
+                let restart = SpnegoToken::is_init(tok);
                 let step = match (acc, restart) {
                     (Some(a), false) => a.step(tok),
                     (_, true) => {

@@ -117,8 +117,14 @@ impl SessionSecurity {
                     .get(..usize::from(seal_len))
                     .unwrap_or_default(),
             );
+            let mac_key = if ess {
+                crate::ntlm::bulk::HmacKey::new(sign_key.as_bytes())
+            } else {
+                crate::ntlm::bulk::HmacKey::default()
+            };
             Ok(Channel {
                 sign_key,
+                mac_key,
                 seal_key,
                 seal_len,
                 rc4,

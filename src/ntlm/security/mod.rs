@@ -24,8 +24,8 @@
 
 use core::fmt;
 
-use crate::ntlm::bulk::HmacMd5;
-use crate::ntlm::crypto::{md5, sealkey, sealkey_len, signkey, Side};
+use crate::ntlm::bulk::{HmacKey, HmacMd5};
+use crate::ntlm::crypto::{md5, sealkey, sealkey_len, session_keys_ess, signkey, Side};
 use crate::ntlm::flags::NegotiateFlags;
 use crate::ntlm::rc4::Rc4;
 use crate::ntlm::secret::{ct_eq, Key16, SessionKey};
@@ -90,6 +90,8 @@ const DUMMY_SIGNATURE: [u8; 16] = [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 struct Channel {
     /// SIGNKEY (all zero without extended session security, where it is unused).
     sign_key: Key16,
+    /// The HMAC_MD5 schedule of `sign_key`, made once (extended session security only).
+    mac_key: HmacKey,
     /// SEALKEY, zero-padded; `seal_len` bytes are the key.
     seal_key: Key16,
     seal_len: u8,
@@ -101,17 +103,50 @@ struct Channel {
 
 impl Channel {
     fn new(flags: NegotiateFlags, exported: &SessionKey, side: Side) -> Channel {
+        let sign_key = signkey(flags, exported, side);
+        let mac_key = sign_key
+            .as_ref()
+            .map(|k| HmacKey::new(k.as_bytes()))
+            .unwrap_or_default();
         let seal_key = sealkey(flags, exported, side);
-        let seal_len = sealkey_len(flags);
+        Channel::with_keys(
+            sign_key.unwrap_or_default(),
+            mac_key,
+            seal_key,
+            sealkey_len(flags),
+        )
+    }
+
+    fn with_keys(sign_key: Key16, mac_key: HmacKey, seal_key: Key16, seal_len: usize) -> Channel {
         let rc4 = Rc4::new(seal_key.as_bytes().get(..seal_len).unwrap_or_default());
         Channel {
-            sign_key: signkey(flags, exported, side).unwrap_or_default(),
+            sign_key,
+            mac_key,
             seal_key,
             seal_len: seal_len as u8,
             initial: rc4.clone(),
             rc4,
             seq: 0,
         }
+    }
+
+    /// Extended session security: our channel and the peer's, their four keys derived side by side and
+    /// the two HMAC schedules made at once ([`session_keys_ess`], [`HmacKey::pair`]).
+    fn pair(flags: NegotiateFlags, exported: &SessionKey, side: Side) -> (Channel, Channel) {
+        let Some([sign_ours, seal_ours, sign_peer, seal_peer]) =
+            session_keys_ess(flags, exported, side)
+        else {
+            return (
+                Channel::new(flags, exported, side),
+                Channel::new(flags, exported, side.peer()),
+            );
+        };
+        let (mac_ours, mac_peer) = HmacKey::pair(sign_ours.as_bytes(), sign_peer.as_bytes());
+        let len = sealkey_len(flags);
+        (
+            Channel::with_keys(sign_ours, mac_ours, seal_ours, len),
+            Channel::with_keys(sign_peer, mac_peer, seal_peer, len),
+        )
     }
 
     fn seal_key_bytes(&self) -> &[u8] {
@@ -136,6 +171,14 @@ impl Channel {
 /// What the checksum is computed from, before any RC4: the first 8 bytes of HMAC_MD5(SigningKey, SeqNum ||
 /// Message) with extended session security, CRC32(Message) in the first 4 bytes without.
 fn digest(ess: bool, ch: &Channel, seq: u32, plain: &[u8]) -> [u8; 8] {
+    if ess {
+        // A short message (a mechListMIC, a small get_mic): two MD5 blocks, nothing buffered.
+        if let Some(mac) = ch.mac_key.mac_short(&[&seq.to_le_bytes(), plain]) {
+            let mut out = [0u8; 8];
+            out.copy_from_slice(&mac[..8]);
+            return out;
+        }
+    }
     let mut d = Digester::new(ess, ch, seq);
     d.update(plain);
     d.finish()
@@ -156,7 +199,7 @@ enum Digester {
 impl Digester {
     fn new(ess: bool, ch: &Channel, seq: u32) -> Digester {
         if ess {
-            let mut mac = HmacMd5::new(ch.sign_key.as_bytes());
+            let mut mac = HmacMd5::with_key(&ch.mac_key);
             mac.update(&seq.to_le_bytes());
             Digester::Hmac(mac)
         } else {
@@ -361,11 +404,12 @@ impl SessionSecurity {
         exported_session_key: &SessionKey,
         side: Side,
     ) -> SessionSecurity {
-        let send = Channel::new(flags, exported_session_key, side);
-        let recv = if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
-            Channel::new(flags, exported_session_key, side.peer())
+        let (send, recv) = if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
+            Channel::pair(flags, exported_session_key, side)
         } else {
-            send.clone()
+            let send = Channel::new(flags, exported_session_key, side);
+            let recv = send.clone();
+            (send, recv)
         };
         SessionSecurity {
             flags,
