@@ -38,6 +38,8 @@ pub(crate) enum Inner {
 
 pub(super) enum Phase {
     Negotiating(Box<Session>),
+    /// Handed to MIT's SPNEGO for NegoEx ([`super::negoex`]).
+    Handed(Box<super::negoex::Handed>),
     Done(Inner),
     /// Between the end of the negotiation and the negotiated context taking its place.
     Spent,
@@ -88,7 +90,7 @@ pub(crate) unsafe fn with_inner<R>(
     unsafe {
         with_ictx(h, |c| match &mut c.phase {
             Phase::Done(inner) => f(inner),
-            Phase::Negotiating(_) | Phase::Spent => {
+            Phase::Negotiating(_) | Phase::Handed(_) | Phase::Spent => {
                 Err(GssError::new(GSS_S_NO_CONTEXT, Minor::ContextIncomplete))
             }
         })
@@ -158,7 +160,8 @@ fn oid_of(der: &[u8]) -> Result<Oid, GssError> {
     Oid::from_der_content(der).map_err(|_| GssError::new(GSS_S_FAILURE, Minor::WrongMech))
 }
 
-fn policy_and_audit() -> Result<(Arc<crate::policy::Policy>, Arc<dyn AuditSink>), GssError> {
+pub(super) fn policy_and_audit(
+) -> Result<(Arc<crate::policy::Policy>, Arc<dyn AuditSink>), GssError> {
     let policy = crate::policy::current()
         .map_err(|e| GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string()))?;
     let audit: Arc<dyn AuditSink> = Arc::new(SystemAudit {
@@ -277,7 +280,7 @@ impl Inner {
     fn mech_oid(&self) -> gss_OID {
         match self {
             Inner::Ntlm(_) => NTLMSSP_OID.as_oid(),
-            Inner::Krb(_) => KRB5_MECH_OID.as_oid(),
+            Inner::Krb(k) => k.reported_mech().unwrap_or(KRB5_MECH_OID.as_oid()),
         }
     }
 
@@ -304,16 +307,33 @@ impl Inner {
 }
 
 /// What one establishment step produced, for the outputs.
-struct Stepped {
-    token: Vec<u8>,
-    complete: bool,
-    flags: u32,
-    mech: gss_OID,
-    lifetime: u32,
+pub(super) struct Stepped {
+    pub(super) token: Vec<u8>,
+    pub(super) complete: bool,
+    pub(super) flags: u32,
+    pub(super) mech: gss_OID,
+    pub(super) lifetime: u32,
 }
 
 impl ICtx {
     fn step(&mut self, token: Option<&[u8]>) -> Result<Stepped, (GssError, Option<Vec<u8>>)> {
+        if let Phase::Handed(h) = &mut self.phase {
+            match h.step(token) {
+                Ok(super::negoex::HandedStep::Continue(s)) => return Ok(s),
+                Ok(super::negoex::HandedStep::Complete(s, k)) => {
+                    self.phase = Phase::Done(Inner::Krb(k));
+                    return Ok(s);
+                }
+                // MIT's SPNEGO failed at once (e.g. no usable NegoEx mechanism with this credential): our
+                // engine negotiates instead, as without the hand-off.
+                Err(e) => {
+                    let Some(session) = h.take_fallback() else {
+                        return Err(e);
+                    };
+                    self.phase = Phase::Negotiating(session);
+                }
+            }
+        }
         let Phase::Negotiating(session) = &mut self.phase else {
             return Err((GssError::new(GSS_S_FAILURE, Minor::BadSequence), None));
         };
@@ -423,11 +443,20 @@ pub unsafe extern "C" fn gssi_init_sec_context(
             } else {
                 Some(iname_ref(target_name)?)
             };
-            let s = initiator_session(cred, target, req_flags, bindings_of(input_chan_bindings))?;
+            let cb = bindings_of(input_chan_bindings);
+            let handed = super::negoex::initiator(cred.as_ref(), target, req_flags, &cb);
+            let session = Box::new(initiator_session(cred, target, req_flags, cb)?);
+            let phase = match handed {
+                Some(mut h) => {
+                    h.fallback = Some(session);
+                    Phase::Handed(Box::new(h))
+                }
+                None => Phase::Negotiating(session),
+            };
             context_handle.write(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
                 Mutex::new(ICtx {
                     initiator: true,
-                    phase: Phase::Negotiating(Box::new(s)),
+                    phase,
                 }),
             )));
         }
@@ -478,11 +507,20 @@ pub unsafe extern "C" fn gssi_accept_sec_context(
         let token = buffer_bytes(input_token_buffer);
         if (*context_handle).is_null() {
             let cred = icred_snapshot(verifier_cred_handle)?;
-            let s = acceptor_session(cred, bindings_of(input_chan_bindings))?;
+            let cb = bindings_of(input_chan_bindings);
+            let handed = super::negoex::acceptor(cred.as_ref(), token, &cb);
+            let session = Box::new(acceptor_session(cred, cb)?);
+            let phase = match handed {
+                Some(mut h) => {
+                    h.fallback = Some(session);
+                    Phase::Handed(Box::new(h))
+                }
+                None => Phase::Negotiating(session),
+            };
             context_handle.write(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
                 Mutex::new(ICtx {
                     initiator: false,
-                    phase: Phase::Negotiating(Box::new(s)),
+                    phase,
                 }),
             )));
         }
@@ -592,7 +630,7 @@ pub unsafe extern "C" fn gssi_inquire_context(
         put(targ_name, core::ptr::null_mut());
         let (names, life, mech, flags, local, is_open) = with_ictx(context_handle, |c| {
             Ok(match &c.phase {
-                Phase::Negotiating(_) | Phase::Spent => {
+                Phase::Negotiating(_) | Phase::Handed(_) | Phase::Spent => {
                     (None, 0, SPNEGO_OID.as_oid(), 0, c.initiator, false)
                 }
                 Phase::Done(inner) => {

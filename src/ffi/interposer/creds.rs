@@ -27,6 +27,9 @@ pub(crate) struct ICred {
     pub(crate) ntlm: Option<Credential>,
     /// The mechanisms `gssi_set_neg_mechs` allowed (`None`: all).
     pub(crate) neg_mechs: Option<Vec<Oid>>,
+    /// A credential of MIT's SPNEGO (acquired through the concatenated OID) for a NegoEx hand-off, when the
+    /// process has a NegoEx mechanism ([`super::negoex`]).
+    pub(crate) negoex: Option<Arc<GlueCred>>,
 }
 
 impl ICred {
@@ -189,12 +192,30 @@ unsafe fn acquire(
                 )
             }),
         };
+        // MIT's SPNEGO credential for a NegoEx hand-off: same name, usage, store or password.
+        let negoex = match (super::negoex::local().negoex, super::concatenated_oid()) {
+            (true, Some(mech)) if name.is_none() || krb_name.is_some() => super::negoex::acquire(
+                &mech,
+                krb_name
+                    .as_deref()
+                    .map_or(core::ptr::null_mut(), |n| n.raw()),
+                cred_usage,
+                Some(store),
+                pw.as_deref().map(|p| p.as_slice()),
+            )
+            .ok()
+            .map(Arc::new),
+            _ => None,
+        };
         let cred = match (krb, ntlm) {
-            (Err(k), Err(n)) => return Err(n.clone().detail(format!("{n}; Kerberos: {k}"))),
+            (Err(k), Err(n)) if negoex.is_none() => {
+                return Err(n.clone().detail(format!("{n}; Kerberos: {k}")))
+            }
             (k, n) => ICred {
                 krb: k.ok().map(Arc::new),
                 ntlm: n.ok(),
                 neg_mechs: None,
+                negoex,
             },
         };
         put_oid_set(actual_mechs, &[SPNEGO])?;
@@ -351,7 +372,11 @@ pub unsafe extern "C" fn gssi_set_neg_mechs(
                 }
                 Some(v)
             };
-            cell.0.write().unwrap_or_else(|p| p.into_inner()).neg_mechs = mechs;
+            let mut c = cell.0.write().unwrap_or_else(|p| p.into_inner());
+            c.neg_mechs = mechs;
+            if let Some(n) = &c.negoex {
+                super::negoex::set_neg_mechs(n, mech_set);
+            }
         }
         Ok(GSS_S_COMPLETE)
     })

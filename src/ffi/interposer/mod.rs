@@ -11,15 +11,17 @@
 //! arc (every arc fits MIT's 64-bit parser), and an operator may change it there without rebuilding. It never
 //! goes on the wire; exported contexts are stamped with the public SPNEGO OID (see [`context`]).
 //!
-//! NegoEx (MS-NEGOEX): this interposer does not carry NegoEx. A process whose configuration also loads a mechanism
-//! that asserts `GSS_C_MA_NEGOEX_AND_SPNEGO` gets our SPNEGO without that mechanism (the NegoEx mechanisms are
-//! not offered); such hosts should not install the interposer line (see README, "SPNEGO interposer").
+//! NegoEx (MS-NEGOEX): our engine does not carry NegoEx itself. When the process has a mechanism that negotiates
+//! through NegoEx, the negotiation is handed to MIT's own SPNEGO through the concatenated OID and the interposer
+//! context keeps MIT's context ([`negoex`]): the initiator when its credential may offer such a mechanism, the
+//! acceptor when the client's `NegTokenInit` lists the NegoEx OID. Without a NegoEx mechanism nothing changes.
 
 pub mod context;
 pub mod creds;
 pub mod export;
 pub mod messages;
 pub mod names;
+pub mod negoex;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
@@ -147,7 +149,11 @@ pub unsafe extern "C" fn gssi_internal_release_oid(
         }
         // SAFETY: oid is non-NULL and valid.
         let o = unsafe { &mut *oid };
-        if is_static_oid(*o) || *o == SPNEGO_OID.as_oid() || *o == KRB5_MECH_OID.as_oid() {
+        if is_static_oid(*o)
+            || *o == SPNEGO_OID.as_oid()
+            || *o == KRB5_MECH_OID.as_oid()
+            || negoex::is_interned(*o)
+        {
             *o = core::ptr::null_mut();
             return Ok(GSS_S_COMPLETE);
         }

@@ -75,6 +75,11 @@ glue! {
         *mut c_int, *mut c_int);
     release_buffer = c"gss_release_buffer": fn(Minor, gss_buffer_t);
     display_status = c"gss_display_status": fn(Minor, OM_uint32, c_int, gss_OID, *mut OM_uint32, gss_buffer_t);
+    // For the NegoEx hand-off (interposer::negoex): which mechanisms the process has, and MIT's SPNEGO creds.
+    indicate_mechs = c"gss_indicate_mechs": fn(Minor, *mut gss_OID_set);
+    inquire_attrs_for_mech = c"gss_inquire_attrs_for_mech": fn(Minor, gss_const_OID, *mut gss_OID_set, *mut gss_OID_set);
+    release_oid_set = c"gss_release_oid_set": fn(Minor, *mut gss_OID_set);
+    set_neg_mechs = c"gss_set_neg_mechs": fn(Minor, gss_cred_id_t, gss_OID_set);
 }
 
 /// DER contents of the krb5 mechanism OID 1.2.840.113554.1.2.2.

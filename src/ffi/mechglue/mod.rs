@@ -36,6 +36,8 @@ pub struct KerberosMech {
     delegated: Option<GlueCred>,
     flags: OM_uint32,
     complete: bool,
+    /// Set when the context was adopted from a NegoEx hand-off ([`KerberosMech::adopt`]).
+    reported_mech: Option<super::types::gss_OID>,
 }
 
 // SAFETY: an MIT context and name are plain heap objects without thread affinity; KerberosMech owns them
@@ -63,6 +65,7 @@ impl KerberosMech {
             delegated: None,
             flags: 0,
             complete: false,
+            reported_mech: None,
         }
     }
 
@@ -285,6 +288,34 @@ impl KerberosMech {
         mech.flags = flags;
         mech.initiator = local != 0;
         Ok(mech)
+    }
+
+    /// Adopts an established context of the mechglue that this library did not negotiate itself: a
+    /// negotiation the interposer handed to MIT's SPNEGO (`interposer::negoex`). Every later call on it goes to
+    /// the mechglue as for a Kerberos context; `reported_mech` is what MIT's SPNEGO said it negotiated (a
+    /// pointer that stays valid for the process, or NULL).
+    pub(crate) fn adopt(
+        ctx: gss_ctx_id_t,
+        initiator: bool,
+        flags: OM_uint32,
+        src: Option<GlueName>,
+        delegated: Option<GlueCred>,
+        reported_mech: super::types::gss_OID,
+    ) -> KerberosMech {
+        let mut m = KerberosMech::blank(initiator);
+        m.ctx = ctx;
+        m.complete = true;
+        m.flags = flags;
+        m.src = src;
+        m.delegated = delegated;
+        m.reported_mech = Some(reported_mech);
+        m
+    }
+
+    /// For an adopted context ([`KerberosMech::adopt`]): the mechanism MIT's SPNEGO reported; `None` for a
+    /// Kerberos context of our own engine.
+    pub(crate) fn reported_mech(&self) -> Option<super::types::gss_OID> {
+        self.reported_mech
     }
 
     /// Whether this side initiated the context.
