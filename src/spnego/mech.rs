@@ -68,6 +68,8 @@ pub struct MechError {
     pub kind: MechFailure,
     /// What happened, for logs.
     pub detail: String,
+    /// The GSS major status, when the error is the mechglue's (the interposer passes it on as it is).
+    pub major: Option<u32>,
 }
 
 impl MechError {
@@ -76,6 +78,7 @@ impl MechError {
         MechError {
             kind,
             detail: detail.into(),
+            major: None,
         }
     }
 }

@@ -141,7 +141,9 @@ def loopback(host, mode):
 
 def acceptor(path, mode):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(path)
+    # Relative to its directory: a socket path is limited to 107 bytes.
+    os.chdir(os.path.dirname(path) or ".")
+    srv.bind(os.path.basename(path))
     srv.listen(1)
     print(json.dumps({"listening": path}), flush=True)
     s, _ = srv.accept()
@@ -163,7 +165,8 @@ def acceptor(path, mode):
 
 def initiator(path, host, mode):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
+    os.chdir(os.path.dirname(path) or ".")
+    s.connect(os.path.basename(path))
     target = gssapi.Name("host@" + host, gssapi.NameType.hostbased_service)
     ini = Ctx("initiate", mode, target)
     tok = ini.step()

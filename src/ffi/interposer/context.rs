@@ -99,11 +99,18 @@ pub(crate) unsafe fn with_inner<R>(
 
 /// A Kerberos failure of an established context as a GSS error.
 pub(crate) fn krb_error(e: MechError) -> GssError {
-    let major = match e.kind {
+    let mapped = match e.kind {
         MechFailure::Defective => GSS_S_DEFECTIVE_TOKEN,
         MechFailure::Rejected => GSS_S_BAD_SIG,
         _ => GSS_S_FAILURE,
     };
+    // The mechglue's own routine error when it gave one (e.g. GSS_S_UNAVAILABLE from a mechanism that lacks
+    // the call), else the category's.
+    let major = e
+        .major
+        .map(|m| m & ROUTINE_ERROR_MASK)
+        .filter(|m| *m != 0)
+        .unwrap_or(mapped);
     GssError::with_detail(major, Minor::None, e.to_string())
 }
 
@@ -634,6 +641,12 @@ pub unsafe extern "C" fn gssi_inquire_context(
                     (None, 0, SPNEGO_OID.as_oid(), 0, c.initiator, false)
                 }
                 Phase::Done(inner) => {
+                    if let Inner::Krb(k) = inner {
+                        if k.reported_mech().is_some() {
+                            // A context handed to MIT's SPNEGO: its answer, errors included.
+                            k.inquire_check().map_err(krb_error)?;
+                        }
+                    }
                     let want = !src_name.is_null() || !targ_name.is_null();
                     let names = if want { Some(names_of(inner)?) } else { None };
                     (

@@ -482,6 +482,10 @@ impl Handed {
         }
         if is_error(major) {
             let detail = classify(g, major, minor).detail;
+            let detail = detail
+                .strip_prefix("Kerberos: ")
+                .unwrap_or(&detail)
+                .to_string();
             let note = if first {
                 format!("{detail}; our SPNEGO takes over")
             } else {

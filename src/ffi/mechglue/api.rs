@@ -218,7 +218,10 @@ pub(crate) fn classify(g: &Mechglue, major: OM_uint32, minor: OM_uint32) -> Mech
         status_text(g, major, GSS_C_GSS_CODE),
         status_text(g, minor, GSS_C_MECH_CODE)
     );
-    MechError::new(kind, detail)
+    MechError {
+        major: Some(major),
+        ..MechError::new(kind, detail)
+    }
 }
 
 /// A name of the mechglue (a union name), released on drop.

@@ -318,6 +318,32 @@ impl KerberosMech {
         self.reported_mech
     }
 
+    /// Asks the mechglue about the established context (`gss_inquire_context`, nothing returned): the
+    /// interposer's `gssi_inquire_context` on an adopted context fails where MIT's would.
+    pub(crate) fn inquire_check(&self) -> Result<(), MechError> {
+        let g = mechglue()?;
+        self.established()?;
+        let mut minor = 0;
+        // SAFETY: ctx is this value's established context; no output is asked for.
+        let major = unsafe {
+            (g.inquire_context)(
+                &mut minor,
+                self.ctx,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        if major != GSS_S_COMPLETE {
+            return Err(classify(g, major, minor));
+        }
+        Ok(())
+    }
+
     /// Whether this side initiated the context.
     pub fn is_initiator(&self) -> bool {
         self.initiator
