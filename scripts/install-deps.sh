@@ -27,6 +27,9 @@ declare -A PKG_GROUPS=(
   # ThreadSanitizer on the winbind path (scripts/tsan-concurrency.sh, run by tests/ad_winbind/): Debian's own
   # Rust with std's sources (-Zbuild-std under RUSTC_BOOTSTRAP=1; rustup's nightly ships no rust-src here) and libtsan
   [tsan]="rustc-web cargo-web rust-web-src gcc libtsan2 libkrb5-dev"
+  # NegoEx hand-off tests (tests/interposer_negoex.rs): MIT's NegoEx test mechanism built from Debian's krb5
+  # source (scripts/negoex-mech.sh: apt-get source needs dpkg-dev; gcc against libkrb5-dev), python-gssapi peers
+  [negoex]="dpkg-dev build-essential libkrb5-dev python3-gssapi valgrind"
   [ad]="samba samba-ad-dc samba-ad-provision winbind libwbclient0 libwbclient-dev smbclient ldb-tools krb5-user gss-ntlmssp krb5-gss-samples iproute2 util-linux"
 )
 # PyPI packages of a group, installed into Debian's /usr/bin/python3 (the one python3-gssapi is built for).
@@ -35,8 +38,8 @@ declare -A PIP_GROUPS=(
   [http]="pyspnego==0.12.* requests-gssapi"
 )
 # Order in which groups are listed/installed.
-GROUP_ORDER=(build test interop http interposer deb suites ad tsan)
-DEFAULT_GROUPS=(build test interop http interposer deb suites ad tsan)
+GROUP_ORDER=(build test interop http interposer negoex deb suites ad tsan)
+DEFAULT_GROUPS=(build test interop http interposer negoex deb suites ad tsan)
 
 print_only=0
 chosen=()

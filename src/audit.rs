@@ -82,7 +82,8 @@ pub struct Record {
     pub time: SystemTime,
     /// Our side.
     pub role: Role,
-    /// `"spnego"` or `"ntlm"` (raw NTLM, e.g. under MIT's SPNEGO).
+    /// `"spnego"`, `"ntlm"` (raw NTLM, e.g. under MIT's SPNEGO) or `"mit-spnego"` (a negotiation the
+    /// interposer handed to MIT's SPNEGO for NegoEx).
     pub protocol: &'static str,
     /// The target (initiator) or the authenticated client (acceptor), when known. Peer text.
     pub peer: Option<String>,
