@@ -541,3 +541,54 @@ impl Handed {
         sink.record(&r);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spnego::NegTokenInit;
+
+    fn oid(s: &str) -> Oid {
+        Oid::from_dotted(s).expect("valid OID")
+    }
+
+    #[test]
+    fn the_negoex_oid_is_found_only_in_a_neg_token_init() {
+        let init = NegTokenInit {
+            mech_types: vec![oid(OID_NEGOEX), oid(crate::spnego::OID_NTLMSSP)],
+            ..NegTokenInit::default()
+        };
+        let token = SpnegoToken::Init(init).encode();
+        assert_eq!(
+            offered_in(&token),
+            [oid(OID_NEGOEX), oid(crate::spnego::OID_NTLMSSP)]
+        );
+        assert!(offered_in(&token).contains(&negoex_oid()));
+        let resp = SpnegoToken::Resp(crate::spnego::NegTokenResp::default()).encode();
+        assert!(offered_in(&resp).is_empty());
+        assert!(offered_in(b"NTLMSSP\0\x01\0\0\0").is_empty());
+        assert!(offered_in(&token[..token.len() - 1]).is_empty());
+    }
+
+    #[test]
+    fn interned_oids_are_shared_static_and_bounded() {
+        let a = intern(b"\x2b\x06\x01\x04\x01\x9f\x7f\x01");
+        let b = intern(b"\x2b\x06\x01\x04\x01\x9f\x7f\x01");
+        assert_eq!(a, b);
+        assert!(is_interned(a));
+        assert!(!is_interned(super::super::SPNEGO_OID.as_oid()));
+        // SAFETY: a points to a leaked, valid descriptor.
+        assert_eq!(
+            unsafe { oid_bytes(a) },
+            Some(&b"\x2b\x06\x01\x04\x01\x9f\x7f\x01"[..])
+        );
+        for i in 0..=INTERNED_MAX as u8 {
+            intern(&[0x2b, 0x06, 0x01, 0x04, 0x01, 0x9f, 0x7e, i]);
+        }
+        // Past the bound the table answers with the SPNEGO OID and stays the same size.
+        assert_eq!(
+            intern(b"\x2b\x06\x01\x04\x01\x9f\x7d\x01"),
+            super::super::SPNEGO_OID.as_oid()
+        );
+        assert!(INTERNED.lock().map(|t| t.len()).unwrap_or(0) <= INTERNED_MAX);
+    }
+}
