@@ -577,10 +577,8 @@ mod tests {
         assert!(is_interned(a));
         assert!(!is_interned(super::super::SPNEGO_OID.as_oid()));
         // SAFETY: a points to a leaked, valid descriptor.
-        assert_eq!(
-            unsafe { oid_bytes(a) },
-            Some(&b"\x2b\x06\x01\x04\x01\x9f\x7f\x01"[..])
-        );
+        let bytes = unsafe { oid_bytes(a) };
+        assert_eq!(bytes, Some(&b"\x2b\x06\x01\x04\x01\x9f\x7f\x01"[..]));
         for i in 0..=INTERNED_MAX as u8 {
             intern(&[0x2b, 0x06, 0x01, 0x04, 0x01, 0x9f, 0x7e, i]);
         }
