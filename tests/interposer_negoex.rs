@@ -510,6 +510,11 @@ fn ours_to_ours_with_a_negoex_mechanism() {
         assert_eq!(r.side(false)["mech"], NTLMSSP_OID, "{}", r.output);
         assert_eq!(r.side(false)["verify_mic"], "ok", "{}", r.output);
         assert_eq!(r.side(true)["unwrap"], "to the initiator", "{}", r.output);
+        // The handed-off initiator context (MIT's SPNEGO with NTLM inside): MIC, unwrap, and export/import.
+        assert_eq!(r.side(true)["get_mic"], "ok", "{}", r.output);
+        assert_eq!(r.side(true)["export"], "ok", "{}", r.output);
+        assert_eq!(r.side(true)["import"], "ok", "{}", r.output);
+        assert_eq!(r.side(true)["after_import"], "after import", "{}", r.output);
         // The initiator always goes through MIT's SPNEGO (it completes with NTLM there).
         let ini = protocols(&r.audit_init);
         assert!(

@@ -134,7 +134,16 @@ def loopback(host, mode):
     wrap_status, w = attempt(lambda: acc.wrap(b"to the initiator", True))
     out_a["wrap"] = wrap_status
     out_i["unwrap"] = attempt(lambda: ini.unwrap(w.message).message.decode())[1] if w else "no token"
-    out_i["export"], out_a["export"] = export(ini), export(acc)
+    # The initiator's context exported and imported again, then used: the acceptor wraps, the import unwraps.
+    status, token = attempt(lambda: ini.export())
+    out_i["export"] = status
+    if token:
+        status, imported = attempt(lambda: raw.import_sec_context(token))
+        out_i["import"] = status
+        if imported is not None and w is not None:
+            w2 = acc.wrap(b"after import", True)
+            out_i["after_import"] = attempt(lambda: raw.unwrap(imported, w2.message).message.decode())[1]
+    out_a["export"] = export(acc)
     print(json.dumps(out_i))
     print(json.dumps(out_a))
 
