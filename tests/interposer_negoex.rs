@@ -614,3 +614,48 @@ fn a_handed_off_negotiation_under_valgrind_loses_nothing_of_ours() {
         ours.join("\n\n")
     );
 }
+
+#[test]
+fn the_ntlm_policy_still_applies_inside_a_handed_off_negotiation() {
+    let test = "the_ntlm_policy_still_applies_inside_a_handed_off_negotiation";
+    let Some(s) = setup(test) else { return };
+    let policy = s
+        .env
+        .write_file("policy.conf", b"ntlm.outgoing = deny\n")
+        .expect("policy written");
+    let p = policy.to_string_lossy().into_owned();
+    let r = s.loopback(
+        Conf::Ours,
+        "default",
+        "deny",
+        &[("GSS_NEGOTIATE_POLICY", p.as_str())],
+    );
+    // MIT's SPNEGO (the hand-off) chose NTLM, which is this library's mechanism: its raw-path policy refused it.
+    assert!(!r.ok, "{}", r.output);
+    assert!(
+        r.output
+            .contains("The operation is forbidden by local security policy"),
+        "{}",
+        r.output
+    );
+    let ntlm: Vec<&Value> = r
+        .audit_init
+        .iter()
+        .filter(|x| x["protocol"] == "ntlm")
+        .collect();
+    assert!(
+        ntlm.len() == 1 && ntlm[0]["ntlm_policy"] == "deny" && ntlm[0]["outcome"] == "failure",
+        "{:?}",
+        r.audit_init
+    );
+    let handed: Vec<&Value> = r
+        .audit_init
+        .iter()
+        .filter(|x| x["protocol"] == "mit-spnego")
+        .collect();
+    assert!(
+        handed.len() == 1 && handed[0]["outcome"] == "failure",
+        "{:?}",
+        r.audit_init
+    );
+}
