@@ -15,6 +15,12 @@
 //! Acceptor: the process has a NegoEx mechanism and the client's `NegTokenInit` lists the NegoEx OID. Then the
 //! whole negotiation (Kerberos and NTLM included) is MIT's; otherwise nothing changes.
 //!
+//! **Fallback.** If MIT's SPNEGO fails on the first step (before anything of it reached the peer on the initiator;
+//! on the acceptor its answer is dropped), our engine negotiates from the same input, as without the hand-off
+//! (the session is built with the context, [`Handed::take_fallback`]). Measured with MIT's NegoEx test
+//! mechanism, which returns no credential object: MIT's SPNEGO can use it only when called without a credential,
+//! and the interposer's acceptor has to give one, so there our engine takes over (tests/interposer_negoex.rs).
+//!
 //! **Credentials.** No credential: the initiator passes `GSS_C_NO_CREDENTIAL` to MIT's SPNEGO (which acquires
 //! its own, skipping this interposer: it asserts `GSS_C_MA_MECH_NEGO`); the acceptor acquires one through the
 //! concatenated OID (a `GSS_C_NO_CREDENTIAL` acceptor call would come back here). A program's credential
