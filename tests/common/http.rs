@@ -123,6 +123,42 @@ pub fn setup(test: &str, needs_ntlm: bool, extra: &[(&str, &str)]) -> Option<Set
     })
 }
 
+/// What the tests that only need the loopback KDC of scripts/http-env.sh check: root, the KDC and Apache
+/// programs, and a plugin with context entry points (a plugin without them fails the test). `None` after a
+/// visible SKIP.
+pub fn kdc_setup(test: &str) -> Option<PathBuf> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        skip(
+            test,
+            "needs root (scripts/http-env.sh runs the KDC and Apache)",
+        );
+        return None;
+    }
+    for p in [
+        "/usr/sbin/krb5kdc",
+        "/usr/sbin/kdb5_util",
+        "/usr/sbin/kadmin.local",
+        "/usr/sbin/apache2",
+    ] {
+        if !Path::new(p).exists() {
+            skip(
+                test,
+                &format!("{p} missing (scripts/install-deps.sh --group http)"),
+            );
+            return None;
+        }
+    }
+    match plugin() {
+        Plugin::Found { path, .. } => Some(path),
+        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
+        Plugin::Missing(why) => {
+            skip(test, &why);
+            None
+        }
+    }
+}
+
 /// The Debian python3 that has `module` (python-gssapi, pyspnego).
 pub fn python_with(module: &str) -> Option<PathBuf> {
     for cand in ["/usr/bin/python3", "python3"] {
