@@ -161,18 +161,7 @@ pub fn kdc_setup(test: &str) -> Option<PathBuf> {
 
 /// The Debian python3 that has `module` (python-gssapi, pyspnego).
 pub fn python_with(module: &str) -> Option<PathBuf> {
-    for cand in ["/usr/bin/python3", "python3"] {
-        let ok = Command::new(cand)
-            .args(["-c", &format!("import {module}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return Some(PathBuf::from(cand));
-        }
-    }
-    None
+    crate::common::peers::python_with_module(module)
 }
 
 /// One environment with default options shared by the tests of a binary that do not change it; started by the
