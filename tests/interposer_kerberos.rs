@@ -94,13 +94,7 @@ fn kerberos_through_the_interposer_with_export_counts_and_delegation() {
         &target(),
         2,
     );
-    assert!(out.success(), "client:\n{}\nserver:\n{log}", out.output);
-    assert_eq!(
-        common::count_lines(&out.output, "Signature verified"),
-        6,
-        "{}",
-        out.output
-    );
+    assert_exchange_ok("", &out, &log, 6);
     assert!(
         out.output.contains("\"testuser@GSSNEG.TEST\" to \"HTTP/"),
         "{}",
