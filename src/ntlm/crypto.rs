@@ -283,9 +283,9 @@ pub fn session_base_key_v2(response_key_nt: &Key16, ntproofstr: &[u8; 16]) -> Se
 
 /// KXKEY for NTLMv1 (MS-NLMP §3.4.5.1); for NTLMv2 the KeyExchangeKey is the SessionBaseKey itself.
 ///
-/// - extended session security: HMAC_MD5(SessionBaseKey, ServerChallenge || LmChallengeResponse[0..7]);
-/// - else LM_KEY: DES(LMOWF[0..6], LmResp[0..7]) || DES(LMOWF[7] || 0xBD×6, LmResp[0..7]);
-/// - else REQUEST_NON_NT_SESSION_KEY: LMOWF[0..7] || Z(8);
+/// - extended session security: `HMAC_MD5(SessionBaseKey, ServerChallenge || LmChallengeResponse[0..7])`;
+/// - else LM_KEY: `DES(LMOWF[0..6], LmResp[0..7]) || DES(LMOWF[7] || 0xBD×6, LmResp[0..7])`;
+/// - else REQUEST_NON_NT_SESSION_KEY: `LMOWF[0..7] || Z(8)`;
 /// - else the SessionBaseKey.
 ///
 /// A `lm_response` shorter than 8 bytes is zero-filled (the wire layer always supplies 24).
