@@ -218,8 +218,9 @@ fn pads(key: &[u8]) -> ([u8; 64], [u8; 64]) {
     if key.len() > 64 {
         let mut hk = Md5::new();
         hk.update(key);
-        let d = hk.finalize();
+        let mut d = hk.finalize();
         k[..16].copy_from_slice(&d);
+        d.zeroize();
     } else if let Some(dst) = k.get_mut(..key.len()) {
         dst.copy_from_slice(key);
     }
@@ -280,8 +281,8 @@ impl Md5 {
             if self.buf_len < 64 {
                 return;
             }
-            let block = self.buf;
-            compress_only(&mut self.state, &block);
+            // Borrowed in place, not copied: a copy of the buffered (secret) input would stay on the stack.
+            compress_only(&mut self.state, &self.buf);
             self.buf_len = 0;
         }
         let mut blocks = data.chunks_exact(64);
