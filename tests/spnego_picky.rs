@@ -12,29 +12,24 @@
 //! caught, counted as picky's and printed.
 
 use gss_negotiate::spnego::{
-    BitString, NegHints, NegState, NegTokenInit, NegTokenResp, Oid, SpnegoToken, OID_KRB5,
-    OID_KRB5_MS, OID_NEGOEX, OID_NTLMSSP, OID_SPNEGO,
+    BitString, NegHints, NegTokenInit, NegTokenResp, Oid, SpnegoToken, OID_KRB5, OID_KRB5_MS,
+    OID_NEGOEX, OID_NTLMSSP, OID_SPNEGO,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 mod picky_peer;
+mod spnego_strategies;
 use picky_peer::*;
-
-const ALL_STATES: [NegState; 4] = [
-    NegState::AcceptCompleted,
-    NegState::AcceptIncomplete,
-    NegState::Reject,
-    NegState::RequestMic,
-];
+use spnego_strategies::*;
 
 /// The NegTokenInit shapes of the brief: with and without mechToken, mechListMIC and reqFlags (negHints apart).
 fn named_inits() -> Vec<(&'static str, NegTokenInit)> {
     let mechs = vec![
-        oid(OID_KRB5_MS),
-        oid(OID_KRB5),
-        oid(OID_NEGOEX),
-        oid(OID_NTLMSSP),
+        oid_of(OID_KRB5_MS),
+        oid_of(OID_KRB5),
+        oid_of(OID_NEGOEX),
+        oid_of(OID_NTLMSSP),
     ];
     let token = b"NTLMSSP\0\x01\0\0\0\x07\x82\x08\xa2".to_vec();
     let base = NegTokenInit {
@@ -87,7 +82,7 @@ fn named_resps() -> Vec<NegTokenResp> {
             ] {
                 out.push(NegTokenResp {
                     neg_state: Some(state),
-                    supported_mech: Some(oid(OID_NTLMSSP)),
+                    supported_mech: Some(oid_of(OID_NTLMSSP)),
                     response_token: token.clone(),
                     mech_list_mic: mic,
                 });
@@ -140,7 +135,7 @@ fn neg_token_init2_with_hints_is_ours_alone() {
     // is RFC 4178's (mechListMIC at [3], an OCTET STRING): it must not read the hints as a MIC.
     for mic in [None, Some(vec![7u8; 16])] {
         let init = NegTokenInit {
-            mech_types: vec![oid(OID_NTLMSSP)],
+            mech_types: vec![oid_of(OID_NTLMSSP)],
             neg_hints: Some(NegHints {
                 hint_name: Some(b"not_defined_in_RFC4178@please_ignore".to_vec()),
                 hint_address: None,
@@ -255,7 +250,8 @@ fn captured_tokens_decode_alike() {
 
 // ---- differential pass over generated and mutated inputs ---------------------------------------------------
 
-fn any_oid() -> impl Strategy<Value = Oid> {
+/// Mostly the mechanisms SPNEGO meets, sometimes any OID.
+fn any_oid() -> BoxedStrategy<Oid> {
     let known = prop::sample::select(vec![
         OID_KRB5,
         OID_KRB5_MS,
@@ -263,144 +259,16 @@ fn any_oid() -> impl Strategy<Value = Oid> {
         OID_NEGOEX,
         OID_SPNEGO,
     ])
-    .prop_map(oid);
-    let head = prop_oneof![(0u128..2, 0u128..40), (Just(2u128), 0u128..100)];
-    let tail = prop::collection::vec(
-        prop_oneof![0u128..300, any::<u64>().prop_map(u128::from)],
-        0..5,
-    );
-    let generated = (head, tail).prop_map(|((a, b), rest)| {
-        let mut arcs = vec![a, b];
-        arcs.extend(rest);
-        Oid::from_arcs(&arcs).expect("valid arcs")
-    });
-    prop_oneof![3 => known, 1 => generated]
-}
-
-fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(any::<u8>(), 0..max)
+    .prop_map(oid_of);
+    prop_oneof![3 => known, 1 => oid()].boxed()
 }
 
 fn init_strategy(hints: bool) -> impl Strategy<Value = NegTokenInit> {
-    let flags = (0u8..8, prop::collection::vec(any::<u8>(), 1..5)).prop_map(|(unused, mut b)| {
-        if let Some(last) = b.last_mut() {
-            *last &= !((1u8 << unused) - 1);
-        }
-        BitString::new(unused, b).expect("padding cleared")
-    });
-    let neg_hints = if hints {
-        prop::option::of((prop::option::of(bytes(40)), prop::option::of(bytes(20))))
-            .prop_map(|h| {
-                h.map(|(hint_name, hint_address)| NegHints {
-                    hint_name,
-                    hint_address,
-                })
-            })
-            .boxed()
-    } else {
-        Just(None).boxed()
-    };
-    (
-        prop::collection::vec(any_oid(), 1..5),
-        prop::option::of(flags),
-        prop::option::of(bytes(300)),
-        prop::option::of(bytes(40)),
-        neg_hints,
-    )
-        .prop_map(
-            |(mech_types, req_flags, mech_token, mech_list_mic, neg_hints)| NegTokenInit {
-                mech_types,
-                req_flags,
-                mech_token,
-                mech_list_mic,
-                neg_hints,
-            },
-        )
+    neg_token_init_of(any_oid(), hints)
 }
 
 fn resp_strategy() -> impl Strategy<Value = NegTokenResp> {
-    (
-        prop::option::of(prop::sample::select(ALL_STATES.to_vec())),
-        prop::option::of(any_oid()),
-        prop::option::of(bytes(300)),
-        prop::option::of(bytes(40)),
-    )
-        .prop_map(
-            |(neg_state, supported_mech, response_token, mech_list_mic)| NegTokenResp {
-                neg_state,
-                supported_mech,
-                response_token,
-                mech_list_mic,
-            },
-        )
-}
-
-/// A mutation of an encoded token: the kinds of damage that reach length, tag and content decoding.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Set(usize, u8),
-    Xor(usize, u8),
-    Insert(usize, u8),
-    Remove(usize),
-    Truncate(usize),
-    Append(Vec<u8>),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    let special = prop::sample::select(vec![
-        0x00u8, 0x01, 0x02, 0x03, 0x04, 0x06, 0x0A, 0x30, 0x7F, 0x80, 0x81, 0x82, 0x84, 0xA0, 0xA1,
-        0xA2, 0xA3, 0xA4, 0xFF,
-    ]);
-    prop_oneof![
-        (any::<usize>(), special).prop_map(|(i, v)| Mutation::Set(i, v)),
-        (any::<usize>(), 1u8..=255).prop_map(|(i, v)| Mutation::Xor(i, v)),
-        (any::<usize>(), any::<u8>()).prop_map(|(i, v)| Mutation::Insert(i, v)),
-        any::<usize>().prop_map(Mutation::Remove),
-        any::<usize>().prop_map(Mutation::Truncate),
-        bytes(4).prop_map(Mutation::Append),
-    ]
-}
-
-fn mutate(mut b: Vec<u8>, ms: &[Mutation]) -> Vec<u8> {
-    for m in ms {
-        let len = b.len().max(1);
-        match m {
-            Mutation::Set(i, v) => {
-                if let Some(x) = b.get_mut(i % len) {
-                    *x = *v;
-                }
-            }
-            Mutation::Xor(i, v) => {
-                if let Some(x) = b.get_mut(i % len) {
-                    *x ^= v;
-                }
-            }
-            Mutation::Insert(i, v) => b.insert(i % (b.len() + 1), *v),
-            Mutation::Remove(i) => {
-                if !b.is_empty() {
-                    b.remove(i % len);
-                }
-            }
-            Mutation::Truncate(i) => b.truncate(i % len),
-            Mutation::Append(tail) => b.extend_from_slice(tail),
-        }
-    }
-    b
-}
-
-fn captured() -> Vec<Vec<u8>> {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tokens");
-    let mut out: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .expect("token dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            p.to_str()
-                .is_some_and(|n| n.contains("spnego") && n.ends_with(".bin"))
-        })
-        .map(|p| std::fs::read(p).expect("token"))
-        .collect();
-    out.sort();
-    out
+    neg_token_resp_of(any_oid())
 }
 
 /// A generated input: an encoding of a random token (framed or bare Init, with or without negHints, or a
@@ -411,10 +279,14 @@ fn input() -> impl Strategy<Value = Vec<u8>> {
         init_strategy(false).prop_map(|i| SpnegoToken::Init(i).encode_negotiation_token()),
         init_strategy(true).prop_map(|i| SpnegoToken::Init(i).encode()),
         resp_strategy().prop_map(|r| SpnegoToken::Resp(r).encode()),
-        prop::sample::select(captured()),
+        prop::sample::select(captured_tokens(true)),
     ];
-    let mutated =
-        (token, prop::collection::vec(mutation(), 0..4)).prop_map(|(b, ms)| mutate(b, &ms));
+    let mutated = (token, prop::collection::vec(mutation(), 0..4)).prop_map(|(mut b, ms)| {
+        for m in &ms {
+            apply(&mut b, m);
+        }
+        b
+    });
     let raw = (
         prop::sample::select(vec![0x60u8, 0xA0, 0xA1]),
         any::<u8>(),

@@ -421,7 +421,7 @@ pub fn der_len(n: usize) -> Vec<u8> {
     }
 }
 
-pub fn oid(s: &str) -> Oid {
+pub fn oid_of(s: &str) -> Oid {
     Oid::from_dotted(s).expect("OID")
 }
 
