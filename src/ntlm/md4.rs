@@ -5,6 +5,8 @@
 
 use zeroize::Zeroize;
 
+use crate::ntlm::bulk::{absorb, finish};
+
 /// RFC 1320 §3.3: the initial state A, B, C, D (the same words as MD5's).
 const INIT: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
 
@@ -28,52 +30,26 @@ impl Md4 {
     }
 
     /// Appends `data`.
-    pub fn update(&mut self, mut data: &[u8]) {
-        self.total = self.total.wrapping_add(data.len() as u64);
-        if self.buf_len > 0 {
-            let take = (64 - self.buf_len).min(data.len());
-            let (head, rest) = data.split_at(take);
-            if let Some(dst) = self.buf.get_mut(self.buf_len..self.buf_len + take) {
-                dst.copy_from_slice(head);
-            }
-            self.buf_len += take;
-            data = rest;
-            if self.buf_len < 64 {
-                return;
-            }
-            compress(&mut self.state, &self.buf);
-            self.buf_len = 0;
-        }
-        let mut blocks = data.chunks_exact(64);
-        for b in &mut blocks {
-            if let Ok(block) = <&[u8; 64]>::try_from(b) {
-                compress(&mut self.state, block);
-            }
-        }
-        let rest = blocks.remainder();
-        if let Some(dst) = self.buf.get_mut(..rest.len()) {
-            dst.copy_from_slice(rest);
-        }
-        self.buf_len = rest.len();
+    pub fn update(&mut self, data: &[u8]) {
+        absorb(
+            &mut self.state,
+            &mut self.buf,
+            &mut self.buf_len,
+            &mut self.total,
+            data,
+            compress,
+        );
     }
 
-    /// The digest of everything passed in (RFC 1320 §3.1–3.2 padding: 0x80, zeros, the bit length LE).
+    /// The digest of everything passed in (RFC 1320 §3.1–3.2 padding, §3.5 output).
     pub fn finalize(mut self) -> [u8; 16] {
-        let bits = self.total.wrapping_mul(8);
-        let pad_len = if self.buf_len < 56 {
-            56 - self.buf_len
-        } else {
-            120 - self.buf_len
-        };
-        let mut pad = [0u8; 72];
-        pad[0] = 0x80;
-        self.update(pad.get(..pad_len).unwrap_or_default());
-        self.update(&bits.to_le_bytes());
-        let mut out = [0u8; 16];
-        for (o, w) in out.chunks_exact_mut(4).zip(self.state) {
-            o.copy_from_slice(&w.to_le_bytes());
-        }
-        out
+        finish(
+            &mut self.state,
+            &mut self.buf,
+            &mut self.buf_len,
+            &mut self.total,
+            compress,
+        )
     }
 }
 
