@@ -6,7 +6,8 @@
 #   2. cargo fmt --check
 #   3. cargo test --all-targets    unit, integration (incl. tests/mit_samples.rs, which drives MIT's
 #                                  gss-client/gss-server against target/debug/libgss_negotiate.so), benches in test mode
-#   4. cargo test --doc
+#   4. cargo test --doc, then `cargo doc --no-deps` with RUSTDOCFLAGS=-D warnings (no broken or private doc
+#      links; a stale link fails the run)
 #   5. cargo clippy --all-targets -- -D warnings   only with --clippy or GSS_TEST_CLIPPY=1
 #   6. scripts/fuzz.sh              every cargo-fuzz target for a few seconds (ASan; fails on a crash, hang, leak);
 #                                  on in CI (CI=true), else with --fuzz or GSS_TEST_FUZZ=1; seconds per target
@@ -75,6 +76,7 @@ else
 fi
 step test cargo test --all-targets --no-fail-fast
 step doctest cargo test --doc
+step doc env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
 if cc --version >/dev/null 2>&1 && [ -e /usr/include/gssapi/gssapi.h ]; then
   step bench-quick scripts/bench.sh --quick --interposer
 else

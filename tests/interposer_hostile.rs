@@ -20,6 +20,7 @@ mod cprog;
 #[path = "common/interposer.rs"]
 mod interposer;
 
+use cprog::number_after;
 use std::path::Path;
 use std::time::Duration;
 
@@ -34,15 +35,6 @@ fn interposer_env(tag: &str, plugin: &Path) -> (common::GssEnv, Option<std::path
     interposer::add_interposer_line(&env.mech_conf, plugin);
     let audit = env.dir.path().join("audit.jsonl");
     (env, Some(audit))
-}
-
-fn number_after(out: &str, prefix: &str) -> Option<u64> {
-    let line = out.lines().find(|l| l.starts_with(prefix))?;
-    line[prefix.len()..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
 }
 
 fn hostile_exe(test: &str) -> Option<std::path::PathBuf> {
@@ -250,46 +242,23 @@ fn eight_threads_of_spnego_handshakes_through_the_interposer_give_no_wrong_resul
     let Some(plugin) = cprog::plugin_path(test) else {
         return;
     };
-    let exe = match cprog::compile_with("concurrency.c", "concurrency-spnego", &["-lpthread"]) {
-        Ok(exe) => exe,
-        Err(cprog::CompileError::Missing(why)) => return common::skip(test, &why),
-        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
-    };
     let (threads, handshakes) = (8u64, 50u64);
     let (env, audit) = interposer_env("ipose-threads", &plugin);
-    let mut cmd = std::process::Command::new(&exe);
-    env.apply(&mut cmd);
-    cmd.env("HANDSHAKE_HOST", common::hostname())
-        .env("CONC_MECH", "spnego")
-        .env("CONC_THREADS", threads.to_string())
-        .env("CONC_HANDSHAKES", handshakes.to_string());
+    let mut extra = vec![("CONC_MECH", std::ffi::OsStr::new("spnego"))];
     if let Some(a) = &audit {
-        cmd.env("GSS_NEGOTIATE_AUDIT", a);
+        extra.push(("GSS_NEGOTIATE_AUDIT", a.as_os_str()));
     }
-    let out = common::run_bounded(
-        cmd,
-        &env.dir.path().join("concurrency.log"),
+    let Some(out) = cprog::run_concurrency(
+        test,
+        "concurrency-spnego",
+        &env,
+        &extra,
+        (threads, handshakes),
         Duration::from_secs(300),
-    );
-    println!("{}", out.output);
-    assert!(
-        out.success(),
-        "concurrency through the interposer failed: {:?}\n{}",
-        out.status,
-        out.output
-    );
+    ) else {
+        return;
+    };
     assert!(out.output.contains("mech SPNEGO"), "{}", out.output);
-    assert_eq!(
-        number_after(&out.output, "ok parallel: "),
-        Some(threads * handshakes),
-        "{}",
-        out.output
-    );
-    assert!(
-        out.output.contains("concurrency: all phases passed"),
-        "{}",
-        out.output
-    );
     // Our engine accepted every parallel handshake (and the handoff ones): at least 8 x 50 acceptor successes.
     let Some(audit) = audit else { return };
     let records = interposer::audit_records(&audit);

@@ -20,7 +20,6 @@ mod http;
 #[path = "common/interposer.rs"]
 mod interposer;
 
-use common::{find_program, plugin, skip, Plugin};
 use http::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -28,54 +27,20 @@ use std::path::{Path, PathBuf};
 const RESTART: &str = "spnego.restart = yes\n";
 
 fn setup(test: &str) -> Option<PathBuf> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        skip(
-            test,
-            "needs root (Apache switches its workers to www-data; the KDC and httpd run here)",
-        );
-        return None;
-    }
-    for (file, pkg) in [
-        ("/usr/sbin/krb5kdc", "krb5-kdc"),
-        ("/usr/sbin/kdb5_util", "krb5-kdc"),
-        ("/usr/sbin/kadmin.local", "krb5-admin-server"),
-        ("/usr/sbin/apache2", "apache2"),
-        (
-            "/usr/lib/apache2/modules/mod_auth_gssapi.so",
-            "libapache2-mod-auth-gssapi",
-        ),
-        (
-            "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
-            "libfaketime",
-        ),
-    ] {
-        if !Path::new(file).exists() {
-            skip(
-                test,
-                &format!("{file} missing (Debian package {pkg}; scripts/install-deps.sh)"),
-            );
-            return None;
-        }
-    }
-    for (prog, pkg) in [("curl", "curl"), ("kinit", "krb5-user")] {
-        if find_program(prog).is_none() {
-            skip(test, &format!("{prog} not found (Debian package {pkg})"));
-            return None;
-        }
-    }
-    let path = match plugin() {
-        Plugin::Found { path, .. } => path,
-        Plugin::NoEntryPoints(p) => panic!("{} exports no GSSAPI entry points", p.display()),
-        Plugin::Missing(why) => {
-            skip(test, &format!("no plugin: {why}"));
-            return None;
-        }
-    };
+    let faketime = (
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+        "libfaketime",
+    );
+    let s = http::setup(test, false, &[faketime])?;
+    assert!(
+        s.ntlm,
+        "{} exports no GSSAPI entry points",
+        s.plugin.display()
+    );
     if interposer::enabled() {
-        interposer::assert_exports_interposer(&path);
+        interposer::assert_exports_interposer(&s.plugin);
     }
-    Some(path)
+    Some(s.plugin)
 }
 
 /// Options for Apache: our SPNEGO (unless `GSS_TEST_INTERPOSER=off`) or MIT's, a policy, the audit file.

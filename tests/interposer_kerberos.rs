@@ -5,78 +5,27 @@
 //! chose. Needs root (the environment script runs the KDC and Apache as www-data) and skips elsewhere.
 
 mod common;
+#[path = "common/http.rs"]
+mod http;
 mod interposer_common;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{hostname, plugin, samples, skip, GssEnv, Plugin};
+use common::{hostname, samples, skip, GssEnv};
+use http::{kdc_setup, HttpEnv, Options};
 use interposer_common::*;
 
-struct Kdc {
-    dir: PathBuf,
-}
-
-impl Drop for Kdc {
-    fn drop(&mut self) {
-        let _ = Command::new(repo("scripts/http-env.sh"))
-            .arg("stop")
-            .arg(&self.dir)
-            .status();
-    }
-}
+/// The loopback KDC (and Apache, unused here) of scripts/http-env.sh.
+type Kdc = HttpEnv;
 
 fn start(test: &str) -> Option<(Kdc, GssEnv, common::Samples)> {
-    if !is_root() {
-        skip(
-            test,
-            "needs root (scripts/http-env.sh runs the KDC and Apache)",
-        );
-        return None;
-    }
-    for p in [
-        "/usr/sbin/krb5kdc",
-        "/usr/sbin/kdb5_util",
-        "/usr/sbin/apache2",
-    ] {
-        if !std::path::Path::new(p).exists() {
-            skip(
-                test,
-                &format!("{p} missing (scripts/install-deps.sh --group http)"),
-            );
-            return None;
-        }
-    }
-    let so = match plugin() {
-        Plugin::Found { path, .. } => path,
-        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
-        Plugin::Missing(why) => {
-            skip(test, &why);
-            return None;
-        }
-    };
+    let so = kdc_setup(test)?;
     let s = samples(test)?;
-    let out = Command::new(repo("scripts/http-env.sh"))
-        .arg("start")
-        .env("GSS_NEGOTIATE_SO", &so)
-        .env("HTTP_ENV_LIFETIME", "300")
-        .stdin(Stdio::null())
-        .output()
-        .expect("http-env.sh runs");
-    assert!(
-        out.status.success(),
-        "http-env.sh start failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap()
-            .trim(),
-    );
+    let kdc =
+        HttpEnv::start("kerberos", &so, &Options::default()).unwrap_or_else(|e| panic!("{e}"));
     let env = GssEnv::new(test, &so).expect("temp env");
-    Some((Kdc { dir }, env, s))
+    Some((kdc, env, s))
 }
 
 /// A side that uses the KDC's realm, the keytab, and `ccache`.
@@ -145,13 +94,7 @@ fn kerberos_through_the_interposer_with_export_counts_and_delegation() {
         &target(),
         2,
     );
-    assert!(out.success(), "client:\n{}\nserver:\n{log}", out.output);
-    assert_eq!(
-        common::count_lines(&out.output, "Signature verified"),
-        6,
-        "{}",
-        out.output
-    );
+    assert_exchange_ok("", &out, &log, 6);
     assert!(
         out.output.contains("\"testuser@GSSNEG.TEST\" to \"HTTP/"),
         "{}",
@@ -202,17 +145,7 @@ fn kerberos_between_our_spnego_and_mit_spnego_both_directions() {
             2,
         );
         let ctx = format!("server {server:?}, client {client:?}");
-        assert!(
-            out.success(),
-            "{ctx}: client:\n{}\nserver:\n{log}",
-            out.output
-        );
-        assert_eq!(
-            common::count_lines(&out.output, "Signature verified"),
-            6,
-            "{ctx}: {}",
-            out.output
-        );
+        assert_ours_against_mit(&ctx, &out, &log, server, &srv, &cli, 6, 2, "krb5");
         assert_eq!(
             common::count_lines(
                 &log,
@@ -220,16 +153,6 @@ fn kerberos_between_our_spnego_and_mit_spnego_both_directions() {
             ),
             2,
             "{ctx}: {log}"
-        );
-        let (ours, mit, role) = match server {
-            Spnego::Ours => (&srv, &cli, "acceptor"),
-            Spnego::Mit => (&cli, &srv, "initiator"),
-        };
-        assert_negotiated(&ours.spnego_records(), 2, role, "krb5", &ctx);
-        assert!(
-            mit.spnego_records().is_empty(),
-            "{ctx}: {:#?}",
-            mit.records()
         );
     }
 }

@@ -8,39 +8,35 @@ mod common;
 mod interposer_common;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{hostname, plugin, run_bounded, skip, GssEnv, Plugin};
 use interposer_common::*;
 
-fn python_with_gssapi() -> Option<PathBuf> {
-    let mut candidates = vec![PathBuf::from("/usr/bin/python3")];
-    candidates.extend(common::find_program("python3"));
-    candidates.into_iter().find(|p| {
-        p.is_file()
-            && Command::new(p)
-                .args(["-c", "import gssapi"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-    })
+/// python3 with python-gssapi and a private environment for the plugin; `None` after a visible SKIP.
+fn start(test: &str) -> Option<(PathBuf, GssEnv)> {
+    let Some(python) = common::peers::python_with_module("gssapi") else {
+        skip(test, "no python3 can import gssapi (Debian python3-gssapi)");
+        return None;
+    };
+    let so = match plugin() {
+        Plugin::Found { path, .. } => path,
+        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
+        Plugin::Missing(why) => {
+            skip(test, &why);
+            return None;
+        }
+    };
+    Some((python, GssEnv::new(test, &so).expect("temp env")))
 }
 
 #[test]
 fn python_gssapi_negotiates_ntlm_through_the_interposer() {
     let test = "python_gssapi_negotiates_ntlm_through_the_interposer";
-    let Some(python) = python_with_gssapi() else {
-        return skip(test, "no python3 can import gssapi (Debian python3-gssapi)");
+    let Some((python, env)) = start(test) else {
+        return;
     };
-    let so = match plugin() {
-        Plugin::Found { path, .. } => path,
-        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
-        Plugin::Missing(why) => return skip(test, &why),
-    };
-    let env = GssEnv::new(test, &so).expect("temp env");
     for mode in ["nocred", "cred"] {
         let side = Side::new(&env, Spnego::Ours, mode);
         let mut cmd = Command::new(&python);
@@ -94,15 +90,9 @@ fn python_gssapi_negotiates_ntlm_through_the_interposer() {
 #[test]
 fn a_context_exported_through_the_interposer_imports_in_another_process_with_it_only() {
     let test = "a_context_exported_through_the_interposer_imports_in_another_process_with_it_only";
-    let Some(python) = python_with_gssapi() else {
-        return skip(test, "no python3 can import gssapi (Debian python3-gssapi)");
+    let Some((python, env)) = start(test) else {
+        return;
     };
-    let so = match plugin() {
-        Plugin::Found { path, .. } => path,
-        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
-        Plugin::Missing(why) => return skip(test, &why),
-    };
-    let env = GssEnv::new(test, &so).expect("temp env");
     let file = env.dir.path().join("exported.bin");
     let run = |spnego: Spnego, args: &[&str], tag: &str| {
         let mut cmd = Command::new(&python);

@@ -1,7 +1,8 @@
 //! Every path a password takes is wiped before its memory is released (issue 10, defect 8): the user file
 //! (first read, re-read after a change, a file large enough to make a growing read buffer reallocate), the
-//! cred store's `password`, and `gss_acquire_cred_with_password`. The scanning allocator of
-//! `tests/common/scan.rs` checks every freed heap block for the password, as typed and in UTF-16LE (the form
+//! cred store's `password`, and `gss_acquire_cred_with_password`; and the MD4, MD5 and HMAC-MD5 states the
+//! NTLM core hashes passwords and keys with (the RustCrypto crates' states are the control that fails). The
+//! scanning allocator of `tests/common/scan.rs` checks every freed heap block for the password, as typed and in UTF-16LE (the form
 //! NTOWFv1 hashes), and for its NT hash.
 //!
 //! The C entry points are called in-process: the test binary links the crate, whose `#[no_mangle]` exports
@@ -313,4 +314,61 @@ fn an_acquire_with_password_frees_no_unwiped_password() {
         assert_eq!(major, 0, "gss_acquire_cred_with_password: minor {minor:#x}");
         release(name, cred);
     });
+}
+
+/// Boxes the state `make` builds (so its memory is a heap block the scanner sees when it is freed), lets `feed`
+/// pass it the secret, then drops it with the scanner armed; returns how many freed blocks still held the secret.
+fn hits_when_dropped<T>(
+    secret: &[u8; 16],
+    make: impl FnOnce() -> T,
+    feed: impl FnOnce(&mut T),
+) -> usize {
+    let mut state = Box::new(make());
+    feed(&mut state);
+    let scan = Scan::arm(secret);
+    drop(state);
+    let (hits, scanned) = scan.finish();
+    assert!(scanned > 0, "nothing was freed, the scan proves nothing");
+    hits
+}
+
+#[test]
+fn md4_md5_and_hmac_md5_states_are_wiped_when_dropped() {
+    // MD4 hashes the password (NTOWFv1), MD5 hashes keys (SEALKEY, KXKEY), HMAC-MD5 is keyed with the NT hash
+    // and the session keys: their states and buffered input are key material.
+    use gss_negotiate::ntlm::bulk::{HmacMd5, Md5};
+    use gss_negotiate::ntlm::md4::Md4;
+    let _only_us = scan::exclusive();
+    let secret: [u8; 16] = *b"\x8eKey-M4t3r1al\x07!\xc3";
+    // The control: the RustCrypto states the NTLM core used before (md4 0.10, md-5 0.10, hmac 0.12 have no
+    // zeroize) keep the buffered secret when dropped, so this check can fail.
+    {
+        use md5::Digest;
+        let md4_crate = hits_when_dropped(&secret, md4::Md4::new, |h| h.update(secret));
+        let md5_crate = hits_when_dropped(&secret, md5::Md5::new, |h| h.update(secret));
+        let hmac_crate = hits_when_dropped(
+            &secret,
+            || <hmac::Hmac<md5::Md5> as hmac::Mac>::new_from_slice(b"key").expect("any key length"),
+            |h| hmac::Mac::update(h, &secret),
+        );
+        assert!(
+            md4_crate > 0 && md5_crate > 0 && hmac_crate > 0,
+            "control: the crates' states should still hold the secret ({md4_crate}, {md5_crate}, {hmac_crate})"
+        );
+    }
+    assert_eq!(
+        hits_when_dropped(&secret, Md4::new, |h| h.update(&secret)),
+        0,
+        "src/ntlm/md4.rs"
+    );
+    assert_eq!(
+        hits_when_dropped(&secret, Md5::new, |h| h.update(&secret)),
+        0,
+        "src/ntlm/bulk.rs Md5"
+    );
+    assert_eq!(
+        hits_when_dropped(&secret, || HmacMd5::new(b"key"), |h| h.update(&secret)),
+        0,
+        "src/ntlm/bulk.rs HmacMd5"
+    );
 }

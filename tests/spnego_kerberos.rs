@@ -8,14 +8,15 @@
 //! Needs root (the environment script runs Apache as www-data) and skips elsewhere.
 
 mod common;
+#[path = "common/http.rs"]
+mod http;
 mod spnego_common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use common::peers::{python, python_module_version};
-use common::{hostname, plugin, skip, Plugin, TEST_PASSWORD, TEST_USER};
+use common::{hostname, skip, TEST_PASSWORD, TEST_USER};
 use gss_negotiate::audit::{KerberosSkip, MemoryAudit};
 use gss_negotiate::mechglue::KerberosMech;
 use gss_negotiate::spnego::acceptor::AcceptorStep;
@@ -23,21 +24,8 @@ use gss_negotiate::spnego::error::SpnegoError;
 use gss_negotiate::spnego::initiator::InitiatorStep;
 use gss_negotiate::spnego::mech::{MechEntry, Mechanism};
 use gss_negotiate::spnego::NegState;
+use http::{kdc_setup, HttpEnv, Options};
 use spnego_common::*;
-
-struct Env {
-    dir: PathBuf,
-    script: PathBuf,
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = Command::new(&self.script)
-            .arg("stop")
-            .arg(&self.dir)
-            .status();
-    }
-}
 
 fn krb_initiator(target: String) -> MechEntry {
     MechEntry::new(krb_oid(), move || {
@@ -51,58 +39,10 @@ fn krb_acceptor() -> MechEntry {
     })
 }
 
-fn start(test: &str) -> Option<Env> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        skip(
-            test,
-            "needs root (scripts/http-env.sh runs the KDC and Apache)",
-        );
-        return None;
-    }
-    for p in [
-        "/usr/sbin/krb5kdc",
-        "/usr/sbin/kdb5_util",
-        "/usr/sbin/kadmin.local",
-        "/usr/sbin/apache2",
-    ] {
-        if !std::path::Path::new(p).exists() {
-            skip(
-                test,
-                &format!("{p} missing (scripts/install-deps.sh --group http)"),
-            );
-            return None;
-        }
-    }
-    let so = match plugin() {
-        Plugin::Found { path, .. } => path,
-        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
-        Plugin::Missing(why) => {
-            skip(test, &why);
-            return None;
-        }
-    };
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/http-env.sh");
-    let out = Command::new(&script)
-        .arg("start")
-        .env("GSS_NEGOTIATE_SO", &so)
-        .env("HTTP_ENV_LIFETIME", "300")
-        .stdin(Stdio::null())
-        .output()
-        .expect("http-env.sh runs");
-    assert!(
-        out.status.success(),
-        "http-env.sh start failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = PathBuf::from(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap()
-            .trim(),
-    );
-    let env = Env { dir, script };
+fn start(test: &str) -> Option<HttpEnv> {
+    let so = kdc_setup(test)?;
+    let env = HttpEnv::start("spnego-kerberos", &so, &Options::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     let client_env = std::fs::read_to_string(env.dir.join("client.env")).unwrap();
     for line in client_env.lines() {
         if let Some((k, v)) = line.trim_start_matches("export ").split_once('=') {
@@ -285,12 +225,7 @@ fn spnego_engine_with_kerberos_from_a_real_kdc() {
     assert!(aa.records()[0].restarted);
 
     // 3. KDC down with a TGT but no service ticket yet: KDC unreachable, NTLM offered alone.
-    let status = Command::new(&env.script)
-        .arg("kdc-stop")
-        .arg(&env.dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    assert!(env.script("kdc-stop"), "kdc-stop failed");
     let ia = Arc::new(MemoryAudit::default());
     let o = run(
         initiator(mechs("other.gssneg.test"), allow(), ia.clone()),

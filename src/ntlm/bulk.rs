@@ -218,8 +218,9 @@ fn pads(key: &[u8]) -> ([u8; 64], [u8; 64]) {
     if key.len() > 64 {
         let mut hk = Md5::new();
         hk.update(key);
-        let d = hk.finalize();
+        let mut d = hk.finalize();
         k[..16].copy_from_slice(&d);
+        d.zeroize();
     } else if let Some(dst) = k.get_mut(..key.len()) {
         dst.copy_from_slice(key);
     }
@@ -246,6 +247,80 @@ impl core::fmt::Debug for HmacKey {
     }
 }
 
+/// The input framing MD4 and MD5 share (RFC 1320 / RFC 1321 §3.1–3.2): `data` completes the buffered block,
+/// whole blocks go to `compress` straight from `data`, the rest is buffered; `total` counts every byte.
+#[inline(always)]
+pub(crate) fn absorb(
+    state: &mut [u32; 4],
+    buf: &mut [u8; 64],
+    buf_len: &mut usize,
+    total: &mut u64,
+    mut data: &[u8],
+    compress: impl Fn(&mut [u32; 4], &[u8; 64]),
+) {
+    *total = total.wrapping_add(data.len() as u64);
+    if *buf_len > 0 {
+        let take = (64 - *buf_len).min(data.len());
+        let (head, rest) = data.split_at(take);
+        if let Some(dst) = buf.get_mut(*buf_len..*buf_len + take) {
+            dst.copy_from_slice(head);
+        }
+        *buf_len += take;
+        data = rest;
+        if *buf_len < 64 {
+            return;
+        }
+        // Borrowed in place, not copied: a copy of the buffered (secret) input would stay on the stack.
+        compress(state, buf);
+        *buf_len = 0;
+    }
+    let mut blocks = data.chunks_exact(64);
+    for b in &mut blocks {
+        if let Ok(block) = <&[u8; 64]>::try_from(b) {
+            compress(state, block);
+        }
+    }
+    let rest = blocks.remainder();
+    if let Some(dst) = buf.get_mut(..rest.len()) {
+        dst.copy_from_slice(rest);
+    }
+    *buf_len = rest.len();
+}
+
+/// The end MD4 and MD5 share: 0x80, zeros up to 56 mod 64, the bit length little-endian, then the state words
+/// little-endian (RFC 1320 / RFC 1321 §3.1, §3.2, §3.5).
+#[inline(always)]
+pub(crate) fn finish(
+    state: &mut [u32; 4],
+    buf: &mut [u8; 64],
+    buf_len: &mut usize,
+    total: &mut u64,
+    compress: impl Fn(&mut [u32; 4], &[u8; 64]) + Copy,
+) -> [u8; 16] {
+    let bits = total.wrapping_mul(8);
+    let pad_len = if *buf_len < 56 {
+        56 - *buf_len
+    } else {
+        120 - *buf_len
+    };
+    let mut pad = [0u8; 72];
+    pad[0] = 0x80;
+    absorb(
+        state,
+        buf,
+        buf_len,
+        total,
+        pad.get(..pad_len).unwrap_or_default(),
+        compress,
+    );
+    absorb(state, buf, buf_len, total, &bits.to_le_bytes(), compress);
+    let mut out = [0u8; 16];
+    for (o, w) in out.chunks_exact_mut(4).zip(*state) {
+        o.copy_from_slice(&w.to_le_bytes());
+    }
+    out
+}
+
 /// Incremental MD5 (RFC 1321).
 #[derive(Clone)]
 pub struct Md5 {
@@ -267,34 +342,15 @@ impl Md5 {
     }
 
     /// Appends `data`.
-    pub fn update(&mut self, mut data: &[u8]) {
-        self.total = self.total.wrapping_add(data.len() as u64);
-        if self.buf_len > 0 {
-            let take = (64 - self.buf_len).min(data.len());
-            let (head, rest) = data.split_at(take);
-            if let Some(dst) = self.buf.get_mut(self.buf_len..self.buf_len + take) {
-                dst.copy_from_slice(head);
-            }
-            self.buf_len += take;
-            data = rest;
-            if self.buf_len < 64 {
-                return;
-            }
-            let block = self.buf;
-            compress_only(&mut self.state, &block);
-            self.buf_len = 0;
-        }
-        let mut blocks = data.chunks_exact(64);
-        for b in &mut blocks {
-            if let Ok(block) = <&[u8; 64]>::try_from(b) {
-                compress_only(&mut self.state, block);
-            }
-        }
-        let rest = blocks.remainder();
-        if let Some(dst) = self.buf.get_mut(..rest.len()) {
-            dst.copy_from_slice(rest);
-        }
-        self.buf_len = rest.len();
+    pub fn update(&mut self, data: &[u8]) {
+        absorb(
+            &mut self.state,
+            &mut self.buf,
+            &mut self.buf_len,
+            &mut self.total,
+            data,
+            compress_only,
+        );
     }
 
     /// Bytes still needed to complete the buffered block (0 when the buffer is empty).
@@ -364,21 +420,13 @@ impl Md5 {
 
     /// The digest (RFC 1321 §3.1–3.2 padding and length, §3.5 output).
     pub fn finalize(mut self) -> [u8; 16] {
-        let bits = self.total.wrapping_mul(8);
-        let pad_len = if self.buf_len < 56 {
-            56 - self.buf_len
-        } else {
-            120 - self.buf_len
-        };
-        let mut pad = [0u8; 72];
-        pad[0] = 0x80;
-        self.update(pad.get(..pad_len).unwrap_or_default());
-        self.update(&bits.to_le_bytes());
-        let mut out = [0u8; 16];
-        for (o, w) in out.chunks_exact_mut(4).zip(self.state) {
-            o.copy_from_slice(&w.to_le_bytes());
-        }
-        out
+        finish(
+            &mut self.state,
+            &mut self.buf,
+            &mut self.buf_len,
+            &mut self.total,
+            compress_only,
+        )
     }
 }
 

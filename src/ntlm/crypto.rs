@@ -9,12 +9,11 @@
 
 use des::cipher::generic_array::GenericArray;
 use des::cipher::{BlockEncrypt, KeyInit};
-use hmac::{Hmac, Mac};
-use md4::Md4;
-use md5::{Digest, Md5};
 use zeroize::Zeroizing;
 
+use crate::ntlm::bulk::{HmacKey, HmacMd5, Md5};
 use crate::ntlm::flags::NegotiateFlags;
+use crate::ntlm::md4::Md4;
 use crate::ntlm::rc4::Rc4;
 use crate::ntlm::secret::{utf16le, Key16, LmHash, NtHash, Password, SessionKey, Wiped};
 
@@ -49,41 +48,38 @@ const SERVER_SEAL_MAGIC: &[u8] = b"session key to server-to-client sealing key m
 /// The LMOWFv1 plaintext "KGS!@#$%" (MS-NLMP §3.3.1).
 const LM_MAGIC: &[u8; 8] = b"KGS!@#$%";
 
-/// MD5 over the concatenation of `parts` (MS-NLMP §6).
+/// MD5 over the concatenation of `parts` (MS-NLMP §6), with [`crate::ntlm::bulk`]'s MD5 (its state and buffer are
+/// wiped on drop: the inputs here are keys).
 pub fn md5(parts: &[&[u8]]) -> [u8; 16] {
     let mut h = Md5::new();
     for p in parts {
         h.update(p);
     }
-    h.finalize().into()
+    h.finalize()
 }
 
-/// MD4 over the concatenation of `parts` (MS-NLMP §6).
+/// MD4 over the concatenation of `parts` (MS-NLMP §6), with [`crate::ntlm::md4`] (wiped on drop: the input is
+/// the password).
 fn md4(parts: &[&[u8]]) -> [u8; 16] {
     let mut h = Md4::new();
     for p in parts {
         h.update(p);
     }
-    h.finalize().into()
+    h.finalize()
 }
 
-/// HMAC_MD5(key, concatenation of `parts`) (RFC 2104, MS-NLMP §6).
+/// HMAC_MD5(key, concatenation of `parts`) (RFC 2104, MS-NLMP §6). The key schedule and the MD5 states are
+/// [`crate::ntlm::bulk`]'s, which wipe themselves.
 pub fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
-    // RFC 2104: a key longer than the block is hashed first, a shorter one is padded with zeros. Doing both
-    // here gives a block-sized key, for which construction cannot fail.
-    let mut block = Wiped::new([0u8; 64]);
-    if key.len() > 64 {
-        if let Some(dst) = block.get_mut(..16) {
-            dst.copy_from_slice(&md5(&[key]));
-        }
-    } else if let Some(dst) = block.get_mut(..key.len()) {
-        dst.copy_from_slice(key);
+    let schedule = HmacKey::new(key);
+    if let Some(mac) = schedule.mac_short(parts) {
+        return mac;
     }
-    let mut mac = <Hmac<Md5> as KeyInit>::new(GenericArray::from_slice(&block[..]));
+    let mut mac = HmacMd5::with_key(&schedule);
     for p in parts {
         mac.update(p);
     }
-    mac.finalize().into_bytes().into()
+    mac.finalize()
 }
 
 /// Spreads 56 key bits over the 8 bytes DES takes (the low bit of each byte, the parity bit, is ignored by DES).
@@ -283,9 +279,9 @@ pub fn session_base_key_v2(response_key_nt: &Key16, ntproofstr: &[u8; 16]) -> Se
 
 /// KXKEY for NTLMv1 (MS-NLMP §3.4.5.1); for NTLMv2 the KeyExchangeKey is the SessionBaseKey itself.
 ///
-/// - extended session security: HMAC_MD5(SessionBaseKey, ServerChallenge || LmChallengeResponse[0..7]);
-/// - else LM_KEY: DES(LMOWF[0..6], LmResp[0..7]) || DES(LMOWF[7] || 0xBD×6, LmResp[0..7]);
-/// - else REQUEST_NON_NT_SESSION_KEY: LMOWF[0..7] || Z(8);
+/// - extended session security: `HMAC_MD5(SessionBaseKey, ServerChallenge || LmChallengeResponse[0..7])`;
+/// - else LM_KEY: `DES(LMOWF[0..6], LmResp[0..7]) || DES(LMOWF[7] || 0xBD×6, LmResp[0..7])`;
+/// - else REQUEST_NON_NT_SESSION_KEY: `LMOWF[0..7] || Z(8)`;
 /// - else the SessionBaseKey.
 ///
 /// A `lm_response` shorter than 8 bytes is zero-filled (the wire layer always supplies 24).

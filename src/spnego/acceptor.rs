@@ -10,7 +10,7 @@
 //!   mechanism with `request-mic` instead of answering `reject` — to the initiator this is an ordinary
 //!   counter-proposal.
 //! - [`AwaitResponse`] takes every later `NegTokenResp` until the mechanism is complete and the mechListMIC
-//!   exchange ([`super::mic`]) is settled. A client authenticated by NTLM is checked against the policy's
+//!   exchange (`src/spnego/mic.rs`) is settled. A client authenticated by NTLM is checked against the policy's
 //!   exempt clients before anything is answered.
 //!
 //! [`AcceptorStart::advertise`] builds the `NegTokenInit2` (MS-SPNG §2.2.1) a server may send first. A failure

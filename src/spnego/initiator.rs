@@ -10,7 +10,7 @@
 //!   sends), or `reject`. On a `reject` of the first mechanism, when the policy allows restarts
 //!   (`spnego.restart = yes`), it answers with a fresh `NegTokenInit` of the remaining mechanisms — once.
 //! - [`AwaitReply`] takes every later `NegTokenResp` until the mechanism is complete and the mechListMIC
-//!   exchange ([`super::mic`]) is settled.
+//!   exchange (`src/spnego/mic.rs`) is settled.
 //!
 //! [`InitiatorStart::with_hint`] takes a server's `NegTokenInit2` (MS-SPNG §2.2.1, sent before the first client
 //! token in SMB) and keeps only the mechanisms the server listed. Every negotiation ends with one audit record.

@@ -87,3 +87,60 @@ pub fn run_in_env(env: &GssEnv, prefix: &[String], program: &Path, limit: Durati
     ));
     run_bounded(cmd, &log, limit)
 }
+
+/// The number on the line of `out` that starts with `prefix`, right after it.
+pub fn number_after(out: &str, prefix: &str) -> Option<u64> {
+    let line = out.lines().find(|l| l.starts_with(prefix))?;
+    line[prefix.len()..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Runs tests/c/concurrency.c (built as `exe_name`) in `env` with `threads` x `handshakes` and the `extra`
+/// variables, killed after `limit`, and asserts what every run must show: it passed every phase and counted
+/// `threads * handshakes` parallel successes. `None` after a visible SKIP when it cannot be built here.
+pub fn run_concurrency(
+    test: &str,
+    exe_name: &str,
+    env: &GssEnv,
+    extra: &[(&str, &std::ffi::OsStr)],
+    (threads, handshakes): (u64, u64),
+    limit: Duration,
+) -> Option<Outcome> {
+    let exe = match compile_with("concurrency.c", exe_name, &["-lpthread"]) {
+        Ok(exe) => exe,
+        Err(CompileError::Missing(why)) => {
+            crate::common::skip(test, &why);
+            return None;
+        }
+        Err(CompileError::Failed(why)) => panic!("{why}"),
+    };
+    let mut cmd = Command::new(&exe);
+    env.apply(&mut cmd);
+    cmd.env("HANDSHAKE_HOST", crate::common::hostname())
+        .env("CONC_THREADS", threads.to_string())
+        .env("CONC_HANDSHAKES", handshakes.to_string())
+        .envs(extra.iter().copied());
+    let out = run_bounded(cmd, &env.dir.path().join(format!("{exe_name}.log")), limit);
+    println!("{}", out.output);
+    assert!(
+        out.success(),
+        "{test}: concurrency.c failed: {:?}\n{}",
+        out.status,
+        out.output
+    );
+    assert_eq!(
+        number_after(&out.output, "ok parallel: "),
+        Some(threads * handshakes),
+        "{}",
+        out.output
+    );
+    assert!(
+        out.output.contains("concurrency: all phases passed"),
+        "{}",
+        out.output
+    );
+    Some(out)
+}

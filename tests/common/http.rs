@@ -1,12 +1,15 @@
 //! The HTTP Negotiate environment of `scripts/http-env.sh` (loopback MIT KDC + Apache mod_auth_gssapi) for tests
 //! that choose its options (interposer line, policy, audit, a skewed server clock), and curl clients with their
-//! own private GSSAPI configuration. The same pieces `tests/http_negotiate.rs` defines privately, as a module.
+//! own private GSSAPI configuration, python clients (tests/http/negotiate_client.py), and enough token decoding to
+//! tell which mechanism a Negotiate token carries. Used by tests/http_negotiate.rs and tests/interposer_http.rs.
 #![allow(dead_code)]
 
-use crate::common::{run_bounded, TempDir};
+use crate::common::{find_program, plugin, run_bounded, skip, Plugin, TempDir};
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 pub const REALM: &str = "GSSNEG.TEST";
@@ -21,12 +24,162 @@ pub const GSS_MECH_KRB5: &str = "Negotiate/krb5";
 pub const NTLM_MECH_NAMES: &[&str] = &["NTLM", "1.3.6.1.4.1.311.2.2.10"];
 pub const OID_KRB5: &str = "1.2.840.113554.1.2.2";
 pub const OID_NTLMSSP: &str = "1.3.6.1.4.1.311.2.2.10";
+pub const OID_SPNEGO: &str = "1.3.6.1.5.5.2";
 
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Print a KNOWN GAP notice (and count the test as skipped in scripts/test.sh's summary).
+pub fn known_gap(test: &str, what: &str) {
+    let line = format!("KNOWN GAP {test}: {what}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    if let Some(path) = std::env::var_os("GSS_TEST_SKIP_LOG") {
+        if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = f.write_all(format!("{test}\n").as_bytes());
+        }
+    }
+}
+
+/// The plugin under test and what it can do.
+#[derive(Clone)]
+pub struct Setup {
+    pub plugin: PathBuf,
+    /// The plugin exports the GSSAPI context entry points (NTLM can work at all).
+    pub ntlm: bool,
+    /// The plugin is Debian's gss-ntlmssp (the baseline the environment was validated with).
+    pub gssntlmssp: bool,
+}
+
+/// Root, the programs of the environment (plus `extra` (file, Debian package) pairs) and the plugin; `None` after
+/// a visible SKIP when one is missing, or when `needs_ntlm` and the plugin has no context entry points.
+pub fn setup(test: &str, needs_ntlm: bool, extra: &[(&str, &str)]) -> Option<Setup> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        skip(
+            test,
+            "needs root (Apache switches its workers to www-data; the KDC and httpd run here)",
+        );
+        return None;
+    }
+    let needed: &[(&str, &str)] = &[
+        ("/usr/sbin/krb5kdc", "krb5-kdc"),
+        ("/usr/sbin/kdb5_util", "krb5-kdc"),
+        ("/usr/sbin/kadmin.local", "krb5-admin-server"),
+        ("/usr/sbin/apache2", "apache2"),
+        (
+            "/usr/lib/apache2/modules/mod_auth_gssapi.so",
+            "libapache2-mod-auth-gssapi",
+        ),
+    ];
+    for (file, pkg) in needed.iter().chain(extra) {
+        if !Path::new(file).exists() {
+            skip(
+                test,
+                &format!("{file} missing (Debian package {pkg}; scripts/install-deps.sh)"),
+            );
+            return None;
+        }
+    }
+    for (prog, pkg) in [
+        ("curl", "curl"),
+        ("kinit", "krb5-user"),
+        ("setsid", "util-linux"),
+        ("python3", "python3"),
+    ] {
+        if find_program(prog).is_none() {
+            skip(test, &format!("{prog} not found (Debian package {pkg})"));
+            return None;
+        }
+    }
+    let (path, ntlm) = match plugin() {
+        Plugin::Found { path, .. } => (path, true),
+        Plugin::NoEntryPoints(path) => (path, false),
+        Plugin::Missing(why) => {
+            skip(test, &format!("no plugin: {why}"));
+            return None;
+        }
+    };
+    if needs_ntlm && !ntlm {
+        skip(
+            test,
+            &format!(
+                "{} exports no gss_accept_sec_context yet (set GSS_NEGOTIATE_SO to test another plugin)",
+                path.display()
+            ),
+        );
+        return None;
+    }
+    let gssntlmssp = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().contains("gssntlmssp"));
+    Some(Setup {
+        plugin: path,
+        ntlm,
+        gssntlmssp,
+    })
+}
+
+/// What the tests that only need the loopback KDC of scripts/http-env.sh check: root, the KDC and Apache
+/// programs, and a plugin with context entry points (a plugin without them fails the test). `None` after a
+/// visible SKIP.
+pub fn kdc_setup(test: &str) -> Option<PathBuf> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        skip(
+            test,
+            "needs root (scripts/http-env.sh runs the KDC and Apache)",
+        );
+        return None;
+    }
+    for p in [
+        "/usr/sbin/krb5kdc",
+        "/usr/sbin/kdb5_util",
+        "/usr/sbin/kadmin.local",
+        "/usr/sbin/apache2",
+    ] {
+        if !Path::new(p).exists() {
+            skip(
+                test,
+                &format!("{p} missing (scripts/install-deps.sh --group http)"),
+            );
+            return None;
+        }
+    }
+    match plugin() {
+        Plugin::Found { path, .. } => Some(path),
+        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
+        Plugin::Missing(why) => {
+            skip(test, &why);
+            None
+        }
+    }
+}
+
+/// The Debian python3 that has `module` (python-gssapi, pyspnego).
+pub fn python_with(module: &str) -> Option<PathBuf> {
+    crate::common::peers::python_with_module(module)
+}
+
+/// One environment with default options shared by the tests of a binary that do not change it; started by the
+/// first, stopped when the last one holding it finishes (it may be started again by a later test).
+pub fn shared_env(test: &str, setup: &Setup) -> Arc<HttpEnv> {
+    static SHARED: Mutex<Weak<HttpEnv>> = Mutex::new(Weak::new());
+    let mut slot = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(env) = slot.upgrade() {
+        return env;
+    }
+    match HttpEnv::start("shared", &setup.plugin, &Options::default()) {
+        Ok(env) => {
+            let env = Arc::new(env);
+            *slot = Arc::downgrade(&env);
+            env
+        }
+        Err(e) => panic!("{test}: the HTTP environment did not start: {e}"),
+    }
 }
 
 /// Options of `scripts/http-env.sh start`.
@@ -104,6 +257,11 @@ impl HttpEnv {
             return Err(format!("incomplete state file:\n{state}"));
         }
         Ok(env)
+    }
+
+    /// The URL of `path` on the environment's own host name.
+    pub fn url(&self, path: &str) -> String {
+        self.url_for(&self.host, path)
     }
 
     pub fn url_for(&self, host: &str, path: &str) -> String {
@@ -190,6 +348,23 @@ impl Client {
         }
     }
 
+    /// A client with the same GSS_MECH_CONFIG as the server (the environment's mech.conf) and no policy.
+    pub fn like_server(tag: &str, env: &HttpEnv) -> Client {
+        let conf =
+            fs::read_to_string(env.dir.join("mech.conf")).expect("the environment's mech.conf");
+        Client::new(tag, &conf, None)
+    }
+
+    /// Replace the password of the client's NTLM_USER_FILE entry (its default NTLM credential).
+    pub fn with_ntlm_password(self, password: &str) -> Client {
+        fs::write(
+            self.dir.path().join("ntlm_users"),
+            format!("TESTDOM:testuser:{password}\n"),
+        )
+        .expect("user file");
+        self
+    }
+
     pub fn command(&self, env: &HttpEnv, program: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.env("KRB5_CONFIG", env.dir.join("krb5.conf"))
@@ -253,23 +428,71 @@ impl Client {
 
     /// `curl --negotiate -u :` on `host` (resolved to loopback) and `path`; the audit file is emptied first.
     pub fn curl(&self, env: &HttpEnv, host: &str, path: &str) -> Curl {
+        self.curl_with(
+            env,
+            host,
+            &["--negotiate", "-u", ":"],
+            &[env.url_for(host, path)],
+        )
+    }
+
+    /// curl with `args` on `urls` (one connection when they share a host), `host` resolved to loopback; the audit
+    /// file is emptied first.
+    pub fn curl_with(&self, env: &HttpEnv, host: &str, args: &[&str], urls: &[String]) -> Curl {
         let _ = fs::remove_file(&self.audit);
         let mut cmd = self.command(env, "curl");
-        cmd.args(["-sS", "-v", "--max-time", "20", "--negotiate", "-u", ":"])
+        cmd.args(["-sS", "-v", "--max-time", "20"])
+            .args(args)
             .arg("--resolve")
             .arg(env.resolve(host))
             .arg("-w")
             .arg("\nHTTP_CODE=%{http_code}\n")
-            .arg(env.url_for(host, path));
+            .args(urls);
         let out = run_bounded(cmd, &self.dir.path().join("curl.log"), CLIENT_TIMEOUT);
-        Curl::parse(out.output)
+        Curl::parse(out.output, out.status.and_then(|s| s.code()))
+    }
+
+    /// tests/http/negotiate_client.py with `args`; `None` (after a SKIP) when `module` is not importable.
+    pub fn python(
+        &self,
+        env: &HttpEnv,
+        test: &str,
+        module: &str,
+        args: &[&str],
+    ) -> Option<serde_json::Value> {
+        let Some(py) = python_with(module) else {
+            skip(
+                test,
+                &format!(
+                    "python module {module} not installed (scripts/install-deps.sh --group http)"
+                ),
+            );
+            return None;
+        };
+        let mut cmd = self.command(env, &py.to_string_lossy());
+        cmd.arg(repo().join("tests/http/negotiate_client.py"))
+            .args(args);
+        let out = run_bounded(cmd, &self.dir.path().join("python.log"), CLIENT_TIMEOUT);
+        let json = out
+            .output
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{'))
+            .and_then(|l| serde_json::from_str(l).ok());
+        match json {
+            Some(v) => Some(v),
+            None => panic!("{test}: python client printed no JSON:\n{}", out.output),
+        }
     }
 }
 
 /// What one curl run showed.
 #[derive(Debug)]
 pub struct Curl {
+    /// The last status (`-w %{http_code}`), 0 when there was no HTTP response.
     pub code: u16,
+    /// curl's exit code.
+    pub exit: Option<i32>,
     /// Tokens sent, in order: (scheme, bytes).
     pub sent: Vec<(String, Vec<u8>)>,
     /// WWW-Authenticate values received.
@@ -278,7 +501,7 @@ pub struct Curl {
 }
 
 impl Curl {
-    fn parse(output: String) -> Curl {
+    fn parse(output: String, exit: Option<i32>) -> Curl {
         let code = output
             .lines()
             .rev()
@@ -300,6 +523,7 @@ impl Curl {
         }
         Curl {
             code,
+            exit,
             sent,
             received,
             output,
@@ -308,12 +532,7 @@ impl Curl {
 
     /// `NAME=value` from the CGI's output.
     pub fn var(&self, name: &str) -> Option<String> {
-        let prefix = format!("{name}=");
-        self.output
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .map(|v| v.trim_end().to_string())
+        body_var(&self.output, name)
     }
 
     /// The mechanism mod_auth_gssapi published: "krb5", "ntlm" or what it said.
@@ -345,6 +564,23 @@ impl Curl {
             .filter_map(|(_, t)| neg_token_init_mechs(t))
             .collect()
     }
+}
+
+/// `NAME=value` from the CGI's output (the last one in `text`).
+pub fn body_var(text: &str, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    text.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|v| v.trim_end().to_string())
+}
+
+/// Whether mod_auth_gssapi's GSS_MECH (`<scheme>/<mech name>`) names NTLM.
+pub fn is_ntlm_mech(gss_mech: &str, scheme: &str) -> bool {
+    gss_mech
+        .strip_prefix(scheme)
+        .and_then(|r| r.strip_prefix('/'))
+        .is_some_and(|name| NTLM_MECH_NAMES.contains(&name))
 }
 
 pub fn b64decode(s: &str) -> Option<Vec<u8>> {
@@ -460,4 +696,76 @@ pub fn neg_token_init_mechs(token: &[u8]) -> Option<Vec<String>> {
         list = r;
     }
     Some(out)
+}
+
+/// What an initial Negotiate token offers.
+#[derive(Debug, PartialEq)]
+pub enum InitialToken {
+    /// A raw NTLMSSP message of this type (1 = NEGOTIATE).
+    RawNtlm(u32),
+    /// RFC 4178 NegTokenInit: the mechTypes in order, and whether an optimistic mechToken is present
+    /// that is a raw NTLMSSP message.
+    Spnego {
+        mech_types: Vec<String>,
+        ntlm_mech_token: bool,
+    },
+    Other,
+}
+
+pub fn ntlm_message_type(b: &[u8]) -> Option<u32> {
+    if b.len() >= 12 && &b[..8] == b"NTLMSSP\0" {
+        Some(u32::from_le_bytes([b[8], b[9], b[10], b[11]]))
+    } else {
+        None
+    }
+}
+
+pub fn classify_initial(token: &[u8]) -> InitialToken {
+    if let Some(t) = ntlm_message_type(token) {
+        return InitialToken::RawNtlm(t);
+    }
+    let parse = || -> Option<InitialToken> {
+        let (tag, app, _) = tlv(token)?;
+        if tag != 0x60 {
+            return None;
+        }
+        let (tag, oid, rest) = tlv(app)?;
+        if tag != 0x06 || oid_to_string(oid) != OID_SPNEGO {
+            return None;
+        }
+        let (tag, init, _) = tlv(rest)?;
+        if tag != 0xa0 {
+            return None;
+        }
+        let (tag, mut fields, _) = tlv(init)?;
+        if tag != 0x30 {
+            return None;
+        }
+        let mut mech_types = Vec::new();
+        let mut ntlm_mech_token = false;
+        while let Some((tag, val, rest)) = tlv(fields) {
+            match tag {
+                0xa0 => {
+                    let (_, mut list, _) = tlv(val)?;
+                    while let Some((t, oid, r)) = tlv(list) {
+                        if t == 0x06 {
+                            mech_types.push(oid_to_string(oid));
+                        }
+                        list = r;
+                    }
+                }
+                0xa2 => {
+                    let (_, mt, _) = tlv(val)?;
+                    ntlm_mech_token = ntlm_message_type(mt).is_some();
+                }
+                _ => {}
+            }
+            fields = rest;
+        }
+        Some(InitialToken::Spnego {
+            mech_types,
+            ntlm_mech_token,
+        })
+    };
+    parse().unwrap_or(InitialToken::Other)
 }

@@ -28,6 +28,23 @@ pub fn python() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/bin/python3"))
 }
 
+/// The first of `/usr/bin/python3` and `python3` on `PATH` that can `import module` (a pyenv `python3` usually
+/// cannot import Debian's python3-gssapi).
+pub fn python_with_module(module: &str) -> Option<PathBuf> {
+    let mut candidates = vec![PathBuf::from("/usr/bin/python3")];
+    candidates.extend(crate::common::find_program("python3"));
+    candidates.into_iter().find(|p| {
+        p.is_file()
+            && Command::new(p)
+                .args(["-c", &format!("import {module}")])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+    })
+}
+
 /// `Ok(version)` when `python()` can import `module` (its `__version__`, or the distribution's version).
 pub fn python_module_version(module: &str, dist: &str) -> Result<String, String> {
     let code = format!(

@@ -226,6 +226,49 @@ pub fn assert_negotiated(
     }
 }
 
+/// The client of an exchange succeeded and verified `signatures` MICs (gss-client's "Signature verified").
+pub fn assert_exchange_ok(ctx: &str, out: &Outcome, server_log: &str, signatures: usize) {
+    assert!(
+        out.success(),
+        "{ctx}: client:\n{}\nserver:\n{server_log}",
+        out.output
+    );
+    assert_eq!(
+        crate::common::count_lines(&out.output, "Signature verified"),
+        signatures,
+        "{ctx}: {}",
+        out.output
+    );
+}
+
+/// The common checks of an exchange between our SPNEGO and MIT's (`server` says which side is ours): the client
+/// succeeded with `signatures` verified MICs, our side's audit file holds `contexts` successful negotiations that
+/// chose `mech`, and MIT's side wrote no SPNEGO record (its own SPNEGO negotiated there).
+#[allow(clippy::too_many_arguments)]
+pub fn assert_ours_against_mit(
+    ctx: &str,
+    out: &Outcome,
+    server_log: &str,
+    server: Spnego,
+    srv: &Side,
+    cli: &Side,
+    signatures: usize,
+    contexts: usize,
+    mech: &str,
+) {
+    assert_exchange_ok(ctx, out, server_log, signatures);
+    let (ours, mit, role) = match server {
+        Spnego::Ours => (srv, cli, "acceptor"),
+        Spnego::Mit => (cli, srv, "initiator"),
+    };
+    assert_negotiated(&ours.spnego_records(), contexts, role, mech, ctx);
+    assert!(
+        mit.spnego_records().is_empty(),
+        "{ctx}: {:#?}",
+        mit.records()
+    );
+}
+
 /// The root check the KDC-based tests need.
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
