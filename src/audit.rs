@@ -18,7 +18,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::policy::{Decision, SyslogScope};
 use crate::spnego::mech::{is_kerberos, is_ntlm};
 use crate::spnego::oid::Oid;
-use crate::spnego::{OID_KRB5, OID_KRB5_MS, OID_NEGOEX, OID_NTLMSSP};
 
 /// The variable naming the JSON-lines audit file.
 pub const ENV_VAR: &str = "GSS_NEGOTIATE_AUDIT";
@@ -166,10 +165,10 @@ impl Record {
             if i > 0 {
                 s.push(',');
             }
-            json_str(&mut s, &mech_name(m));
+            json_str(&mut s, &mech_name_cow(m));
         }
         s.push_str("],\"chosen\":");
-        json_opt(&mut s, self.chosen.as_ref().map(mech_name).as_deref());
+        json_opt(&mut s, self.chosen.as_ref().map(mech_name_cow).as_deref());
         let _ = write!(
             s,
             ",\"outcome\":\"{}\",\"failure\":",
@@ -194,7 +193,9 @@ impl Record {
 
     /// The syslog line: `key=value` pairs, peer text quoted and escaped.
     pub fn to_syslog(&self) -> String {
-        let mut s = format!(
+        let mut s = String::with_capacity(192);
+        let _ = write!(
+            s,
             "gss-negotiate: {} {} outcome={}",
             self.protocol,
             self.role.as_str(),
@@ -211,10 +212,16 @@ impl Record {
         if let Some(a) = self.peer_addr {
             let _ = write!(s, " addr={a}");
         }
-        let offered: Vec<String> = self.offered.iter().map(mech_name).collect();
-        let _ = write!(s, " offered={}", offered.join(","));
+        s.push_str(" offered=");
+        for (i, m) in self.offered.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&mech_name_cow(m));
+        }
         if let Some(c) = &self.chosen {
-            let _ = write!(s, " chosen={}", mech_name(c));
+            s.push_str(" chosen=");
+            s.push_str(&mech_name_cow(c));
         }
         if let Some(k) = self.kerberos {
             let _ = write!(s, " kerberos-not-used={}", k.as_str());
@@ -242,13 +249,25 @@ impl Record {
 
 /// A short name for a mechanism OID.
 pub fn mech_name(oid: &Oid) -> String {
-    let d = oid.to_dotted();
-    match d.as_str() {
-        OID_KRB5 => "krb5".into(),
-        OID_KRB5_MS => "krb5-ms".into(),
-        OID_NTLMSSP => "ntlm".into(),
-        OID_NEGOEX => "negoex".into(),
-        _ => d,
+    mech_name_cow(oid).into_owned()
+}
+
+/// [`mech_name`] without an allocation for the known mechanisms.
+fn mech_name_cow(oid: &Oid) -> std::borrow::Cow<'static, str> {
+    /// 1.3.6.1.4.1.311.2.2.30
+    const NEGOEX_DER: [u8; 10] = [0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x1E];
+    if is_ntlm(oid) {
+        "ntlm".into()
+    } else if is_kerberos(oid) {
+        if *oid == Oid::krb5() {
+            "krb5".into()
+        } else {
+            "krb5-ms".into()
+        }
+    } else if oid.as_der_content() == NEGOEX_DER {
+        "negoex".into()
+    } else {
+        oid.to_dotted().into()
     }
 }
 
@@ -366,6 +385,20 @@ pub fn offers_kerberos(offered: &[Oid]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spnego::{OID_KRB5, OID_KRB5_MS, OID_NEGOEX, OID_NTLMSSP};
+
+    #[test]
+    fn mech_names_are_short_for_known_mechanisms() {
+        for (dotted, name) in [
+            (OID_KRB5, "krb5"),
+            (OID_KRB5_MS, "krb5-ms"),
+            (OID_NTLMSSP, "ntlm"),
+            (OID_NEGOEX, "negoex"),
+            ("1.3.6.1.5.5.2", "1.3.6.1.5.5.2"),
+        ] {
+            assert_eq!(mech_name(&oid(dotted)), name);
+        }
+    }
 
     fn oid(s: &str) -> Oid {
         Oid::from_dotted(s).unwrap()
