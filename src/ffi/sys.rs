@@ -66,6 +66,21 @@ fn passwd_name(
     None
 }
 
+/// Calls `f` with the value of the environment variable `name` as bytes (`None` when unset), without copying
+/// or allocating: for checks on every negotiation (`GSS_NEGOTIATE_POLICY`, `GSS_NEGOTIATE_AUDIT`).
+pub(crate) fn with_env<R>(name: &CStr, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+    // SAFETY: `name` is NUL-terminated. getenv returns NULL or a NUL-terminated string that stays valid until
+    // the environment is changed; it is used before this function returns. (Like every reader of the C
+    // environment, this races with a concurrent setenv in another thread.)
+    let v = unsafe { libc::getenv(name.as_ptr()) };
+    if v.is_null() {
+        f(None)
+    } else {
+        // SAFETY: as above.
+        f(Some(unsafe { CStr::from_ptr(v) }.to_bytes()))
+    }
+}
+
 /// The plugin configuration (for new contexts and credentials): [`Config::from_env`], rebuilt only when one of its variables
 /// ([`ENV_VARS`]) or the host name changed since the last call. Comparing them reads the environment and the
 /// host name into a per-thread buffer that is reused (no allocation, nothing to clear after the first call);
