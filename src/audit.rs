@@ -21,6 +21,8 @@ use crate::spnego::oid::Oid;
 
 /// The variable naming the JSON-lines audit file.
 pub const ENV_VAR: &str = "GSS_NEGOTIATE_AUDIT";
+/// [`ENV_VAR`] for `getenv`.
+const ENV_VAR_C: &std::ffi::CStr = c"GSS_NEGOTIATE_AUDIT";
 
 /// Which side of the negotiation wrote the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,9 +336,14 @@ impl AuditSink for SystemAudit {
         if to_syslog {
             crate::ffi::syslog::authpriv(record.failure.is_some(), &record.to_syslog());
         }
-        if let Some(path) = std::env::var_os(ENV_VAR).filter(|p| !p.is_empty()) {
-            append_line(std::path::Path::new(&path), &record.to_json());
-        }
+        // Read without copying: most processes do not set the variable, and this runs on every negotiation.
+        crate::ffi::sys::with_env(ENV_VAR_C, |path| {
+            if let Some(path) = path.filter(|p| !p.is_empty()) {
+                use std::os::unix::ffi::OsStrExt;
+                let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+                append_line(path, &record.to_json());
+            }
+        });
     }
 }
 
@@ -386,6 +393,11 @@ pub fn offers_kerberos(offered: &[Oid]) -> bool {
 mod tests {
     use super::*;
     use crate::spnego::{OID_KRB5, OID_KRB5_MS, OID_NEGOEX, OID_NTLMSSP};
+
+    #[test]
+    fn c_name_of_the_variable_matches() {
+        assert_eq!(ENV_VAR_C.to_str(), Ok(ENV_VAR));
+    }
 
     #[test]
     fn mech_names_are_short_for_known_mechanisms() {

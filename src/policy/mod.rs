@@ -21,6 +21,8 @@ pub mod raw;
 pub const DEFAULT_PATH: &str = "/etc/gss-negotiate/policy.conf";
 /// The variable that names another policy file.
 pub const ENV_VAR: &str = "GSS_NEGOTIATE_POLICY";
+/// [`ENV_VAR`] for `getenv`.
+const ENV_VAR_C: &std::ffi::CStr = c"GSS_NEGOTIATE_POLICY";
 /// The largest policy file read.
 pub const MAX_FILE_LEN: usize = 64 * 1024;
 /// The longest line accepted.
@@ -461,7 +463,7 @@ struct Fresh {
 /// default policy. Errors are not kept: every call after one tries again.
 pub fn current() -> Result<Arc<Policy>, PolicyError> {
     static FRESH: Mutex<Option<Fresh>> = Mutex::new(None);
-    let env_var = c"GSS_NEGOTIATE_POLICY";
+    let env_var = ENV_VAR_C;
     let now = std::time::Instant::now();
     if let Some(f) = FRESH.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
         let same_env =
@@ -510,6 +512,11 @@ fn current_uncached() -> Result<Arc<Policy>, PolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn c_name_of_the_variable_matches() {
+        assert_eq!(ENV_VAR_C.to_str(), Ok(ENV_VAR));
+    }
 
     #[test]
     fn parses_every_key() {
