@@ -326,6 +326,27 @@ pub struct SystemAudit {
     pub scope: SyslogScope,
 }
 
+impl SystemAudit {
+    /// The process's sink for `scope`, shared (no allocation per negotiation).
+    pub fn shared(scope: SyslogScope) -> std::sync::Arc<dyn AuditSink> {
+        use std::sync::{Arc, OnceLock};
+        static SINKS: OnceLock<[Arc<dyn AuditSink>; 3]> = OnceLock::new();
+        let sinks = SINKS.get_or_init(|| {
+            [SyslogScope::All, SyslogScope::Ntlm, SyslogScope::None]
+                .map(|scope| Arc::new(SystemAudit { scope }) as Arc<dyn AuditSink>)
+        });
+        let i = match scope {
+            SyslogScope::All => 0,
+            SyslogScope::Ntlm => 1,
+            SyslogScope::None => 2,
+        };
+        sinks.get(i).map_or_else(
+            || Arc::new(SystemAudit { scope }) as Arc<dyn AuditSink>,
+            Arc::clone,
+        )
+    }
+}
+
 impl AuditSink for SystemAudit {
     fn record(&self, record: &Record) {
         let to_syslog = match self.scope {

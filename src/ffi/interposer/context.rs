@@ -161,9 +161,7 @@ fn oid_of(der: &[u8]) -> Result<Oid, GssError> {
 fn policy_and_audit() -> Result<(Arc<crate::policy::Policy>, Arc<dyn AuditSink>), GssError> {
     let policy = crate::policy::current()
         .map_err(|e| GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string()))?;
-    let audit: Arc<dyn AuditSink> = Arc::new(SystemAudit {
-        scope: policy.syslog,
-    });
+    let audit = SystemAudit::shared(policy.syslog);
     Ok((policy, audit))
 }
 
