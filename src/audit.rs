@@ -368,6 +368,11 @@ impl AuditSink for SystemAudit {
     }
 }
 
+/// True when `GSS_NEGOTIATE_AUDIT` names a file (read without copying the value).
+pub fn file_is_set() -> bool {
+    crate::ffi::sys::with_env(ENV_VAR_C, |v| v.is_some_and(|v| !v.is_empty()))
+}
+
 /// Appends `line` and a newline to `path` in one write (O_APPEND keeps concurrent writers' lines whole).
 /// Failures are ignored: an unwritable audit file must not turn into a denial of service.
 pub fn append_line(path: &std::path::Path, line: &str) {
