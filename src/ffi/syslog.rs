@@ -24,8 +24,8 @@
 //!   forgotten (not closed: it is no longer ours) and a new socket is made.
 
 use std::io;
-use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
-use std::os::unix::net::UnixDatagram;
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
@@ -102,10 +102,47 @@ fn lock_bounded<'a>(lock: &'a Mutex<Sink>, owner: &AtomicU32) -> Option<MutexGua
     }
 }
 
-/// Our connected socket and the identity (device, inode) it had when we made it.
+/// Our connected socket, the identity (device, inode) it had when we made it, and whether it is a stream
+/// socket (a `/dev/log` that is not a datagram socket; records then end with a NUL, as glibc sends them).
 struct Conn {
-    sock: UnixDatagram,
+    sock: OwnedFd,
     id: (u64, u64),
+    stream: bool,
+}
+
+impl Conn {
+    /// Sends the whole frame (with its NUL terminator on a stream) without raising `SIGPIPE`.
+    fn send(&self, frame: &[u8]) -> io::Result<()> {
+        if !self.stream {
+            return send_nosignal(self.sock.as_raw_fd(), frame).map(|_| ());
+        }
+        let mut rest = frame;
+        let nul = [0u8];
+        let mut tail: &[u8] = &nul;
+        while !rest.is_empty() || !tail.is_empty() {
+            if rest.is_empty() {
+                rest = tail;
+                tail = &[];
+            }
+            let n = send_nosignal(self.sock.as_raw_fd(), rest)?;
+            rest = rest.get(n..).unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
+/// `send(2)` with `MSG_NOSIGNAL`: a daemon that went away must not kill the program with `SIGPIPE`.
+fn send_nosignal(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for reads of its length for the duration of the call.
+    let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    match usize::try_from(n) {
+        Ok(0) if !buf.is_empty() => Err(io::ErrorKind::WriteZero.into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(io::ErrorKind::Other.into()),
+    }
 }
 
 /// The client's state: the socket, the retry throttle, the lost-record count, the cached time stamp and the
@@ -185,13 +222,13 @@ impl Sink {
         let Some(c) = &self.conn else {
             return false;
         };
-        match c.sock.send(&self.buf) {
-            Ok(_) => true,
+        match c.send(&self.buf) {
+            Ok(()) => true,
             Err(e) if reconnectable(&e) => {
                 self.conn = None;
                 match connect(path) {
                     Ok(c) => {
-                        let ok = c.sock.send(&self.buf).is_ok();
+                        let ok = c.send(&self.buf).is_ok();
                         self.conn = Some(c);
                         ok
                     }
@@ -228,16 +265,29 @@ impl Sink {
 fn reconnectable(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
-        Some(libc::ECONNREFUSED | libc::ENOTCONN | libc::ECONNRESET)
+        Some(libc::ECONNREFUSED | libc::ENOTCONN | libc::ECONNRESET | libc::EPIPE)
     )
 }
 
+/// Connects to the datagram socket at `path`, or, when it is a stream socket (`EPROTOTYPE`), as a stream.
 fn connect(path: &Path) -> io::Result<Conn> {
-    let sock = UnixDatagram::unbound()?;
-    sock.connect(path)?;
-    sock.set_write_timeout(Some(SEND_TIMEOUT))?;
+    let (sock, stream): (OwnedFd, bool) = {
+        let d = UnixDatagram::unbound()?;
+        match d.connect(path) {
+            Ok(()) => {
+                d.set_write_timeout(Some(SEND_TIMEOUT))?;
+                (d.into(), false)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPROTOTYPE) => {
+                let s = UnixStream::connect(path)?;
+                s.set_write_timeout(Some(SEND_TIMEOUT))?;
+                (s.into(), true)
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let id = fd_identity(sock.as_raw_fd()).ok_or_else(io::Error::last_os_error)?;
-    Ok(Conn { sock, id })
+    Ok(Conn { sock, id, stream })
 }
 
 /// The (device, inode) of the open file `fd`, or `None` when `fd` is not open.
@@ -441,6 +491,7 @@ mod tests {
         sink.log(&path, 85, b"first", Instant::now());
         expect_framed(&recv(&srv), 85, "first");
         let fd = sink.conn.as_ref().unwrap().sock.as_raw_fd();
+        assert!(!sink.conn.as_ref().unwrap().stream);
         // The program closes "its" descriptors and opens a pipe that lands on our number.
         let mut p = [0 as libc::c_int; 2];
         // SAFETY: `p` has room for the two descriptors.
@@ -466,6 +517,30 @@ mod tests {
         assert_eq!(n, 0, "a record went into the program's pipe");
         // SAFETY: closing the read end this test made.
         unsafe { libc::close(p[0]) };
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_stream_socket_gets_nul_terminated_records() {
+        use std::io::Read as _;
+        let dir = test_dir("stream");
+        let path = dir.join("log");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let mut sink = Sink::new();
+        sink.log(&path, 85, b"one", Instant::now());
+        sink.log(&path, 84, b"two", Instant::now());
+        assert_eq!(sink.dropped, 0);
+        assert!(sink.conn.as_ref().is_some_and(|c| c.stream));
+        let (mut peer, _) = listener.accept().unwrap();
+        peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        drop(sink);
+        let mut all = Vec::new();
+        peer.read_to_end(&mut all).unwrap();
+        let records: Vec<&[u8]> = all.split(|b| *b == 0).collect();
+        assert_eq!(records.len(), 3, "two NUL-terminated records: {all:?}");
+        expect_framed(std::str::from_utf8(records[0]).unwrap(), 85, "one");
+        expect_framed(std::str::from_utf8(records[1]).unwrap(), 84, "two");
+        assert!(records[2].is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
