@@ -27,7 +27,7 @@ use std::io;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -53,25 +53,20 @@ pub(crate) fn authpriv(warning: bool, message: &str) {
     let priority = libc::LOG_AUTHPRIV | severity;
     static SINK: Mutex<Sink> = Mutex::new(Sink::new());
     static OWNER: AtomicU32 = AtomicU32::new(0);
+    // Records the fallback could not send, reported by the shared sink's next line.
+    static FALLBACK_DROPPED: AtomicU64 = AtomicU64::new(0);
+    let path = Path::new(DEV_LOG);
     match lock_bounded(&SINK, &OWNER) {
         Some(mut sink) => {
-            sink.log(
-                Path::new(DEV_LOG),
-                priority,
-                message.as_bytes(),
-                Instant::now(),
-            );
+            sink.dropped += FALLBACK_DROPPED.swap(0, Ordering::Relaxed);
+            sink.log(path, priority, message.as_bytes(), Instant::now());
             OWNER.store(0, Ordering::Release);
         }
         None => {
-            // Fallback: a fresh socket for this one record; nothing shared is touched.
+            // Fallback: a fresh socket for this one record; nothing shared is touched but the counter.
             let mut one = Sink::new();
-            one.log(
-                Path::new(DEV_LOG),
-                priority,
-                message.as_bytes(),
-                Instant::now(),
-            );
+            one.log(path, priority, message.as_bytes(), Instant::now());
+            FALLBACK_DROPPED.fetch_add(one.dropped, Ordering::Relaxed);
         }
     }
 }
@@ -542,6 +537,27 @@ mod tests {
         expect_framed(std::str::from_utf8(records[1]).unwrap(), 84, "two");
         assert!(records[2].is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_lock_left_by_another_process_is_not_waited_for() {
+        let lock = Mutex::new(Sink::new());
+        let owner = AtomicU32::new(0);
+        let held = lock.lock().unwrap();
+        // Held by a thread of this process: wait up to LOCK_WAIT, then give up.
+        owner.store(std::process::id(), Ordering::Release);
+        let t0 = Instant::now();
+        assert!(lock_bounded(&lock, &owner).is_none());
+        assert!(t0.elapsed() >= LOCK_WAIT);
+        // Held by a thread of the parent (as after fork): give up at once.
+        owner.store(std::process::id() + 1, Ordering::Release);
+        let t0 = Instant::now();
+        assert!(lock_bounded(&lock, &owner).is_none());
+        assert!(t0.elapsed() < LOCK_WAIT);
+        drop(held);
+        owner.store(0, Ordering::Release);
+        assert!(lock_bounded(&lock, &owner).is_some());
+        assert_eq!(owner.load(Ordering::Acquire), std::process::id());
     }
 
     #[test]
