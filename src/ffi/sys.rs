@@ -91,7 +91,8 @@ pub(crate) fn config() -> Arc<Config> {
     thread_local! {
         static KEY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    let cached = KEY.with(|key| {
+    // try_with: a call from a thread-local destructor (thread exit) gets the uncached path, not a panic.
+    let cached = KEY.try_with(|key| {
         let mut key = key.try_borrow_mut().ok()?;
         config_key(&mut key)?;
         if let Ok(guard) = CACHE.read() {
@@ -107,7 +108,10 @@ pub(crate) fn config() -> Arc<Config> {
         }
         Some(cfg)
     });
-    cached.unwrap_or_else(|| Arc::new(Config::from_env(hostname())))
+    cached
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Arc::new(Config::from_env(hostname())))
 }
 
 /// The longest configuration key cached (host name and variables).
