@@ -23,7 +23,8 @@
 #   HTTP_ENV_INTERPOSER_OID  when set, Apache's mech.conf also holds "gss_negotiate_spnego <OID> <plugin>
 #                      <interposer>": our SPNEGO replaces MIT's in Apache (issue 11)
 #   HTTP_ENV_POLICY    a policy file (docs/policy.md) copied to DIR/policy.conf, which Apache reads through
-#                      GSS_NEGOTIATE_POLICY (rewrite DIR/policy.conf to change it while Apache runs)
+#                      GSS_NEGOTIATE_POLICY (rewrite DIR/policy.conf to change it while Apache runs: honoured
+#                      within one second, policy::RECHECK_AFTER)
 #   HTTP_ENV_AUDIT=1   Apache writes audit records to DIR/logs/audit.jsonl (GSS_NEGOTIATE_AUDIT)
 #   HTTP_ENV_FAKETIME  run Apache under libfaketime with FAKETIME=<value> (e.g. +2h: a server clock two hours
 #                      ahead of the KDC's and the client's; package libfaketime)

@@ -18,10 +18,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::policy::{Decision, SyslogScope};
 use crate::spnego::mech::{is_kerberos, is_ntlm};
 use crate::spnego::oid::Oid;
-use crate::spnego::{OID_KRB5, OID_KRB5_MS, OID_NEGOEX, OID_NTLMSSP};
 
 /// The variable naming the JSON-lines audit file.
 pub const ENV_VAR: &str = "GSS_NEGOTIATE_AUDIT";
+/// [`ENV_VAR`] for `getenv`.
+const ENV_VAR_C: &std::ffi::CStr = c"GSS_NEGOTIATE_AUDIT";
 
 /// Which side of the negotiation wrote the record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,10 +168,10 @@ impl Record {
             if i > 0 {
                 s.push(',');
             }
-            json_str(&mut s, &mech_name(m));
+            json_str(&mut s, &mech_name_cow(m));
         }
         s.push_str("],\"chosen\":");
-        json_opt(&mut s, self.chosen.as_ref().map(mech_name).as_deref());
+        json_opt(&mut s, self.chosen.as_ref().map(mech_name_cow).as_deref());
         let _ = write!(
             s,
             ",\"outcome\":\"{}\",\"failure\":",
@@ -195,7 +196,9 @@ impl Record {
 
     /// The syslog line: `key=value` pairs, peer text quoted and escaped.
     pub fn to_syslog(&self) -> String {
-        let mut s = format!(
+        let mut s = String::with_capacity(192);
+        let _ = write!(
+            s,
             "gss-negotiate: {} {} outcome={}",
             self.protocol,
             self.role.as_str(),
@@ -212,10 +215,16 @@ impl Record {
         if let Some(a) = self.peer_addr {
             let _ = write!(s, " addr={a}");
         }
-        let offered: Vec<String> = self.offered.iter().map(mech_name).collect();
-        let _ = write!(s, " offered={}", offered.join(","));
+        s.push_str(" offered=");
+        for (i, m) in self.offered.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&mech_name_cow(m));
+        }
         if let Some(c) = &self.chosen {
-            let _ = write!(s, " chosen={}", mech_name(c));
+            s.push_str(" chosen=");
+            s.push_str(&mech_name_cow(c));
         }
         if let Some(k) = self.kerberos {
             let _ = write!(s, " kerberos-not-used={}", k.as_str());
@@ -243,13 +252,25 @@ impl Record {
 
 /// A short name for a mechanism OID.
 pub fn mech_name(oid: &Oid) -> String {
-    let d = oid.to_dotted();
-    match d.as_str() {
-        OID_KRB5 => "krb5".into(),
-        OID_KRB5_MS => "krb5-ms".into(),
-        OID_NTLMSSP => "ntlm".into(),
-        OID_NEGOEX => "negoex".into(),
-        _ => d,
+    mech_name_cow(oid).into_owned()
+}
+
+/// [`mech_name`] without an allocation for the known mechanisms.
+fn mech_name_cow(oid: &Oid) -> std::borrow::Cow<'static, str> {
+    /// 1.3.6.1.4.1.311.2.2.30
+    const NEGOEX_DER: [u8; 10] = [0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x1E];
+    if is_ntlm(oid) {
+        "ntlm".into()
+    } else if is_kerberos(oid) {
+        if *oid == Oid::krb5() {
+            "krb5".into()
+        } else {
+            "krb5-ms".into()
+        }
+    } else if oid.as_der_content() == NEGOEX_DER {
+        "negoex".into()
+    } else {
+        oid.to_dotted().into()
     }
 }
 
@@ -306,6 +327,27 @@ pub struct SystemAudit {
     pub scope: SyslogScope,
 }
 
+impl SystemAudit {
+    /// The process's sink for `scope`, shared (no allocation per negotiation).
+    pub fn shared(scope: SyslogScope) -> std::sync::Arc<dyn AuditSink> {
+        use std::sync::{Arc, OnceLock};
+        static SINKS: OnceLock<[Arc<dyn AuditSink>; 3]> = OnceLock::new();
+        let sinks = SINKS.get_or_init(|| {
+            [SyslogScope::All, SyslogScope::Ntlm, SyslogScope::None]
+                .map(|scope| Arc::new(SystemAudit { scope }) as Arc<dyn AuditSink>)
+        });
+        let i = match scope {
+            SyslogScope::All => 0,
+            SyslogScope::Ntlm => 1,
+            SyslogScope::None => 2,
+        };
+        sinks.get(i).map_or_else(
+            || Arc::new(SystemAudit { scope }) as Arc<dyn AuditSink>,
+            Arc::clone,
+        )
+    }
+}
+
 impl AuditSink for SystemAudit {
     fn record(&self, record: &Record) {
         let to_syslog = match self.scope {
@@ -316,10 +358,20 @@ impl AuditSink for SystemAudit {
         if to_syslog {
             crate::ffi::syslog::authpriv(record.failure.is_some(), &record.to_syslog());
         }
-        if let Some(path) = std::env::var_os(ENV_VAR).filter(|p| !p.is_empty()) {
-            append_line(std::path::Path::new(&path), &record.to_json());
-        }
+        // Read without copying: most processes do not set the variable, and this runs on every negotiation.
+        crate::ffi::sys::with_env(ENV_VAR_C, |path| {
+            if let Some(path) = path.filter(|p| !p.is_empty()) {
+                use std::os::unix::ffi::OsStrExt;
+                let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+                append_line(path, &record.to_json());
+            }
+        });
     }
+}
+
+/// True when `GSS_NEGOTIATE_AUDIT` names a file (read without copying the value).
+pub fn file_is_set() -> bool {
+    crate::ffi::sys::with_env(ENV_VAR_C, |v| v.is_some_and(|v| !v.is_empty()))
 }
 
 /// Appends `line` and a newline to `path` in one write (O_APPEND keeps concurrent writers' lines whole).
@@ -367,6 +419,25 @@ pub fn offers_kerberos(offered: &[Oid]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spnego::{OID_KRB5, OID_KRB5_MS, OID_NEGOEX, OID_NTLMSSP};
+
+    #[test]
+    fn c_name_of_the_variable_matches() {
+        assert_eq!(ENV_VAR_C.to_str(), Ok(ENV_VAR));
+    }
+
+    #[test]
+    fn mech_names_are_short_for_known_mechanisms() {
+        for (dotted, name) in [
+            (OID_KRB5, "krb5"),
+            (OID_KRB5_MS, "krb5-ms"),
+            (OID_NTLMSSP, "ntlm"),
+            (OID_NEGOEX, "negoex"),
+            ("1.3.6.1.5.5.2", "1.3.6.1.5.5.2"),
+        ] {
+            assert_eq!(mech_name(&oid(dotted)), name);
+        }
+    }
 
     fn oid(s: &str) -> Oid {
         Oid::from_dotted(s).unwrap()

@@ -66,41 +66,68 @@ fn passwd_name(
     None
 }
 
-/// The plugin configuration (for new contexts and credentials): [`Config::from_env`], rebuilt only when one of its variables
-/// ([`ENV_VARS`]) or the host name changed since the last call. Comparing them reads the environment and the
-/// host name into a stack buffer (no allocation); values too long for it skip the cache.
-pub(crate) fn config() -> Arc<Config> {
-    static CACHE: RwLock<Option<(Vec<u8>, Arc<Config>)>> = RwLock::new(None);
-    let mut key = [0u8; 4096];
-    let Some(len) = config_key(&mut key) else {
-        return Arc::new(Config::from_env(hostname()));
-    };
-    let key = key.get(..len).unwrap_or_default();
-    if let Ok(guard) = CACHE.read() {
-        if let Some((k, c)) = guard.as_ref() {
-            if k.as_slice() == key {
-                return c.clone();
-            }
-        }
+/// Calls `f` with the value of the environment variable `name` as bytes (`None` when unset), without copying
+/// or allocating: for checks on every negotiation (`GSS_NEGOTIATE_POLICY`, `GSS_NEGOTIATE_AUDIT`).
+pub(crate) fn with_env<R>(name: &CStr, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+    // SAFETY: `name` is NUL-terminated. getenv returns NULL or a NUL-terminated string that stays valid until
+    // the environment is changed; it is used before this function returns. (Like every reader of the C
+    // environment, this races with a concurrent setenv in another thread.)
+    let v = unsafe { libc::getenv(name.as_ptr()) };
+    if v.is_null() {
+        f(None)
+    } else {
+        // SAFETY: as above.
+        f(Some(unsafe { CStr::from_ptr(v) }.to_bytes()))
     }
-    let cfg = Arc::new(Config::from_env(hostname()));
-    if let Ok(mut guard) = CACHE.write() {
-        *guard = Some((key.to_vec(), cfg.clone()));
-    }
-    cfg
 }
 
-/// Writes `host NUL (flag value NUL)*` for the host name and each of [`ENV_VARS`] into `out`; returns the
-/// length, `None` when it does not fit.
-fn config_key(out: &mut [u8]) -> Option<usize> {
-    let mut at = 0usize;
+/// The plugin configuration (for new contexts and credentials): [`Config::from_env`], rebuilt only when one of its variables
+/// ([`ENV_VARS`]) or the host name changed since the last call. Comparing them reads the environment and the
+/// host name into a per-thread buffer that is reused (no allocation, nothing to clear after the first call);
+/// values longer than [`MAX_CONFIG_KEY`] in all skip the cache.
+pub(crate) fn config() -> Arc<Config> {
+    use std::cell::RefCell;
+    static CACHE: RwLock<Option<(Vec<u8>, Arc<Config>)>> = RwLock::new(None);
+    thread_local! {
+        static KEY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    // try_with: a call from a thread-local destructor (thread exit) gets the uncached path, not a panic.
+    let cached = KEY.try_with(|key| {
+        let mut key = key.try_borrow_mut().ok()?;
+        config_key(&mut key)?;
+        if let Ok(guard) = CACHE.read() {
+            if let Some((k, c)) = guard.as_ref() {
+                if *k == *key {
+                    return Some(c.clone());
+                }
+            }
+        }
+        let cfg = Arc::new(Config::from_env(hostname()));
+        if let Ok(mut guard) = CACHE.write() {
+            *guard = Some((key.clone(), cfg.clone()));
+        }
+        Some(cfg)
+    });
+    cached
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Arc::new(Config::from_env(hostname())))
+}
+
+/// The longest configuration key cached (host name and variables).
+const MAX_CONFIG_KEY: usize = 16 * 1024;
+
+/// Writes `host NUL (flag value NUL)*` for the host name and each of [`ENV_VARS`] into `out` (cleared first);
+/// `None` when it would exceed [`MAX_CONFIG_KEY`].
+fn config_key(out: &mut Vec<u8>) -> Option<()> {
+    out.clear();
     let mut push = |bytes: &[u8], present: bool| -> Option<()> {
-        let end = at.checked_add(bytes.len())?.checked_add(2)?;
-        let dst = out.get_mut(at..end)?;
-        dst[0] = u8::from(present);
-        dst[1..=bytes.len()].copy_from_slice(bytes);
-        dst[bytes.len() + 1] = 0;
-        at = end;
+        if out.len() + bytes.len() + 2 > MAX_CONFIG_KEY {
+            return None;
+        }
+        out.push(u8::from(present));
+        out.extend_from_slice(bytes);
+        out.push(0);
         Some(())
     };
     let mut host = [0u8; 256];
@@ -124,5 +151,39 @@ fn config_key(out: &mut [u8]) -> Option<usize> {
             push(unsafe { core::ffi::CStr::from_ptr(v) }.to_bytes(), true)?;
         }
     }
-    Some(at)
+    Some(())
+}
+
+#[cfg(test)]
+mod config_cache_tests {
+    use super::*;
+
+    #[test]
+    fn config_is_cached_and_rebuilt_when_a_variable_changes() {
+        let a = config();
+        let b = config();
+        assert!(Arc::ptr_eq(&a, &b), "same environment: the cached config");
+        // LM_COMPAT_LEVEL=3 is the default level: other tests in this process see no difference.
+        let before = std::env::var_os("LM_COMPAT_LEVEL");
+        let other = if before.as_deref() == Some(std::ffi::OsStr::new("3")) {
+            "03"
+        } else {
+            "3"
+        };
+        std::env::set_var("LM_COMPAT_LEVEL", other);
+        let c = config();
+        assert!(
+            !Arc::ptr_eq(&a, &c),
+            "a changed variable rebuilds the config"
+        );
+        assert_eq!(c.lm_compat_level, 3);
+        assert!(Arc::ptr_eq(&c, &config()));
+        match before {
+            Some(v) => std::env::set_var("LM_COMPAT_LEVEL", v),
+            None => std::env::remove_var("LM_COMPAT_LEVEL"),
+        }
+        let mut long = Vec::new();
+        assert!(config_key(&mut long).is_some());
+        assert!(long.len() < MAX_CONFIG_KEY);
+    }
 }

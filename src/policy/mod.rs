@@ -21,6 +21,8 @@ pub mod raw;
 pub const DEFAULT_PATH: &str = "/etc/gss-negotiate/policy.conf";
 /// The variable that names another policy file.
 pub const ENV_VAR: &str = "GSS_NEGOTIATE_POLICY";
+/// [`ENV_VAR`] for `getenv`.
+const ENV_VAR_C: &std::ffi::CStr = c"GSS_NEGOTIATE_POLICY";
 /// The largest policy file read.
 pub const MAX_FILE_LEN: usize = 64 * 1024;
 /// The longest line accepted.
@@ -444,9 +446,48 @@ fn policy_path() -> (PathBuf, bool) {
 
 type CacheKey = (PathBuf, Option<(std::time::SystemTime, u64)>);
 
+/// How long the policy in force is used before its file is looked at again: a change to the file takes effect
+/// within this time; a change of `GSS_NEGOTIATE_POLICY` takes effect at once.
+pub const RECHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The policy last returned by [`current`], when, and for which value of `GSS_NEGOTIATE_POLICY`.
+struct Fresh {
+    env: Option<Vec<u8>>,
+    at: std::time::Instant,
+    policy: Arc<Policy>,
+}
+
 /// The policy in force for this process: the file is parsed once and re-read when its path, size or
-/// modification time changes. Without `GSS_NEGOTIATE_POLICY` and without the default file, the default policy.
+/// modification time changes, looked at (one `stat`) at most once per [`RECHECK_AFTER`] while
+/// `GSS_NEGOTIATE_POLICY` keeps its value. Without `GSS_NEGOTIATE_POLICY` and without the default file, the
+/// default policy. Errors are not kept: every call after one tries again.
 pub fn current() -> Result<Arc<Policy>, PolicyError> {
+    static FRESH: Mutex<Option<Fresh>> = Mutex::new(None);
+    let env_var = ENV_VAR_C;
+    let now = std::time::Instant::now();
+    if let Some(f) = FRESH.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        let same_env =
+            crate::ffi::sys::with_env(env_var, |v| v.filter(|v| !v.is_empty()) == f.env.as_deref());
+        if same_env && now.saturating_duration_since(f.at) < RECHECK_AFTER {
+            return Ok(f.policy.clone());
+        }
+    }
+    // Read before the file is looked at: if the variable changes in between, the next call sees the
+    // difference and looks again.
+    let env =
+        crate::ffi::sys::with_env(env_var, |v| v.filter(|v| !v.is_empty()).map(<[u8]>::to_vec));
+    let policy = current_uncached()?;
+    *FRESH.lock().unwrap_or_else(|e| e.into_inner()) = Some(Fresh {
+        env,
+        at: now,
+        policy: policy.clone(),
+    });
+    Ok(policy)
+}
+
+/// [`current`] without the time bound: the environment, a `stat` of the file, and the file's parse when its
+/// path, size or modification time changed.
+fn current_uncached() -> Result<Arc<Policy>, PolicyError> {
     static CACHE: Mutex<Option<(CacheKey, Arc<Policy>)>> = Mutex::new(None);
     let (path, required) = policy_path();
     let stamp = std::fs::metadata(&path)
@@ -471,6 +512,11 @@ pub fn current() -> Result<Arc<Policy>, PolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn c_name_of_the_variable_matches() {
+        assert_eq!(ENV_VAR_C.to_str(), Ok(ENV_VAR));
+    }
 
     #[test]
     fn parses_every_key() {

@@ -27,7 +27,7 @@ struct Outcome<'a> {
 }
 
 fn write(policy: &Policy, decision: Decision, o: Outcome<'_>) {
-    let to_file = std::env::var_os(audit::ENV_VAR).is_some_and(|v| !v.is_empty());
+    let to_file = audit::file_is_set();
     if decision == Decision::Allow && !to_file {
         return;
     }

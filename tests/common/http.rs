@@ -276,11 +276,13 @@ impl HttpEnv {
         fs::read_to_string(self.dir.join("logs").join(name)).unwrap_or_default()
     }
 
-    /// Replace the server's policy (Apache re-reads it on its next negotiation: size/mtime changed).
+    /// Replace the server's policy (Apache honours it within `policy::RECHECK_AFTER`; this waits that long).
     pub fn set_policy(&self, text: &str) {
         let tmp = self.dir.join("policy.conf.new");
         fs::write(&tmp, text).expect("write policy");
         fs::rename(&tmp, self.dir.join("policy.conf")).expect("replace policy");
+        // A running server looks at the file at most once per RECHECK_AFTER (docs/policy.md): wait for it.
+        std::thread::sleep(gss_negotiate::policy::RECHECK_AFTER + Duration::from_millis(100));
     }
 
     /// `scripts/http-env.sh <what> DIR` (kdc-stop, kdc-start).

@@ -171,9 +171,7 @@ pub(super) fn policy_and_audit(
 ) -> Result<(Arc<crate::policy::Policy>, Arc<dyn AuditSink>), GssError> {
     let policy = crate::policy::current()
         .map_err(|e| GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string()))?;
-    let audit: Arc<dyn AuditSink> = Arc::new(SystemAudit {
-        scope: policy.syslog,
-    });
+    let audit = SystemAudit::shared(policy.syslog);
     Ok((policy, audit))
 }
 
@@ -188,11 +186,12 @@ fn initiator_session(
     let (krb_oid, ntlm_oid) = (oid_of(&KRB5_OID)?, oid_of(oids::NTLMSSP)?);
     let bindings = bindings.map(Arc::new);
     let mut mechs = Vec::new();
-    let krb_target = target.and_then(IName::krb);
     let krb_ok = cred
         .as_ref()
         .map_or(true, |c| c.krb.is_some() && c.allows(&krb_oid));
-    if let (true, Some(name)) = (krb_ok, krb_target) {
+    // The Kerberos form of the target (an import through the mechglue) only when Kerberos may be offered.
+    let krb_target = target.filter(|_| krb_ok).and_then(IName::krb);
+    if let Some(name) = krb_target {
         let kcred = cred.as_ref().and_then(|c| c.krb.clone());
         let cb = bindings.clone();
         mechs.push(MechEntry::new(krb_oid, move || {
