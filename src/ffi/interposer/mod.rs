@@ -18,6 +18,9 @@
 pub mod context;
 pub mod creds;
 pub mod export;
+pub mod ext;
+pub mod inquire;
+pub mod iov;
 pub mod messages;
 pub mod names;
 

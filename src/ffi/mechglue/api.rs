@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use super::super::types::{
     gss_OID, gss_OID_desc, gss_OID_set, gss_buffer_desc, gss_buffer_set_t, gss_buffer_t,
     gss_channel_bindings_struct, gss_channel_bindings_t, gss_const_OID, gss_const_key_value_set_t,
-    gss_cred_id_t, gss_ctx_id_t, gss_name_t, gss_qop_t, OM_uint32,
+    gss_cred_id_t, gss_ctx_id_t, gss_iov_buffer_t, gss_name_t, gss_qop_t, OM_uint32,
 };
 use crate::spnego::mech::{MechError, MechFailure};
 
@@ -75,6 +75,20 @@ glue! {
         *mut c_int, *mut c_int);
     release_buffer = c"gss_release_buffer": fn(Minor, gss_buffer_t);
     display_status = c"gss_display_status": fn(Minor, OM_uint32, c_int, gss_OID, *mut OM_uint32, gss_buffer_t);
+    // Forwarded by the interposer's per-context extensions (super::super::interposer::ext) to the krb5 context.
+    inquire_sec_context_by_oid = c"gss_inquire_sec_context_by_oid": fn(
+        Minor, gss_ctx_id_t, gss_OID, *mut gss_buffer_set_t);
+    set_sec_context_option = c"gss_set_sec_context_option": fn(Minor, *mut gss_ctx_id_t, gss_OID, gss_buffer_t);
+    pseudo_random = c"gss_pseudo_random": fn(Minor, gss_ctx_id_t, c_int, gss_buffer_t, isize, gss_buffer_t);
+    process_context_token = c"gss_process_context_token": fn(Minor, gss_ctx_id_t, gss_buffer_t);
+    wrap_iov = c"gss_wrap_iov": fn(Minor, gss_ctx_id_t, c_int, gss_qop_t, *mut c_int, gss_iov_buffer_t, c_int);
+    unwrap_iov = c"gss_unwrap_iov": fn(Minor, gss_ctx_id_t, *mut c_int, *mut gss_qop_t, gss_iov_buffer_t, c_int);
+    wrap_iov_length = c"gss_wrap_iov_length": fn(
+        Minor, gss_ctx_id_t, c_int, gss_qop_t, *mut c_int, gss_iov_buffer_t, c_int);
+    get_mic_iov = c"gss_get_mic_iov": fn(Minor, gss_ctx_id_t, gss_qop_t, gss_iov_buffer_t, c_int);
+    verify_mic_iov = c"gss_verify_mic_iov": fn(Minor, gss_ctx_id_t, *mut gss_qop_t, gss_iov_buffer_t, c_int);
+    compare_name = c"gss_compare_name": fn(Minor, gss_name_t, gss_name_t, *mut c_int);
+    get_mic_iov_length = c"gss_get_mic_iov_length": fn(Minor, gss_ctx_id_t, gss_qop_t, gss_iov_buffer_t, c_int);
 }
 
 /// DER contents of the krb5 mechanism OID 1.2.840.113554.1.2.2.
