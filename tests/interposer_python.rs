@@ -142,3 +142,69 @@ fn a_context_exported_through_the_interposer_imports_in_another_process_with_it_
     assert!(!out.success(), "{}", out.output);
     assert!(out.output.contains("BadMechanismError"), "{}", out.output);
 }
+
+/// The calls beyond the handshake (issue 11): `gss_inquire_sec_context_by_oid` (the session key, the same on both
+/// sides; the SASL SSF), the IOV calls, AEAD, the IOV MICs (unavailable for NTLM), `gss_set_sec_context_option`
+/// (NTLM's RC4 reset, after which the stream goes on), `gss_compare_name`, `gss_inquire_names_for_mech`,
+/// `gss_process_context_token` — through our interposer and through MIT's SPNEGO (with our NTLM under it): the
+/// same answers. The minor texts ("SPNEGO: …", our `gssi_display_status`) prove our interposer answered.
+#[test]
+fn extra_calls_answer_as_under_mits_spnego_with_ntlm() {
+    let test = "extra_calls_answer_as_under_mits_spnego_with_ntlm";
+    let Some(python) = python_with_gssapi() else {
+        return skip(test, "no python3 can import gssapi (Debian python3-gssapi)");
+    };
+    let so = match plugin() {
+        Plugin::Found { path, .. } => path,
+        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
+        Plugin::Missing(why) => return skip(test, &why),
+    };
+    let env = GssEnv::new(test, &so).expect("temp env");
+    let target = format!("host@{}", hostname());
+    let run = |spnego, tag| {
+        let side = Side::new(&env, spnego, tag);
+        let v = run_extras(&python, &env, &side, &target, "TESTDOM\\testuser", "user");
+        (v, side)
+    };
+    let (ours, side) = run(Spnego::Ours, "ours");
+    let (mit, _) = run(Spnego::Mit, "mit");
+    assert_eq!(ours["mech"], "1.3.6.1.4.1.311.2.2.10", "{ours}");
+    assert_eq!(ours["session_key_len"], 16, "{ours}");
+    assert_eq!(ours["session_keys_equal"], true, "{ours}");
+    assert_eq!(ours["sasl_ssf"], 128, "{ours}");
+    assert_eq!(ours["unknown_oid"]["maj"], 16 << 16, "{ours}");
+    let text = ours["unknown_oid"]["text"].as_str().unwrap_or_default();
+    assert!(text.contains("SPNEGO: NTLM: unknown option OID"), "{text}");
+    assert_eq!(ours["wrap_iov_conf"], true, "{ours}");
+    assert_eq!(ours["wire_differs"], true, "{ours}");
+    assert_eq!(ours["unwrap_iov"], "iov message", "{ours}");
+    assert_eq!(ours["wrap_iov_length_header"], 16, "{ours}");
+    assert_eq!(ours["aead"], "aead message", "{ours}");
+    assert_eq!(ours["get_mic_iov"]["maj"], 16 << 16, "{ours}");
+    assert_eq!(ours["get_mic_iov_length"]["maj"], 16 << 16, "{ours}");
+    assert_eq!(ours["set_option"], "ok", "{ours}");
+    assert_eq!(ours["set_option_peer"], "ok", "{ours}");
+    assert_eq!(ours["after_option"], "after the option", "{ours}");
+    assert_eq!(ours["compare_peer"], true, "{ours}");
+    assert_eq!(ours["compare_other"], false, "{ours}");
+    assert_eq!(ours["compare_self"], true, "{ours}");
+    assert_eq!(
+        ours["names_for_mech"],
+        serde_json::json!([
+            "1.2.840.113554.1.2.1.1",
+            "1.2.840.113554.1.2.1.2",
+            "1.2.840.113554.1.2.1.3",
+            "1.2.840.113554.1.2.1.4"
+        ]),
+        "{ours}"
+    );
+    assert_eq!(ours["process_context_token"]["maj"], 16 << 16, "{ours}");
+    let diffs = same_answers(&ours, &mit);
+    assert!(
+        diffs.is_empty(),
+        "ours vs MIT's SPNEGO:\n{}",
+        diffs.join("\n")
+    );
+    // Our engine negotiated (one record per side), MIT's SPNEGO did not write SPNEGO records.
+    assert_eq!(side.spnego_records().len(), 2, "{:#?}", side.records());
+}

@@ -66,7 +66,7 @@ impl Side {
         }
     }
 
-    fn apply(&self, genv: &GssEnv, cmd: &mut Command) {
+    pub fn apply(&self, genv: &GssEnv, cmd: &mut Command) {
         genv.apply(cmd);
         cmd.env("GSS_MECH_CONFIG", mech_conf(genv, self.spnego))
             .env("GSS_NEGOTIATE_AUDIT", &self.audit);
@@ -235,4 +235,57 @@ pub fn is_root() -> bool {
 /// A path inside the repository.
 pub fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// Runs tests/python/interposer_extras.py (the GSS calls beyond the handshake on a SPNEGO context) with `side`'s
+/// configuration: target `target`, expected peer `peer` of type `peer_type` ("user" or "krb5"). Returns its
+/// JSON answer; panics when it fails or crashes.
+pub fn run_extras(
+    python: &Path,
+    genv: &GssEnv,
+    side: &Side,
+    target: &str,
+    peer: &str,
+    peer_type: &str,
+) -> serde_json::Value {
+    let mut cmd = Command::new(python);
+    side.apply(genv, &mut cmd);
+    cmd.arg(repo("tests/python/interposer_extras.py"))
+        .args([target, peer, peer_type]);
+    let tag = match side.spnego {
+        Spnego::Ours => "ours",
+        Spnego::Mit => "mit",
+    };
+    let log = genv
+        .dir
+        .path()
+        .join(format!("extras-{tag}-{peer_type}.log"));
+    let out = run_bounded(cmd, &log, Duration::from_secs(60));
+    assert!(out.success(), "{tag}:\n{}", out.output);
+    let line = out
+        .output
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{tag}: no JSON ({e}):\n{}", out.output))
+}
+
+/// The fields of two interposer_extras.py answers that must be the same under both SPNEGOs: every value, and for
+/// a failed call its major status (the minor texts differ: ours say "SPNEGO: …").
+pub fn same_answers(ours: &serde_json::Value, mit: &serde_json::Value) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let (Some(o), Some(m)) = (ours.as_object(), mit.as_object()) else {
+        return vec!["not JSON objects".into()];
+    };
+    for (k, mv) in m {
+        let ov = &o.get(k).cloned().unwrap_or_default();
+        let same = match (ov.get("maj"), mv.get("maj")) {
+            (Some(a), Some(b)) => a == b,
+            _ => ov == mv,
+        };
+        if !same {
+            diffs.push(format!("{k}: ours {ov}, MIT's {mv}"));
+        }
+    }
+    diffs
 }
