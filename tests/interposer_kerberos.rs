@@ -326,3 +326,66 @@ fn delegated_kerberos_credentials_come_back_and_authenticate_again() {
         .iter()
         .all(|r| r["chosen"] == "krb5" && r["outcome"] == "success"));
 }
+
+/// The calls beyond the handshake (issue 11) on a Kerberos negotiation from the loopback KDC, through our
+/// interposer and through MIT's SPNEGO: the session key (the same on both sides), the IOV calls, AEAD, the IOV
+/// MICs, `gss_compare_name`, `gss_inquire_names_for_mech` — the same answers from both SPNEGOs, except
+/// `gss_process_context_token`, which MIT's SPNEGO lacks and ours forwards to the krb5 context.
+#[test]
+fn extra_calls_answer_as_under_mits_spnego_with_kerberos() {
+    let test = "extra_calls_answer_as_under_mits_spnego_with_kerberos";
+    let Some((kdc, env, _)) = start(test) else {
+        return;
+    };
+    let python = PathBuf::from("/usr/bin/python3");
+    let gssapi_ok = Command::new(&python)
+        .args(["-c", "import gssapi"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !gssapi_ok {
+        return skip(
+            test,
+            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
+        );
+    }
+    kinit(&env, &kdc, "cc");
+    let run = |spnego, tag| {
+        let s = side(&env, &kdc, spnego, tag, "cc");
+        let v = run_extras(&python, &env, &s, &target(), "testuser@GSSNEG.TEST", "krb5");
+        (v, s)
+    };
+    let (ours, s) = run(Spnego::Ours, "ours");
+    let (mit, _) = run(Spnego::Mit, "mit");
+    assert_eq!(ours["mech"], "1.2.840.113554.1.2.2", "{ours}");
+    assert_eq!(ours["session_keys_equal"], true, "{ours}");
+    assert!(
+        ours["session_key_len"].as_u64().unwrap_or(0) >= 16,
+        "{ours}"
+    );
+    assert_eq!(ours["unwrap_iov"], "iov message", "{ours}");
+    assert_eq!(ours["wire_differs"], true, "{ours}");
+    assert_eq!(ours["aead"], "aead message", "{ours}");
+    assert_eq!(ours["get_mic_iov"], "ok", "{ours}");
+    assert_eq!(ours["verify_mic_iov"], "ok", "{ours}");
+    // GSS_S_BAD_SIG for altered sign-only data.
+    assert_eq!(ours["verify_mic_iov_altered"]["maj"], 6 << 16, "{ours}");
+    assert!(
+        ours["get_mic_iov_length"].as_u64().unwrap_or(0) > 0,
+        "{ours}"
+    );
+    assert_eq!(ours["compare_peer"], true, "{ours}");
+    assert_eq!(ours["compare_other"], false, "{ours}");
+    // MIT's SPNEGO has no gss_process_context_token (GSS_S_UNAVAILABLE); ours hands the token to the krb5
+    // context, which finds it defective.
+    assert_eq!(mit["process_context_token"]["maj"], 16 << 16, "{mit}");
+    assert_eq!(ours["process_context_token"]["maj"], 9 << 16, "{ours}");
+    let diffs = same_answers(&ours, &mit, &["process_context_token"]);
+    assert!(
+        diffs.is_empty(),
+        "ours vs MIT's SPNEGO:\n{}",
+        diffs.join("\n")
+    );
+    let recs = s.spnego_records();
+    assert_eq!(recs.len(), 2, "{recs:#?}");
+    assert!(recs.iter().all(|r| r["chosen"] == "krb5"), "{recs:#?}");
+}

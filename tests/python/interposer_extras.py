@@ -88,9 +88,20 @@ out["aead"] = (
 mic_msg = IOV(b"signed data", (IOVBufferType.sign_only, b"signed too"), IOVBufferType.mic_token, std_layout=False)
 got = attempt(lambda: raw.get_mic_iov(ini, mic_msg))
 out["get_mic_iov"] = got if isinstance(got, dict) else "ok"
-out["verify_mic_iov"] = (
-    attempt(lambda: raw.verify_mic_iov(acc, mic_msg)) if not isinstance(got, dict) else None
-)
+if not isinstance(got, dict):
+    # As the peer receives it: the data, the sign-only data and the MIC.
+    def received(sign_only):
+        return IOV(
+            (IOVBufferType.data, False, b"signed data"),
+            (IOVBufferType.sign_only, False, sign_only),
+            (IOVBufferType.mic_token, False, mic_msg[2].value),
+            std_layout=False,
+        )
+
+    r = attempt(lambda: raw.verify_mic_iov(acc, received(b"signed too")))
+    out["verify_mic_iov"] = r if isinstance(r, dict) else "ok"
+    r = attempt(lambda: raw.verify_mic_iov(acc, received(b"altered")))
+    out["verify_mic_iov_altered"] = r if isinstance(r, dict) else "ok"
 mic_len = IOV(b"signed data", IOVBufferType.mic_token, std_layout=False, auto_alloc=False)
 res = attempt(lambda: raw.get_mic_iov_length(ini, mic_len))
 out["get_mic_iov_length"] = len(mic_len[1].value or b"") if not isinstance(res, dict) else res
