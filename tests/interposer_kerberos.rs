@@ -5,6 +5,8 @@
 //! chose. Needs root (the environment script runs the KDC and Apache as www-data) and skips elsewhere.
 
 mod common;
+#[path = "common/cprog.rs"]
+mod cprog;
 mod interposer_common;
 
 use std::path::PathBuf;
@@ -388,4 +390,33 @@ fn extra_calls_answer_as_under_mits_spnego_with_kerberos() {
     let recs = s.spnego_records();
     assert_eq!(recs.len(), 2, "{recs:#?}");
     assert!(recs.iter().all(|r| r["chosen"] == "krb5"), "{recs:#?}");
+}
+
+/// `gss_pseudo_random` (RFC 4401) on a Kerberos negotiation, through our interposer and through MIT's SPNEGO
+/// (tests/c/interposer_prf.c; python-gssapi has no binding): 64 bytes, the same on both sides, for both keys.
+#[test]
+fn pseudo_random_through_the_interposer_with_kerberos() {
+    let test = "pseudo_random_through_the_interposer_with_kerberos";
+    let Some((kdc, env, _)) = start(test) else {
+        return;
+    };
+    let exe = match cprog::compile("interposer_prf.c", "interposer_prf") {
+        Ok(exe) => exe,
+        Err(cprog::CompileError::Missing(why)) => return skip(test, &why),
+        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
+    };
+    kinit(&env, &kdc, "cc");
+    let want = vec![
+        "prf full 0 equal 64".to_string(),
+        "prf partial 0 equal 64".to_string(),
+    ];
+    for (spnego, tag) in [(Spnego::Ours, "ours"), (Spnego::Mit, "mit")] {
+        let s = side(&env, &kdc, spnego, tag, "cc");
+        assert_eq!(run_prf(&exe, &env, &s, &target()), want, "{tag}");
+        if spnego == Spnego::Ours {
+            let recs = s.spnego_records();
+            assert_eq!(recs.len(), 2, "{recs:#?}");
+            assert!(recs.iter().all(|r| r["chosen"] == "krb5"), "{recs:#?}");
+        }
+    }
 }

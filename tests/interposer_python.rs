@@ -5,6 +5,8 @@
 //! and once with a SPNEGO credential; wrap/unwrap both ways, a MIC, and export/import of the acceptor context.
 
 mod common;
+#[path = "common/cprog.rs"]
+mod cprog;
 mod interposer_common;
 
 use std::path::PathBuf;
@@ -207,4 +209,36 @@ fn extra_calls_answer_as_under_mits_spnego_with_ntlm() {
     );
     // Our engine negotiated (one record per side), MIT's SPNEGO did not write SPNEGO records.
     assert_eq!(side.spnego_records().len(), 2, "{:#?}", side.records());
+}
+
+/// `gss_pseudo_random` on an NTLM negotiation: NTLM has no PRF, so `GSS_S_UNAVAILABLE` (16 << 16) from our
+/// interposer as from MIT's SPNEGO over our NTLM (tests/c/interposer_prf.c).
+#[test]
+fn pseudo_random_is_unavailable_for_ntlm_as_under_mits_spnego() {
+    let test = "pseudo_random_is_unavailable_for_ntlm_as_under_mits_spnego";
+    let Some(so) = cprog::plugin_path(test) else {
+        return;
+    };
+    let exe = match cprog::compile("interposer_prf.c", "interposer_prf") {
+        Ok(exe) => exe,
+        Err(cprog::CompileError::Missing(why)) => return skip(test, &why),
+        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
+    };
+    let env = GssEnv::new(test, &so).expect("temp env");
+    let target = format!("host@{}", hostname());
+    let unavailable = (16u32 << 16).to_string();
+    for (spnego, tag) in [(Spnego::Ours, "ours"), (Spnego::Mit, "mit")] {
+        let side = Side::new(&env, spnego, tag);
+        let lines = run_prf(&exe, &env, &side, &target);
+        assert_eq!(lines.len(), 2, "{tag}: {lines:?}");
+        for l in &lines {
+            assert!(
+                l.ends_with(&format!(" {unavailable} differ 0")),
+                "{tag}: {l}"
+            );
+        }
+        if spnego == Spnego::Ours {
+            assert_eq!(side.spnego_records().len(), 2, "{:#?}", side.records());
+        }
+    }
 }

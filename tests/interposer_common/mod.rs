@@ -294,3 +294,26 @@ pub fn same_answers(
     }
     diffs
 }
+
+/// Runs tests/c/interposer_prf.c's program (`exe`, compiled by the caller) with `side`'s configuration against
+/// `target`: its `prf <key> <major> <equal|differ> <length>` lines.
+pub fn run_prf(exe: &Path, genv: &GssEnv, side: &Side, target: &str) -> Vec<String> {
+    let mut cmd = Command::new(exe);
+    side.apply(genv, &mut cmd);
+    cmd.arg(target);
+    let tag = match side.spnego {
+        Spnego::Ours => "ours",
+        Spnego::Mit => "mit",
+    };
+    let out = run_bounded(
+        cmd,
+        &genv.dir.path().join(format!("prf-{tag}.log")),
+        Duration::from_secs(30),
+    );
+    assert!(out.success(), "{tag}:\n{}", out.output);
+    out.output
+        .lines()
+        .filter(|l| l.starts_with("prf "))
+        .map(str::to_string)
+        .collect()
+}
