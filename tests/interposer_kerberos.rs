@@ -420,3 +420,114 @@ fn pseudo_random_through_the_interposer_with_kerberos() {
         }
     }
 }
+
+/// Runs tests/python/interposer_creds.py with `side` and `args`; its JSON answer.
+fn run_creds(env: &GssEnv, side: &Side, args: &[&str], tag: &str) -> serde_json::Value {
+    let mut cmd = Command::new("/usr/bin/python3");
+    side.apply(env, &mut cmd);
+    cmd.arg(repo("tests/python/interposer_creds.py")).args(args);
+    let out = common::run_bounded(
+        cmd,
+        &env.dir.path().join(format!("creds-{tag}.log")),
+        std::time::Duration::from_secs(30),
+    );
+    assert!(out.success(), "{tag}:\n{}", out.output);
+    let line = out
+        .output
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{tag}: no JSON ({e}):\n{}", out.output))
+}
+
+/// Credential calls on a SPNEGO credential with Kerberos (issue 11): `gss_inquire_cred_by_oid` answers from the
+/// Kerberos part (MIT's SPNEGO: `GSS_S_UNAVAILABLE` for a credential that also has an NTLM element);
+/// `gss_store_cred_into` stores the Kerberos part into the named ccache (MIT's SPNEGO stores nothing);
+/// `gss_acquire_cred_impersonate_name` (S4U2Self from the service's own TGT) gives a credential that
+/// authenticates the user to the service and names its impersonator — the same answers as MIT's SPNEGO.
+#[test]
+fn credential_calls_through_the_interposer_with_kerberos() {
+    let test = "credential_calls_through_the_interposer_with_kerberos";
+    let Some((kdc, env, _)) = start(test) else {
+        return;
+    };
+    if !Command::new("/usr/bin/python3")
+        .args(["-c", "import gssapi"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        return skip(
+            test,
+            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
+        );
+    }
+    kinit(&env, &kdc, "cc");
+    let mut answers = Vec::new();
+    for (spnego, tag) in [(Spnego::Ours, "ours"), (Spnego::Mit, "mit")] {
+        let s = side(&env, &kdc, spnego, tag, "cc");
+        let stored = env.dir.path().join(format!("stored-{tag}"));
+        let v = run_creds(&env, &s, &["store", stored.to_str().unwrap()], tag);
+        answers.push((v, stored));
+    }
+    let ((ours, stored), (mit, mit_stored)) = (&answers[0], &answers[1]);
+    // Ours answers from the Kerberos part (no impersonator: no buffers). MIT's SPNEGO asks the mechglue about its
+    // inner credential, whose NTLM element has no such call: the mechglue's loop then ends GSS_S_UNAVAILABLE.
+    assert_eq!(ours["inquire_cred_by_oid"], serde_json::json!([]), "{ours}");
+    assert_eq!(mit["inquire_cred_by_oid"]["maj"], 16 << 16, "{mit}");
+    assert_eq!(
+        ours["store"]["mechs"],
+        serde_json::json!(["1.3.6.1.5.5.2"]),
+        "{ours}"
+    );
+    // MIT's SPNEGO has no store function: the call "succeeds" with nothing stored.
+    assert_eq!(mit["store"]["mechs"], serde_json::json!([]), "{mit}");
+    assert!(!mit_stored.exists(), "MIT's SPNEGO stored something");
+    let klist = Command::new("klist")
+        .arg("-c")
+        .arg(format!("FILE:{}", stored.display()))
+        .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
+        .output()
+        .expect("klist runs");
+    let text = String::from_utf8_lossy(&klist.stdout);
+    assert!(
+        text.contains("Default principal: testuser@GSSNEG.TEST")
+            && text.contains("krbtgt/GSSNEG.TEST"),
+        "{text}"
+    );
+
+    // S4U2Self: the service's own TGT from its keytab.
+    let service = format!("HTTP/{}@GSSNEG.TEST", hostname());
+    let ok = Command::new("kinit")
+        .args(["-k", "-t"])
+        .arg(kdc.dir.join("http.keytab"))
+        .arg(&service)
+        .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}", env.dir.path().join("svc").display()),
+        )
+        .status()
+        .expect("kinit runs");
+    assert!(ok.success(), "kinit -k {service}");
+    let mut imps = Vec::new();
+    for (spnego, tag) in [(Spnego::Ours, "ours-s4u"), (Spnego::Mit, "mit-s4u")] {
+        let s = side(&env, &kdc, spnego, tag, "svc");
+        let host = hostname();
+        imps.push(run_creds(
+            &env,
+            &s,
+            &["impersonate", &host, "testuser@GSSNEG.TEST"],
+            tag,
+        ));
+        if spnego == Spnego::Ours {
+            let recs = s.spnego_records();
+            assert_eq!(recs.len(), 2, "{recs:#?}");
+            assert!(recs.iter().all(|r| r["chosen"] == "krb5"), "{recs:#?}");
+        }
+    }
+    let (ours, mit) = (&imps[0], &imps[1]);
+    assert_eq!(ours["impersonate"], "ok", "{ours}");
+    assert_eq!(ours["mech"], "1.2.840.113554.1.2.2", "{ours}");
+    assert_eq!(ours["peer"], "testuser@GSSNEG.TEST", "{ours}");
+    assert_eq!(ours, mit, "ours vs MIT's SPNEGO");
+}

@@ -100,6 +100,10 @@ CHECK_SPI(gssi_unwrap_iov, __typeof__(&gss_unwrap_iov));
 CHECK_SPI(gssi_verify_mic_iov, __typeof__(&gss_verify_mic_iov));
 CHECK_SPI(gssi_wrap_iov, __typeof__(&gss_wrap_iov));
 CHECK_SPI(gssi_wrap_iov_length, __typeof__(&gss_wrap_iov_length));
+CHECK_SPI(gssi_inquire_cred_by_oid, __typeof__(&gss_inquire_cred_by_oid));
+CHECK_SPI(gssi_store_cred, __typeof__(&gss_store_cred));
+CHECK_SPI(gssi_store_cred_into, __typeof__(&gss_store_cred_into));
+CHECK_SPI(gssi_acquire_cred_impersonate_name, __typeof__(&gss_acquire_cred_impersonate_name));
 
 int main(void)
 {

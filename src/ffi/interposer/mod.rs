@@ -16,6 +16,7 @@
 //! not offered); such hosts should not install the interposer line (see README, "SPNEGO interposer").
 
 pub mod context;
+pub mod cred_ext;
 pub mod creds;
 pub mod export;
 pub mod ext;

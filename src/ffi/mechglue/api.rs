@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 use super::super::types::{
     gss_OID, gss_OID_desc, gss_OID_set, gss_buffer_desc, gss_buffer_set_t, gss_buffer_t,
     gss_channel_bindings_struct, gss_channel_bindings_t, gss_const_OID, gss_const_key_value_set_t,
-    gss_cred_id_t, gss_ctx_id_t, gss_iov_buffer_t, gss_name_t, gss_qop_t, OM_uint32,
+    gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_iov_buffer_t, gss_name_t, gss_qop_t,
+    OM_uint32,
 };
 use crate::spnego::mech::{MechError, MechFailure};
 
@@ -88,6 +89,13 @@ glue! {
     get_mic_iov = c"gss_get_mic_iov": fn(Minor, gss_ctx_id_t, gss_qop_t, gss_iov_buffer_t, c_int);
     verify_mic_iov = c"gss_verify_mic_iov": fn(Minor, gss_ctx_id_t, *mut gss_qop_t, gss_iov_buffer_t, c_int);
     compare_name = c"gss_compare_name": fn(Minor, gss_name_t, gss_name_t, *mut c_int);
+    inquire_cred_by_oid = c"gss_inquire_cred_by_oid": fn(Minor, gss_cred_id_t, gss_OID, *mut gss_buffer_set_t);
+    store_cred_into = c"gss_store_cred_into": fn(
+        Minor, gss_cred_id_t, gss_cred_usage_t, gss_OID, OM_uint32, OM_uint32, gss_const_key_value_set_t,
+        *mut gss_OID_set, *mut gss_cred_usage_t);
+    acquire_cred_impersonate_name = c"gss_acquire_cred_impersonate_name": fn(
+        Minor, gss_cred_id_t, gss_name_t, OM_uint32, gss_OID_set, gss_cred_usage_t, *mut gss_cred_id_t,
+        *mut gss_OID_set, *mut OM_uint32);
     get_mic_iov_length = c"gss_get_mic_iov_length": fn(Minor, gss_ctx_id_t, gss_qop_t, gss_iov_buffer_t, c_int);
 }
 
