@@ -155,7 +155,8 @@ impl std::fmt::Debug for Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if self.written {
+        // While unwinding a panic the record is not written: a second panic in the sink would abort the process.
+        if self.written || std::thread::panicking() {
             return;
         }
         self.written = true;
