@@ -9,7 +9,7 @@ mod common;
 mod cprog;
 mod interposer_common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::{hostname, plugin, samples, skip, GssEnv, Plugin};
@@ -119,6 +119,23 @@ fn kinit(env: &GssEnv, kdc: &Kdc, ccache: &str) {
     use std::io::Write;
     writeln!(child.stdin.take().unwrap(), "Passw0rd!").unwrap();
     assert!(child.wait().unwrap().success(), "kinit failed");
+}
+
+/// /usr/bin/python3 when it can import gssapi (else the test is skipped with a message).
+fn python_gssapi(test: &str) -> Option<PathBuf> {
+    let python = PathBuf::from("/usr/bin/python3");
+    let ok = Command::new(&python)
+        .args(["-c", "import gssapi"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip(
+            test,
+            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
+        );
+        return None;
+    }
+    Some(python)
 }
 
 fn target() -> String {
@@ -262,17 +279,9 @@ fn delegated_kerberos_credentials_come_back_and_authenticate_again() {
     let Some((kdc, env, _)) = start(test) else {
         return;
     };
-    let python = PathBuf::from("/usr/bin/python3");
-    let gssapi_ok = Command::new(&python)
-        .args(["-c", "import gssapi"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !gssapi_ok {
-        return skip(
-            test,
-            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
-        );
-    }
+    let Some(python) = python_gssapi(test) else {
+        return;
+    };
     kinit(&env, &kdc, "cc");
     let side = side(&env, &kdc, Spnego::Ours, "py", "cc");
     let mut cmd = Command::new(&python);
@@ -339,17 +348,9 @@ fn extra_calls_answer_as_under_mits_spnego_with_kerberos() {
     let Some((kdc, env, _)) = start(test) else {
         return;
     };
-    let python = PathBuf::from("/usr/bin/python3");
-    let gssapi_ok = Command::new(&python)
-        .args(["-c", "import gssapi"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !gssapi_ok {
-        return skip(
-            test,
-            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
-        );
-    }
+    let Some(python) = python_gssapi(test) else {
+        return;
+    };
     kinit(&env, &kdc, "cc");
     let run = |spnego, tag| {
         let s = side(&env, &kdc, spnego, tag, "cc");
@@ -422,8 +423,14 @@ fn pseudo_random_through_the_interposer_with_kerberos() {
 }
 
 /// Runs tests/python/interposer_creds.py with `side` and `args`; its JSON answer.
-fn run_creds(env: &GssEnv, side: &Side, args: &[&str], tag: &str) -> serde_json::Value {
-    let mut cmd = Command::new("/usr/bin/python3");
+fn run_creds(
+    python: &Path,
+    env: &GssEnv,
+    side: &Side,
+    args: &[&str],
+    tag: &str,
+) -> serde_json::Value {
+    let mut cmd = Command::new(python);
     side.apply(env, &mut cmd);
     cmd.arg(repo("tests/python/interposer_creds.py")).args(args);
     let out = common::run_bounded(
@@ -451,22 +458,15 @@ fn credential_calls_through_the_interposer_with_kerberos() {
     let Some((kdc, env, _)) = start(test) else {
         return;
     };
-    if !Command::new("/usr/bin/python3")
-        .args(["-c", "import gssapi"])
-        .status()
-        .is_ok_and(|s| s.success())
-    {
-        return skip(
-            test,
-            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
-        );
-    }
+    let Some(python) = python_gssapi(test) else {
+        return;
+    };
     kinit(&env, &kdc, "cc");
     let mut answers = Vec::new();
     for (spnego, tag) in [(Spnego::Ours, "ours"), (Spnego::Mit, "mit")] {
         let s = side(&env, &kdc, spnego, tag, "cc");
         let stored = env.dir.path().join(format!("stored-{tag}"));
-        let v = run_creds(&env, &s, &["store", stored.to_str().unwrap()], tag);
+        let v = run_creds(&python, &env, &s, &["store", stored.to_str().unwrap()], tag);
         answers.push((v, stored));
     }
     let ((ours, stored), (mit, mit_stored)) = (&answers[0], &answers[1]);
@@ -514,6 +514,7 @@ fn credential_calls_through_the_interposer_with_kerberos() {
         let s = side(&env, &kdc, spnego, tag, "svc");
         let host = hostname();
         imps.push(run_creds(
+            &python,
             &env,
             &s,
             &["impersonate", &host, "testuser@GSSNEG.TEST"],
