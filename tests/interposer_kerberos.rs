@@ -451,7 +451,8 @@ fn run_creds(
 /// Kerberos part (MIT's SPNEGO: `GSS_S_UNAVAILABLE` for a credential that also has an NTLM element);
 /// `gss_store_cred_into` stores the Kerberos part into the named ccache (MIT's SPNEGO stores nothing);
 /// `gss_acquire_cred_impersonate_name` (S4U2Self from the service's own TGT) gives a credential that
-/// authenticates the user to the service and names its impersonator — the same answers as MIT's SPNEGO.
+/// authenticates the user to the service and names its impersonator, and `gss_export_cred` / `gss_import_cred`
+/// give a credential that authenticates — the same answers as MIT's SPNEGO.
 #[test]
 fn credential_calls_through_the_interposer_with_kerberos() {
     let test = "credential_calls_through_the_interposer_with_kerberos";
@@ -494,6 +495,24 @@ fn credential_calls_through_the_interposer_with_kerberos() {
             && text.contains("krbtgt/GSSNEG.TEST"),
         "{text}"
     );
+
+    // gss_export_cred / gss_import_cred: the imported credential authenticates with Kerberos, as under MIT's.
+    let mut exported = Vec::new();
+    for (spnego, tag) in [(Spnego::Ours, "ours-export"), (Spnego::Mit, "mit-export")] {
+        let s = side(&env, &kdc, spnego, tag, "cc");
+        exported.push(run_creds(
+            &python,
+            &env,
+            &s,
+            &["export", &target(), "testuser@GSSNEG.TEST"],
+            tag,
+        ));
+    }
+    let (ours, mit) = (&exported[0], &exported[1]);
+    assert_eq!(ours["import"], "ok", "{ours}");
+    assert_eq!(ours["mech"], "1.2.840.113554.1.2.2", "{ours}");
+    assert_eq!(ours["peer_ok"], true, "{ours}");
+    assert_eq!(same_answers(ours, mit, &[]), Vec::<String>::new());
 
     // S4U2Self: the service's own TGT from its keytab.
     let service = format!("HTTP/{}@GSSNEG.TEST", hostname());

@@ -242,3 +242,56 @@ fn pseudo_random_is_unavailable_for_ntlm_as_under_mits_spnego() {
         }
     }
 }
+
+/// `gss_export_cred` / `gss_import_cred` of a SPNEGO credential with NTLM (tests/python/interposer_creds.py): the
+/// imported credential authenticates, a truncated token is refused — as under MIT's SPNEGO.
+#[test]
+fn exported_credentials_import_and_authenticate_as_under_mits_spnego() {
+    let test = "exported_credentials_import_and_authenticate_as_under_mits_spnego";
+    let Some(python) = python_with_gssapi() else {
+        return skip(test, "no python3 can import gssapi (Debian python3-gssapi)");
+    };
+    let so = match plugin() {
+        Plugin::Found { path, .. } => path,
+        Plugin::NoEntryPoints(p) => panic!("{} exports no gss_* entry points", p.display()),
+        Plugin::Missing(why) => return skip(test, &why),
+    };
+    let env = GssEnv::new(test, &so).expect("temp env");
+    let target = format!("host@{}", hostname());
+    let mut answers = Vec::new();
+    for (spnego, tag) in [(Spnego::Ours, "ours"), (Spnego::Mit, "mit")] {
+        let side = Side::new(&env, spnego, tag);
+        let mut cmd = Command::new(&python);
+        side.apply(&env, &mut cmd);
+        cmd.arg(repo("tests/python/interposer_creds.py")).args([
+            "export",
+            &target,
+            "TESTDOM\\testuser",
+        ]);
+        let out = run_bounded(
+            cmd,
+            &env.dir.path().join(format!("export-{tag}.log")),
+            Duration::from_secs(30),
+        );
+        assert!(out.success(), "{tag}:\n{}", out.output);
+        let line = out.output.lines().rfind(|l| l.starts_with('{'));
+        let v: serde_json::Value = serde_json::from_str(line.unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{tag}: no JSON ({e}):\n{}", out.output));
+        if spnego == Spnego::Ours {
+            assert_eq!(side.spnego_records().len(), 2, "{:#?}", side.records());
+        }
+        answers.push(v);
+    }
+    let (ours, mit) = (&answers[0], &answers[1]);
+    assert_eq!(ours["export"], "ok", "{ours}");
+    assert_eq!(ours["import"], "ok", "{ours}");
+    assert_eq!(ours["mech"], "1.3.6.1.4.1.311.2.2.10", "{ours}");
+    assert_eq!(ours["peer_ok"], true, "{ours}");
+    assert_eq!(ours["truncated_import"]["maj"], 9 << 16, "{ours}");
+    let diffs = same_answers(ours, mit, &[]);
+    assert!(
+        diffs.is_empty(),
+        "ours vs MIT's SPNEGO:\n{}",
+        diffs.join("\n")
+    );
+}

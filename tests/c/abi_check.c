@@ -104,6 +104,9 @@ CHECK_SPI(gssi_inquire_cred_by_oid, __typeof__(&gss_inquire_cred_by_oid));
 CHECK_SPI(gssi_store_cred, __typeof__(&gss_store_cred));
 CHECK_SPI(gssi_store_cred_into, __typeof__(&gss_store_cred_into));
 CHECK_SPI(gssi_acquire_cred_impersonate_name, __typeof__(&gss_acquire_cred_impersonate_name));
+CHECK_SPI(gssi_export_cred, __typeof__(&gss_export_cred));
+CHECK_SPI(gssi_import_cred, __typeof__(&gss_import_cred));
+CHECK_SPI(gssi_import_cred_by_mech, spi_import_cred_by_mech_t);
 
 int main(void)
 {

@@ -3,6 +3,8 @@ script runs with our SPNEGO interposer and with MIT's SPNEGO, and the test compa
 
 argv[1] == "store": the default ccache's credential, acquired for SPNEGO, is asked gss_inquire_cred_by_oid and
 stored (gss_store_cred_into) into the ccache file argv[2].
+argv[1] == "export": the default credential, acquired for SPNEGO, is exported (gss_export_cred), imported back
+(gss_import_cred) and used to authenticate to argv[2] (a host-based service); the acceptor names argv[3].
 argv[1] == "impersonate": the default ccache holds the service's own TGT (HTTP/<argv[2]>); it impersonates the
 user argv[3] (gss_acquire_cred_impersonate_name, S4U2Self) and authenticates to itself (HTTP@<argv[2]>) with the
 result; the acceptor names the user.
@@ -35,6 +37,33 @@ if sys.argv[1] == "store":
                                     overwrite=True))
     out["store"] = r if isinstance(r, dict) else {
         "mechs": sorted(m.dotted_form for m in r.mechs), "usage": r.usage}
+elif sys.argv[1] == "export":
+    creds = gssapi.Credentials(usage="initiate", mechs=[SPNEGO])
+    token = attempt(lambda: creds.export())
+    if isinstance(token, dict):
+        out["export"] = token
+    else:
+        out["export"] = "ok"
+        out["token_has_bytes"] = len(token) > 0
+        imported = attempt(lambda: gssapi.Credentials(token=token))
+        if isinstance(imported, dict):
+            out["import"] = imported
+        else:
+            out["import"] = "ok"
+            target = gssapi.Name(sys.argv[2], gssapi.NameType.hostbased_service)
+            ini = gssapi.SecurityContext(name=target, mech=SPNEGO, usage="initiate", creds=imported)
+            acc = gssapi.SecurityContext(usage="accept")
+            tok = ini.step()
+            for _ in range(6):
+                tok = acc.step(tok)
+                if not ini.complete:
+                    tok = ini.step(tok)
+                if ini.complete and acc.complete:
+                    break
+            out["mech"] = acc.mech.dotted_form
+            out["peer_ok"] = str(acc.initiator_name) == sys.argv[3]
+        garbage = attempt(lambda: gssapi.Credentials(token=token[:-3]))
+        out["truncated_import"] = garbage if isinstance(garbage, dict) else "accepted"
 else:
     host, user = sys.argv[2], sys.argv[3]
     svc = gssapi.Credentials(usage="initiate", mechs=[SPNEGO])

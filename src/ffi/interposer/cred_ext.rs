@@ -1,8 +1,9 @@
 //! Credential calls beyond acquisition: `gss_inquire_cred_by_oid` (as MIT's SPNEGO, forwarded to the mechanisms'
-//! credentials), `gss_acquire_cred_impersonate_name` (Kerberos S4U2Self, as MIT's SPNEGO forwards it), and
-//! `gss_store_cred` / `gss_store_cred_into`, which MIT's SPNEGO lacks (`GSS_S_UNAVAILABLE` there).
+//! credentials), `gss_acquire_cred_impersonate_name` (Kerberos S4U2Self, as MIT's SPNEGO forwards it),
+//! `gss_store_cred` / `gss_store_cred_into`, which MIT's SPNEGO lacks (it stores nothing), and
+//! `gss_export_cred` / `gss_import_cred` (both halves, [`crate::spnego::export::encode_cred`]).
 //!
-//! Only the Kerberos half of an interposer credential takes part: it is a mechglue credential, reached with the
+//! Except for export and import, only the Kerberos half of an interposer credential takes part: it is a mechglue credential, reached with the
 //! krb5 OID. The NTLM half has nothing to answer or keep: the NTLM mechanism defines no credential OIDs, cannot
 //! impersonate, and its credentials are not stored — they come from the user file, the cred store or
 //! `gss-negotiate login` each time they are acquired. A credential without a Kerberos half therefore gets
@@ -10,14 +11,17 @@
 
 use std::sync::Arc;
 
-use super::super::mechglue::{oid, GlueCred, KRB5_OID};
+use super::super::mechglue::{empty, input, oid, take, GlueCred, KRB5_OID};
 use super::super::types::*;
 use super::super::util::*;
 use super::creds::{icred_handle, icred_snapshot, ICred};
 use super::ext::glue_call;
 use super::names::iname_ref;
 use super::SPNEGO;
+use crate::creds::Credential;
+use crate::spnego::export::{decode_cred, encode_cred, CredParts};
 use crate::status::*;
+use zeroize::Zeroizing;
 
 fn no_kerberos(what: &str) -> GssError {
     GssError::with_detail(
@@ -204,4 +208,117 @@ pub unsafe extern "C" fn gssi_acquire_cred_impersonate_name(
         }));
         Ok(GSS_S_COMPLETE)
     })
+}
+
+/// `gssi_export_cred` (MIT extension): the Kerberos part as the mechglue exports it and the NTLM part as the NTLM
+/// mechanism does — the token holds the NT hash and the Kerberos session keys: as secret as a password.
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_export_cred(
+    minor_status: *mut OM_uint32,
+    cred_handle: gss_cred_id_t,
+    token: gss_buffer_t,
+) -> OM_uint32 {
+    // SAFETY: pointers are NULL or valid; the handle is checked by the registry.
+    guard(minor_status, || unsafe {
+        clear_buffer(token);
+        if token.is_null() {
+            return Err(null_write());
+        }
+        let cred = icred_snapshot(cred_handle)?
+            .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
+        let krb5 = match &cred.krb {
+            Some(k) => {
+                let mut bytes = Zeroizing::new(Vec::new());
+                glue_call(|g, m| {
+                    let mut out = empty();
+                    let major = (g.export_cred)(m, k.raw(), &mut out);
+                    *bytes = take(g, &mut out);
+                    major
+                })?;
+                Some(bytes)
+            }
+            None => None,
+        };
+        let ntlm = cred.ntlm.as_ref().map(Credential::export);
+        let t = encode_cred(&CredParts {
+            krb5: krb5.as_deref().map(Vec::as_slice),
+            ntlm: ntlm.as_deref().map(Vec::as_slice),
+        });
+        write_buffer(token, &t)?;
+        Ok(GSS_S_COMPLETE)
+    })
+}
+
+/// Rebuilds a credential from [`gssi_export_cred`]'s token.
+///
+/// # Safety
+/// `token` is NULL or valid; `out` is NULL or writable.
+unsafe fn import_cred(token: gss_buffer_t, out: *mut gss_cred_id_t) -> Result<u32, GssError> {
+    if out.is_null() {
+        return Err(null_write());
+    }
+    // SAFETY: out is non-NULL and writable; token is NULL (checked) or valid.
+    unsafe {
+        out.write(core::ptr::null_mut());
+        if token.is_null() {
+            return Err(null_read());
+        }
+        let parts = decode_cred(buffer_bytes(token)).ok_or_else(|| {
+            GssError::with_detail(
+                GSS_S_DEFECTIVE_TOKEN,
+                Minor::BadCredToken,
+                "not an exported SPNEGO credential",
+            )
+        })?;
+        let krb = match parts.krb5 {
+            Some(t) => {
+                let mut inp = input(t);
+                let mut c = core::ptr::null_mut();
+                let r = glue_call(|g, m| (g.import_cred)(m, &mut inp, &mut c));
+                let c = GlueCred::from_raw(c);
+                r?;
+                c.map(Arc::new)
+            }
+            None => None,
+        };
+        let ntlm = parts.ntlm.map(Credential::import).transpose()?;
+        out.write(icred_handle(ICred {
+            krb,
+            ntlm,
+            neg_mechs: None,
+        }));
+    }
+    Ok(GSS_S_COMPLETE)
+}
+
+/// `gssi_import_cred` (MIT extension).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_import_cred(
+    minor_status: *mut OM_uint32,
+    token: gss_buffer_t,
+    cred_handle: *mut gss_cred_id_t,
+) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    guard(minor_status, || unsafe { import_cred(token, cred_handle) })
+}
+
+/// `gssi_import_cred_by_mech` (MIT SPI; the mechglue passes the public SPNEGO OID).
+///
+/// # Safety
+/// Pointers are NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn gssi_import_cred_by_mech(
+    minor_status: *mut OM_uint32,
+    _mech_type: gss_OID,
+    token: gss_buffer_t,
+    cred_handle: *mut gss_cred_id_t,
+) -> OM_uint32 {
+    // SAFETY: forwarded contract.
+    guard(minor_status, || unsafe { import_cred(token, cred_handle) })
 }

@@ -89,6 +89,8 @@ glue! {
     get_mic_iov = c"gss_get_mic_iov": fn(Minor, gss_ctx_id_t, gss_qop_t, gss_iov_buffer_t, c_int);
     verify_mic_iov = c"gss_verify_mic_iov": fn(Minor, gss_ctx_id_t, *mut gss_qop_t, gss_iov_buffer_t, c_int);
     compare_name = c"gss_compare_name": fn(Minor, gss_name_t, gss_name_t, *mut c_int);
+    export_cred = c"gss_export_cred": fn(Minor, gss_cred_id_t, gss_buffer_t);
+    import_cred = c"gss_import_cred": fn(Minor, gss_buffer_t, *mut gss_cred_id_t);
     inquire_cred_by_oid = c"gss_inquire_cred_by_oid": fn(Minor, gss_cred_id_t, gss_OID, *mut gss_buffer_set_t);
     store_cred_into = c"gss_store_cred_into": fn(
         Minor, gss_cred_id_t, gss_cred_usage_t, gss_OID, OM_uint32, OM_uint32, gss_const_key_value_set_t,
