@@ -14,7 +14,7 @@
 //!
 //! [`InitiatorStart::with_hint`] takes a server's `NegTokenInit2` (MS-SPNG §2.2.1, sent before the first client
 //! token in SMB) and keeps only the mechanisms the server listed. Every negotiation ends with one audit record
-//! ([`Pending`]): on success, on failure, or — when the state is dropped first because the application deleted
+//! ([`super::pending::Pending`]): on success, on failure, or — when the state is dropped first because the application deleted
 //! its context — with the outcome `unconfirmed` (our final mechanism token was sent, the acceptor's final answer
 //! never processed, as curl does) or `abandoned` (given up earlier). Its `offered` is the mechTypes of the
 //! first `NegTokenInit` sent: a mechanism that failed before producing a token is not in it.
@@ -26,8 +26,9 @@ use super::error::SpnegoError;
 use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
+use super::pending::Pending;
 use super::{encode_init, NegState, NegTokenResp, RespView, SpnegoToken, TokenView};
-use crate::audit::{AuditSink, KerberosSkip, Record, Role, Unfinished};
+use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{target_host, Policy};
 
 /// What the initiator needs.
@@ -113,70 +114,6 @@ struct Round {
     mech_complete: bool,
     restarted: bool,
     record: Pending,
-}
-
-/// The negotiation's audit record until it is written — exactly once: at the end of the negotiation (by
-/// [`fail`] or [`Round::finish`], through [`Pending::take`]), or when dropped unwritten, with an
-/// [`Unfinished`] outcome.
-struct Pending {
-    record: Record,
-    audit: Arc<dyn AuditSink>,
-    written: bool,
-    /// Our final mechanism token was sent; only the acceptor's final answer is missing.
-    final_sent: bool,
-}
-
-impl Pending {
-    /// Hands the record over for writing; the drop then writes nothing.
-    fn take(&mut self) -> Record {
-        self.written = true;
-        std::mem::replace(&mut self.record, Record::untimed(Role::Initiator, "spnego"))
-    }
-}
-
-impl std::ops::Deref for Pending {
-    type Target = Record;
-    fn deref(&self) -> &Record {
-        &self.record
-    }
-}
-
-impl std::ops::DerefMut for Pending {
-    fn deref_mut(&mut self) -> &mut Record {
-        &mut self.record
-    }
-}
-
-impl std::fmt::Debug for Pending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.record.fmt(f)
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        // While unwinding a panic the record is not written: a second panic in the sink would abort the process.
-        if self.written || std::thread::panicking() {
-            return;
-        }
-        self.written = true;
-        let (how, why) = if self.final_sent {
-            (
-                Unfinished::Unconfirmed,
-                "context deleted before the acceptor's final answer was processed",
-            )
-        } else {
-            (
-                Unfinished::Abandoned,
-                "context deleted before the negotiation finished",
-            )
-        };
-        let r = &mut self.record;
-        r.time = std::time::SystemTime::now();
-        r.unfinished = Some(how);
-        r.failure = Some(why.into());
-        self.audit.record(r);
-    }
 }
 
 /// `NegTokenInit` sent; the acceptor's first `NegTokenResp` is expected.
@@ -332,16 +269,12 @@ fn open_round(
         (!step.output.is_empty()).then_some(&step.output[..]),
     );
     record.chosen = Some(cfg.mechs[current].oid.clone());
-    let record = Pending {
-        record,
-        audit: cfg.audit.clone(),
-        written: false,
-        final_sent: last_token_sent(
-            &cfg.mechs[current].oid,
-            step.complete,
-            !step.output.is_empty(),
-        ),
-    };
+    let mut record = Pending::new(record, cfg.audit.clone());
+    record.final_sent = last_token_sent(
+        &cfg.mechs[current].oid,
+        step.complete,
+        !step.output.is_empty(),
+    );
     Ok((
         Round {
             list_der,
