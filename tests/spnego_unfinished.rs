@@ -1,7 +1,8 @@
-//! The initiator's audit record when the application deletes its context before the negotiation finished
-//! (issue 11): written once, when the state is dropped, with the outcome `unconfirmed` (our final mechanism
-//! token was sent, the acceptor's final answer never processed — curl's way) or `abandoned` (given up earlier);
-//! never a second record for a negotiation that ended. And `offered` is what the `NegTokenInit` carried.
+//! The audit record when the application deletes its context before the negotiation finished (issue 11):
+//! written once, when the state is dropped — an initiator's with the outcome `unconfirmed` (its final mechanism
+//! token was sent, the acceptor's final answer never processed — curl's way) or `abandoned` (given up earlier),
+//! an acceptor's `abandoned` (the client went away) — never a second record for a negotiation that ended. And
+//! the initiator's `offered` is what its `NegTokenInit` carried.
 
 mod spnego_common;
 
@@ -182,4 +183,46 @@ fn offered_is_what_the_neg_token_init_carried() {
     let r = ia.records();
     assert!(only(&r).offered.is_empty(), "{r:?}");
     assert_eq!(only(&r).kerberos, Some(KerberosSkip::NoTicket));
+}
+
+#[test]
+fn an_acceptor_deleted_mid_negotiation_is_abandoned_once() {
+    // The client sent NEGOTIATE, got the CHALLENGE and went away (a probe that never authenticates).
+    let aa = Arc::new(MemoryAudit::default());
+    let (_ini, tok) = initiator(
+        vec![ntlm_initiator(USER, PASSWORD)],
+        allow(),
+        Arc::default(),
+    )
+    .start()
+    .expect("NegTokenInit");
+    let acc = acceptor(vec![ntlm_acceptor()], allow(), aa.clone());
+    let Ok(AcceptorStep::Continue(acc, _challenge)) = acc.step(&tok) else {
+        panic!("acceptor did not answer with a challenge");
+    };
+    assert!(aa.records().is_empty(), "no record while negotiating");
+    drop(acc);
+    let r = aa.records();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].outcome(), "abandoned");
+    assert_eq!(r[0].offered, vec![ntlm_oid()]);
+    assert_eq!(r[0].chosen, Some(ntlm_oid()));
+    assert_eq!(r[0].peer_addr, "192.0.2.10".parse().ok());
+
+    // A completed acceptor writes its success only.
+    let aa = Arc::new(MemoryAudit::default());
+    let o = run(
+        initiator(
+            vec![ntlm_initiator(USER, PASSWORD)],
+            allow(),
+            Arc::default(),
+        ),
+        || acceptor(vec![ntlm_acceptor()], allow(), aa.clone()),
+        no_tamper,
+    );
+    assert!(matches!(o.acceptor, Some(Ok(_))));
+    drop(o);
+    let r = aa.records();
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].outcome(), "success");
 }
