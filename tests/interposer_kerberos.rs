@@ -433,18 +433,7 @@ fn run_creds(
     let mut cmd = Command::new(python);
     side.apply(env, &mut cmd);
     cmd.arg(repo("tests/python/interposer_creds.py")).args(args);
-    let out = common::run_bounded(
-        cmd,
-        &env.dir.path().join(format!("creds-{tag}.log")),
-        std::time::Duration::from_secs(30),
-    );
-    assert!(out.success(), "{tag}:\n{}", out.output);
-    let line = out
-        .output
-        .lines()
-        .rfind(|l| l.starts_with('{'))
-        .unwrap_or_default();
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{tag}: no JSON ({e}):\n{}", out.output))
+    run_json(cmd, &env.dir.path().join(format!("creds-{tag}.log")), tag)
 }
 
 /// Credential calls on a SPNEGO credential with Kerberos (issue 11): `gss_inquire_cred_by_oid` answers from the

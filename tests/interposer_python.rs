@@ -268,15 +268,7 @@ fn exported_credentials_import_and_authenticate_as_under_mits_spnego() {
             &target,
             "TESTDOM\\testuser",
         ]);
-        let out = run_bounded(
-            cmd,
-            &env.dir.path().join(format!("export-{tag}.log")),
-            Duration::from_secs(30),
-        );
-        assert!(out.success(), "{tag}:\n{}", out.output);
-        let line = out.output.lines().rfind(|l| l.starts_with('{'));
-        let v: serde_json::Value = serde_json::from_str(line.unwrap_or_default())
-            .unwrap_or_else(|e| panic!("{tag}: no JSON ({e}):\n{}", out.output));
+        let v = run_json(cmd, &env.dir.path().join(format!("export-{tag}.log")), tag);
         if spnego == Spnego::Ours {
             assert_eq!(side.spnego_records().len(), 2, "{:#?}", side.records());
         }

@@ -260,7 +260,13 @@ pub fn run_extras(
         .dir
         .path()
         .join(format!("extras-{tag}-{peer_type}.log"));
-    let out = run_bounded(cmd, &log, Duration::from_secs(60));
+    run_json(cmd, &log, tag)
+}
+
+/// Runs a test script (bounded, logged to `log`) that must succeed and print a JSON object as its last `{` line;
+/// that object.
+pub fn run_json(cmd: Command, log: &Path, tag: &str) -> serde_json::Value {
+    let out = run_bounded(cmd, log, Duration::from_secs(60));
     assert!(out.success(), "{tag}:\n{}", out.output);
     let line = out
         .output

@@ -21,6 +21,21 @@ SPNEGO = gssapi.OID.from_int_seq("1.3.6.1.5.5.2")
 GET_CRED_IMPERSONATOR = gssapi.OID.from_int_seq("1.2.840.113554.1.2.2.5.14")
 
 
+def handshake(creds, target_name):
+    """SPNEGO from `creds` to the host-based service `target_name`, accepted with the default credential."""
+    target = gssapi.Name(target_name, gssapi.NameType.hostbased_service)
+    ini = gssapi.SecurityContext(name=target, mech=SPNEGO, usage="initiate", creds=creds)
+    acc = gssapi.SecurityContext(usage="accept")
+    tok = ini.step()
+    for _ in range(6):
+        tok = acc.step(tok)
+        if not ini.complete:
+            tok = ini.step(tok)
+        if ini.complete and acc.complete:
+            break
+    return acc
+
+
 def attempt(f):
     try:
         return f()
@@ -50,16 +65,7 @@ elif sys.argv[1] == "export":
             out["import"] = imported
         else:
             out["import"] = "ok"
-            target = gssapi.Name(sys.argv[2], gssapi.NameType.hostbased_service)
-            ini = gssapi.SecurityContext(name=target, mech=SPNEGO, usage="initiate", creds=imported)
-            acc = gssapi.SecurityContext(usage="accept")
-            tok = ini.step()
-            for _ in range(6):
-                tok = acc.step(tok)
-                if not ini.complete:
-                    tok = ini.step(tok)
-                if ini.complete and acc.complete:
-                    break
+            acc = handshake(imported, sys.argv[2])
             out["mech"] = acc.mech.dotted_form
             out["peer_ok"] = str(acc.initiator_name) == sys.argv[3]
         garbage = attempt(lambda: gssapi.Credentials(token=token[:-3]))
@@ -74,16 +80,7 @@ else:
     else:
         out["impersonate"] = "ok"
         imp = r.creds
-        target = gssapi.Name("HTTP@" + host, gssapi.NameType.hostbased_service)
-        ini = gssapi.SecurityContext(name=target, mech=SPNEGO, usage="initiate", creds=gssapi.Credentials(imp))
-        acc = gssapi.SecurityContext(usage="accept")
-        tok = ini.step()
-        for _ in range(6):
-            tok = acc.step(tok)
-            if not ini.complete:
-                tok = ini.step(tok)
-            if ini.complete and acc.complete:
-                break
+        acc = handshake(gssapi.Credentials(imp), "HTTP@" + host)
         out["mech"] = acc.mech.dotted_form
         out["peer"] = str(acc.initiator_name)
         r = attempt(lambda: raw.inquire_cred_by_oid(imp, GET_CRED_IMPERSONATOR))
