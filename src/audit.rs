@@ -76,6 +76,26 @@ impl KerberosSkip {
     }
 }
 
+/// How a negotiation ended when the application deleted its context before the last step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfinished {
+    /// The initiator sent its final mechanism token, but the acceptor's final answer (and its mechListMIC) was
+    /// never processed: HTTP clients such as curl stop after their last token.
+    Unconfirmed,
+    /// Given up earlier, with more tokens of the mechanism still to come.
+    Abandoned,
+}
+
+impl Unfinished {
+    /// The outcome word used in records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unfinished::Unconfirmed => "unconfirmed",
+            Unfinished::Abandoned => "abandoned",
+        }
+    }
+}
+
 /// One negotiation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -96,6 +116,8 @@ pub struct Record {
     pub chosen: Option<Oid>,
     /// `None` on success, else why it failed. May hold peer text.
     pub failure: Option<String>,
+    /// Set when the context was deleted before the negotiation finished (then `failure` says so too).
+    pub unfinished: Option<Unfinished>,
     /// Why Kerberos was not used; `None` when it was.
     pub kerberos: Option<KerberosSkip>,
     /// What the NTLM policy decided, when NTLM was considered.
@@ -131,6 +153,7 @@ impl Record {
             offered: Vec::new(),
             chosen: None,
             failure: None,
+            unfinished: None,
             kerberos: None,
             ntlm_policy: None,
             restarted: false,
@@ -144,6 +167,15 @@ impl Record {
         self.ntlm_policy.is_some()
             || self.offered.iter().any(is_ntlm)
             || self.chosen.as_ref().is_some_and(is_ntlm)
+    }
+
+    /// `success`, `failure`, or how an unfinished negotiation ended ([`Unfinished`]).
+    pub fn outcome(&self) -> &'static str {
+        match (self.unfinished, &self.failure) {
+            (Some(u), _) => u.as_str(),
+            (None, None) => "success",
+            (None, Some(_)) => "failure",
+        }
     }
 
     /// The JSON line (without the newline).
@@ -172,15 +204,7 @@ impl Record {
         }
         s.push_str("],\"chosen\":");
         json_opt(&mut s, self.chosen.as_ref().map(mech_name_cow).as_deref());
-        let _ = write!(
-            s,
-            ",\"outcome\":\"{}\",\"failure\":",
-            if self.failure.is_none() {
-                "success"
-            } else {
-                "failure"
-            }
-        );
+        let _ = write!(s, ",\"outcome\":\"{}\",\"failure\":", self.outcome());
         json_opt(&mut s, self.failure.as_deref());
         s.push_str(",\"backend\":");
         json_opt(&mut s, self.backend.as_deref());
@@ -202,11 +226,7 @@ impl Record {
             "gss-negotiate: {} {} outcome={}",
             self.protocol,
             self.role.as_str(),
-            if self.failure.is_none() {
-                "success"
-            } else {
-                "failure"
-            }
+            self.outcome()
         );
         if let Some(p) = &self.peer {
             s.push_str(" peer=");

@@ -142,6 +142,26 @@ fn cdylib_exports_only_gss_and_gssspi_symbols() {
         "gssi_display_status",
         "gssi_inquire_attrs_for_mech",
         "gssi_internal_release_oid",
+        // Issue 11: what MIT's SPNEGO forwards to the negotiated mechanism (spnego_mech.c's method table).
+        "gssi_inquire_sec_context_by_oid",
+        "gssi_set_sec_context_option",
+        "gssi_pseudo_random",
+        "gssi_process_context_token",
+        "gssi_wrap_iov",
+        "gssi_unwrap_iov",
+        "gssi_wrap_iov_length",
+        "gssi_get_mic_iov",
+        "gssi_verify_mic_iov",
+        "gssi_get_mic_iov_length",
+        "gssi_compare_name",
+        "gssi_inquire_names_for_mech",
+        "gssi_inquire_cred_by_oid",
+        "gssi_store_cred",
+        "gssi_store_cred_into",
+        "gssi_acquire_cred_impersonate_name",
+        "gssi_export_cred",
+        "gssi_import_cred",
+        "gssi_import_cred_by_mech",
     ] {
         assert!(syms.iter().any(|s| s == must), "{must} not exported");
     }

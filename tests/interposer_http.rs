@@ -157,9 +157,10 @@ fn request(env: &HttpEnv, client: &Client, host: &str) -> (Curl, Vec<Value>, Vec
     (c, server, client_recs)
 }
 
-/// curl leaves its initiator context unfinished (it never steps the token of the final 200 response), so our
-/// initiator writes its record only for a client that finishes: the same request with python-gssapi (through the
-/// interposer: Python loads modules without RTLD_GLOBAL, §7's misbinding case), `--finish 1`. Returns its one
+/// curl leaves its initiator context unfinished (it never steps the token of the final 200 response), so its
+/// record says `unconfirmed` ([`check_curl_record`]); a client that finishes writes `success`: the same request
+/// with python-gssapi (through the interposer: Python loads modules without RTLD_GLOBAL, §7's misbinding case),
+/// `--finish 1`. Returns its one
 /// SPNEGO initiator record after checking the HTTP status.
 fn initiator_record(env: &HttpEnv, client: &Client, host: &str, status: u64, ctx: &str) -> Value {
     let v = client.python_spnego(env, host, "/bound/whoami");
@@ -171,6 +172,14 @@ fn initiator_record(env: &HttpEnv, client: &Client, host: &str, status: u64, ctx
     );
     let recs = interposer::audit_records(&client.audit);
     spnego_record(&recs, "initiator", &format!("{ctx} (python-gssapi)")).clone()
+}
+
+/// curl's own initiator record: curl deletes its context without stepping the token of the final 200, so our
+/// initiator writes exactly one record, `unconfirmed` (its final mechanism token went out, the acceptor's final
+/// answer was never processed), offering what the first `NegTokenInit` carried.
+fn check_curl_record(client_recs: &[Value], want: &Want, ctx: &str) {
+    let ctx = format!("{ctx} (curl's own record)");
+    check(spnego_record(client_recs, "initiator", &ctx), want, &ctx);
 }
 
 const OURS_BOTH: &str = "our SPNEGO on both sides";
@@ -258,6 +267,19 @@ fn rejected_ticket_gets_200(
         if sides == OURS_CLIENT {
             assert_eq!(rec["restarted"], true, "{ctx}: {rec}");
         }
+        // curl's own negotiation (one context across its requests, the restart included): one record.
+        check_curl_record(
+            &client_recs,
+            &Want {
+                outcome: "unconfirmed",
+                chosen: Some("ntlm"),
+                offered: Some(&["krb5", "ntlm"]),
+                kerberos_not_used: Some(Some(why)),
+                ntlm_policy: Some(Some("allow")),
+                restarted: Some(sides == OURS_CLIENT),
+            },
+            &ctx,
+        );
     } else {
         assert!(
             interposer::spnego_records(&client_recs).is_empty(),
@@ -268,7 +290,7 @@ fn rejected_ticket_gets_200(
 
 fn kerberos_first(env: &HttpEnv, client: &Client, sides: &str) {
     let ctx = format!("{sides}, ticket");
-    let (c, server, _client_recs) = request(env, client, &env.host);
+    let (c, server, client_recs) = request(env, client, &env.host);
     assert_200(&c, "krb5", &ctx);
     assert_eq!(c.sent.len(), 1, "{ctx}: one leg:\n{}", c.output);
     let lists = c.init_mech_lists();
@@ -295,6 +317,11 @@ fn kerberos_first(env: &HttpEnv, client: &Client, sides: &str) {
         assert!(interposer::spnego_records(&server).is_empty(), "{ctx}");
     }
     if sides != OURS_SERVER {
+        let unconfirmed = Want {
+            outcome: "unconfirmed",
+            ..want
+        };
+        check_curl_record(&client_recs, &unconfirmed, &ctx);
         let rec = initiator_record(env, client, &env.host, 200, &ctx);
         check(&rec, &want, &ctx);
     }
@@ -302,7 +329,7 @@ fn kerberos_first(env: &HttpEnv, client: &Client, sides: &str) {
 
 fn ntlm_without_ticket(env: &HttpEnv, client: &Client, sides: &str, why: &str) {
     let ctx = format!("{sides}, {why}");
-    let (c, server, _client_recs) = request(env, client, &env.host);
+    let (c, server, client_recs) = request(env, client, &env.host);
     assert_200(&c, "ntlm", &ctx);
     assert_eq!(
         c.init_mech_lists().first().map(Vec::as_slice),
@@ -328,16 +355,24 @@ fn ntlm_without_ticket(env: &HttpEnv, client: &Client, sides: &str, why: &str) {
         );
     }
     if sides != OURS_SERVER {
-        check(
-            &initiator_record(env, client, &env.host, 200, &ctx),
+        // Only NTLM went on the wire (checked above), and the records say so; `kerberos_not_used` says why.
+        let want = Want {
+            outcome: "success",
+            chosen: Some("ntlm"),
+            offered: Some(&["ntlm"]),
+            kerberos_not_used: Some(Some(why)),
+            ntlm_policy: Some(Some("allow")),
+            restarted: Some(false),
+        };
+        let rec = initiator_record(env, client, &env.host, 200, &ctx);
+        check(&rec, &want, &ctx);
+        let offered = rec["offered"].as_array().map(Vec::len);
+        assert_eq!(offered, Some(1), "{ctx}: NTLM alone offered: {rec}");
+        check_curl_record(
+            &client_recs,
             &Want {
-                outcome: "success",
-                chosen: Some("ntlm"),
-                // The record lists Kerberos as considered although only NTLM went on the wire (checked above).
-                offered: None,
-                kerberos_not_used: Some(Some(why)),
-                ntlm_policy: Some(Some("allow")),
-                restarted: Some(false),
+                outcome: "unconfirmed",
+                ..want
             },
             &ctx,
         );

@@ -5,11 +5,13 @@
 //! chose. Needs root (the environment script runs the KDC and Apache as www-data) and skips elsewhere.
 
 mod common;
+#[path = "common/cprog.rs"]
+mod cprog;
 #[path = "common/http.rs"]
 mod http;
 mod interposer_common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::{hostname, samples, skip, GssEnv};
@@ -66,6 +68,23 @@ fn kinit(env: &GssEnv, kdc: &Kdc, ccache: &str) {
     use std::io::Write;
     writeln!(child.stdin.take().unwrap(), "Passw0rd!").unwrap();
     assert!(child.wait().unwrap().success(), "kinit failed");
+}
+
+/// /usr/bin/python3 when it can import gssapi (else the test is skipped with a message).
+fn python_gssapi(test: &str) -> Option<PathBuf> {
+    let python = PathBuf::from("/usr/bin/python3");
+    let ok = Command::new(&python)
+        .args(["-c", "import gssapi"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        skip(
+            test,
+            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
+        );
+        return None;
+    }
+    Some(python)
 }
 
 fn target() -> String {
@@ -183,17 +202,9 @@ fn delegated_kerberos_credentials_come_back_and_authenticate_again() {
     let Some((kdc, env, _)) = start(test) else {
         return;
     };
-    let python = PathBuf::from("/usr/bin/python3");
-    let gssapi_ok = Command::new(&python)
-        .args(["-c", "import gssapi"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !gssapi_ok {
-        return skip(
-            test,
-            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
-        );
-    }
+    let Some(python) = python_gssapi(test) else {
+        return;
+    };
     kinit(&env, &kdc, "cc");
     let side = side(&env, &kdc, Spnego::Ours, "py", "cc");
     let mut cmd = Command::new(&python);
@@ -248,4 +259,207 @@ fn delegated_kerberos_credentials_come_back_and_authenticate_again() {
     assert!(recs
         .iter()
         .all(|r| r["chosen"] == "krb5" && r["outcome"] == "success"));
+}
+
+/// The calls beyond the handshake (issue 11) on a Kerberos negotiation from the loopback KDC, through our
+/// interposer and through MIT's SPNEGO: the session key (the same on both sides), the IOV calls, AEAD, the IOV
+/// MICs, `gss_compare_name`, `gss_inquire_names_for_mech` — the same answers from both SPNEGOs, except
+/// `gss_process_context_token`, which MIT's SPNEGO lacks and ours forwards to the krb5 context.
+#[test]
+fn extra_calls_answer_as_under_mits_spnego_with_kerberos() {
+    let test = "extra_calls_answer_as_under_mits_spnego_with_kerberos";
+    let Some((kdc, env, _)) = start(test) else {
+        return;
+    };
+    let Some(python) = python_gssapi(test) else {
+        return;
+    };
+    kinit(&env, &kdc, "cc");
+    let run = |spnego, tag| {
+        let s = side(&env, &kdc, spnego, tag, "cc");
+        let v = run_extras(&python, &env, &s, &target(), "testuser@GSSNEG.TEST", "krb5");
+        (v, s)
+    };
+    let (ours, s) = run(Spnego::Ours, "ours");
+    let (mit, _) = run(Spnego::Mit, "mit");
+    assert_eq!(ours["mech"], "1.2.840.113554.1.2.2", "{ours}");
+    assert_eq!(ours["session_keys_equal"], true, "{ours}");
+    assert!(
+        ours["session_key_len"].as_u64().unwrap_or(0) >= 16,
+        "{ours}"
+    );
+    assert_eq!(ours["unwrap_iov"], "iov message", "{ours}");
+    assert_eq!(ours["wire_differs"], true, "{ours}");
+    assert_eq!(ours["aead"], "aead message", "{ours}");
+    assert_eq!(ours["get_mic_iov"], "ok", "{ours}");
+    assert_eq!(ours["verify_mic_iov"], "ok", "{ours}");
+    // GSS_S_BAD_SIG for altered sign-only data.
+    assert_eq!(ours["verify_mic_iov_altered"]["maj"], 6 << 16, "{ours}");
+    assert!(
+        ours["get_mic_iov_length"].as_u64().unwrap_or(0) > 0,
+        "{ours}"
+    );
+    assert_eq!(ours["compare_peer"], true, "{ours}");
+    assert_eq!(ours["compare_other"], false, "{ours}");
+    // MIT's SPNEGO has no gss_process_context_token (GSS_S_UNAVAILABLE); ours hands the token to the krb5
+    // context, which finds it defective.
+    assert_eq!(mit["process_context_token"]["maj"], 16 << 16, "{mit}");
+    assert_eq!(ours["process_context_token"]["maj"], 9 << 16, "{ours}");
+    let diffs = same_answers(&ours, &mit, &["process_context_token"]);
+    assert!(
+        diffs.is_empty(),
+        "ours vs MIT's SPNEGO:\n{}",
+        diffs.join("\n")
+    );
+    let recs = s.spnego_records();
+    assert_eq!(recs.len(), 2, "{recs:#?}");
+    assert!(recs.iter().all(|r| r["chosen"] == "krb5"), "{recs:#?}");
+}
+
+/// `gss_pseudo_random` (RFC 4401) on a Kerberos negotiation, through our interposer and through MIT's SPNEGO
+/// (tests/c/interposer_prf.c; python-gssapi has no binding): 64 bytes, the same on both sides, for both keys.
+#[test]
+fn pseudo_random_through_the_interposer_with_kerberos() {
+    let test = "pseudo_random_through_the_interposer_with_kerberos";
+    let Some((kdc, env, _)) = start(test) else {
+        return;
+    };
+    let exe = match cprog::compile("interposer_prf.c", "interposer_prf") {
+        Ok(exe) => exe,
+        Err(cprog::CompileError::Missing(why)) => return skip(test, &why),
+        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
+    };
+    kinit(&env, &kdc, "cc");
+    let want = vec![
+        "prf full 0 equal 64".to_string(),
+        "prf partial 0 equal 64".to_string(),
+    ];
+    for (spnego, tag) in [(Spnego::Ours, "ours"), (Spnego::Mit, "mit")] {
+        let s = side(&env, &kdc, spnego, tag, "cc");
+        assert_eq!(run_prf(&exe, &env, &s, &target()), want, "{tag}");
+        if spnego == Spnego::Ours {
+            let recs = s.spnego_records();
+            assert_eq!(recs.len(), 2, "{recs:#?}");
+            assert!(recs.iter().all(|r| r["chosen"] == "krb5"), "{recs:#?}");
+        }
+    }
+}
+
+/// Runs tests/python/interposer_creds.py with `side` and `args`; its JSON answer.
+fn run_creds(
+    python: &Path,
+    env: &GssEnv,
+    side: &Side,
+    args: &[&str],
+    tag: &str,
+) -> serde_json::Value {
+    let mut cmd = Command::new(python);
+    side.apply(env, &mut cmd);
+    cmd.arg(repo("tests/python/interposer_creds.py")).args(args);
+    run_json(cmd, &env.dir.path().join(format!("creds-{tag}.log")), tag)
+}
+
+/// Credential calls on a SPNEGO credential with Kerberos (issue 11): `gss_inquire_cred_by_oid` answers from the
+/// Kerberos part (MIT's SPNEGO: `GSS_S_UNAVAILABLE` for a credential that also has an NTLM element);
+/// `gss_store_cred_into` stores the Kerberos part into the named ccache (MIT's SPNEGO stores nothing);
+/// `gss_acquire_cred_impersonate_name` (S4U2Self from the service's own TGT) gives a credential that
+/// authenticates the user to the service and names its impersonator, and `gss_export_cred` / `gss_import_cred`
+/// give a credential that authenticates — the same answers as MIT's SPNEGO.
+#[test]
+fn credential_calls_through_the_interposer_with_kerberos() {
+    let test = "credential_calls_through_the_interposer_with_kerberos";
+    let Some((kdc, env, _)) = start(test) else {
+        return;
+    };
+    let Some(python) = python_gssapi(test) else {
+        return;
+    };
+    kinit(&env, &kdc, "cc");
+    let mut answers = Vec::new();
+    for (spnego, tag) in [(Spnego::Ours, "ours"), (Spnego::Mit, "mit")] {
+        let s = side(&env, &kdc, spnego, tag, "cc");
+        let stored = env.dir.path().join(format!("stored-{tag}"));
+        let v = run_creds(&python, &env, &s, &["store", stored.to_str().unwrap()], tag);
+        answers.push((v, stored));
+    }
+    let ((ours, stored), (mit, mit_stored)) = (&answers[0], &answers[1]);
+    // Ours answers from the Kerberos part (no impersonator: no buffers). MIT's SPNEGO asks the mechglue about its
+    // inner credential, whose NTLM element has no such call: the mechglue's loop then ends GSS_S_UNAVAILABLE.
+    assert_eq!(ours["inquire_cred_by_oid"], serde_json::json!([]), "{ours}");
+    assert_eq!(mit["inquire_cred_by_oid"]["maj"], 16 << 16, "{mit}");
+    assert_eq!(
+        ours["store"]["mechs"],
+        serde_json::json!(["1.3.6.1.5.5.2"]),
+        "{ours}"
+    );
+    // MIT's SPNEGO has no store function: the call "succeeds" with nothing stored.
+    assert_eq!(mit["store"]["mechs"], serde_json::json!([]), "{mit}");
+    assert!(!mit_stored.exists(), "MIT's SPNEGO stored something");
+    let klist = Command::new("klist")
+        .arg("-c")
+        .arg(format!("FILE:{}", stored.display()))
+        .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
+        .output()
+        .expect("klist runs");
+    let text = String::from_utf8_lossy(&klist.stdout);
+    assert!(
+        text.contains("Default principal: testuser@GSSNEG.TEST")
+            && text.contains("krbtgt/GSSNEG.TEST"),
+        "{text}"
+    );
+
+    // gss_export_cred / gss_import_cred: the imported credential authenticates with Kerberos, as under MIT's.
+    let mut exported = Vec::new();
+    for (spnego, tag) in [(Spnego::Ours, "ours-export"), (Spnego::Mit, "mit-export")] {
+        let s = side(&env, &kdc, spnego, tag, "cc");
+        exported.push(run_creds(
+            &python,
+            &env,
+            &s,
+            &["export", &target(), "testuser@GSSNEG.TEST"],
+            tag,
+        ));
+    }
+    let (ours, mit) = (&exported[0], &exported[1]);
+    assert_eq!(ours["import"], "ok", "{ours}");
+    assert_eq!(ours["mech"], "1.2.840.113554.1.2.2", "{ours}");
+    assert_eq!(ours["peer_ok"], true, "{ours}");
+    assert_eq!(same_answers(ours, mit, &[]), Vec::<String>::new());
+
+    // S4U2Self: the service's own TGT from its keytab.
+    let service = format!("HTTP/{}@GSSNEG.TEST", hostname());
+    let ok = Command::new("kinit")
+        .args(["-k", "-t"])
+        .arg(kdc.dir.join("http.keytab"))
+        .arg(&service)
+        .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}", env.dir.path().join("svc").display()),
+        )
+        .status()
+        .expect("kinit runs");
+    assert!(ok.success(), "kinit -k {service}");
+    let mut imps = Vec::new();
+    for (spnego, tag) in [(Spnego::Ours, "ours-s4u"), (Spnego::Mit, "mit-s4u")] {
+        let s = side(&env, &kdc, spnego, tag, "svc");
+        let host = hostname();
+        imps.push(run_creds(
+            &python,
+            &env,
+            &s,
+            &["impersonate", &host, "testuser@GSSNEG.TEST"],
+            tag,
+        ));
+        if spnego == Spnego::Ours {
+            let recs = s.spnego_records();
+            assert_eq!(recs.len(), 2, "{recs:#?}");
+            assert!(recs.iter().all(|r| r["chosen"] == "krb5"), "{recs:#?}");
+        }
+    }
+    let (ours, mit) = (&imps[0], &imps[1]);
+    assert_eq!(ours["impersonate"], "ok", "{ours}");
+    assert_eq!(ours["mech"], "1.2.840.113554.1.2.2", "{ours}");
+    assert_eq!(ours["peer"], "testuser@GSSNEG.TEST", "{ours}");
+    assert_eq!(ours, mit, "ours vs MIT's SPNEGO");
 }

@@ -5,6 +5,8 @@
 //! and once with a SPNEGO credential; wrap/unwrap both ways, a MIC, and export/import of the acceptor context.
 
 mod common;
+#[path = "common/cprog.rs"]
+mod cprog;
 mod interposer_common;
 
 use std::path::PathBuf;
@@ -131,4 +133,135 @@ fn a_context_exported_through_the_interposer_imports_in_another_process_with_it_
     );
     assert!(!out.success(), "{}", out.output);
     assert!(out.output.contains("BadMechanismError"), "{}", out.output);
+}
+
+/// The calls beyond the handshake (issue 11): `gss_inquire_sec_context_by_oid` (the session key, the same on both
+/// sides; the SASL SSF), the IOV calls, AEAD, the IOV MICs (unavailable for NTLM), `gss_set_sec_context_option`
+/// (NTLM's RC4 reset, after which the stream goes on), `gss_compare_name`, `gss_inquire_names_for_mech`,
+/// `gss_process_context_token` — through our interposer and through MIT's SPNEGO (with our NTLM under it): the
+/// same answers. The minor texts ("SPNEGO: …", our `gssi_display_status`) prove our interposer answered.
+#[test]
+fn extra_calls_answer_as_under_mits_spnego_with_ntlm() {
+    let test = "extra_calls_answer_as_under_mits_spnego_with_ntlm";
+    let Some((python, env)) = start(test) else {
+        return;
+    };
+    let target = format!("host@{}", hostname());
+    let run = |spnego, tag| {
+        let side = Side::new(&env, spnego, tag);
+        let v = run_extras(&python, &env, &side, &target, "TESTDOM\\testuser", "user");
+        (v, side)
+    };
+    let (ours, side) = run(Spnego::Ours, "ours");
+    let (mit, _) = run(Spnego::Mit, "mit");
+    assert_eq!(ours["mech"], "1.3.6.1.4.1.311.2.2.10", "{ours}");
+    assert_eq!(ours["session_key_len"], 16, "{ours}");
+    assert_eq!(ours["session_keys_equal"], true, "{ours}");
+    assert_eq!(ours["sasl_ssf"], 128, "{ours}");
+    assert_eq!(ours["unknown_oid"]["maj"], 16 << 16, "{ours}");
+    let text = ours["unknown_oid"]["text"].as_str().unwrap_or_default();
+    assert!(text.contains("SPNEGO: NTLM: unknown option OID"), "{text}");
+    assert_eq!(ours["wrap_iov_conf"], true, "{ours}");
+    assert_eq!(ours["wire_differs"], true, "{ours}");
+    assert_eq!(ours["unwrap_iov"], "iov message", "{ours}");
+    assert_eq!(ours["wrap_iov_length_header"], 16, "{ours}");
+    assert_eq!(ours["aead"], "aead message", "{ours}");
+    assert_eq!(ours["get_mic_iov"]["maj"], 16 << 16, "{ours}");
+    assert_eq!(ours["get_mic_iov_length"]["maj"], 16 << 16, "{ours}");
+    assert_eq!(ours["set_option"], "ok", "{ours}");
+    assert_eq!(ours["set_option_peer"], "ok", "{ours}");
+    assert_eq!(ours["after_option"], "after the option", "{ours}");
+    assert_eq!(ours["compare_peer"], true, "{ours}");
+    assert_eq!(ours["compare_other"], false, "{ours}");
+    assert_eq!(ours["compare_self"], true, "{ours}");
+    assert_eq!(
+        ours["names_for_mech"],
+        serde_json::json!([
+            "1.2.840.113554.1.2.1.1",
+            "1.2.840.113554.1.2.1.2",
+            "1.2.840.113554.1.2.1.3",
+            "1.2.840.113554.1.2.1.4"
+        ]),
+        "{ours}"
+    );
+    assert_eq!(ours["process_context_token"]["maj"], 16 << 16, "{ours}");
+    let diffs = same_answers(&ours, &mit, &[]);
+    assert!(
+        diffs.is_empty(),
+        "ours vs MIT's SPNEGO:\n{}",
+        diffs.join("\n")
+    );
+    // Our engine negotiated (one record per side), MIT's SPNEGO did not write SPNEGO records.
+    assert_eq!(side.spnego_records().len(), 2, "{:#?}", side.records());
+}
+
+/// `gss_pseudo_random` on an NTLM negotiation: NTLM has no PRF, so `GSS_S_UNAVAILABLE` (16 << 16) from our
+/// interposer as from MIT's SPNEGO over our NTLM (tests/c/interposer_prf.c).
+#[test]
+fn pseudo_random_is_unavailable_for_ntlm_as_under_mits_spnego() {
+    let test = "pseudo_random_is_unavailable_for_ntlm_as_under_mits_spnego";
+    let Some(so) = cprog::plugin_path(test) else {
+        return;
+    };
+    let exe = match cprog::compile("interposer_prf.c", "interposer_prf") {
+        Ok(exe) => exe,
+        Err(cprog::CompileError::Missing(why)) => return skip(test, &why),
+        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
+    };
+    let env = GssEnv::new(test, &so).expect("temp env");
+    let target = format!("host@{}", hostname());
+    let unavailable = (16u32 << 16).to_string();
+    for (spnego, tag) in [(Spnego::Ours, "ours"), (Spnego::Mit, "mit")] {
+        let side = Side::new(&env, spnego, tag);
+        let lines = run_prf(&exe, &env, &side, &target);
+        assert_eq!(lines.len(), 2, "{tag}: {lines:?}");
+        for l in &lines {
+            assert!(
+                l.ends_with(&format!(" {unavailable} differ 0")),
+                "{tag}: {l}"
+            );
+        }
+        if spnego == Spnego::Ours {
+            assert_eq!(side.spnego_records().len(), 2, "{:#?}", side.records());
+        }
+    }
+}
+
+/// `gss_export_cred` / `gss_import_cred` of a SPNEGO credential with NTLM (tests/python/interposer_creds.py): the
+/// imported credential authenticates, a truncated token is refused — as under MIT's SPNEGO.
+#[test]
+fn exported_credentials_import_and_authenticate_as_under_mits_spnego() {
+    let test = "exported_credentials_import_and_authenticate_as_under_mits_spnego";
+    let Some((python, env)) = start(test) else {
+        return;
+    };
+    let target = format!("host@{}", hostname());
+    let mut answers = Vec::new();
+    for (spnego, tag) in [(Spnego::Ours, "ours"), (Spnego::Mit, "mit")] {
+        let side = Side::new(&env, spnego, tag);
+        let mut cmd = Command::new(&python);
+        side.apply(&env, &mut cmd);
+        cmd.arg(repo("tests/python/interposer_creds.py")).args([
+            "export",
+            &target,
+            "TESTDOM\\testuser",
+        ]);
+        let v = run_json(cmd, &env.dir.path().join(format!("export-{tag}.log")), tag);
+        if spnego == Spnego::Ours {
+            assert_eq!(side.spnego_records().len(), 2, "{:#?}", side.records());
+        }
+        answers.push(v);
+    }
+    let (ours, mit) = (&answers[0], &answers[1]);
+    assert_eq!(ours["export"], "ok", "{ours}");
+    assert_eq!(ours["import"], "ok", "{ours}");
+    assert_eq!(ours["mech"], "1.3.6.1.4.1.311.2.2.10", "{ours}");
+    assert_eq!(ours["peer_ok"], true, "{ours}");
+    assert_eq!(ours["truncated_import"]["maj"], 9 << 16, "{ours}");
+    let diffs = same_answers(ours, mit, &[]);
+    assert!(
+        diffs.is_empty(),
+        "ours vs MIT's SPNEGO:\n{}",
+        diffs.join("\n")
+    );
 }

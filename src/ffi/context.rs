@@ -6,7 +6,7 @@
 //! releases the context and sets the caller's handle to `GSS_C_NO_CONTEXT`.
 
 use super::cred::cred_snapshot;
-use super::handles::{borrow, into_raw, take, Handled, Kind};
+use super::handles::{self, borrow, discard, into_raw, Handled, Kind};
 use super::name::{name_handle, name_handle_with, name_ref};
 use super::sys::{config, LibcSystem};
 use super::types::*;
@@ -54,16 +54,8 @@ pub(super) unsafe fn with_ctx<R>(
 /// # Safety
 /// `h` is NULL or valid for reading and writing a handle.
 unsafe fn release(h: *mut gss_ctx_id_t) {
-    if h.is_null() {
-        return;
-    }
-    // SAFETY: h is non-NULL and valid per the contract.
-    unsafe {
-        if !(*h).is_null() {
-            drop(take::<CtxCell, _>(*h, bad_handle()));
-        }
-        h.write(core::ptr::null_mut());
-    }
+    // SAFETY: forwarded contract.
+    unsafe { discard::<CtxCell, _>(h, bad_handle()) }
 }
 
 /// The MD5 hash of the caller's channel bindings (MS-NLMP §2.2.2.1), `None` for `GSS_C_NO_CHANNEL_BINDINGS`.
@@ -323,8 +315,7 @@ pub unsafe extern "C" fn gss_delete_sec_context(
             if (*context_handle).is_null() {
                 return Err(GssError::new(GSS_S_NO_CONTEXT, Minor::InvalidHandle));
             }
-            drop(take::<CtxCell, _>(*context_handle, bad_handle())?);
-            context_handle.write(core::ptr::null_mut());
+            handles::release::<CtxCell, _>(context_handle, bad_handle())?;
         }
         Ok(GSS_S_COMPLETE)
     })

@@ -2,7 +2,7 @@
 //! `gssspi_*` SPIs). A credential handle holds an `RwLock<Credential>` so `gssspi_set_cred_option` can change
 //! it while contexts only read.
 
-use super::handles::{borrow, into_raw, take, Handled, Kind};
+use super::handles::{borrow, into_raw, release, snapshot, Handled, Kind};
 use super::name::{name_handle, name_ref};
 use super::sys::{config, LibcSystem};
 use super::types::*;
@@ -29,16 +29,8 @@ fn bad_handle() -> GssError {
 /// # Safety
 /// As [`borrow`].
 pub(crate) unsafe fn cred_snapshot(c: gss_cred_id_t) -> Result<Option<Credential>, GssError> {
-    if c.is_null() {
-        return Ok(None);
-    }
     // SAFETY: forwarded contract.
-    let cell = unsafe { borrow::<CredCell, _>(c, bad_handle())? };
-    let guard = match cell.0.read() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    };
-    Ok(Some(guard.clone()))
+    unsafe { snapshot(c, bad_handle(), |cell: &CredCell| &cell.0) }
 }
 
 fn cred_handle(c: Credential) -> gss_cred_id_t {
@@ -252,13 +244,7 @@ pub unsafe extern "C" fn gss_release_cred(
             return Ok(GSS_S_COMPLETE);
         }
         // SAFETY: cred_handle is non-NULL and valid; the handle is checked by the registry.
-        unsafe {
-            if (*cred_handle).is_null() {
-                return Ok(GSS_S_COMPLETE);
-            }
-            drop(take::<CredCell, _>(*cred_handle, bad_handle())?);
-            cred_handle.write(core::ptr::null_mut());
-        }
+        unsafe { release::<CredCell, _>(cred_handle, bad_handle())? };
         Ok(GSS_S_COMPLETE)
     })
 }

@@ -111,6 +111,61 @@ pub(crate) unsafe fn borrow<'a, T: Handled, P>(
     Ok(unsafe { &(*h).value })
 }
 
+/// A copy of the value behind a handle whose object is an `RwLock` (`lock` reaches it), `None` for a NULL handle
+/// (`GSS_C_NO_CREDENTIAL`); a poisoned lock is read anyway.
+///
+/// # Safety
+/// As [`borrow`].
+pub(crate) unsafe fn snapshot<C: Handled, T: Clone, P>(
+    p: *const P,
+    invalid: GssError,
+    lock: impl FnOnce(&C) -> &std::sync::RwLock<T>,
+) -> Result<Option<T>, GssError> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: forwarded contract.
+    let cell = unsafe { borrow::<C, P>(p, invalid)? };
+    let guard = lock(cell).read().unwrap_or_else(|e| e.into_inner());
+    Ok(Some(guard.clone()))
+}
+
+/// Releases the value behind `*h` when there is one ([`take`], then drop) and sets `*h` to NULL: the body of every
+/// `gss_release_*` / `gss_delete_sec_context`, the NTLM mechanism's and the interposer's. A NULL `*h` is left
+/// alone; a handle of another kind is `invalid` (and `*h` is kept).
+///
+/// # Safety
+/// `h` is valid for reading and writing a handle; no other borrow of `*h` is alive.
+pub(crate) unsafe fn release<T: Handled, P>(
+    h: *mut *mut P,
+    invalid: GssError,
+) -> Result<(), GssError> {
+    // SAFETY: forwarded contract.
+    unsafe {
+        if !(*h).is_null() {
+            drop(take::<T, P>(*h, invalid)?);
+            h.write(core::ptr::null_mut());
+        }
+    }
+    Ok(())
+}
+
+/// Releases what a failed establishment step leaves behind `*h` (RFC 2744: the context is deleted), whatever it
+/// is, and sets `*h` to NULL; a NULL `h` is left alone.
+///
+/// # Safety
+/// `h` is NULL or valid for reading and writing a handle; no other borrow of `*h` is alive.
+pub(crate) unsafe fn discard<T: Handled, P>(h: *mut *mut P, invalid: GssError) {
+    if h.is_null() {
+        return;
+    }
+    // SAFETY: h is non-NULL and valid per the contract.
+    unsafe {
+        let _ = release::<T, P>(h, invalid);
+        h.write(core::ptr::null_mut());
+    }
+}
+
 /// Takes the value back out of a handle and unregisters it (release).
 ///
 /// # Safety

@@ -1,10 +1,14 @@
 //! The IOV forms of wrap and unwrap (MIT's `gss_wrap_iov`, `gss_unwrap_iov`, `gss_wrap_iov_length`, after
 //! RFC 4121's IOV extension): the NTLMSSP signature goes into the HEADER buffer, the DATA buffers are sealed in
 //! place, PADDING and TRAILER stay empty; SIGN_ONLY is not supported by NTLM sealing.
+//!
+//! The work is done on a [`SecContext`] (`wrap_iov_on`, `unwrap_iov_on`, `wrap_iov_length_on`), which the
+//! SPNEGO interposer also calls for a negotiated NTLM context.
 
 use super::context::with_ctx;
 use super::types::*;
 use super::util::*;
+use crate::context::SecContext;
 use crate::status::*;
 use core::ffi::c_int;
 
@@ -23,7 +27,7 @@ const SIG_LEN: usize = 16;
 ///
 /// # Safety
 /// `iov` is NULL (with count 0) or valid for `count` elements.
-unsafe fn iov_slice<'a>(
+pub(crate) unsafe fn iov_slice<'a>(
     iov: gss_iov_buffer_t,
     count: c_int,
 ) -> Result<&'a mut [gss_iov_buffer_desc], GssError> {
@@ -155,24 +159,38 @@ pub unsafe extern "C" fn gss_wrap_iov(
         unsafe {
             put(conf_state, 0);
             let bufs = iov_slice(iov, iov_count)?;
-            let h = check_iov(bufs)?;
-            let mut data = gather(bufs);
-            let mut sig = [0u8; SIG_LEN];
-            let sealed = with_ctx(context_handle, |sc| {
-                sc.wrap_parts(qop_req, &mut data, &mut sig)
-            })?;
-            scatter(bufs, &data);
-            for b in bufs.iter_mut() {
-                if matches!(iov_type(b), IOV_PADDING | IOV_TRAILER) {
-                    b.buffer.length = 0;
-                }
-            }
-            let header = bufs.get_mut(h).ok_or_else(|| bad_iov("no HEADER buffer"))?;
-            fill_header(header, &sig)?;
+            let sealed = with_ctx(context_handle, |sc| wrap_iov_on(sc, qop_req, bufs))?;
             put(conf_state, c_int::from(sealed));
         }
         Ok(GSS_S_COMPLETE)
     })
+}
+
+/// `gss_wrap_iov` on `sc`: whether the DATA buffers were sealed.
+///
+/// # Safety
+/// The buffers are valid for their lengths (HEADER writable, or flagged ALLOCATE).
+pub(crate) unsafe fn wrap_iov_on(
+    sc: &mut SecContext,
+    qop_req: gss_qop_t,
+    bufs: &mut [gss_iov_buffer_desc],
+) -> Result<bool, GssError> {
+    let h = check_iov(bufs)?;
+    // SAFETY: forwarded contract.
+    let mut data = unsafe { gather(bufs) };
+    let mut sig = [0u8; SIG_LEN];
+    let sealed = sc.wrap_parts(qop_req, &mut data, &mut sig)?;
+    // SAFETY: forwarded contract.
+    unsafe { scatter(bufs, &data) };
+    for b in bufs.iter_mut() {
+        if matches!(iov_type(b), IOV_PADDING | IOV_TRAILER) {
+            b.buffer.length = 0;
+        }
+    }
+    let header = bufs.get_mut(h).ok_or_else(|| bad_iov("no HEADER buffer"))?;
+    // SAFETY: forwarded contract.
+    unsafe { fill_header(header, &sig)? };
+    Ok(sealed)
 }
 
 /// `gss_unwrap_iov`: HEADER + DATA, or one STREAM buffer (signature || message) whose message is returned in a
@@ -195,37 +213,60 @@ pub unsafe extern "C" fn gss_unwrap_iov(
             put(conf_state, 0);
             put(qop_state, 0);
             let bufs = iov_slice(iov, iov_count)?;
-            let sealed = if let Some(s) = bufs.iter().position(|b| iov_type(b) == IOV_STREAM) {
-                unwrap_stream(context_handle, bufs, s)?
-            } else {
-                let h = check_iov(bufs)?;
-                let sig = buffer_bytes(
-                    &bufs
-                        .get(h)
-                        .ok_or_else(|| bad_iov("no HEADER buffer"))?
-                        .buffer,
-                )
-                .to_vec();
-                let mut data = gather(bufs);
-                let sealed = with_ctx(context_handle, |sc| sc.unwrap_parts(&mut data, &sig))?;
-                scatter(bufs, &data);
-                sealed
-            };
+            let sealed = with_ctx(context_handle, |sc| unwrap_iov_on(sc, bufs))?;
             put(conf_state, c_int::from(sealed));
         }
         Ok(GSS_S_COMPLETE)
     })
 }
 
-/// The STREAM form of `gss_unwrap_iov`.
+/// `gss_unwrap_iov` on `sc`: whether the message was sealed.
+///
+/// # Safety
+/// The buffers are valid for reading and writing their lengths.
+pub(crate) unsafe fn unwrap_iov_on(
+    sc: &mut SecContext,
+    bufs: &mut [gss_iov_buffer_desc],
+) -> Result<bool, GssError> {
+    if let Some(s) = bufs.iter().position(|b| iov_type(b) == IOV_STREAM) {
+        // SAFETY: forwarded contract.
+        return unsafe { unwrap_stream(sc, bufs, s) };
+    }
+    let h = check_iov(bufs)?;
+    // SAFETY: forwarded contract.
+    unsafe {
+        let header = bufs.get(h).ok_or_else(|| bad_iov("no HEADER buffer"))?;
+        let sig = buffer_bytes(&header.buffer).to_vec();
+        let mut data = gather(bufs);
+        let sealed = sc.unwrap_parts(&mut data, &sig)?;
+        scatter(bufs, &data);
+        Ok(sealed)
+    }
+}
+
+/// The STREAM form of `gss_unwrap_iov`. The message goes to the DATA buffer: a `malloc`ed copy when the caller
+/// flags it ALLOCATE (the mechglue's `gss_unwrap_aead` does, and hands that buffer to the program, which frees
+/// it — the STREAM, the program's input token, is then left as it was), else a pointer into the STREAM buffer,
+/// unsealed in place.
 ///
 /// # Safety
 /// `bufs` are valid; the STREAM buffer is writable for its length.
 unsafe fn unwrap_stream(
-    ctx: gss_ctx_id_t,
+    sc: &mut SecContext,
     bufs: &mut [gss_iov_buffer_desc],
     s: usize,
 ) -> Result<bool, GssError> {
+    if let Some(b) = bufs.iter().find(|b| {
+        !matches!(
+            iov_type(b),
+            IOV_STREAM | IOV_DATA | IOV_EMPTY | IOV_PADDING | IOV_TRAILER
+        )
+    }) {
+        return Err(bad_iov(&format!(
+            "IOV buffer type {} is not supported by NTLM",
+            iov_type(b)
+        )));
+    }
     let stream = bufs.get(s).ok_or_else(|| bad_iov("no STREAM buffer"))?;
     let (ptr, len) = (stream.buffer.value.cast::<u8>(), stream.buffer.length);
     if len < SIG_LEN || ptr.is_null() {
@@ -235,15 +276,26 @@ unsafe fn unwrap_stream(
             "STREAM shorter than 16 bytes",
         ));
     }
+    let d = bufs
+        .iter()
+        .position(|b| iov_type(b) == IOV_DATA)
+        .ok_or_else(|| bad_iov("STREAM unwrap needs a DATA buffer for the result"))?;
+    let data = &mut bufs[d];
+    if data.type_ & IOV_FLAG_ALLOCATE != 0 {
+        // SAFETY: the STREAM buffer is valid for reading len bytes.
+        let whole = unsafe { core::slice::from_raw_parts(ptr, len) };
+        let (sig, body) = whole.split_at(SIG_LEN);
+        let mut msg = zeroize::Zeroizing::new(body.to_vec());
+        let sealed = sc.unwrap_parts(&mut msg, sig)?;
+        // SAFETY: write_buffer mallocs the copy; the caller frees ALLOCATED buffers (gss_release_iov_buffer).
+        unsafe { write_buffer(&mut data.buffer, &msg)? };
+        data.type_ |= IOV_FLAG_ALLOCATED;
+        return Ok(sealed);
+    }
     // SAFETY: the STREAM buffer is valid for reading and writing len bytes.
     let whole = unsafe { core::slice::from_raw_parts_mut(ptr, len) };
     let (sig, body) = whole.split_at_mut(SIG_LEN);
-    // SAFETY: the handle is checked by the registry.
-    let sealed = unsafe { with_ctx(ctx, |sc| sc.unwrap_parts(body, sig))? };
-    let data = bufs
-        .iter_mut()
-        .find(|b| iov_type(b) == IOV_DATA)
-        .ok_or_else(|| bad_iov("STREAM unwrap needs a DATA buffer for the result"))?;
+    let sealed = sc.unwrap_parts(body, sig)?;
     // SAFETY: ptr + 16 is inside the STREAM buffer (len >= 16).
     data.buffer.value = unsafe { ptr.add(SIG_LEN) }.cast();
     data.buffer.length = len - SIG_LEN;
@@ -268,19 +320,27 @@ pub unsafe extern "C" fn gss_wrap_iov_length(
         // SAFETY: iov is valid for iov_count elements; the handle is checked by the registry.
         unsafe {
             put(conf_state, 0);
-            let sealed = with_ctx(context_handle, |sc| {
-                sc.wrap_size_limit(qop_req, u32::MAX)?;
-                // gss_wrap seals whenever signing or sealing was negotiated (context::message::seals).
-                Ok(
-                    sc.gss_flags() & (crate::context::flags::CONF | crate::context::flags::INTEG)
-                        != 0,
-                )
-            })?;
             let bufs = iov_slice(iov, iov_count)?;
-            check_iov(bufs)?;
-            iov_lengths(bufs);
+            let sealed = with_ctx(context_handle, |sc| wrap_iov_length_on(sc, qop_req, bufs))?;
             put(conf_state, c_int::from(sealed));
         }
         Ok(GSS_S_COMPLETE)
     })
+}
+
+/// `gss_wrap_iov_length` on `sc`: sets the HEADER, PADDING and TRAILER sizes; whether wrap would seal.
+///
+/// # Safety
+/// The buffers are valid descriptors.
+pub(crate) unsafe fn wrap_iov_length_on(
+    sc: &mut SecContext,
+    qop_req: gss_qop_t,
+    bufs: &mut [gss_iov_buffer_desc],
+) -> Result<bool, GssError> {
+    sc.wrap_size_limit(qop_req, u32::MAX)?;
+    check_iov(bufs)?;
+    // SAFETY: forwarded contract.
+    unsafe { iov_lengths(bufs) };
+    // gss_wrap seals whenever signing or sealing was negotiated (context::message::seals).
+    Ok(sc.gss_flags() & (crate::context::flags::CONF | crate::context::flags::INTEG) != 0)
 }

@@ -1,6 +1,6 @@
 //! Name exports (RFC 2744 §5.16, 5.10, 5.3, 5.13, 5.20; RFC 6680 §7; MIT `gss_localname`).
 
-use super::handles::{borrow, into_raw, take, Handled, Kind};
+use super::handles::{borrow, into_raw, release, Handled, Kind};
 use super::sys::{local_account, LibcSystem};
 use super::types::*;
 use super::util::*;
@@ -286,13 +286,7 @@ pub(crate) unsafe fn release_name_impl(
             return Err(null_read());
         }
         // SAFETY: input_name is non-NULL and valid; the handle itself is checked by the registry.
-        unsafe {
-            if (*input_name).is_null() {
-                return Ok(GSS_S_COMPLETE);
-            }
-            drop(take::<NameObj, _>(*input_name, bad_handle())?);
-            input_name.write(core::ptr::null_mut());
-        }
+        unsafe { release::<NameObj, _>(input_name, bad_handle())? };
         Ok(GSS_S_COMPLETE)
     })
 }

@@ -14,7 +14,8 @@
 //!   exempt clients before anything is answered.
 //!
 //! [`AcceptorStart::advertise`] builds the `NegTokenInit2` (MS-SPNG §2.2.1) a server may send first. A failure
-//! comes with the `reject` token to send ([`Failure`]). Every negotiation ends with one audit record.
+//! comes with the `reject` token to send ([`Failure`]). Every negotiation ends with one audit record
+//! (`abandoned` when the state is dropped before the end: the client went away).
 #![forbid(unsafe_code)]
 
 use std::net::IpAddr;
@@ -24,6 +25,7 @@ use super::error::SpnegoError;
 use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
+use super::pending::Pending;
 use super::{NegHints, NegState, NegTokenInit, NegTokenResp, TokenView};
 use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{Decision, Policy};
@@ -119,7 +121,9 @@ struct Session {
     mech_complete: bool,
     /// NTLM was selected before the client's name was known; check it once authenticated.
     ntlm_name_check: bool,
-    record: Record,
+    /// Written once: at the end, or as `abandoned` when the context is deleted before it
+    /// ([`super::pending::Pending`]).
+    record: Pending,
 }
 
 /// The initiator's next `NegTokenResp` is expected.
@@ -279,6 +283,7 @@ impl AcceptorStart {
         } else {
             NegState::RequestMic
         };
+        let audit = self.cfg.audit.clone();
         let reply = AwaitResponse {
             session: Session {
                 cfg: self.cfg,
@@ -287,7 +292,7 @@ impl AcceptorStart {
                 mech,
                 mech_complete: complete,
                 ntlm_name_check,
-                record,
+                record: Pending::new(record, audit),
             },
             mic: MicState {
                 required: chosen.0 != 0,
@@ -308,17 +313,19 @@ fn note_backend(record: &mut Record, mech: &dyn Mechanism) {
 
 impl Session {
     fn fail(mut self, error: SpnegoError) -> Failure {
-        note_backend(&mut self.record, self.mech.as_ref());
-        record_failure(&self.cfg, self.record, error)
+        let mut record = self.record.take();
+        note_backend(&mut record, self.mech.as_ref());
+        record_failure(&self.cfg, record, error)
     }
 
     /// Once the mechanism completed: the policy check of an NTLM client that needed its name.
     fn check_client(&mut self) -> Result<(), SpnegoError> {
         self.record.peer = self.mech.peer_name();
         if is_ntlm(&self.selected) {
-            let peer = self.record.peer.as_deref();
+            let record = &mut *self.record;
+            let peer = record.peer.as_deref();
             let decision = self.cfg.policy.incoming_ntlm(peer, self.cfg.peer_addr);
-            self.record.ntlm_policy = Some(decision);
+            record.ntlm_policy = Some(decision);
             if self.ntlm_name_check && !decision.allowed() {
                 return Err(SpnegoError::PolicyDenied(format!(
                     "client {} is not exempt",
@@ -443,18 +450,19 @@ impl AwaitResponse {
 
     fn finish(self) -> Box<Established> {
         let mut s = self.session;
-        s.record.time = std::time::SystemTime::now();
+        let mut record = s.record.take();
+        record.time = std::time::SystemTime::now();
         if is_kerberos(&s.selected) {
-            s.record.kerberos = None;
+            record.kerberos = None;
         }
-        note_backend(&mut s.record, s.mech.as_ref());
-        s.cfg.audit.record(&s.record);
+        note_backend(&mut record, s.mech.as_ref());
+        s.cfg.audit.record(&record);
         Box::new(Established {
             mech_oid: s.selected,
-            peer: s.record.peer.clone(),
+            peer: record.peer.clone(),
             mech: s.mech,
             mic_exchanged: self.mic.sent && self.mic.received,
-            record: s.record,
+            record,
         })
     }
 }

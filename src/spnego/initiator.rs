@@ -13,7 +13,11 @@
 //!   exchange (`src/spnego/mic.rs`) is settled.
 //!
 //! [`InitiatorStart::with_hint`] takes a server's `NegTokenInit2` (MS-SPNG §2.2.1, sent before the first client
-//! token in SMB) and keeps only the mechanisms the server listed. Every negotiation ends with one audit record.
+//! token in SMB) and keeps only the mechanisms the server listed. Every negotiation ends with one audit record
+//! ([`super::pending::Pending`]): on success, on failure, or — when the state is dropped first because the application deleted
+//! its context — with the outcome `unconfirmed` (our final mechanism token was sent, the acceptor's final answer
+//! never processed, as curl does) or `abandoned` (given up earlier). Its `offered` is the mechTypes of the
+//! first `NegTokenInit` sent: a mechanism that failed before producing a token is not in it.
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
@@ -22,6 +26,7 @@ use super::error::SpnegoError;
 use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
+use super::pending::Pending;
 use super::{encode_init, NegState, NegTokenResp, RespView, SpnegoToken, TokenView};
 use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{target_host, Policy};
@@ -108,7 +113,7 @@ struct Round {
     mech: Box<dyn Mechanism>,
     mech_complete: bool,
     restarted: bool,
-    record: Record,
+    record: Pending,
 }
 
 /// `NegTokenInit` sent; the acceptor's first `NegTokenResp` is expected.
@@ -169,7 +174,6 @@ impl InitiatorStart {
     pub fn start(self) -> Result<(Initiator, Vec<u8>), SpnegoError> {
         let mut record = Record::untimed(Role::Initiator, "spnego");
         record.peer = self.cfg.target.clone();
-        record.offered = self.cfg.mechs.iter().map(|m| m.oid.clone()).collect();
         if !self.cfg.mechs.iter().any(|m| is_kerberos(&m.oid)) {
             record.kerberos = Some(KerberosSkip::NotOffered);
         }
@@ -195,6 +199,13 @@ impl InitiatorStart {
             }
         }
     }
+}
+
+/// Whether our side has sent its last mechanism token, so that only the acceptor's final answer is missing:
+/// the mechanism is complete (NTLM after AUTHENTICATE), or it is Kerberos and its token (the AP-REQ) went out —
+/// a Kerberos initiator sends no other, the AP-REP is the acceptor's answer (RFC 4121 §4.1, no DCE style here).
+fn last_token_sent(oid: &Oid, complete: bool, sent: bool) -> bool {
+    complete || (sent && is_kerberos(oid))
 }
 
 /// Writes the failure record.
@@ -249,11 +260,21 @@ fn open_round(
         .enumerate()
         .filter(|(i, _)| !dropped.contains(i))
         .map(|(_, m)| &m.oid);
+    if !restarted {
+        // What went on the wire, not what was considered (a mechanism that failed first is not listed).
+        record.offered = listed.clone().cloned().collect();
+    }
     let (token, list_der) = encode_init(
         listed,
         (!step.output.is_empty()).then_some(&step.output[..]),
     );
     record.chosen = Some(cfg.mechs[current].oid.clone());
+    let mut record = Pending::new(record, cfg.audit.clone());
+    record.final_sent = last_token_sent(
+        &cfg.mechs[current].oid,
+        step.complete,
+        !step.output.is_empty(),
+    );
     Ok((
         Round {
             list_der,
@@ -279,22 +300,24 @@ impl Round {
         &self.cfg.mechs[self.current].oid
     }
 
-    fn fail(self, e: SpnegoError) -> SpnegoError {
-        fail(&self.cfg, self.record, &e);
+    fn fail(mut self, e: SpnegoError) -> SpnegoError {
+        let record = self.record.take();
+        fail(&self.cfg, record, &e);
         e
     }
 
     fn finish(mut self, mic: MicState) -> Box<Established> {
-        self.record.time = std::time::SystemTime::now();
+        let mut record = self.record.take();
+        record.time = std::time::SystemTime::now();
         if is_kerberos(self.oid()) {
-            self.record.kerberos = None;
+            record.kerberos = None;
         }
-        self.cfg.audit.record(&self.record);
+        self.cfg.audit.record(&record);
         Box::new(Established {
             mech_oid: self.oid().clone(),
             mech: self.mech,
             mic_exchanged: mic.sent && mic.received,
-            record: self.record,
+            record,
         })
     }
 }
@@ -351,9 +374,9 @@ impl AwaitFirstReply {
         if !round.cfg.policy.restart || round.restarted || !others {
             return Err(round.fail(SpnegoError::Rejected));
         }
-        let mut dropped = round.dropped;
+        let mut dropped = std::mem::take(&mut round.dropped);
         dropped.push(round.current);
-        let mut record = round.record;
+        let mut record = round.record.take();
         record.restarted = true;
         match open_round(round.cfg, dropped, record, true) {
             Ok((round, token)) => Ok(InitiatorStep::Continue(
@@ -517,10 +540,16 @@ impl AwaitReply {
                 let mic = self.mic;
                 Ok(InitiatorStep::Done(self.round.finish(mic), token))
             }
-            (false, Some(token)) => Ok(InitiatorStep::Continue(
-                Initiator::AwaitReply(Box::new(self)),
-                token,
-            )),
+            (false, Some(token)) => {
+                let mut next = self;
+                let r = &mut next.round;
+                r.record.final_sent =
+                    last_token_sent(&r.cfg.mechs[r.current].oid, r.mech_complete, true);
+                Ok(InitiatorStep::Continue(
+                    Initiator::AwaitReply(Box::new(next)),
+                    token,
+                ))
+            }
             (false, None) => Err(self.round.fail(SpnegoError::Unexpected(
                 "the acceptor expects more but the mechanism has nothing to send",
             ))),

@@ -40,6 +40,7 @@ pub mod initiator;
 pub mod mech;
 mod mic;
 pub mod oid;
+mod pending;
 pub mod session;
 
 pub use der::{BitString, DerError, DerReader, DerWriter};

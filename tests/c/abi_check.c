@@ -87,6 +87,26 @@ CHECK_SPI(gssi_unwrap, __typeof__(&gss_unwrap));
 CHECK_SPI(gssi_verify_mic, __typeof__(&gss_verify_mic));
 CHECK_SPI(gssi_wrap, __typeof__(&gss_wrap));
 CHECK_SPI(gssi_wrap_size_limit, __typeof__(&gss_wrap_size_limit));
+/* Issue 11: the extensions MIT's SPNEGO forwards to the negotiated mechanism. */
+CHECK_SPI(gssi_compare_name, __typeof__(&gss_compare_name));
+CHECK_SPI(gssi_get_mic_iov, __typeof__(&gss_get_mic_iov));
+CHECK_SPI(gssi_get_mic_iov_length, __typeof__(&gss_get_mic_iov_length));
+CHECK_SPI(gssi_inquire_names_for_mech, __typeof__(&gss_inquire_names_for_mech));
+CHECK_SPI(gssi_inquire_sec_context_by_oid, __typeof__(&gss_inquire_sec_context_by_oid));
+CHECK_SPI(gssi_process_context_token, __typeof__(&gss_process_context_token));
+CHECK_SPI(gssi_pseudo_random, __typeof__(&gss_pseudo_random));
+CHECK_SPI(gssi_set_sec_context_option, __typeof__(&gss_set_sec_context_option));
+CHECK_SPI(gssi_unwrap_iov, __typeof__(&gss_unwrap_iov));
+CHECK_SPI(gssi_verify_mic_iov, __typeof__(&gss_verify_mic_iov));
+CHECK_SPI(gssi_wrap_iov, __typeof__(&gss_wrap_iov));
+CHECK_SPI(gssi_wrap_iov_length, __typeof__(&gss_wrap_iov_length));
+CHECK_SPI(gssi_inquire_cred_by_oid, __typeof__(&gss_inquire_cred_by_oid));
+CHECK_SPI(gssi_store_cred, __typeof__(&gss_store_cred));
+CHECK_SPI(gssi_store_cred_into, __typeof__(&gss_store_cred_into));
+CHECK_SPI(gssi_acquire_cred_impersonate_name, __typeof__(&gss_acquire_cred_impersonate_name));
+CHECK_SPI(gssi_export_cred, __typeof__(&gss_export_cred));
+CHECK_SPI(gssi_import_cred, __typeof__(&gss_import_cred));
+CHECK_SPI(gssi_import_cred_by_mech, spi_import_cred_by_mech_t);
 
 int main(void)
 {

@@ -66,7 +66,7 @@ impl Side {
         }
     }
 
-    fn apply(&self, genv: &GssEnv, cmd: &mut Command) {
+    pub fn apply(&self, genv: &GssEnv, cmd: &mut Command) {
         genv.apply(cmd);
         cmd.env("GSS_MECH_CONFIG", mech_conf(genv, self.spnego))
             .env("GSS_NEGOTIATE_AUDIT", &self.audit);
@@ -278,4 +278,91 @@ pub fn is_root() -> bool {
 /// A path inside the repository.
 pub fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// Runs tests/python/interposer_extras.py (the GSS calls beyond the handshake on a SPNEGO context) with `side`'s
+/// configuration: target `target`, expected peer `peer` of type `peer_type` ("user" or "krb5"). Returns its
+/// JSON answer; panics when it fails or crashes.
+pub fn run_extras(
+    python: &Path,
+    genv: &GssEnv,
+    side: &Side,
+    target: &str,
+    peer: &str,
+    peer_type: &str,
+) -> serde_json::Value {
+    let mut cmd = Command::new(python);
+    side.apply(genv, &mut cmd);
+    cmd.arg(repo("tests/python/interposer_extras.py"))
+        .args([target, peer, peer_type]);
+    let tag = match side.spnego {
+        Spnego::Ours => "ours",
+        Spnego::Mit => "mit",
+    };
+    let log = genv
+        .dir
+        .path()
+        .join(format!("extras-{tag}-{peer_type}.log"));
+    run_json(cmd, &log, tag)
+}
+
+/// Runs a test script (bounded, logged to `log`) that must succeed and print a JSON object as its last `{` line;
+/// that object.
+pub fn run_json(cmd: Command, log: &Path, tag: &str) -> serde_json::Value {
+    let out = run_bounded(cmd, log, Duration::from_secs(60));
+    assert!(out.success(), "{tag}:\n{}", out.output);
+    let line = out
+        .output
+        .lines()
+        .rfind(|l| l.starts_with('{'))
+        .unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{tag}: no JSON ({e}):\n{}", out.output))
+}
+
+/// The fields of two interposer_extras.py answers that must be the same under both SPNEGOs: every value, and for
+/// a failed call its major status (the minor texts differ: ours say "SPNEGO: …"); `except` names the fields left
+/// out.
+pub fn same_answers(
+    ours: &serde_json::Value,
+    mit: &serde_json::Value,
+    except: &[&str],
+) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let (Some(o), Some(m)) = (ours.as_object(), mit.as_object()) else {
+        return vec!["not JSON objects".into()];
+    };
+    for (k, mv) in m.iter().filter(|(k, _)| !except.contains(&k.as_str())) {
+        let ov = &o.get(k).cloned().unwrap_or_default();
+        let same = match (ov.get("maj"), mv.get("maj")) {
+            (Some(a), Some(b)) => a == b,
+            _ => ov == mv,
+        };
+        if !same {
+            diffs.push(format!("{k}: ours {ov}, MIT's {mv}"));
+        }
+    }
+    diffs
+}
+
+/// Runs tests/c/interposer_prf.c's program (`exe`, compiled by the caller) with `side`'s configuration against
+/// `target`: its `prf <key> <major> <equal|differ> <length>` lines.
+pub fn run_prf(exe: &Path, genv: &GssEnv, side: &Side, target: &str) -> Vec<String> {
+    let mut cmd = Command::new(exe);
+    side.apply(genv, &mut cmd);
+    cmd.arg(target);
+    let tag = match side.spnego {
+        Spnego::Ours => "ours",
+        Spnego::Mit => "mit",
+    };
+    let out = run_bounded(
+        cmd,
+        &genv.dir.path().join(format!("prf-{tag}.log")),
+        Duration::from_secs(30),
+    );
+    assert!(out.success(), "{tag}:\n{}", out.output);
+    out.output
+        .lines()
+        .filter(|l| l.starts_with("prf "))
+        .map(str::to_string)
+        .collect()
 }

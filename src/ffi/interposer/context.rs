@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::super::handles::{borrow, into_raw, take, Handled, Kind};
+use super::super::handles::{self, borrow, discard, into_raw, Handled, Kind};
 use super::super::mechglue::{GlueBindings, KerberosMech, KRB5_OID};
 use super::super::sys::{config, LibcSystem};
 use super::super::types::*;
@@ -119,16 +119,8 @@ pub(crate) fn krb_error(e: MechError) -> GssError {
 /// # Safety
 /// `h` is NULL or valid for reading and writing a handle.
 unsafe fn release(h: *mut gss_ctx_id_t) {
-    if h.is_null() {
-        return;
-    }
-    // SAFETY: h is non-NULL and valid per the contract.
-    unsafe {
-        if !(*h).is_null() {
-            drop(take::<ICtxCell, _>(*h, bad_handle()));
-        }
-        h.write(core::ptr::null_mut());
-    }
+    // SAFETY: forwarded contract.
+    unsafe { discard::<ICtxCell, _>(h, bad_handle()) }
 }
 
 /// A copy of the caller's channel bindings.
@@ -586,10 +578,7 @@ pub unsafe extern "C" fn gssi_delete_sec_context(
         // SAFETY: pointers are NULL or valid; the handle is checked by the registry.
         unsafe {
             clear_buffer(output_token);
-            if !(*context_handle).is_null() {
-                drop(take::<ICtxCell, _>(*context_handle, bad_handle())?);
-                context_handle.write(core::ptr::null_mut());
-            }
+            handles::release::<ICtxCell, _>(context_handle, bad_handle())?;
         }
         Ok(GSS_S_COMPLETE)
     })

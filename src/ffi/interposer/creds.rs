@@ -6,7 +6,7 @@
 use std::sync::{Arc, RwLock};
 
 use super::super::cred::read_store;
-use super::super::handles::{borrow, into_raw, take, Handled, Kind};
+use super::super::handles::{borrow, into_raw, release, snapshot, Handled, Kind};
 use super::super::mechglue::{input, mechglue, oid, GlueCred, KRB5_OID};
 use super::super::sys::{config, LibcSystem};
 use super::super::types::*;
@@ -56,13 +56,8 @@ fn bad_handle() -> GssError {
 /// # Safety
 /// As [`borrow`].
 pub(crate) unsafe fn icred_snapshot(c: gss_cred_id_t) -> Result<Option<ICred>, GssError> {
-    if c.is_null() {
-        return Ok(None);
-    }
     // SAFETY: forwarded contract.
-    let cell = unsafe { borrow::<ICredCell, _>(c, bad_handle())? };
-    let g = cell.0.read().unwrap_or_else(|p| p.into_inner());
-    Ok(Some(g.clone()))
+    unsafe { snapshot(c, bad_handle(), |cell: &ICredCell| &cell.0) }
 }
 
 /// Hands a credential out as a new handle.
@@ -333,12 +328,7 @@ pub unsafe extern "C" fn gssi_release_cred(
             return Err(null_read());
         }
         // SAFETY: cred_handle is non-NULL and valid; the handle is checked by the registry.
-        unsafe {
-            if !(*cred_handle).is_null() {
-                drop(take::<ICredCell, _>(*cred_handle, bad_handle())?);
-                cred_handle.write(core::ptr::null_mut());
-            }
-        }
+        unsafe { release::<ICredCell, _>(cred_handle, bad_handle())? };
         Ok(GSS_S_COMPLETE)
     })
 }

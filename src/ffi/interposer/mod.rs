@@ -17,8 +17,12 @@
 //! acceptor when the client's `NegTokenInit` lists the NegoEx OID. Without a NegoEx mechanism nothing changes.
 
 pub mod context;
+pub mod cred_ext;
 pub mod creds;
 pub mod export;
+pub mod ext;
+pub mod inquire;
+pub mod iov;
 pub mod messages;
 pub mod names;
 pub mod negoex;

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::super::handles::{borrow, into_raw, take, Handled, Kind};
+use super::super::handles::{borrow, into_raw, release, Handled, Kind};
 use super::super::mechglue::{mechglue, GlueName};
 use super::super::name as ntlm;
 use super::super::types::*;
@@ -232,12 +232,7 @@ pub unsafe extern "C" fn gssi_release_name(
             return Err(null_read());
         }
         // SAFETY: input_name is non-NULL and valid; the handle is checked by the registry.
-        unsafe {
-            if !(*input_name).is_null() {
-                drop(take::<IName, _>(*input_name, bad_handle())?);
-                input_name.write(core::ptr::null_mut());
-            }
-        }
+        unsafe { release::<IName, _>(input_name, bad_handle())? };
         Ok(GSS_S_COMPLETE)
     })
 }

@@ -5,6 +5,9 @@
 use super::context::*;
 use super::creds::*;
 use super::export::*;
+use super::ext::*;
+use super::inquire::*;
+use super::iov::*;
 use super::messages::*;
 use super::names::*;
 use super::*;
@@ -108,6 +111,98 @@ fn null_garbage_and_foreign_handles_are_errors_not_crashes() {
             gssi_import_sec_context_by_mech(&mut minor, core::ptr::null_mut(), &mut tok, &mut ctx);
         assert_eq!(major, GSS_S_DEFECTIVE_TOKEN);
         assert!(ctx.is_null());
+    }
+}
+
+#[test]
+fn the_extensions_refuse_null_and_garbage_handles() {
+    let mut minor = 0;
+    let garbage = 0x3000 as gss_ctx_id_t;
+    let oid = SPNEGO_OID.as_oid();
+    let mut out = empty();
+    let mut set: gss_buffer_set_t = core::ptr::null_mut();
+    let mut iov = [gss_iov_buffer_desc {
+        type_: 2,
+        buffer: empty(),
+    }];
+    let iovp = iov.as_mut_ptr();
+    // SAFETY: every pointer is NULL, a live local or a garbage handle the registry rejects unread.
+    unsafe {
+        assert_eq!(
+            gssi_inquire_sec_context_by_oid(&mut minor, garbage, oid, &mut set),
+            GSS_S_NO_CONTEXT
+        );
+        assert!(set.is_null());
+        assert_eq!(
+            gssi_inquire_sec_context_by_oid(&mut minor, garbage, oid, core::ptr::null_mut()),
+            GSS_S_CALL_INACCESSIBLE_WRITE
+        );
+        let mut h = garbage;
+        let mut v = buf(b"\0\0\0\0");
+        assert_eq!(
+            gssi_set_sec_context_option(&mut minor, &mut h, oid, &mut v),
+            GSS_S_NO_CONTEXT
+        );
+        assert_eq!(
+            gssi_set_sec_context_option(&mut minor, core::ptr::null_mut(), oid, &mut v),
+            GSS_S_CALL_INACCESSIBLE_READ
+        );
+        let mut inp = buf(b"in");
+        assert_eq!(
+            gssi_pseudo_random(&mut minor, garbage, 0, &mut inp, 16, &mut out),
+            GSS_S_NO_CONTEXT
+        );
+        assert_eq!(
+            gssi_process_context_token(&mut minor, garbage, &mut inp),
+            GSS_S_NO_CONTEXT
+        );
+        let n: *mut core::ffi::c_int = core::ptr::null_mut();
+        let q: *mut gss_qop_t = core::ptr::null_mut();
+        assert_eq!(
+            gssi_wrap_iov(&mut minor, garbage, 1, 0, n, iovp, 1),
+            GSS_S_NO_CONTEXT
+        );
+        assert_eq!(
+            gssi_unwrap_iov(&mut minor, garbage, n, q, iovp, 1),
+            GSS_S_NO_CONTEXT
+        );
+        assert_eq!(
+            gssi_wrap_iov_length(&mut minor, garbage, 1, 0, n, iovp, 1),
+            GSS_S_NO_CONTEXT
+        );
+        // A NULL array with a count, or a negative count, is refused before anything is read.
+        assert_ne!(
+            gssi_wrap_iov(&mut minor, garbage, 1, 0, n, core::ptr::null_mut(), 2),
+            0
+        );
+        assert_ne!(gssi_unwrap_iov(&mut minor, garbage, n, q, iovp, -1), 0);
+        assert_eq!(
+            gssi_get_mic_iov(&mut minor, garbage, 0, iovp, 1),
+            GSS_S_NO_CONTEXT
+        );
+        assert_eq!(
+            gssi_verify_mic_iov(&mut minor, garbage, q, iovp, 1),
+            GSS_S_NO_CONTEXT
+        );
+        assert_eq!(
+            gssi_get_mic_iov_length(&mut minor, garbage, 0, iovp, 1),
+            GSS_S_NO_CONTEXT
+        );
+        let mut equal = 7;
+        let bad_name = 0x4000 as gss_name_t;
+        assert_eq!(
+            gssi_compare_name(&mut minor, bad_name, bad_name, &mut equal),
+            GSS_S_BAD_NAME
+        );
+        assert_eq!(equal, 0);
+        let mut types: gss_OID_set = core::ptr::null_mut();
+        assert_eq!(gssi_inquire_names_for_mech(&mut minor, oid, &mut types), 0);
+        assert_eq!((*types).count, 4);
+        crate::ffi::util::free_oid_set(types);
+        assert_eq!(
+            gssi_inquire_names_for_mech(&mut minor, oid, core::ptr::null_mut()),
+            GSS_S_CALL_INACCESSIBLE_WRITE
+        );
     }
 }
 

@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 use super::super::types::{
     gss_OID, gss_OID_desc, gss_OID_set, gss_buffer_desc, gss_buffer_set_t, gss_buffer_t,
     gss_channel_bindings_struct, gss_channel_bindings_t, gss_const_OID, gss_const_key_value_set_t,
-    gss_cred_id_t, gss_ctx_id_t, gss_name_t, gss_qop_t, OM_uint32,
+    gss_cred_id_t, gss_cred_usage_t, gss_ctx_id_t, gss_iov_buffer_t, gss_name_t, gss_qop_t,
+    OM_uint32,
 };
 use crate::spnego::mech::{MechError, MechFailure};
 
@@ -80,6 +81,29 @@ glue! {
     inquire_attrs_for_mech = c"gss_inquire_attrs_for_mech": fn(Minor, gss_const_OID, *mut gss_OID_set, *mut gss_OID_set);
     release_oid_set = c"gss_release_oid_set": fn(Minor, *mut gss_OID_set);
     set_neg_mechs = c"gss_set_neg_mechs": fn(Minor, gss_cred_id_t, gss_OID_set);
+    // Forwarded by the interposer's per-context extensions (super::super::interposer::ext) to the krb5 context.
+    inquire_sec_context_by_oid = c"gss_inquire_sec_context_by_oid": fn(
+        Minor, gss_ctx_id_t, gss_OID, *mut gss_buffer_set_t);
+    set_sec_context_option = c"gss_set_sec_context_option": fn(Minor, *mut gss_ctx_id_t, gss_OID, gss_buffer_t);
+    pseudo_random = c"gss_pseudo_random": fn(Minor, gss_ctx_id_t, c_int, gss_buffer_t, isize, gss_buffer_t);
+    process_context_token = c"gss_process_context_token": fn(Minor, gss_ctx_id_t, gss_buffer_t);
+    wrap_iov = c"gss_wrap_iov": fn(Minor, gss_ctx_id_t, c_int, gss_qop_t, *mut c_int, gss_iov_buffer_t, c_int);
+    unwrap_iov = c"gss_unwrap_iov": fn(Minor, gss_ctx_id_t, *mut c_int, *mut gss_qop_t, gss_iov_buffer_t, c_int);
+    wrap_iov_length = c"gss_wrap_iov_length": fn(
+        Minor, gss_ctx_id_t, c_int, gss_qop_t, *mut c_int, gss_iov_buffer_t, c_int);
+    get_mic_iov = c"gss_get_mic_iov": fn(Minor, gss_ctx_id_t, gss_qop_t, gss_iov_buffer_t, c_int);
+    verify_mic_iov = c"gss_verify_mic_iov": fn(Minor, gss_ctx_id_t, *mut gss_qop_t, gss_iov_buffer_t, c_int);
+    compare_name = c"gss_compare_name": fn(Minor, gss_name_t, gss_name_t, *mut c_int);
+    export_cred = c"gss_export_cred": fn(Minor, gss_cred_id_t, gss_buffer_t);
+    import_cred = c"gss_import_cred": fn(Minor, gss_buffer_t, *mut gss_cred_id_t);
+    inquire_cred_by_oid = c"gss_inquire_cred_by_oid": fn(Minor, gss_cred_id_t, gss_OID, *mut gss_buffer_set_t);
+    store_cred_into = c"gss_store_cred_into": fn(
+        Minor, gss_cred_id_t, gss_cred_usage_t, gss_OID, OM_uint32, OM_uint32, gss_const_key_value_set_t,
+        *mut gss_OID_set, *mut gss_cred_usage_t);
+    acquire_cred_impersonate_name = c"gss_acquire_cred_impersonate_name": fn(
+        Minor, gss_cred_id_t, gss_name_t, OM_uint32, gss_OID_set, gss_cred_usage_t, *mut gss_cred_id_t,
+        *mut gss_OID_set, *mut OM_uint32);
+    get_mic_iov_length = c"gss_get_mic_iov_length": fn(Minor, gss_ctx_id_t, gss_qop_t, gss_iov_buffer_t, c_int);
 }
 
 /// DER contents of the krb5 mechanism OID 1.2.840.113554.1.2.2.

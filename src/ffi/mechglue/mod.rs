@@ -344,6 +344,13 @@ impl KerberosMech {
         Ok(())
     }
 
+    /// The established mechglue context, for calls the interposer forwards as they are (IOV, PRF, context
+    /// options). It stays owned by this value.
+    pub(crate) fn raw_ctx(&mut self) -> Result<gss_ctx_id_t, MechError> {
+        self.established()?;
+        Ok(self.ctx)
+    }
+
     /// Whether this side initiated the context.
     pub fn is_initiator(&self) -> bool {
         self.initiator
