@@ -216,12 +216,8 @@ mod tests {
         }
         for (i, p) in ps.iter().enumerate() {
             // SAFETY: no borrow of p is alive.
-            assert_eq!(
-                unsafe { take::<Probe, c_void>(*p, invalid()) }
-                    .map(|v| v.0)
-                    .ok(),
-                Some(i as u32)
-            );
+            let v = unsafe { take::<Probe, c_void>(*p, invalid()) }.map(|v| v.0);
+            assert_eq!(v.ok(), Some(i as u32));
             // SAFETY: a released handle is looked up in the registry only, never dereferenced.
             assert!(unsafe { borrow::<Probe, c_void>(*p, invalid()) }.is_err());
         }
