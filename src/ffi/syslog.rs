@@ -266,8 +266,14 @@ impl Sink {
         self.buf.extend_from_slice(ident());
         let _ = write!(self.buf, "[{}]: ", std::process::id());
         let room = MAX_MESSAGE.saturating_sub(self.buf.len());
-        self.buf
-            .extend(message.iter().copied().filter(|b| *b != 0).take(room));
+        if message.contains(&0) {
+            self.buf
+                .extend(message.iter().copied().filter(|b| *b != 0).take(room));
+        } else {
+            // The usual case, copied at once (a byte-by-byte filter cost ~20 instructions per byte).
+            self.buf
+                .extend_from_slice(message.get(..room).unwrap_or(message));
+        }
     }
 }
 
@@ -503,6 +509,25 @@ mod tests {
         );
         expect_framed(&recv(&srv), 85, "record");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn long_records_are_cut_at_the_limit_with_or_without_nul_bytes() {
+        let mut sink = Sink::new();
+        let plain = vec![b'a'; 2 * MAX_MESSAGE];
+        sink.frame(85, &plain);
+        assert_eq!(sink.buf.len(), MAX_MESSAGE);
+        assert!(sink.buf.ends_with(b"aaaa"));
+        let head = sink.buf.len() - sink.buf.iter().rev().take_while(|b| **b == b'a').count();
+        let mut with_nul = plain.clone();
+        with_nul.insert(3, 0);
+        sink.frame(85, &with_nul);
+        assert_eq!(sink.buf.len(), MAX_MESSAGE);
+        assert!(!sink.buf.contains(&0));
+        sink.frame(85, b"x\\0y");
+        assert_eq!(&sink.buf[head..], br"x\0y");
+        sink.frame(85, b"x\0y");
+        assert_eq!(&sink.buf[head..], b"xy");
     }
 
     #[test]
