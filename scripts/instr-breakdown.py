@@ -24,7 +24,7 @@ CATEGORIES = [
     ("heap allocation (malloc/free)",
      r"malloc|free|rdl_|rust_alloc|rust_dealloc|rust_no_alloc|finish_grow|RawVec|unlink_chunk|realloc"),
     ("memcpy/memcmp", r"memcpy|memset|memcmp|memmove|strncmp"),
-    ("handle registry (SipHash, locks)",
+    ("handle registry (hashing, locks)",
      r"handles::|hashbrown|hash::|sip::|pthread_mutex|k5_os_mutex|k5_once|pthread_once|krb5int_pthread"),
     ("names (import/release/parse, own code)",
      r"names::|name::|parse_hostbased|IName|CharSearcher"),
