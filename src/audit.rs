@@ -376,7 +376,7 @@ impl AuditSink for SystemAudit {
             SyslogScope::None => false,
         };
         if to_syslog {
-            crate::ffi::syslog::authpriv(record.failure.is_some(), &record.to_syslog());
+            crate::ffi::syslog::authpriv(record.failure.is_some(), || record.to_syslog());
         }
         // Read without copying: most processes do not set the variable, and this runs on every negotiation.
         crate::ffi::sys::with_env(ENV_VAR_C, |path| {

@@ -43,8 +43,9 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 const MAX_MESSAGE: usize = 4096;
 
 /// Sends `message` to syslog at facility `authpriv`, priority `warning` (refusals) or `notice`. NUL bytes are
-/// dropped; the caller has escaped peer text already.
-pub(crate) fn authpriv(warning: bool, message: &str) {
+/// dropped; the caller has escaped peer text already. The text is made only when there is a socket to send it
+/// to: while `/dev/log` is missing (no daemon) the record is counted as lost without being formatted.
+pub(crate) fn authpriv<M: AsRef<[u8]>>(warning: bool, message: impl FnOnce() -> M) {
     let severity = if warning {
         libc::LOG_WARNING
     } else {
@@ -59,13 +60,13 @@ pub(crate) fn authpriv(warning: bool, message: &str) {
     match lock_bounded(&SINK, &OWNER) {
         Some(mut sink) => {
             sink.dropped += FALLBACK_DROPPED.swap(0, Ordering::Relaxed);
-            sink.log(path, priority, message.as_bytes(), Instant::now());
+            sink.log_with(path, priority, message, Instant::now());
             OWNER.store(0, Ordering::Release);
         }
         None => {
             // Fallback: a fresh socket for this one record; nothing shared is touched but the counter.
             let mut one = Sink::new();
-            one.log(path, priority, message.as_bytes(), Instant::now());
+            one.log_with(path, priority, message, Instant::now());
             FALLBACK_DROPPED.fetch_add(one.dropped, Ordering::Relaxed);
         }
     }
@@ -166,7 +167,20 @@ impl Sink {
     }
 
     /// Sends one record to the socket at `path`; counts it as lost when it cannot.
+    #[cfg(test)]
     pub(crate) fn log(&mut self, path: &Path, priority: i32, message: &[u8], now: Instant) {
+        self.log_with(path, priority, || message, now);
+    }
+
+    /// As [`Sink::log`], with the record's text made by `message` only when a socket is connected (a record
+    /// that cannot be sent is counted as lost all the same).
+    pub(crate) fn log_with<M: AsRef<[u8]>>(
+        &mut self,
+        path: &Path,
+        priority: i32,
+        message: impl FnOnce() -> M,
+        now: Instant,
+    ) {
         if self.dropped > 0 && self.connected(path, now) {
             let notice = format!(
                 "gss-negotiate: {} earlier audit record(s) could not be sent to syslog",
@@ -177,7 +191,7 @@ impl Sink {
                 self.dropped = 0;
             }
         }
-        if !(self.connected(path, now) && self.send(path, priority, message)) {
+        if !(self.connected(path, now) && self.send(path, priority, message().as_ref())) {
             self.dropped += 1;
         }
     }
@@ -252,8 +266,14 @@ impl Sink {
         self.buf.extend_from_slice(ident());
         let _ = write!(self.buf, "[{}]: ", std::process::id());
         let room = MAX_MESSAGE.saturating_sub(self.buf.len());
-        self.buf
-            .extend(message.iter().copied().filter(|b| *b != 0).take(room));
+        if message.contains(&0) {
+            self.buf
+                .extend(message.iter().copied().filter(|b| *b != 0).take(room));
+        } else {
+            // The usual case, copied at once (a byte-by-byte filter cost ~20 instructions per byte).
+            self.buf
+                .extend_from_slice(message.get(..room).unwrap_or(message));
+        }
     }
 }
 
@@ -458,6 +478,56 @@ mod tests {
         expect_framed(&recv(&srv), 85, "arrives");
         assert_eq!(sink.dropped, 0);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn text_is_made_only_when_a_socket_takes_it_and_losses_still_count() {
+        let dir = test_dir("lazy");
+        let path = dir.join("log");
+        let mut sink = Sink::new();
+        sink.retry_after = Duration::from_millis(200);
+        let t0 = Instant::now();
+        let made = std::cell::Cell::new(0);
+        let text = || {
+            made.set(made.get() + 1);
+            b"record".to_vec()
+        };
+        sink.log_with(&path, 85, text, t0);
+        sink.log_with(&path, 85, text, t0 + Duration::from_millis(50));
+        assert_eq!(
+            (made.get(), sink.dropped),
+            (0, 2),
+            "no socket: counted, not formatted"
+        );
+        let srv = server(&path);
+        sink.log_with(&path, 85, text, t0 + Duration::from_millis(300));
+        assert_eq!((made.get(), sink.dropped), (1, 0));
+        expect_framed(
+            &recv(&srv),
+            84,
+            "gss-negotiate: 2 earlier audit record(s) could not be sent to syslog",
+        );
+        expect_framed(&recv(&srv), 85, "record");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn long_records_are_cut_at_the_limit_with_or_without_nul_bytes() {
+        let mut sink = Sink::new();
+        let plain = vec![b'a'; 2 * MAX_MESSAGE];
+        sink.frame(85, &plain);
+        assert_eq!(sink.buf.len(), MAX_MESSAGE);
+        assert!(sink.buf.ends_with(b"aaaa"));
+        let head = sink.buf.len() - sink.buf.iter().rev().take_while(|b| **b == b'a').count();
+        let mut with_nul = plain.clone();
+        with_nul.insert(3, 0);
+        sink.frame(85, &with_nul);
+        assert_eq!(sink.buf.len(), MAX_MESSAGE);
+        assert!(!sink.buf.contains(&0));
+        sink.frame(85, b"x\\0y");
+        assert_eq!(&sink.buf[head..], br"x\0y");
+        sink.frame(85, b"x\0y");
+        assert_eq!(&sink.buf[head..], b"xy");
     }
 
     #[test]

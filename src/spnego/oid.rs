@@ -108,21 +108,40 @@ impl Oid {
         }
     }
 
+    /// NTLMSSP (1.3.6.1.4.1.311.2.2.10), a constant: no validation per use (checked by a test).
+    pub const NTLMSSP: Oid = Oid::constant(crate::oids::NTLMSSP);
+    /// Kerberos 5 (1.2.840.113554.1.2.2), a constant (checked by a test).
+    pub const KRB5: Oid = Oid::constant(b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02");
+
+    /// A constant of this crate (contents that fit inline; validity checked by the tests of the constants).
+    const fn constant(content: &[u8]) -> Oid {
+        assert!(
+            content.len() <= INLINE,
+            "OID constant too long to be inline"
+        );
+        Oid::inline_fitting(content)
+    }
+
     /// The inline form of `content`, when it fits: usable in constants.
     pub(super) const fn inline(content: &[u8]) -> Option<Oid> {
         if content.len() > INLINE {
             return None;
         }
+        Some(Oid::inline_fitting(content))
+    }
+
+    /// The inline form of `content`, which has at most [`INLINE`] octets.
+    const fn inline_fitting(content: &[u8]) -> Oid {
         let mut buf = [0u8; INLINE];
         let mut i = 0;
         while i < content.len() {
             buf[i] = content[i];
             i += 1;
         }
-        Some(Oid(Repr::Inline {
+        Oid(Repr::Inline {
             len: content.len() as u8,
             buf,
-        }))
+        })
     }
 
     /// The dotted decimal form.
@@ -254,5 +273,16 @@ mod tests {
             format!("{:?}", Oid::from_dotted("1.2.3").unwrap()),
             "Oid([42, 3])"
         );
+    }
+
+    #[test]
+    fn mechanism_constants_are_valid_and_equal_their_parsed_forms() {
+        for (c, dotted) in [
+            (Oid::NTLMSSP, crate::spnego::OID_NTLMSSP),
+            (Oid::KRB5, crate::spnego::OID_KRB5),
+        ] {
+            assert_eq!(Oid::from_der_content(c.as_der_content()).unwrap(), c);
+            assert_eq!(c.to_dotted(), dotted);
+        }
     }
 }

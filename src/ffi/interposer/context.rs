@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::super::handles::{self, borrow, discard, into_raw, Handled, Kind};
-use super::super::mechglue::{GlueBindings, KerberosMech, KRB5_OID};
+use super::super::mechglue::{GlueBindings, KerberosMech};
 use super::super::sys::{config, LibcSystem};
 use super::super::types::*;
 use super::super::util::*;
@@ -19,7 +19,6 @@ use super::{KRB5_MECH_OID, SPNEGO_OID};
 use crate::audit::{AuditSink, SystemAudit};
 use crate::context::SecContext;
 use crate::ntlm::crypto::ChannelBindings;
-use crate::oids;
 use crate::spnego::acceptor::AcceptorConfig;
 use crate::spnego::gss_ntlm::GssNtlmMech;
 use crate::spnego::initiator::InitiatorConfig;
@@ -155,10 +154,6 @@ fn ntlm_bindings(b: &GlueBindings) -> [u8; 16] {
     .md5()
 }
 
-fn oid_of(der: &[u8]) -> Result<Oid, GssError> {
-    Oid::from_der_content(der).map_err(|_| GssError::new(GSS_S_FAILURE, Minor::WrongMech))
-}
-
 pub(super) fn policy_and_audit(
 ) -> Result<(Arc<crate::policy::Policy>, Arc<dyn AuditSink>), GssError> {
     let policy = crate::policy::current()
@@ -175,7 +170,7 @@ fn initiator_session(
 ) -> Result<Session, GssError> {
     let (policy, audit) = policy_and_audit()?;
     let cfg = config();
-    let (krb_oid, ntlm_oid) = (oid_of(&KRB5_OID)?, oid_of(oids::NTLMSSP)?);
+    let (krb_oid, ntlm_oid) = (Oid::KRB5, Oid::NTLMSSP);
     let bindings = bindings.map(Arc::new);
     let mut mechs = Vec::new();
     let krb_ok = cred
@@ -222,7 +217,7 @@ fn acceptor_session(
 ) -> Result<Session, GssError> {
     let (policy, audit) = policy_and_audit()?;
     let cfg = config();
-    let (krb_oid, ntlm_oid) = (oid_of(&KRB5_OID)?, oid_of(oids::NTLMSSP)?);
+    let (krb_oid, ntlm_oid) = (Oid::KRB5, Oid::NTLMSSP);
     let explicit = cred.is_some();
     // Without a credential we acquire our own: never GSS_C_NO_CREDENTIAL into the mechglue for SPNEGO
     // (it would come back here). No keytab: Kerberos is not accepted, NTLM is.

@@ -6,6 +6,7 @@
 //! and every query goes to that mechanism: NTLM to this library's own name functions, Kerberos to the
 //! mechglue's.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use super::super::handles::{borrow, into_raw, release, Handled, Kind};
@@ -51,8 +52,9 @@ impl Drop for NtlmName {
 pub(crate) enum IName {
     /// Imported by the program: the text, its name type, and the per-mechanism names made from them.
     Imported {
-        text: Vec<u8>,
-        name_type: Option<Vec<u8>>,
+        text: Box<[u8]>,
+        /// The name types RFC 2744 defines are kept as references to our constants (no allocation).
+        name_type: Option<Cow<'static, [u8]>>,
         ntlm: OnceLock<Option<Arc<NtlmName>>>,
         krb: OnceLock<Option<Arc<GlueName>>>,
     },
@@ -203,11 +205,12 @@ unsafe fn import(buf: gss_buffer_t, ty: gss_OID, out: *mut gss_name_t) -> Result
         if buf.is_null() {
             return Err(null_read());
         }
-        let text = buffer_bytes(buf).to_vec();
+        let text = buffer_bytes(buf);
         if text.len() > 4096 {
             return Err(GssError::new(GSS_S_BAD_NAME, Minor::NameTooLong));
         }
-        let name_type = oid_bytes(ty).map(<[u8]>::to_vec);
+        let text = Box::<[u8]>::from(text);
+        let name_type = oid_bytes(ty).map(known_name_type);
         out.write(iname_handle(IName::Imported {
             text,
             name_type,
@@ -216,6 +219,23 @@ unsafe fn import(buf: gss_buffer_t, ty: gss_OID, out: *mut gss_name_t) -> Result
         }));
     }
     Ok(GSS_S_COMPLETE)
+}
+
+/// A name type: one of the constants when it is one of them, else a copy.
+fn known_name_type(oid: &[u8]) -> Cow<'static, [u8]> {
+    use crate::oids::*;
+    [
+        NT_HOSTBASED_SERVICE,
+        NT_USER_NAME,
+        NT_HOSTBASED_SERVICE_X,
+        NT_MACHINE_UID_NAME,
+        NT_STRING_UID_NAME,
+        NT_ANONYMOUS,
+        NT_EXPORT_NAME,
+    ]
+    .into_iter()
+    .find(|k| *k == oid)
+    .map_or_else(|| Cow::Owned(oid.to_vec()), Cow::Borrowed)
 }
 
 /// `gssi_release_name`.
@@ -444,4 +464,17 @@ pub unsafe extern "C" fn gssi_export_name(
             IName::Imported { .. } => Err(GssError::new(GSS_S_NAME_NOT_MN, Minor::WrongNameKind)),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_name_types_are_not_copied_and_others_are_kept_whole() {
+        let hostbased = crate::oids::NT_HOSTBASED_SERVICE.to_vec();
+        assert!(matches!(known_name_type(&hostbased), Cow::Borrowed(b) if b == &hostbased[..]));
+        let krb_principal = b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x01";
+        assert!(matches!(known_name_type(krb_principal), Cow::Owned(v) if v == krb_principal));
+    }
 }
