@@ -14,7 +14,7 @@
 //!
 //! [`InitiatorStart::with_hint`] takes a server's `NegTokenInit2` (MS-SPNG §2.2.1, sent before the first client
 //! token in SMB) and keeps only the mechanisms the server listed. Every negotiation ends with one audit record
-//! ([`super::pending::Pending`]): on success, on failure, or — when the state is dropped first because the application deleted
+//! (`spnego::pending`): on success, on failure, or — when the state is dropped first because the application deleted
 //! its context — with the outcome `unconfirmed` (our final mechanism token was sent, the acceptor's final answer
 //! never processed, as curl does) or `abandoned` (given up earlier). Its `offered` is the mechTypes of the
 //! first `NegTokenInit` sent: a mechanism that failed before producing a token is not in it.
