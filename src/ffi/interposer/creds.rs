@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use super::super::cred::read_store;
 use super::super::handles::{borrow, into_raw, release, snapshot, Handled, Kind};
-use super::super::mechglue::{input, mechglue, oid, GlueCred, KRB5_OID};
+use super::super::mechglue::{input, mechglue, GlueCred, KRB5_OID};
 use super::super::sys::{config, LibcSystem};
 use super::super::types::*;
 use super::super::util::*;
@@ -65,7 +65,7 @@ pub(crate) fn icred_handle(c: ICred) -> gss_cred_id_t {
     into_raw::<ICredCell, gss_cred_id_struct>(ICredCell(RwLock::new(c)))
 }
 
-/// Acquires the Kerberos half through the mechglue with the krb5 OID (`password`: with that password).
+/// Acquires a Kerberos credential through the mechglue: with `password`, or from `store`.
 ///
 /// # Safety
 /// `name` is NULL or a mechglue name; `store` is NULL or a valid cred store.
@@ -75,11 +75,32 @@ pub(crate) unsafe fn acquire_krb(
     store: gss_const_key_value_set_t,
     password: Option<&[u8]>,
 ) -> Result<GlueCred, String> {
+    // SAFETY: forwarded under this function's contract.
+    unsafe { acquire_glue(&KRB5_OID, name, usage, store, password) }?
+        .ok_or_else(|| "no Kerberos credential".into())
+}
+
+/// Acquires a mechglue credential for the one mechanism `mech` (DER contents; Kerberos, or the concatenated OID of
+/// MIT's SPNEGO for a NegoEx hand-off): with `password`, or from `store`. `Ok(None)`: the mechglue reported
+/// success without a credential.
+///
+/// # Safety
+/// `name` is NULL or a mechglue name; `store` is NULL or a valid cred store.
+pub(crate) unsafe fn acquire_glue(
+    mech: &[u8],
+    name: gss_name_t,
+    usage: gss_cred_usage_t,
+    store: gss_const_key_value_set_t,
+    password: Option<&[u8]>,
+) -> Result<Option<GlueCred>, String> {
     let g = mechglue().map_err(|e| e.to_string())?;
-    let mut krb = oid(&KRB5_OID);
+    let mut m = gss_OID_desc {
+        length: mech.len() as OM_uint32,
+        elements: mech.as_ptr() as *mut core::ffi::c_void,
+    };
     let mut set = gss_OID_set_desc {
         count: 1,
-        elements: &mut krb,
+        elements: &mut m,
     };
     let (mut minor, mut out) = (0, core::ptr::null_mut());
     // SAFETY: every pointer is a live local or the caller's valid argument; out receives a new credential.
@@ -116,7 +137,7 @@ pub(crate) unsafe fn acquire_krb(
     if major != 0 {
         return Err(super::super::mechglue::classify(g, major, minor).to_string());
     }
-    cred.ok_or_else(|| "no Kerberos credential".into())
+    Ok(cred)
 }
 
 #[allow(clippy::too_many_arguments)]

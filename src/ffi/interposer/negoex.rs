@@ -289,51 +289,17 @@ pub(crate) unsafe fn acquire(
     store: Option<gss_const_key_value_set_t>,
     password: Option<&[u8]>,
 ) -> Result<GlueCred, String> {
-    let g = mechglue().map_err(|e| e.to_string())?;
-    let mut m = gss_OID_desc {
-        length: mech.len() as OM_uint32,
-        elements: mech.as_ptr() as *mut core::ffi::c_void,
-    };
-    let mut set = gss_OID_set_desc {
-        count: 1,
-        elements: &mut m,
-    };
-    let (mut minor, mut out) = (0, core::ptr::null_mut());
-    // SAFETY: every pointer is a live local or the caller's valid argument; out receives a new credential.
-    let major = unsafe {
-        match password {
-            Some(p) => {
-                let mut pw = input(p);
-                (g.acquire_cred_with_password)(
-                    &mut minor,
-                    name,
-                    &mut pw,
-                    0,
-                    &mut set,
-                    usage,
-                    &mut out,
-                    core::ptr::null_mut(),
-                    core::ptr::null_mut(),
-                )
-            }
-            None => (g.acquire_cred_from)(
-                &mut minor,
-                name,
-                0,
-                &mut set,
-                usage,
-                store.unwrap_or(core::ptr::null()),
-                &mut out,
-                core::ptr::null_mut(),
-                core::ptr::null_mut(),
-            ),
-        }
-    };
-    let cred = GlueCred::from_raw(out);
-    if major != GSS_S_COMPLETE {
-        return Err(classify(g, major, minor).detail);
-    }
-    cred.ok_or_else(|| "no credential".into())
+    // SAFETY: forwarded under this function's contract.
+    unsafe {
+        super::creds::acquire_glue(
+            mech,
+            name,
+            usage,
+            store.unwrap_or(core::ptr::null()),
+            password,
+        )
+    }?
+    .ok_or_else(|| "no credential".into())
 }
 
 /// `gss_set_neg_mechs` on the hand-off credential.
