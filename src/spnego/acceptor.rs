@@ -26,7 +26,10 @@ use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mecha
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
-use super::{NegHints, NegState, NegTokenInit, NegTokenResp, TokenView};
+use super::{DerError, Framing, NegHints, NegState, NegTokenInit, NegTokenResp, TokenView};
+
+/// A token as [`TokenView::decode`] gave it: what the steps take when the caller has decoded it already.
+pub(crate) type Decoded<'a> = Result<(TokenView<'a>, Framing), DerError>;
 use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{Decision, Policy};
 
@@ -98,8 +101,13 @@ pub enum Acceptor {
 impl Acceptor {
     /// Advances with the initiator's token.
     pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+        self.step_decoded(TokenView::decode(token))
+    }
+
+    /// [`Acceptor::step`] with the token already decoded.
+    pub(crate) fn step_decoded(self, token: Decoded<'_>) -> Result<AcceptorStep, Failure> {
         match self {
-            Acceptor::AwaitResponse(s) => s.step(token),
+            Acceptor::AwaitResponse(s) => s.step_decoded(token),
         }
     }
 }
@@ -190,9 +198,14 @@ impl AcceptorStart {
 
     /// Takes the initiator's `NegTokenInit`.
     pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+        self.step_decoded(TokenView::decode(token))
+    }
+
+    /// [`AcceptorStart::step`] with the token already decoded.
+    pub(crate) fn step_decoded(self, token: Decoded<'_>) -> Result<AcceptorStep, Failure> {
         let mut record = Record::untimed(Role::Acceptor, "spnego");
         record.peer_addr = self.cfg.peer_addr;
-        let mut init = match TokenView::decode(token) {
+        let mut init = match token {
             Ok((TokenView::Init(i), _)) => i,
             Ok((TokenView::Resp(_), _)) => {
                 let e = SpnegoError::Unexpected("NegTokenResp where a NegTokenInit was expected");
@@ -339,8 +352,13 @@ impl Session {
 
 impl AwaitResponse {
     /// Takes the initiator's next `NegTokenResp`.
-    pub fn step(mut self, token: &[u8]) -> Result<AcceptorStep, Failure> {
-        let resp = match TokenView::decode(token) {
+    pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+        self.step_decoded(TokenView::decode(token))
+    }
+
+    /// [`AwaitResponse::step`] with the token already decoded.
+    fn step_decoded(mut self, token: Decoded<'_>) -> Result<AcceptorStep, Failure> {
+        let resp = match token {
             Ok((TokenView::Resp(r), _)) => r,
             Ok((TokenView::Init(_), _)) => {
                 return Err(self.session.fail(SpnegoError::Unexpected(
