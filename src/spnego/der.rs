@@ -458,32 +458,35 @@ fn encode_integer(v: i64) -> ([u8; 8], usize) {
     (bytes, redundant)
 }
 
-/// Appends the DER length octets of `len` (short form below 128, else the minimal long form).
-/// Writes the DER length octets of `len` into `out` and returns how many there are.
+/// How many octets the minimal long form of `len` (at least 128) needs after its first octet.
+const fn long_form_octets(len: usize) -> usize {
+    (usize::BITS - len.leading_zeros()).div_ceil(8) as usize
+}
+
+/// Writes the DER length octets of `len` (short form below 128, else the minimal long form) into `out` and
+/// returns how many there are.
 fn length_octets(len: usize, out: &mut [u8; 1 + core::mem::size_of::<usize>()]) -> usize {
     if len < 0x80 {
         out[0] = len as u8;
         return 1;
     }
+    let n = long_form_octets(len);
+    out[0] = 0x80 | n as u8;
     let bytes = len.to_be_bytes();
-    let skip = bytes.iter().take_while(|&&b| b == 0).count();
-    let significant = bytes.get(skip..).unwrap_or(&bytes);
-    out[0] = 0x80 | significant.len() as u8;
-    for (o, b) in out.iter_mut().skip(1).zip(significant) {
+    for (o, b) in out.iter_mut().skip(1).zip(&bytes[bytes.len() - n..]) {
         *o = *b;
     }
-    1 + significant.len()
+    1 + n
 }
 
 fn push_length(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
     } else {
+        let n = long_form_octets(len);
+        out.push(0x80 | n as u8);
         let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        let significant = bytes.get(skip..).unwrap_or(&bytes);
-        out.push(0x80 | significant.len() as u8);
-        out.extend_from_slice(significant);
+        out.extend_from_slice(&bytes[bytes.len() - n..]);
     }
 }
 
@@ -519,9 +522,13 @@ impl DerWriter {
 
     /// The size of a whole element (identifier, length octets and contents) whose contents are `len` bytes:
     /// what encoders that know their sizes up front need for [`DerWriter::write_header`].
-    pub fn tlv_len(len: usize) -> usize {
-        let mut octets = [0u8; 1 + core::mem::size_of::<usize>()];
-        1 + length_octets(len, &mut octets) + len
+    pub const fn tlv_len(len: usize) -> usize {
+        let length = if len < 0x80 {
+            1
+        } else {
+            1 + long_form_octets(len)
+        };
+        1 + length + len
     }
 
     /// Appends one element with identifier octet `tag` and contents `content`.
@@ -669,6 +676,20 @@ mod tests {
             Err(DerError::BadInteger(_))
         ));
         assert!(matches!(decode_integer(&[]), Err(DerError::BadInteger(_))));
+    }
+
+    #[test]
+    fn element_sizes_equal_what_is_written() {
+        for len in [
+            0usize, 1, 127, 128, 255, 256, 65_535, 65_536, 16_777_215, 16_777_216,
+        ] {
+            let mut v = Vec::new();
+            push_length(&mut v, len);
+            let mut octets = [0u8; 1 + core::mem::size_of::<usize>()];
+            let k = length_octets(len, &mut octets);
+            assert_eq!(&octets[..k], &v[..], "len {len}");
+            assert_eq!(DerWriter::tlv_len(len), 1 + v.len() + len, "len {len}");
+        }
     }
 
     #[test]
