@@ -60,11 +60,24 @@ impl SecContext {
         cfg: &Config,
         audit: AuditBy,
     ) -> Result<(SecContext, Step), GssError> {
-        let base_flags = cred.as_ref().and_then(|c| c.neg_flags).map(NegotiateFlags);
+        Self::initiate_borrowed(cred.as_ref(), target, req_flags, cfg, audit)
+    }
+
+    /// [`SecContext::initiate_audited`] with a borrowed credential (one shared by several contexts is not
+    /// copied: the context takes what it needs from it).
+    pub fn initiate_borrowed(
+        cred: Option<&Credential>,
+        target: Option<Name>,
+        req_flags: u32,
+        cfg: &Config,
+        audit: AuditBy,
+    ) -> Result<(SecContext, Step), GssError> {
+        let base_flags = cred.and_then(|c| c.neg_flags).map(NegotiateFlags);
         // A failure before the context exists is logged here (or by `acquire_initiator`); later ones by
         // `init_step`.
+        let acquired;
         let init = match cred {
-            _ if req_flags & flags::ANON != 0 => CredInitiator::Anonymous,
+            _ if req_flags & flags::ANON != 0 => &CredInitiator::Anonymous,
             Some(Credential {
                 initiator: Some(i), ..
             }) => i,
@@ -80,9 +93,12 @@ impl SecContext {
                 );
                 return Err(e);
             }
-            None => creds::acquire_initiator(None, None, cfg)?,
+            None => {
+                acquired = creds::acquire_initiator(None, None, cfg)?;
+                &acquired
+            }
         };
-        let (credential, local) = match &init {
+        let (credential, local) = match init {
             CredInitiator::User {
                 user,
                 domain,
@@ -220,12 +236,24 @@ impl SecContext {
         sys: &dyn NameSystem,
         audit: AuditBy,
     ) -> Result<SecContext, GssError> {
+        Self::accept_borrowed(cred.as_ref(), cfg, sys, audit)
+    }
+
+    /// [`SecContext::accept_audited`] with a borrowed credential (one shared by several contexts is not
+    /// copied: the context takes what it needs from it).
+    pub fn accept_borrowed(
+        cred: Option<&Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        audit: AuditBy,
+    ) -> Result<SecContext, GssError> {
         let log_failure = |e: &GssError| {
             crate::debug::event(
                 cfg.debug_file.as_deref(),
                 format_args!("acceptor: refused: {e}"),
             )
         };
+        let acquired;
         let cred = match cred {
             Some(c) if c.acceptor.is_some() => c,
             Some(_) => {
@@ -237,10 +265,15 @@ impl SecContext {
                 log_failure(&e);
                 return Err(e);
             }
-            None => Credential {
-                acceptor: Some(creds::acquire_acceptor(None, None, sys).inspect_err(log_failure)?),
-                ..Credential::default()
-            },
+            None => {
+                acquired = Credential {
+                    acceptor: Some(
+                        creds::acquire_acceptor(None, None, sys).inspect_err(log_failure)?,
+                    ),
+                    ..Credential::default()
+                };
+                &acquired
+            }
         };
         let validator = cred.acceptor_validator(cfg).inspect_err(log_failure)?;
         let own = cred.acceptor.as_ref().map(|a| a.name.clone());

@@ -42,9 +42,20 @@ impl GssNtlmMech {
         cfg: &Config,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<GssNtlmMech, MechError> {
+        Self::initiator_borrowed(cred.as_ref(), target, req_flags, cfg, channel_bindings)
+    }
+
+    /// [`GssNtlmMech::initiator`] with a borrowed credential (not copied).
+    pub fn initiator_borrowed(
+        cred: Option<&Credential>,
+        target: Option<Name>,
+        req_flags: u32,
+        cfg: &Config,
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<GssNtlmMech, MechError> {
         // The SPNEGO engine writes the negotiation's one audit record; the NTLM context stays silent.
         let (ctx, first) =
-            SecContext::initiate_audited(cred, target, req_flags, cfg, AuditBy::Spnego)
+            SecContext::initiate_borrowed(cred, target, req_flags, cfg, AuditBy::Spnego)
                 .map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
@@ -60,8 +71,18 @@ impl GssNtlmMech {
         sys: &dyn NameSystem,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<GssNtlmMech, MechError> {
+        Self::acceptor_borrowed(cred.as_ref(), cfg, sys, channel_bindings)
+    }
+
+    /// [`GssNtlmMech::acceptor`] with a borrowed credential (not copied).
+    pub fn acceptor_borrowed(
+        cred: Option<&Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<GssNtlmMech, MechError> {
         let ctx =
-            SecContext::accept_audited(cred, cfg, sys, AuditBy::Spnego).map_err(mech_error)?;
+            SecContext::accept_borrowed(cred, cfg, sys, AuditBy::Spnego).map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
             first: None,

@@ -196,10 +196,12 @@ fn initiator_session(
         .map_or(true, |c| c.ntlm.is_some() && c.allows(&ntlm_oid));
     if ntlm_ok {
         let ncred = cred.and_then(|c| c.ntlm);
-        let nname = target.and_then(IName::ntlm).and_then(|n| n.name());
+        // The NTLM name is copied out of its handle when the mechanism starts (once, not twice).
+        let nname = target.and_then(IName::ntlm);
         let cbh = bindings.as_deref().map(ntlm_bindings);
         mechs.push(MechEntry::new(ntlm_oid, move || {
-            let m = GssNtlmMech::initiator(ncred.clone(), nname.clone(), req_flags, &cfg, cbh)?;
+            let name = nname.as_deref().and_then(NtlmName::name);
+            let m = GssNtlmMech::initiator_borrowed(ncred.as_deref(), name, req_flags, &cfg, cbh)?;
             Ok(Box::new(m) as Box<dyn Mechanism>)
         }));
     }
@@ -245,7 +247,7 @@ fn acceptor_session(
             let (n, cfg) = (ntlm.clone(), cfg.clone());
             let cbh = bindings.as_deref().map(ntlm_bindings);
             mechs.push(MechEntry::new(ntlm_oid.clone(), move || {
-                let m = GssNtlmMech::acceptor(n.clone(), &cfg, &LibcSystem, cbh)?;
+                let m = GssNtlmMech::acceptor_borrowed(n.as_deref(), &cfg, &LibcSystem, cbh)?;
                 Ok(Box::new(m) as Box<dyn Mechanism>)
             }));
         }
