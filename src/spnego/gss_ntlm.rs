@@ -146,7 +146,7 @@ impl Mechanism for GssNtlmMech {
     }
 
     fn peer_name(&self) -> Option<String> {
-        self.ctx.source_name().map(|n| n.display())
+        self.ctx.source_display()
     }
 
     fn backend(&self) -> Option<BackendAnswer> {
