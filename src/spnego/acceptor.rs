@@ -95,7 +95,7 @@ pub enum AcceptorStep {
 #[derive(Debug)]
 pub enum Acceptor {
     /// A mechanism is selected; the initiator's next `NegTokenResp` is expected.
-    AwaitResponse(Box<AwaitResponse>),
+    AwaitResponse(AwaitResponse),
 }
 
 impl Acceptor {
@@ -137,7 +137,8 @@ struct Session {
 /// The initiator's next `NegTokenResp` is expected.
 #[derive(Debug)]
 pub struct AwaitResponse {
-    session: Session,
+    /// Boxed once for the whole negotiation: the steps pass the pointer on, not the state.
+    session: Box<Session>,
     mic: MicState,
 }
 
@@ -298,7 +299,7 @@ impl AcceptorStart {
         };
         let audit = self.cfg.audit.clone();
         let reply = AwaitResponse {
-            session: Session {
+            session: Box::new(Session {
                 cfg: self.cfg,
                 list_der,
                 selected,
@@ -306,7 +307,7 @@ impl AcceptorStart {
                 mech_complete: complete,
                 ntlm_name_check,
                 record: Pending::new(record, audit),
-            },
+            }),
             mic: MicState {
                 required: chosen.0 != 0,
                 ..MicState::default()
@@ -325,7 +326,7 @@ fn note_backend(record: &mut Record, mech: &dyn Mechanism) {
 }
 
 impl Session {
-    fn fail(mut self, error: SpnegoError) -> Failure {
+    fn fail(mut self: Box<Self>, error: SpnegoError) -> Failure {
         let mut record = self.record.take();
         note_backend(&mut record, self.mech.as_ref());
         record_failure(&self.cfg, record, error)
@@ -460,10 +461,7 @@ impl AwaitResponse {
                 "the mechanism is not complete but has nothing to send",
             )));
         }
-        Ok(AcceptorStep::Continue(
-            Acceptor::AwaitResponse(Box::new(self)),
-            token,
-        ))
+        Ok(AcceptorStep::Continue(Acceptor::AwaitResponse(self), token))
     }
 
     fn finish(self) -> Box<Established> {

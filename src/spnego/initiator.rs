@@ -78,9 +78,9 @@ pub enum InitiatorStep {
 #[derive(Debug)]
 pub enum Initiator {
     /// `NegTokenInit` sent.
-    AwaitFirstReply(Box<AwaitFirstReply>),
+    AwaitFirstReply(AwaitFirstReply),
     /// The mechanism is selected; more tokens are expected.
-    AwaitReply(Box<AwaitReply>),
+    AwaitReply(AwaitReply),
 }
 
 impl Initiator {
@@ -119,13 +119,14 @@ struct Round {
 /// `NegTokenInit` sent; the acceptor's first `NegTokenResp` is expected.
 #[derive(Debug)]
 pub struct AwaitFirstReply {
-    round: Round,
+    /// Boxed once for the whole negotiation: the states pass the pointer on, not the state.
+    round: Box<Round>,
 }
 
 /// A mechanism is selected; the acceptor's next `NegTokenResp` is expected.
 #[derive(Debug)]
 pub struct AwaitReply {
-    round: Round,
+    round: Box<Round>,
     mic: MicState,
 }
 
@@ -188,10 +189,9 @@ impl InitiatorStart {
             }
         }
         match open_round(self.cfg, dropped, record, false) {
-            Ok((round, token)) => Ok((
-                Initiator::AwaitFirstReply(Box::new(AwaitFirstReply { round })),
-                token,
-            )),
+            Ok((round, token)) => {
+                Ok((Initiator::AwaitFirstReply(AwaitFirstReply { round }), token))
+            }
             Err(failed) => {
                 let (e, cfg, record) = *failed;
                 fail(&cfg, record, &e);
@@ -224,7 +224,7 @@ fn open_round(
     mut dropped: Vec<usize>,
     mut record: Record,
     restarted: bool,
-) -> Result<(Round, Vec<u8>), RoundError> {
+) -> Result<(Box<Round>, Vec<u8>), RoundError> {
     let mut why = Vec::new();
     let mut started = None;
     for (i, entry) in cfg.mechs.iter().enumerate() {
@@ -276,7 +276,7 @@ fn open_round(
         !step.output.is_empty(),
     );
     Ok((
-        Round {
+        Box::new(Round {
             list_der,
             dropped,
             current,
@@ -285,7 +285,7 @@ fn open_round(
             restarted,
             record,
             cfg,
-        },
+        }),
         token,
     ))
 }
@@ -300,13 +300,13 @@ impl Round {
         &self.cfg.mechs[self.current].oid
     }
 
-    fn fail(mut self, e: SpnegoError) -> SpnegoError {
+    fn fail(mut self: Box<Self>, e: SpnegoError) -> SpnegoError {
         let record = self.record.take();
         fail(&self.cfg, record, &e);
         e
     }
 
-    fn finish(mut self, mic: MicState) -> Box<Established> {
+    fn finish(mut self: Box<Self>, mic: MicState) -> Box<Established> {
         let mut record = self.record.take();
         record.time = std::time::SystemTime::now();
         if is_kerberos(self.oid()) {
@@ -380,7 +380,7 @@ impl AwaitFirstReply {
         record.restarted = true;
         match open_round(round.cfg, dropped, record, true) {
             Ok((round, token)) => Ok(InitiatorStep::Continue(
-                Initiator::AwaitFirstReply(Box::new(AwaitFirstReply { round })),
+                Initiator::AwaitFirstReply(AwaitFirstReply { round }),
                 token,
             )),
             Err(failed) => {
@@ -545,10 +545,7 @@ impl AwaitReply {
                 let r = &mut next.round;
                 r.record.final_sent =
                     last_token_sent(&r.cfg.mechs[r.current].oid, r.mech_complete, true);
-                Ok(InitiatorStep::Continue(
-                    Initiator::AwaitReply(Box::new(next)),
-                    token,
-                ))
+                Ok(InitiatorStep::Continue(Initiator::AwaitReply(next), token))
             }
             (false, None) => Err(self.round.fail(SpnegoError::Unexpected(
                 "the acceptor expects more but the mechanism has nothing to send",
