@@ -35,7 +35,8 @@ use crate::policy::{target_host, Policy};
 pub struct InitiatorConfig {
     /// Our mechanisms, most preferred first.
     pub mechs: Vec<MechEntry>,
-    /// The target name (`HTTP/host` or `HTTP@host`), for the policy's host exceptions and the audit record.
+    /// The target name (`HTTP/host` or `HTTP@host`), for the policy's host exceptions and the audit record
+    /// (moved into the record when the negotiation starts).
     pub target: Option<String>,
     /// The policy in force.
     pub policy: Arc<Policy>,
@@ -172,15 +173,16 @@ impl InitiatorStart {
     }
 
     /// Builds and returns the `NegTokenInit` with the optimistic token of the first mechanism that starts.
-    pub fn start(self) -> Result<(Initiator, Vec<u8>), SpnegoError> {
+    pub fn start(mut self) -> Result<(Initiator, Vec<u8>), SpnegoError> {
         let mut record = Record::untimed(Role::Initiator, "spnego");
-        record.peer = self.cfg.target.clone();
+        // The target is needed only here and in the record: moved there, not copied.
+        record.peer = self.cfg.target.take();
         if !self.cfg.mechs.iter().any(|m| is_kerberos(&m.oid)) {
             record.kerberos = Some(KerberosSkip::NotOffered);
         }
         let mut dropped = Vec::new();
         if self.cfg.mechs.iter().any(|m| is_ntlm(&m.oid)) {
-            let host = self.cfg.target.as_deref().map(target_host);
+            let host = record.peer.as_deref().map(target_host);
             let decision = self.cfg.policy.outgoing_ntlm(host);
             record.ntlm_policy = Some(decision);
             if !decision.allowed() {

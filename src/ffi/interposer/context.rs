@@ -36,7 +36,8 @@ pub(crate) enum Inner {
 }
 
 pub(super) enum Phase {
-    Negotiating(Box<Session>),
+    /// (Not boxed: a session is smaller than the established context the enum holds anyway.)
+    Negotiating(Session),
     /// Handed to MIT's SPNEGO for NegoEx ([`super::negoex`]).
     Handed(Box<super::negoex::Handed>),
     Done(Inner),
@@ -440,7 +441,7 @@ pub unsafe extern "C" fn gssi_init_sec_context(
             };
             let cb = bindings_of(input_chan_bindings);
             let handed = super::negoex::initiator(cred.as_ref(), target, req_flags, &cb);
-            let session = Box::new(initiator_session(cred, target, req_flags, cb)?);
+            let session = initiator_session(cred, target, req_flags, cb)?;
             let phase = match handed {
                 Some(mut h) => {
                     h.fallback = Some(session);
@@ -504,7 +505,7 @@ pub unsafe extern "C" fn gssi_accept_sec_context(
             let cred = icred_snapshot(verifier_cred_handle)?;
             let cb = bindings_of(input_chan_bindings);
             let handed = super::negoex::acceptor(cred.as_ref(), token, &cb);
-            let session = Box::new(acceptor_session(cred, cb)?);
+            let session = acceptor_session(cred, cb)?;
             let phase = match handed {
                 Some(mut h) => {
                     h.fallback = Some(session);
