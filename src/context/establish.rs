@@ -247,6 +247,33 @@ impl SecContext {
         sys: &dyn NameSystem,
         audit: AuditBy,
     ) -> Result<SecContext, GssError> {
+        Self::accept_with_policy(cred, cfg, sys, audit, None)
+    }
+
+    /// [`SecContext::accept_borrowed`] for our SPNEGO engine, which has read the policy already: its
+    /// `require_channel_bindings` is given instead of being looked up again.
+    pub fn accept_spnego(
+        cred: Option<&Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        require_channel_bindings: bool,
+    ) -> Result<SecContext, GssError> {
+        Self::accept_with_policy(
+            cred,
+            cfg,
+            sys,
+            AuditBy::Spnego,
+            Some(require_channel_bindings),
+        )
+    }
+
+    fn accept_with_policy(
+        cred: Option<&Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        audit: AuditBy,
+        policy_cb: Option<bool>,
+    ) -> Result<SecContext, GssError> {
         let log_failure = |e: &GssError| {
             crate::debug::event(
                 cfg.debug_file.as_deref(),
@@ -293,10 +320,11 @@ impl SecContext {
         acfg.target_spn = spn_of(own.as_ref());
         acfg.lm_compat_level = level(cfg);
         acfg.allow_anonymous = cfg.allow_anonymous;
-        let policy_cb = match audit {
-            AuditBy::Context => crate::policy::raw::check_incoming_start(true)?,
+        let policy_cb = match (audit, policy_cb) {
+            (AuditBy::Spnego, Some(given)) => given,
+            (AuditBy::Context, _) => crate::policy::raw::check_incoming_start(true)?,
             // Our SPNEGO engine decided; the channel bindings the policy requires still hold.
-            AuditBy::Spnego => crate::policy::current()
+            (AuditBy::Spnego, None) => crate::policy::current()
                 .map(|p| p.require_channel_bindings)
                 .map_err(|e| {
                     GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string())

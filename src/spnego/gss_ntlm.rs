@@ -71,18 +71,26 @@ impl GssNtlmMech {
         sys: &dyn NameSystem,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<GssNtlmMech, MechError> {
-        Self::acceptor_borrowed(cred.as_ref(), cfg, sys, channel_bindings)
+        let ctx =
+            SecContext::accept_audited(cred, cfg, sys, AuditBy::Spnego).map_err(mech_error)?;
+        Ok(GssNtlmMech {
+            ctx,
+            first: None,
+            channel_bindings,
+        })
     }
 
-    /// [`GssNtlmMech::acceptor`] with a borrowed credential (not copied).
+    /// [`GssNtlmMech::acceptor`] with a borrowed credential (not copied) and the policy's
+    /// `require_channel_bindings` as the SPNEGO engine read it (not looked up again).
     pub fn acceptor_borrowed(
         cred: Option<&Credential>,
         cfg: &Config,
         sys: &dyn NameSystem,
         channel_bindings: Option<[u8; 16]>,
+        require_channel_bindings: bool,
     ) -> Result<GssNtlmMech, MechError> {
-        let ctx =
-            SecContext::accept_borrowed(cred, cfg, sys, AuditBy::Spnego).map_err(mech_error)?;
+        let ctx = SecContext::accept_spnego(cred, cfg, sys, require_channel_bindings)
+            .map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
             first: None,

@@ -226,10 +226,11 @@ impl<'a> TokenView<'a> {
         })?;
         let out = if first == GSS_FRAMING {
             let mut framed = r.read_constructed(GSS_FRAMING, "InitialContextToken")?;
-            let this_mech = framed.read_oid("thisMech")?;
-            if this_mech.as_der_content() != SPNEGO_OID_CONTENT {
+            // Compared as bytes; only another mechanism's OID is validated (for its dotted form or BadOid).
+            let this_mech = framed.read_expected(tag::OID, "thisMech")?;
+            if this_mech != SPNEGO_OID_CONTENT {
                 return Err(DerError::WrongMechanism {
-                    got: this_mech.to_dotted(),
+                    got: Oid::from_der_content(this_mech)?.to_dotted(),
                 });
             }
             let init = read_init_choice(&mut framed)?;

@@ -102,8 +102,15 @@ impl Oid {
 
     /// An OID from contents known to be valid (a constant of this crate, or checked by [`validate`]).
     pub(super) fn from_valid(content: &[u8]) -> Oid {
-        match Oid::inline(content) {
-            Some(oid) => oid,
+        let mut buf = [0u8; INLINE];
+        match buf.get_mut(..content.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(content);
+                Oid(Repr::Inline {
+                    len: content.len() as u8,
+                    buf,
+                })
+            }
             None => Oid(Repr::Heap(content.into())),
         }
     }
@@ -120,14 +127,6 @@ impl Oid {
             "OID constant too long to be inline"
         );
         Oid::inline_fitting(content)
-    }
-
-    /// The inline form of `content`, when it fits: usable in constants.
-    pub(super) const fn inline(content: &[u8]) -> Option<Oid> {
-        if content.len() > INLINE {
-            return None;
-        }
-        Some(Oid::inline_fitting(content))
     }
 
     /// The inline form of `content`, which has at most [`INLINE`] octets.

@@ -247,8 +247,9 @@ fn acceptor_session(
         if ntlm_ok {
             let (n, cfg) = (ntlm.clone(), cfg.clone());
             let cbh = bindings.as_deref().map(ntlm_bindings);
+            let rcb = policy.require_channel_bindings;
             mechs.push(MechEntry::new(ntlm_oid.clone(), move || {
-                let m = GssNtlmMech::acceptor_borrowed(n.as_deref(), &cfg, &LibcSystem, cbh)?;
+                let m = GssNtlmMech::acceptor_borrowed(n.as_deref(), &cfg, &LibcSystem, cbh, rcb)?;
                 Ok(Box::new(m) as Box<dyn Mechanism>)
             }));
         }
