@@ -122,7 +122,7 @@ pub struct AcceptorStart {
 #[derive(Debug)]
 struct Session {
     cfg: AcceptorConfig,
-    list_der: Vec<u8>,
+    list_der: super::MechListDer,
     /// The selected mechanism as the initiator spelled it.
     selected: Oid,
     mech: Box<dyn Mechanism>,
@@ -242,7 +242,7 @@ impl AcceptorStart {
             };
             return Err(record_failure(&self.cfg, record, e));
         };
-        let list_der = init.mech_types_der.to_vec();
+        let list_der = super::MechListDer::new(init.mech_types_der);
         let optimistic = if pos == 0 { init.mech_token } else { None };
         let mut chosen = (pos, idx);
         let mut mech_out = None;

@@ -105,7 +105,7 @@ pub struct InitiatorStart {
 struct Round {
     cfg: InitiatorConfig,
     /// The DER MechTypeList sent: what the mechListMIC signs.
-    list_der: Vec<u8>,
+    list_der: super::MechListDer,
     /// Indices of mechanisms that failed or were rejected (never offered again). The list sent is every
     /// other entry of `cfg.mechs`, in order ([`Round::listed`]).
     dropped: Vec<usize>,
