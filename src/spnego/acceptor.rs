@@ -26,7 +26,9 @@ use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mecha
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
-use super::{DerError, Framing, NegHints, NegState, NegTokenInit, NegTokenResp, TokenView};
+use super::{
+    encode_resp, DerError, Framing, NegHints, NegState, NegTokenInit, NegTokenResp, TokenView,
+};
 
 /// A token as [`TokenView::decode`] gave it: what the steps take when the caller has decoded it already.
 pub(crate) type Decoded<'a> = Result<(TokenView<'a>, Framing), DerError>;
@@ -445,15 +447,16 @@ impl AwaitResponse {
         // The initiator's final token was its MIC answering ours: it expects no reply. Any other final step
         // (e.g. a last mechanism token without MICs) is answered with accept-completed, as MIT does.
         let initiator_finished = mic_in.is_some() && self.mic.sent && mic_out.is_none();
-        let token = NegTokenResp {
-            neg_state,
-            supported_mech: first.map(|_| self.session.selected.clone()),
-            response_token: mech_out,
-            mech_list_mic: mic_out,
-        }
-        .encode();
+        let token = || {
+            encode_resp(
+                neg_state,
+                first.map(|_| &self.session.selected),
+                mech_out.as_deref(),
+                mic_out.as_deref(),
+            )
+        };
         if done {
-            let token = (!(nothing_to_say && initiator_finished)).then_some(token);
+            let token = (!(nothing_to_say && initiator_finished)).then(token);
             return Ok(AcceptorStep::Done(self.finish(), token));
         }
         if nothing_to_say {
@@ -461,6 +464,7 @@ impl AwaitResponse {
                 "the mechanism is not complete but has nothing to send",
             )));
         }
+        let token = token();
         Ok(AcceptorStep::Continue(Acceptor::AwaitResponse(self), token))
     }
 

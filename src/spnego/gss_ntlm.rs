@@ -133,6 +133,10 @@ impl Mechanism for GssNtlmMech {
         Ok(self.ctx.get_mic(0, msg).map_err(mech_error)?.to_vec())
     }
 
+    fn get_mic16(&mut self, msg: &[u8]) -> Option<Result<[u8; 16], MechError>> {
+        Some(self.ctx.get_mic(0, msg).map_err(mech_error))
+    }
+
     fn verify_mic(&mut self, msg: &[u8], mic: &[u8]) -> Result<(), MechError> {
         self.ctx.verify_mic(msg, mic).map_err(mech_error)
     }

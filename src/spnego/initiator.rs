@@ -24,10 +24,10 @@ use std::sync::Arc;
 
 use super::error::SpnegoError;
 use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
-use super::mic::{peer_mic, MicState};
+use super::mic::{peer_mic, Mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
-use super::{encode_init, NegState, NegTokenResp, RespView, SpnegoToken, TokenView};
+use super::{encode_init, encode_resp, NegState, RespView, SpnegoToken, TokenView};
 use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{target_host, Policy};
 
@@ -515,7 +515,7 @@ impl AwaitReply {
     fn conclude(
         self,
         mech_out: Option<Vec<u8>>,
-        mic_out: Option<Vec<u8>>,
+        mic_out: Option<Mic>,
         acceptor_done: bool,
     ) -> Result<InitiatorStep, SpnegoError> {
         let round = &self.round;
@@ -528,15 +528,8 @@ impl AwaitReply {
                 "the acceptor completed but our mechanism has not",
             )));
         }
-        let token = (mech_out.is_some() || mic_out.is_some()).then(|| {
-            NegTokenResp {
-                neg_state: None,
-                supported_mech: None,
-                response_token: mech_out,
-                mech_list_mic: mic_out,
-            }
-            .encode()
-        });
+        let token = (mech_out.is_some() || mic_out.is_some())
+            .then(|| encode_resp(None, None, mech_out.as_deref(), mic_out.as_deref()));
         match (done, token) {
             (true, token) => {
                 let mic = self.mic;
