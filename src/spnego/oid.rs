@@ -217,7 +217,7 @@ fn validate(content: &[u8]) -> Result<(), DerError> {
 /// the last octet ends a subidentifier, no subidentifier starts with `0x80`, none longer than 18 octets (126 bits,
 /// within the 128-bit bound whatever the octets).
 fn plainly_valid(content: &[u8]) -> bool {
-    if content.last().is_none_or(|b| b & 0x80 != 0) {
+    if !matches!(content.last(), Some(b) if b & 0x80 == 0) {
         return false;
     }
     let mut octets = 0u8;
