@@ -245,17 +245,32 @@ impl Name {
     /// No trailing NUL. A user name containing `@` without a domain displays as `\user@x` so it parses back.
     pub fn display(&self) -> String {
         match self {
-            Name::User {
-                user,
-                domain: Some(d),
-            } => format!("{d}\\{user}"),
-            // `\@a@b` would split at the unescaped `@`: escape every `@` of a user that starts with one.
-            Name::User { user, domain: None } if user.starts_with('@') => user.replace('@', "\\@"),
-            Name::User { user, domain: None } if user.contains('@') => format!("\\{user}"),
-            Name::User { user, domain: None } => user.clone(),
+            Name::User { user, domain } => Name::display_user(user, domain.as_deref()),
             Name::Service { spn: Some(spn), .. } => spn.clone(),
             Name::Service { spn: None, host } => host.clone(),
             Name::Anonymous => ANONYMOUS_DISPLAY.to_string(),
+        }
+    }
+
+    /// The display form of `Name::User { user, domain }`, without building the name.
+    pub fn display_user(user: &str, domain: Option<&str>) -> String {
+        match domain {
+            Some(d) => {
+                let mut out = String::with_capacity(d.len() + 1 + user.len());
+                out.push_str(d);
+                out.push('\\');
+                out.push_str(user);
+                out
+            }
+            // `\@a@b` would split at the unescaped `@`: escape every `@` of a user that starts with one.
+            None if user.starts_with('@') => user.replace('@', "\\@"),
+            None if user.contains('@') => {
+                let mut out = String::with_capacity(1 + user.len());
+                out.push('\\');
+                out.push_str(user);
+                out
+            }
+            None => user.to_owned(),
         }
     }
 

@@ -50,7 +50,14 @@ fn logon(cfg: &Config, domain: Option<&str>, user: &str, password: &str) -> Resu
     let challenge = server.accept_step(&first.output, None)?;
     let auth = client.init_step(Some(&challenge.output), None)?;
     server.accept_step(&auth.output, None)?;
-    Ok(server.source_name().expect("source name"))
+    let name = server.source_name().expect("source name");
+    // The display form made without the name (what SPNEGO's policy check and audit record use) is the same.
+    assert_eq!(server.source_display(), Some(name.display()));
+    assert_eq!(
+        client.source_display(),
+        client.source_name().map(|n| n.display())
+    );
+    Ok(name)
 }
 
 fn user(domain: Option<&str>, user: &str) -> Name {

@@ -60,11 +60,24 @@ impl SecContext {
         cfg: &Config,
         audit: AuditBy,
     ) -> Result<(SecContext, Step), GssError> {
-        let base_flags = cred.as_ref().and_then(|c| c.neg_flags).map(NegotiateFlags);
+        Self::initiate_borrowed(cred.as_ref(), target, req_flags, cfg, audit)
+    }
+
+    /// [`SecContext::initiate_audited`] with a borrowed credential (one shared by several contexts is not
+    /// copied: the context takes what it needs from it).
+    pub fn initiate_borrowed(
+        cred: Option<&Credential>,
+        target: Option<Name>,
+        req_flags: u32,
+        cfg: &Config,
+        audit: AuditBy,
+    ) -> Result<(SecContext, Step), GssError> {
+        let base_flags = cred.and_then(|c| c.neg_flags).map(NegotiateFlags);
         // A failure before the context exists is logged here (or by `acquire_initiator`); later ones by
         // `init_step`.
+        let acquired;
         let init = match cred {
-            _ if req_flags & flags::ANON != 0 => CredInitiator::Anonymous,
+            _ if req_flags & flags::ANON != 0 => &CredInitiator::Anonymous,
             Some(Credential {
                 initiator: Some(i), ..
             }) => i,
@@ -80,9 +93,12 @@ impl SecContext {
                 );
                 return Err(e);
             }
-            None => creds::acquire_initiator(None, None, cfg)?,
+            None => {
+                acquired = creds::acquire_initiator(None, None, cfg)?;
+                &acquired
+            }
         };
-        let (credential, local) = match &init {
+        let (credential, local) = match init {
             CredInitiator::User {
                 user,
                 domain,
@@ -220,12 +236,51 @@ impl SecContext {
         sys: &dyn NameSystem,
         audit: AuditBy,
     ) -> Result<SecContext, GssError> {
+        Self::accept_borrowed(cred.as_ref(), cfg, sys, audit)
+    }
+
+    /// [`SecContext::accept_audited`] with a borrowed credential (one shared by several contexts is not
+    /// copied: the context takes what it needs from it).
+    pub fn accept_borrowed(
+        cred: Option<&Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        audit: AuditBy,
+    ) -> Result<SecContext, GssError> {
+        Self::accept_with_policy(cred, cfg, sys, audit, None)
+    }
+
+    /// [`SecContext::accept_borrowed`] for our SPNEGO engine, which has read the policy already: its
+    /// `require_channel_bindings` is given instead of being looked up again.
+    pub fn accept_spnego(
+        cred: Option<&Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        require_channel_bindings: bool,
+    ) -> Result<SecContext, GssError> {
+        Self::accept_with_policy(
+            cred,
+            cfg,
+            sys,
+            AuditBy::Spnego,
+            Some(require_channel_bindings),
+        )
+    }
+
+    fn accept_with_policy(
+        cred: Option<&Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        audit: AuditBy,
+        policy_cb: Option<bool>,
+    ) -> Result<SecContext, GssError> {
         let log_failure = |e: &GssError| {
             crate::debug::event(
                 cfg.debug_file.as_deref(),
                 format_args!("acceptor: refused: {e}"),
             )
         };
+        let acquired;
         let cred = match cred {
             Some(c) if c.acceptor.is_some() => c,
             Some(_) => {
@@ -237,10 +292,15 @@ impl SecContext {
                 log_failure(&e);
                 return Err(e);
             }
-            None => Credential {
-                acceptor: Some(creds::acquire_acceptor(None, None, sys).inspect_err(log_failure)?),
-                ..Credential::default()
-            },
+            None => {
+                acquired = Credential {
+                    acceptor: Some(
+                        creds::acquire_acceptor(None, None, sys).inspect_err(log_failure)?,
+                    ),
+                    ..Credential::default()
+                };
+                &acquired
+            }
         };
         let validator = cred.acceptor_validator(cfg).inspect_err(log_failure)?;
         let own = cred.acceptor.as_ref().map(|a| a.name.clone());
@@ -260,10 +320,11 @@ impl SecContext {
         acfg.target_spn = spn_of(own.as_ref());
         acfg.lm_compat_level = level(cfg);
         acfg.allow_anonymous = cfg.allow_anonymous;
-        let policy_cb = match audit {
-            AuditBy::Context => crate::policy::raw::check_incoming_start(true)?,
+        let policy_cb = match (audit, policy_cb) {
+            (AuditBy::Spnego, Some(given)) => given,
+            (AuditBy::Context, _) => crate::policy::raw::check_incoming_start(true)?,
             // Our SPNEGO engine decided; the channel bindings the policy requires still hold.
-            AuditBy::Spnego => crate::policy::current()
+            (AuditBy::Spnego, None) => crate::policy::current()
                 .map(|p| p.require_channel_bindings)
                 .map_err(|e| {
                     GssError::with_detail(GSS_S_FAILURE, Minor::BadPolicy, e.to_string())

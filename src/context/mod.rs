@@ -197,6 +197,20 @@ impl SecContext {
         }
     }
 
+    /// The display form of [`SecContext::source_name`] (the same text as its `display()`), without building the
+    /// name.
+    pub fn source_display(&self) -> Option<String> {
+        match &self.state {
+            State::Established(e) if e.side == Side::Server => Some(if e.is_anonymous() {
+                Name::Anonymous.display()
+            } else {
+                Name::display_user(&e.user, (!e.domain.is_empty()).then_some(e.domain.as_str()))
+            }),
+            _ if self.is_initiator() => self.local.as_ref().map(Name::display),
+            _ => None,
+        }
+    }
+
     /// The name attributes of `source_name` (acceptor side, once established; empty otherwise).
     pub fn source_attrs(&self) -> crate::name_attrs::NameAttrs {
         match &self.state {

@@ -26,7 +26,12 @@ use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mecha
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
-use super::{NegHints, NegState, NegTokenInit, NegTokenResp, TokenView};
+use super::{
+    encode_resp, DerError, Framing, NegHints, NegState, NegTokenInit, NegTokenResp, TokenView,
+};
+
+/// A token as [`TokenView::decode`] gave it: what the steps take when the caller has decoded it already.
+pub(crate) type Decoded<'a> = Result<(TokenView<'a>, Framing), DerError>;
 use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{Decision, Policy};
 
@@ -92,14 +97,19 @@ pub enum AcceptorStep {
 #[derive(Debug)]
 pub enum Acceptor {
     /// A mechanism is selected; the initiator's next `NegTokenResp` is expected.
-    AwaitResponse(Box<AwaitResponse>),
+    AwaitResponse(AwaitResponse),
 }
 
 impl Acceptor {
     /// Advances with the initiator's token.
     pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+        self.step_decoded(TokenView::decode(token))
+    }
+
+    /// [`Acceptor::step`] with the token already decoded.
+    pub(crate) fn step_decoded(self, token: Decoded<'_>) -> Result<AcceptorStep, Failure> {
         match self {
-            Acceptor::AwaitResponse(s) => s.step(token),
+            Acceptor::AwaitResponse(s) => s.step_decoded(token),
         }
     }
 }
@@ -114,7 +124,7 @@ pub struct AcceptorStart {
 #[derive(Debug)]
 struct Session {
     cfg: AcceptorConfig,
-    list_der: Vec<u8>,
+    list_der: super::MechListDer,
     /// The selected mechanism as the initiator spelled it.
     selected: Oid,
     mech: Box<dyn Mechanism>,
@@ -129,7 +139,8 @@ struct Session {
 /// The initiator's next `NegTokenResp` is expected.
 #[derive(Debug)]
 pub struct AwaitResponse {
-    session: Session,
+    /// Boxed once for the whole negotiation: the steps pass the pointer on, not the state.
+    session: Box<Session>,
     mic: MicState,
 }
 
@@ -190,9 +201,14 @@ impl AcceptorStart {
 
     /// Takes the initiator's `NegTokenInit`.
     pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+        self.step_decoded(TokenView::decode(token))
+    }
+
+    /// [`AcceptorStart::step`] with the token already decoded.
+    pub(crate) fn step_decoded(self, token: Decoded<'_>) -> Result<AcceptorStep, Failure> {
         let mut record = Record::untimed(Role::Acceptor, "spnego");
         record.peer_addr = self.cfg.peer_addr;
-        let mut init = match TokenView::decode(token) {
+        let mut init = match token {
             Ok((TokenView::Init(i), _)) => i,
             Ok((TokenView::Resp(_), _)) => {
                 let e = SpnegoError::Unexpected("NegTokenResp where a NegTokenInit was expected");
@@ -228,7 +244,7 @@ impl AcceptorStart {
             };
             return Err(record_failure(&self.cfg, record, e));
         };
-        let list_der = init.mech_types_der.to_vec();
+        let list_der = super::MechListDer::new(init.mech_types_der);
         let optimistic = if pos == 0 { init.mech_token } else { None };
         let mut chosen = (pos, idx);
         let mut mech_out = None;
@@ -285,7 +301,7 @@ impl AcceptorStart {
         };
         let audit = self.cfg.audit.clone();
         let reply = AwaitResponse {
-            session: Session {
+            session: Box::new(Session {
                 cfg: self.cfg,
                 list_der,
                 selected,
@@ -293,7 +309,7 @@ impl AcceptorStart {
                 mech_complete: complete,
                 ntlm_name_check,
                 record: Pending::new(record, audit),
-            },
+            }),
             mic: MicState {
                 required: chosen.0 != 0,
                 ..MicState::default()
@@ -312,7 +328,7 @@ fn note_backend(record: &mut Record, mech: &dyn Mechanism) {
 }
 
 impl Session {
-    fn fail(mut self, error: SpnegoError) -> Failure {
+    fn fail(mut self: Box<Self>, error: SpnegoError) -> Failure {
         let mut record = self.record.take();
         note_backend(&mut record, self.mech.as_ref());
         record_failure(&self.cfg, record, error)
@@ -339,8 +355,13 @@ impl Session {
 
 impl AwaitResponse {
     /// Takes the initiator's next `NegTokenResp`.
-    pub fn step(mut self, token: &[u8]) -> Result<AcceptorStep, Failure> {
-        let resp = match TokenView::decode(token) {
+    pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+        self.step_decoded(TokenView::decode(token))
+    }
+
+    /// [`AwaitResponse::step`] with the token already decoded.
+    fn step_decoded(mut self, token: Decoded<'_>) -> Result<AcceptorStep, Failure> {
+        let resp = match token {
             Ok((TokenView::Resp(r), _)) => r,
             Ok((TokenView::Init(_), _)) => {
                 return Err(self.session.fail(SpnegoError::Unexpected(
@@ -426,15 +447,16 @@ impl AwaitResponse {
         // The initiator's final token was its MIC answering ours: it expects no reply. Any other final step
         // (e.g. a last mechanism token without MICs) is answered with accept-completed, as MIT does.
         let initiator_finished = mic_in.is_some() && self.mic.sent && mic_out.is_none();
-        let token = NegTokenResp {
-            neg_state,
-            supported_mech: first.map(|_| self.session.selected.clone()),
-            response_token: mech_out,
-            mech_list_mic: mic_out,
-        }
-        .encode();
+        let token = || {
+            encode_resp(
+                neg_state,
+                first.map(|_| &self.session.selected),
+                mech_out.as_deref(),
+                mic_out.as_deref(),
+            )
+        };
         if done {
-            let token = (!(nothing_to_say && initiator_finished)).then_some(token);
+            let token = (!(nothing_to_say && initiator_finished)).then(token);
             return Ok(AcceptorStep::Done(self.finish(), token));
         }
         if nothing_to_say {
@@ -442,10 +464,8 @@ impl AwaitResponse {
                 "the mechanism is not complete but has nothing to send",
             )));
         }
-        Ok(AcceptorStep::Continue(
-            Acceptor::AwaitResponse(Box::new(self)),
-            token,
-        ))
+        let token = token();
+        Ok(AcceptorStep::Continue(Acceptor::AwaitResponse(self), token))
     }
 
     fn finish(self) -> Box<Established> {

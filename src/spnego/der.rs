@@ -210,8 +210,8 @@ impl BitString {
 /// given; nested readers (from [`DerReader::read_constructed`]) see only the contents of their element.
 #[derive(Debug, Clone)]
 pub struct DerReader<'a> {
-    data: &'a [u8],
-    pos: usize,
+    /// What has not been read yet.
+    rest: &'a [u8],
     depth: u8,
 }
 
@@ -219,25 +219,24 @@ impl<'a> DerReader<'a> {
     /// A reader over `data` at nesting depth 0.
     pub fn new(data: &'a [u8]) -> DerReader<'a> {
         DerReader {
-            data,
-            pos: 0,
+            rest: data,
             depth: 0,
         }
     }
 
     /// The bytes not read yet.
     pub fn rest(&self) -> &'a [u8] {
-        self.data.get(self.pos..).unwrap_or(&[])
+        self.rest
     }
 
     /// How many bytes are left.
     pub fn remaining(&self) -> usize {
-        self.rest().len()
+        self.rest.len()
     }
 
     /// Whether everything has been read.
     pub fn is_empty(&self) -> bool {
-        self.remaining() == 0
+        self.rest.is_empty()
     }
 
     /// This reader's nesting depth (0 for a reader made by [`DerReader::new`]).
@@ -247,7 +246,7 @@ impl<'a> DerReader<'a> {
 
     /// The identifier octet of the next element, if any, without consuming it.
     pub fn peek_tag(&self) -> Option<u8> {
-        self.rest().first().copied()
+        self.rest.first().copied()
     }
 
     /// Errors with [`DerError::TrailingData`] unless everything has been read.
@@ -257,23 +256,6 @@ impl<'a> DerReader<'a> {
         } else {
             Err(DerError::TrailingData { what })
         }
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DerError> {
-        let rest = self.rest();
-        let out = rest.get(..n).ok_or(DerError::Truncated {
-            need: n,
-            have: rest.len(),
-        })?;
-        self.pos = self.pos.saturating_add(n);
-        Ok(out)
-    }
-
-    fn take_byte(&mut self) -> Result<u8, DerError> {
-        let b = self.take(1)?;
-        b.first()
-            .copied()
-            .ok_or(DerError::Truncated { need: 1, have: 0 })
     }
 
     /// Like [`DerReader::finish`] for the contents of a SEQUENCE whose known components have all been read:
@@ -288,34 +270,8 @@ impl<'a> DerReader<'a> {
     /// Reads one element: its identifier octet and its contents. Enforces the DER length rules and the
     /// low-tag-number form; does not look inside the contents.
     pub fn read_tlv(&mut self) -> Result<(u8, &'a [u8]), DerError> {
-        let tag = self.take_byte()?;
-        if tag & 0x1F == 0x1F {
-            return Err(DerError::HighTagNumber);
-        }
-        let first = self.take_byte()?;
-        let len = match first {
-            0x00..=0x7F => usize::from(first),
-            0x80 => return Err(DerError::IndefiniteLength),
-            0xFF => return Err(DerError::LengthTooLarge),
-            _ => {
-                let n = usize::from(first & 0x7F);
-                if n > 4 {
-                    return Err(DerError::LengthTooLarge);
-                }
-                let octets = self.take(n)?;
-                if octets.first() == Some(&0) {
-                    return Err(DerError::NonMinimalLength);
-                }
-                let len = octets
-                    .iter()
-                    .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-                if len < 0x80 {
-                    return Err(DerError::NonMinimalLength);
-                }
-                len
-            }
-        };
-        let value = self.take(len)?;
+        let (tag, value, rest) = split_tlv(self.rest)?;
+        self.rest = rest;
         Ok((tag, value))
     }
 
@@ -363,11 +319,7 @@ impl<'a> DerReader<'a> {
         let depth = self.depth.checked_add(1).filter(|d| *d <= MAX_DEPTH);
         let depth = depth.ok_or(DerError::DepthExceeded { max: MAX_DEPTH })?;
         let data = self.read_expected(tag, what)?;
-        Ok(DerReader {
-            data,
-            pos: 0,
-            depth,
-        })
+        Ok(DerReader { rest: data, depth })
     }
 
     /// Like [`DerReader::read_constructed`] when the next element is `tag`; `None` otherwise.
@@ -425,6 +377,52 @@ impl<'a> DerReader<'a> {
     }
 }
 
+/// `(n, rest)`, `n` the first `n` bytes of `b`, or [`DerError::Truncated`].
+fn split(b: &[u8], n: usize) -> Result<(&[u8], &[u8]), DerError> {
+    b.split_at_checked(n).ok_or(DerError::Truncated {
+        need: n,
+        have: b.len(),
+    })
+}
+
+/// Splits the first element off `b`: its identifier octet, its contents and what follows it. Enforces the DER
+/// length rules and the low-tag-number form.
+fn split_tlv(b: &[u8]) -> Result<(u8, &[u8], &[u8]), DerError> {
+    let (&tag, b) = b
+        .split_first()
+        .ok_or(DerError::Truncated { need: 1, have: 0 })?;
+    if tag & 0x1F == 0x1F {
+        return Err(DerError::HighTagNumber);
+    }
+    let (&first, b) = b
+        .split_first()
+        .ok_or(DerError::Truncated { need: 1, have: 0 })?;
+    let (len, b) = match first {
+        0x00..=0x7F => (usize::from(first), b),
+        0x80 => return Err(DerError::IndefiniteLength),
+        0xFF => return Err(DerError::LengthTooLarge),
+        _ => {
+            let n = usize::from(first & 0x7F);
+            if n > 4 {
+                return Err(DerError::LengthTooLarge);
+            }
+            let (octets, b) = split(b, n)?;
+            if octets.first() == Some(&0) {
+                return Err(DerError::NonMinimalLength);
+            }
+            let len = octets
+                .iter()
+                .fold(0usize, |acc, &o| (acc << 8) | usize::from(o));
+            if len < 0x80 {
+                return Err(DerError::NonMinimalLength);
+            }
+            (len, b)
+        }
+    };
+    let (value, b) = split(b, len)?;
+    Ok((tag, value, b))
+}
+
 /// The value of INTEGER contents (two's complement, big-endian), minimal per X.690 §8.3.2, up to 64 bits.
 fn decode_integer(content: &[u8]) -> Result<i64, DerError> {
     let (&first, rest) = content
@@ -458,32 +456,52 @@ fn encode_integer(v: i64) -> ([u8; 8], usize) {
     (bytes, redundant)
 }
 
-/// Appends the DER length octets of `len` (short form below 128, else the minimal long form).
-/// Writes the DER length octets of `len` into `out` and returns how many there are.
+/// How many octets the minimal long form of `len` (at least 128) needs after its first octet.
+const fn long_form_octets(len: usize) -> usize {
+    (usize::BITS - len.leading_zeros()).div_ceil(8) as usize
+}
+
+/// Writes the DER length octets of `len` (short form below 128, else the minimal long form) into `out` and
+/// returns how many there are.
 fn length_octets(len: usize, out: &mut [u8; 1 + core::mem::size_of::<usize>()]) -> usize {
     if len < 0x80 {
         out[0] = len as u8;
         return 1;
     }
+    let n = long_form_octets(len);
+    out[0] = 0x80 | n as u8;
     let bytes = len.to_be_bytes();
-    let skip = bytes.iter().take_while(|&&b| b == 0).count();
-    let significant = bytes.get(skip..).unwrap_or(&bytes);
-    out[0] = 0x80 | significant.len() as u8;
-    for (o, b) in out.iter_mut().skip(1).zip(significant) {
+    for (o, b) in out.iter_mut().skip(1).zip(&bytes[bytes.len() - n..]) {
         *o = *b;
     }
-    1 + significant.len()
+    1 + n
+}
+
+/// The identifier and length octets of an element: `header[..n]` of the returned `(header, n)`.
+fn header(tag: u8, len: usize) -> ([u8; 2 + core::mem::size_of::<usize>()], usize) {
+    let mut out = [0u8; 2 + core::mem::size_of::<usize>()];
+    out[0] = tag;
+    if len < 0x80 {
+        out[1] = len as u8;
+        return (out, 2);
+    }
+    let n = long_form_octets(len);
+    out[1] = 0x80 | n as u8;
+    let bytes = len.to_be_bytes();
+    for (o, b) in out.iter_mut().skip(2).zip(&bytes[bytes.len() - n..]) {
+        *o = *b;
+    }
+    (out, 2 + n)
 }
 
 fn push_length(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
     } else {
+        let n = long_form_octets(len);
+        out.push(0x80 | n as u8);
         let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        let significant = bytes.get(skip..).unwrap_or(&bytes);
-        out.push(0x80 | significant.len() as u8);
-        out.extend_from_slice(significant);
+        out.extend_from_slice(&bytes[bytes.len() - n..]);
     }
 }
 
@@ -513,21 +531,24 @@ impl DerWriter {
     /// Appends the identifier and length octets of an element whose `len` content bytes the caller writes
     /// next (no placeholder, nothing shifted afterwards).
     pub fn write_header(&mut self, tag: u8, len: usize) {
-        self.buf.push(tag);
-        push_length(&mut self.buf, len);
+        let (h, n) = header(tag, len);
+        self.buf.extend_from_slice(&h[..n]);
     }
 
     /// The size of a whole element (identifier, length octets and contents) whose contents are `len` bytes:
     /// what encoders that know their sizes up front need for [`DerWriter::write_header`].
-    pub fn tlv_len(len: usize) -> usize {
-        let mut octets = [0u8; 1 + core::mem::size_of::<usize>()];
-        1 + length_octets(len, &mut octets) + len
+    pub const fn tlv_len(len: usize) -> usize {
+        let length = if len < 0x80 {
+            1
+        } else {
+            1 + long_form_octets(len)
+        };
+        1 + length + len
     }
 
     /// Appends one element with identifier octet `tag` and contents `content`.
     pub fn write_tlv(&mut self, tag: u8, content: &[u8]) {
-        self.buf.push(tag);
-        push_length(&mut self.buf, content.len());
+        self.write_header(tag, content.len());
         self.buf.extend_from_slice(content);
     }
 
@@ -669,6 +690,22 @@ mod tests {
             Err(DerError::BadInteger(_))
         ));
         assert!(matches!(decode_integer(&[]), Err(DerError::BadInteger(_))));
+    }
+
+    #[test]
+    fn element_sizes_equal_what_is_written() {
+        for len in [
+            0usize, 1, 127, 128, 255, 256, 65_535, 65_536, 16_777_215, 16_777_216,
+        ] {
+            let mut v = Vec::new();
+            push_length(&mut v, len);
+            let mut octets = [0u8; 1 + core::mem::size_of::<usize>()];
+            let k = length_octets(len, &mut octets);
+            assert_eq!(&octets[..k], &v[..], "len {len}");
+            let (h, n) = header(0x30, len);
+            assert_eq!((h[0], &h[1..n]), (0x30, &v[..]), "len {len}");
+            assert_eq!(DerWriter::tlv_len(len), 1 + v.len() + len, "len {len}");
+        }
     }
 
     #[test]

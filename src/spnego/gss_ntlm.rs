@@ -42,9 +42,20 @@ impl GssNtlmMech {
         cfg: &Config,
         channel_bindings: Option<[u8; 16]>,
     ) -> Result<GssNtlmMech, MechError> {
+        Self::initiator_borrowed(cred.as_ref(), target, req_flags, cfg, channel_bindings)
+    }
+
+    /// [`GssNtlmMech::initiator`] with a borrowed credential (not copied).
+    pub fn initiator_borrowed(
+        cred: Option<&Credential>,
+        target: Option<Name>,
+        req_flags: u32,
+        cfg: &Config,
+        channel_bindings: Option<[u8; 16]>,
+    ) -> Result<GssNtlmMech, MechError> {
         // The SPNEGO engine writes the negotiation's one audit record; the NTLM context stays silent.
         let (ctx, first) =
-            SecContext::initiate_audited(cred, target, req_flags, cfg, AuditBy::Spnego)
+            SecContext::initiate_borrowed(cred, target, req_flags, cfg, AuditBy::Spnego)
                 .map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
@@ -62,6 +73,24 @@ impl GssNtlmMech {
     ) -> Result<GssNtlmMech, MechError> {
         let ctx =
             SecContext::accept_audited(cred, cfg, sys, AuditBy::Spnego).map_err(mech_error)?;
+        Ok(GssNtlmMech {
+            ctx,
+            first: None,
+            channel_bindings,
+        })
+    }
+
+    /// [`GssNtlmMech::acceptor`] with a borrowed credential (not copied) and the policy's
+    /// `require_channel_bindings` as the SPNEGO engine read it (not looked up again).
+    pub fn acceptor_borrowed(
+        cred: Option<&Credential>,
+        cfg: &Config,
+        sys: &dyn NameSystem,
+        channel_bindings: Option<[u8; 16]>,
+        require_channel_bindings: bool,
+    ) -> Result<GssNtlmMech, MechError> {
+        let ctx = SecContext::accept_spnego(cred, cfg, sys, require_channel_bindings)
+            .map_err(mech_error)?;
         Ok(GssNtlmMech {
             ctx,
             first: None,
@@ -104,6 +133,10 @@ impl Mechanism for GssNtlmMech {
         Ok(self.ctx.get_mic(0, msg).map_err(mech_error)?.to_vec())
     }
 
+    fn get_mic16(&mut self, msg: &[u8]) -> Option<Result<[u8; 16], MechError>> {
+        Some(self.ctx.get_mic(0, msg).map_err(mech_error))
+    }
+
     fn verify_mic(&mut self, msg: &[u8], mic: &[u8]) -> Result<(), MechError> {
         self.ctx.verify_mic(msg, mic).map_err(mech_error)
     }
@@ -125,7 +158,7 @@ impl Mechanism for GssNtlmMech {
     }
 
     fn peer_name(&self) -> Option<String> {
-        self.ctx.source_name().map(|n| n.display())
+        self.ctx.source_display()
     }
 
     fn backend(&self) -> Option<BackendAnswer> {

@@ -24,10 +24,10 @@ use std::sync::Arc;
 
 use super::error::SpnegoError;
 use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
-use super::mic::{peer_mic, MicState};
+use super::mic::{peer_mic, Mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
-use super::{encode_init, NegState, NegTokenResp, RespView, SpnegoToken, TokenView};
+use super::{encode_init, encode_resp, NegState, RespView, SpnegoToken, TokenView};
 use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{target_host, Policy};
 
@@ -35,7 +35,8 @@ use crate::policy::{target_host, Policy};
 pub struct InitiatorConfig {
     /// Our mechanisms, most preferred first.
     pub mechs: Vec<MechEntry>,
-    /// The target name (`HTTP/host` or `HTTP@host`), for the policy's host exceptions and the audit record.
+    /// The target name (`HTTP/host` or `HTTP@host`), for the policy's host exceptions and the audit record
+    /// (moved into the record when the negotiation starts).
     pub target: Option<String>,
     /// The policy in force.
     pub policy: Arc<Policy>,
@@ -78,9 +79,9 @@ pub enum InitiatorStep {
 #[derive(Debug)]
 pub enum Initiator {
     /// `NegTokenInit` sent.
-    AwaitFirstReply(Box<AwaitFirstReply>),
+    AwaitFirstReply(AwaitFirstReply),
     /// The mechanism is selected; more tokens are expected.
-    AwaitReply(Box<AwaitReply>),
+    AwaitReply(AwaitReply),
 }
 
 impl Initiator {
@@ -104,7 +105,7 @@ pub struct InitiatorStart {
 struct Round {
     cfg: InitiatorConfig,
     /// The DER MechTypeList sent: what the mechListMIC signs.
-    list_der: Vec<u8>,
+    list_der: super::MechListDer,
     /// Indices of mechanisms that failed or were rejected (never offered again). The list sent is every
     /// other entry of `cfg.mechs`, in order ([`Round::listed`]).
     dropped: Vec<usize>,
@@ -119,13 +120,14 @@ struct Round {
 /// `NegTokenInit` sent; the acceptor's first `NegTokenResp` is expected.
 #[derive(Debug)]
 pub struct AwaitFirstReply {
-    round: Round,
+    /// Boxed once for the whole negotiation: the states pass the pointer on, not the state.
+    round: Box<Round>,
 }
 
 /// A mechanism is selected; the acceptor's next `NegTokenResp` is expected.
 #[derive(Debug)]
 pub struct AwaitReply {
-    round: Round,
+    round: Box<Round>,
     mic: MicState,
 }
 
@@ -171,15 +173,16 @@ impl InitiatorStart {
     }
 
     /// Builds and returns the `NegTokenInit` with the optimistic token of the first mechanism that starts.
-    pub fn start(self) -> Result<(Initiator, Vec<u8>), SpnegoError> {
+    pub fn start(mut self) -> Result<(Initiator, Vec<u8>), SpnegoError> {
         let mut record = Record::untimed(Role::Initiator, "spnego");
-        record.peer = self.cfg.target.clone();
+        // The target is needed only here and in the record: moved there, not copied.
+        record.peer = self.cfg.target.take();
         if !self.cfg.mechs.iter().any(|m| is_kerberos(&m.oid)) {
             record.kerberos = Some(KerberosSkip::NotOffered);
         }
         let mut dropped = Vec::new();
         if self.cfg.mechs.iter().any(|m| is_ntlm(&m.oid)) {
-            let host = self.cfg.target.as_deref().map(target_host);
+            let host = record.peer.as_deref().map(target_host);
             let decision = self.cfg.policy.outgoing_ntlm(host);
             record.ntlm_policy = Some(decision);
             if !decision.allowed() {
@@ -188,10 +191,9 @@ impl InitiatorStart {
             }
         }
         match open_round(self.cfg, dropped, record, false) {
-            Ok((round, token)) => Ok((
-                Initiator::AwaitFirstReply(Box::new(AwaitFirstReply { round })),
-                token,
-            )),
+            Ok((round, token)) => {
+                Ok((Initiator::AwaitFirstReply(AwaitFirstReply { round }), token))
+            }
             Err(failed) => {
                 let (e, cfg, record) = *failed;
                 fail(&cfg, record, &e);
@@ -224,7 +226,7 @@ fn open_round(
     mut dropped: Vec<usize>,
     mut record: Record,
     restarted: bool,
-) -> Result<(Round, Vec<u8>), RoundError> {
+) -> Result<(Box<Round>, Vec<u8>), RoundError> {
     let mut why = Vec::new();
     let mut started = None;
     for (i, entry) in cfg.mechs.iter().enumerate() {
@@ -276,7 +278,7 @@ fn open_round(
         !step.output.is_empty(),
     );
     Ok((
-        Round {
+        Box::new(Round {
             list_der,
             dropped,
             current,
@@ -285,7 +287,7 @@ fn open_round(
             restarted,
             record,
             cfg,
-        },
+        }),
         token,
     ))
 }
@@ -300,13 +302,13 @@ impl Round {
         &self.cfg.mechs[self.current].oid
     }
 
-    fn fail(mut self, e: SpnegoError) -> SpnegoError {
+    fn fail(mut self: Box<Self>, e: SpnegoError) -> SpnegoError {
         let record = self.record.take();
         fail(&self.cfg, record, &e);
         e
     }
 
-    fn finish(mut self, mic: MicState) -> Box<Established> {
+    fn finish(mut self: Box<Self>, mic: MicState) -> Box<Established> {
         let mut record = self.record.take();
         record.time = std::time::SystemTime::now();
         if is_kerberos(self.oid()) {
@@ -380,7 +382,7 @@ impl AwaitFirstReply {
         record.restarted = true;
         match open_round(round.cfg, dropped, record, true) {
             Ok((round, token)) => Ok(InitiatorStep::Continue(
-                Initiator::AwaitFirstReply(Box::new(AwaitFirstReply { round })),
+                Initiator::AwaitFirstReply(AwaitFirstReply { round }),
                 token,
             )),
             Err(failed) => {
@@ -513,7 +515,7 @@ impl AwaitReply {
     fn conclude(
         self,
         mech_out: Option<Vec<u8>>,
-        mic_out: Option<Vec<u8>>,
+        mic_out: Option<Mic>,
         acceptor_done: bool,
     ) -> Result<InitiatorStep, SpnegoError> {
         let round = &self.round;
@@ -526,15 +528,8 @@ impl AwaitReply {
                 "the acceptor completed but our mechanism has not",
             )));
         }
-        let token = (mech_out.is_some() || mic_out.is_some()).then(|| {
-            NegTokenResp {
-                neg_state: None,
-                supported_mech: None,
-                response_token: mech_out,
-                mech_list_mic: mic_out,
-            }
-            .encode()
-        });
+        let token = (mech_out.is_some() || mic_out.is_some())
+            .then(|| encode_resp(None, None, mech_out.as_deref(), mic_out.as_deref()));
         match (done, token) {
             (true, token) => {
                 let mic = self.mic;
@@ -545,10 +540,7 @@ impl AwaitReply {
                 let r = &mut next.round;
                 r.record.final_sent =
                     last_token_sent(&r.cfg.mechs[r.current].oid, r.mech_complete, true);
-                Ok(InitiatorStep::Continue(
-                    Initiator::AwaitReply(Box::new(next)),
-                    token,
-                ))
+                Ok(InitiatorStep::Continue(Initiator::AwaitReply(next), token))
             }
             (false, None) => Err(self.round.fail(SpnegoError::Unexpected(
                 "the acceptor expects more but the mechanism has nothing to send",

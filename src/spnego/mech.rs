@@ -95,6 +95,11 @@ pub trait Mechanism: Send + fmt::Debug {
     fn step(&mut self, input: Option<&[u8]>) -> Result<MechStep, MechError>;
     /// Signs `msg` (the DER MechTypeList) once the context is complete (`gss_get_mic`).
     fn get_mic(&mut self, msg: &[u8]) -> Result<Vec<u8>, MechError>;
+    /// [`Mechanism::get_mic`] for a mechanism whose MICs are 16 bytes (NTLM's), without an allocation;
+    /// `None` (the default) when it has no such form, and [`Mechanism::get_mic`] is used.
+    fn get_mic16(&mut self, _msg: &[u8]) -> Option<Result<[u8; 16], MechError>> {
+        None
+    }
     /// Verifies the peer's `mic` over `msg` (`gss_verify_mic`).
     fn verify_mic(&mut self, msg: &[u8], mic: &[u8]) -> Result<(), MechError>;
     /// Whether the mechanism provides integrity (can sign the mechListMIC; RFC 4178 §5: without it no MIC is
@@ -309,6 +314,10 @@ impl Mechanism for NtlmMech {
 
     fn get_mic(&mut self, msg: &[u8]) -> Result<Vec<u8>, MechError> {
         Ok(self.established_mut()?.security.sign(msg).to_vec())
+    }
+
+    fn get_mic16(&mut self, msg: &[u8]) -> Option<Result<[u8; 16], MechError>> {
+        Some(self.established_mut().map(|e| e.security.sign(msg)))
     }
 
     fn verify_mic(&mut self, msg: &[u8], mic: &[u8]) -> Result<(), MechError> {

@@ -8,6 +8,24 @@ use super::error::SpnegoError;
 use super::mech::Mechanism;
 use super::RespView;
 
+/// Our mechListMIC: NTLM's 16 bytes without an allocation, or another mechanism's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Mic {
+    Short([u8; 16]),
+    Long(Vec<u8>),
+}
+
+impl core::ops::Deref for Mic {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Mic::Short(m) => m,
+            Mic::Long(m) => m,
+        }
+    }
+}
+
 /// Where the MIC exchange is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct MicState {
@@ -35,7 +53,7 @@ impl MicState {
         mech_list: &[u8],
         mic_in: Option<&[u8]>,
         sending_mech_token: bool,
-    ) -> Result<Option<Vec<u8>>, SpnegoError> {
+    ) -> Result<Option<Mic>, SpnegoError> {
         match mic_in {
             Some(_) if self.received => return Err(SpnegoError::DuplicateMic),
             None if self.required && !self.received && !sending_mech_token => {
@@ -51,7 +69,10 @@ impl MicState {
             self.received = true;
         }
         if self.required && !self.sent {
-            let mic = mech.get_mic(mech_list)?;
+            let mic = match mech.get_mic16(mech_list) {
+                Some(short) => Mic::Short(short?),
+                None => Mic::Long(mech.get_mic(mech_list)?),
+            };
             mech.after_mic(false);
             self.sent = true;
             return Ok(Some(mic));

@@ -226,10 +226,11 @@ impl<'a> TokenView<'a> {
         })?;
         let out = if first == GSS_FRAMING {
             let mut framed = r.read_constructed(GSS_FRAMING, "InitialContextToken")?;
-            let this_mech = framed.read_oid("thisMech")?;
-            if this_mech.as_der_content() != SPNEGO_OID_CONTENT {
+            // Compared as bytes; only another mechanism's OID is validated (for its dotted form or BadOid).
+            let this_mech = framed.read_expected(tag::OID, "thisMech")?;
+            if this_mech != SPNEGO_OID_CONTENT {
                 return Err(DerError::WrongMechanism {
-                    got: this_mech.to_dotted(),
+                    got: Oid::from_der_content(this_mech)?.to_dotted(),
                 });
             }
             let init = read_init_choice(&mut framed)?;
@@ -512,20 +513,16 @@ pub(crate) fn encode_resp(
 
 /// The initiator's `NegTokenInit` (GSS-framed) listing `mechs` with an optional optimistic `mech_token`, and
 /// the DER MechTypeList it carries (what the mechListMIC signs): the same bytes as [`NegTokenInit::encode`]
-/// and [`encode_mech_type_list`], built front to back with every length known up front.
+/// and [`encode_mech_type_list`], built front to back with every length known up front, the list written once
+/// into the token and copied out of it.
 pub(crate) fn encode_init<'o>(
     mechs: impl Iterator<Item = &'o Oid> + Clone,
     mech_token: Option<&[u8]>,
-) -> (Vec<u8>, Vec<u8>) {
+) -> (Vec<u8>, MechListDer) {
     let tlv = DerWriter::tlv_len;
     let list_content: usize = mechs.clone().map(|m| tlv(m.as_der_content().len())).sum();
-    let mut list = DerWriter::with_capacity(tlv(list_content));
-    list.write_header(tag::SEQUENCE, list_content);
-    for m in mechs {
-        list.write_oid(m);
-    }
-    let list = list.into_bytes();
-    let seq = tlv(list.len()) + mech_token.map_or(0, |t| tlv(tlv(t.len())));
+    let list_len = tlv(list_content);
+    let seq = tlv(list_len) + mech_token.map_or(0, |t| tlv(tlv(t.len())));
     let choice = tlv(seq);
     let framed = tlv(SPNEGO_OID_CONTENT.len()) + tlv(choice);
     let mut w = DerWriter::with_capacity(tlv(framed));
@@ -533,12 +530,56 @@ pub(crate) fn encode_init<'o>(
     w.write_tlv(tag::OID, &SPNEGO_OID_CONTENT);
     w.write_header(tag::context(0), choice);
     w.write_header(tag::SEQUENCE, seq);
-    w.write_tlv(tag::context(0), &list);
+    w.write_header(tag::context(0), list_len);
+    let list_at = w.as_bytes().len();
+    w.write_header(tag::SEQUENCE, list_content);
+    for m in mechs {
+        w.write_oid(m);
+    }
+    let list = MechListDer::new(w.as_bytes().get(list_at..).unwrap_or_default());
     if let Some(t) = mech_token {
         w.write_header(tag::context(2), tlv(t.len()));
         w.write_octet_string(t);
     }
     (w.into_bytes(), list)
+}
+
+/// The longest DER MechTypeList kept inline in [`MechListDer`] (four mechanisms take about 50 bytes).
+const INLINE_LIST: usize = 64;
+
+/// A DER MechTypeList kept for the mechListMIC: inline when short (no allocation per negotiation), else on the
+/// heap (a peer may list many mechanisms).
+#[derive(Debug, Clone)]
+pub(crate) enum MechListDer {
+    Inline { len: u8, buf: [u8; INLINE_LIST] },
+    Heap(Vec<u8>),
+}
+
+impl MechListDer {
+    pub(crate) fn new(der: &[u8]) -> MechListDer {
+        let mut buf = [0u8; INLINE_LIST];
+        match buf.get_mut(..der.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(der);
+                MechListDer::Inline {
+                    len: der.len() as u8,
+                    buf,
+                }
+            }
+            None => MechListDer::Heap(der.to_vec()),
+        }
+    }
+}
+
+impl core::ops::Deref for MechListDer {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            MechListDer::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            MechListDer::Heap(v) => v,
+        }
+    }
 }
 
 fn read_mech_type_list(r: &mut DerReader<'_>) -> Result<Vec<Oid>, DerError> {
@@ -603,6 +644,18 @@ mod tests {
     }
 
     #[test]
+    fn long_mechanism_lists_are_kept_whole() {
+        let many: Vec<Oid> = (0..12).map(|_| oid(OID_NTLMSSP)).collect();
+        let (bytes, list) = encode_init(many.iter(), None);
+        assert!(matches!(list, MechListDer::Heap(_)));
+        assert_eq!(&list[..], &encode_mech_type_list(&many)[..]);
+        let SpnegoToken::Init(init) = SpnegoToken::decode(&bytes).unwrap() else {
+            panic!("not a NegTokenInit")
+        };
+        assert_eq!(init.mech_types, many);
+    }
+
+    #[test]
     fn exact_size_encoders_equal_the_generic_ones() {
         let long = vec![0x5A; 300];
         let lists = [
@@ -623,7 +676,12 @@ mod tests {
                 };
                 let (bytes, list) = encode_init(mechs.iter(), token);
                 assert_eq!(bytes, generic.encode());
-                assert_eq!(list, encode_mech_type_list(mechs));
+                assert_eq!(bytes.capacity(), bytes.len());
+                assert_eq!(&list[..], &encode_mech_type_list(mechs)[..]);
+                assert_eq!(
+                    matches!(list, MechListDer::Inline { .. }),
+                    list.len() <= INLINE_LIST
+                );
                 assert_eq!(
                     SpnegoToken::decode(&bytes).unwrap(),
                     SpnegoToken::Init(generic)

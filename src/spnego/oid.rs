@@ -102,8 +102,15 @@ impl Oid {
 
     /// An OID from contents known to be valid (a constant of this crate, or checked by [`validate`]).
     pub(super) fn from_valid(content: &[u8]) -> Oid {
-        match Oid::inline(content) {
-            Some(oid) => oid,
+        let mut buf = [0u8; INLINE];
+        match buf.get_mut(..content.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(content);
+                Oid(Repr::Inline {
+                    len: content.len() as u8,
+                    buf,
+                })
+            }
             None => Oid(Repr::Heap(content.into())),
         }
     }
@@ -120,14 +127,6 @@ impl Oid {
             "OID constant too long to be inline"
         );
         Oid::inline_fitting(content)
-    }
-
-    /// The inline form of `content`, when it fits: usable in constants.
-    pub(super) const fn inline(content: &[u8]) -> Option<Oid> {
-        if content.len() > INLINE {
-            return None;
-        }
-        Some(Oid::inline_fitting(content))
     }
 
     /// The inline form of `content`, which has at most [`INLINE`] octets.
@@ -207,7 +206,34 @@ fn push_subidentifier(out: &mut Vec<u8>, v: u128) {
 
 /// Checks OID contents against X.690 §8.19.2 without building anything (what [`subidentifiers`] checks).
 fn validate(content: &[u8]) -> Result<(), DerError> {
+    if plainly_valid(content) {
+        return Ok(());
+    }
+    // The full walk, which also says what is wrong.
     walk(content, |_| ())
+}
+
+/// A fast check that accepts only valid contents (and refuses some valid ones, which [`walk`] then decides): non-empty,
+/// the last octet ends a subidentifier, no subidentifier starts with `0x80`, none longer than 18 octets (126 bits,
+/// within the 128-bit bound whatever the octets).
+fn plainly_valid(content: &[u8]) -> bool {
+    if !matches!(content.last(), Some(b) if b & 0x80 == 0) {
+        return false;
+    }
+    let mut octets = 0u8;
+    for &b in content {
+        if octets == 0 && b == 0x80 {
+            return false;
+        }
+        octets += 1;
+        if octets > 18 {
+            return false;
+        }
+        if b & 0x80 == 0 {
+            octets = 0;
+        }
+    }
+    true
 }
 
 /// Splits OID contents into subidentifiers, enforcing X.690 §8.19.2.
@@ -273,6 +299,47 @@ mod tests {
             format!("{:?}", Oid::from_dotted("1.2.3").unwrap()),
             "Oid([42, 3])"
         );
+    }
+
+    #[test]
+    fn the_fast_check_never_accepts_what_the_full_walk_refuses() {
+        let samples: [&[u8]; 12] = [
+            &[],
+            &[0x2A],
+            &[0x80, 0x01],
+            &[0x2A, 0x80, 0x01],
+            &[0x2A, 0x81],
+            &[0x2A, 0x81, 0x00],
+            &[0xFF; 18],
+            &[
+                0x83, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                0xFF, 0xFF, 0xFF, 0xFF, 0x7F,
+            ],
+            &[
+                0x84, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                0x80, 0x80, 0x80, 0x80, 0x00,
+            ],
+            crate::oids::NTLMSSP,
+            &[0x2B, 0x06, 0x01, 0x05, 0x05, 0x02],
+            &[0x69, 0x81, 0x80, 0x01],
+        ];
+        for c in samples {
+            let full = walk(c, |_| ());
+            assert_eq!(validate(c), full, "{c:02x?}");
+            if plainly_valid(c) {
+                assert!(full.is_ok(), "{c:02x?}");
+            }
+        }
+        // Every two-octet content: the fast check agrees with the walk wherever it answers.
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let c = [a, b];
+                if plainly_valid(&c) {
+                    assert!(walk(&c, |_| ()).is_ok(), "{c:02x?}");
+                }
+                assert_eq!(validate(&c), walk(&c, |_| ()));
+            }
+        }
     }
 
     #[test]

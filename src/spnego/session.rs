@@ -8,7 +8,7 @@ use super::acceptor::{self, AcceptorConfig, AcceptorStart, AcceptorStep};
 use super::error::SpnegoError;
 use super::initiator::{self, InitiatorConfig, InitiatorStart, InitiatorStep};
 use super::mech::Mechanism;
-use super::{Oid, SpnegoToken};
+use super::{Oid, SpnegoToken, TokenView};
 
 /// Builds the acceptor's configuration afresh for each `NegTokenInit` (mech entries are not `Clone`).
 pub type AcceptorFactory = Box<dyn Fn() -> AcceptorConfig + Send + Sync>;
@@ -140,15 +140,17 @@ impl Session {
                 return self.step(Some(tok));
             }
             (State::Accept(acc), Some(tok)) => {
-                let restart = SpnegoToken::is_init(tok);
+                // Decoded once: whether it is a restart, and then by the step that takes it.
+                let decoded = TokenView::decode(tok);
+                let restart = matches!(decoded, Ok((TokenView::Init(_), _)));
                 let step = match (acc, restart) {
-                    (Some(a), false) => a.step(tok),
+                    (Some(a), false) => a.step_decoded(decoded),
                     (_, true) => {
                         let factory = self
                             .acceptor
                             .as_ref()
                             .ok_or(SpnegoError::Unexpected("no acceptor configuration"))?;
-                        AcceptorStart::new(factory()).step(tok)
+                        AcceptorStart::new(factory()).step_decoded(decoded)
                     }
                     (None, false) => {
                         return Err(SpnegoError::Unexpected(

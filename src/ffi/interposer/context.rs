@@ -36,7 +36,8 @@ pub(crate) enum Inner {
 }
 
 pub(super) enum Phase {
-    Negotiating(Box<Session>),
+    /// (Not boxed: a session is smaller than the established context the enum holds anyway.)
+    Negotiating(Session),
     /// Handed to MIT's SPNEGO for NegoEx ([`super::negoex`]).
     Handed(Box<super::negoex::Handed>),
     Done(Inner),
@@ -196,10 +197,12 @@ fn initiator_session(
         .map_or(true, |c| c.ntlm.is_some() && c.allows(&ntlm_oid));
     if ntlm_ok {
         let ncred = cred.and_then(|c| c.ntlm);
-        let nname = target.and_then(IName::ntlm).and_then(|n| n.name());
+        // The NTLM name is copied out of its handle when the mechanism starts (once, not twice).
+        let nname = target.and_then(IName::ntlm);
         let cbh = bindings.as_deref().map(ntlm_bindings);
         mechs.push(MechEntry::new(ntlm_oid, move || {
-            let m = GssNtlmMech::initiator(ncred.clone(), nname.clone(), req_flags, &cfg, cbh)?;
+            let name = nname.as_deref().and_then(NtlmName::name);
+            let m = GssNtlmMech::initiator_borrowed(ncred.as_deref(), name, req_flags, &cfg, cbh)?;
             Ok(Box::new(m) as Box<dyn Mechanism>)
         }));
     }
@@ -244,8 +247,9 @@ fn acceptor_session(
         if ntlm_ok {
             let (n, cfg) = (ntlm.clone(), cfg.clone());
             let cbh = bindings.as_deref().map(ntlm_bindings);
+            let rcb = policy.require_channel_bindings;
             mechs.push(MechEntry::new(ntlm_oid.clone(), move || {
-                let m = GssNtlmMech::acceptor(n.clone(), &cfg, &LibcSystem, cbh)?;
+                let m = GssNtlmMech::acceptor_borrowed(n.as_deref(), &cfg, &LibcSystem, cbh, rcb)?;
                 Ok(Box::new(m) as Box<dyn Mechanism>)
             }));
         }
@@ -438,7 +442,7 @@ pub unsafe extern "C" fn gssi_init_sec_context(
             };
             let cb = bindings_of(input_chan_bindings);
             let handed = super::negoex::initiator(cred.as_ref(), target, req_flags, &cb);
-            let session = Box::new(initiator_session(cred, target, req_flags, cb)?);
+            let session = initiator_session(cred, target, req_flags, cb)?;
             let phase = match handed {
                 Some(mut h) => {
                     h.fallback = Some(session);
@@ -502,7 +506,7 @@ pub unsafe extern "C" fn gssi_accept_sec_context(
             let cred = icred_snapshot(verifier_cred_handle)?;
             let cb = bindings_of(input_chan_bindings);
             let handed = super::negoex::acceptor(cred.as_ref(), token, &cb);
-            let session = Box::new(acceptor_session(cred, cb)?);
+            let session = acceptor_session(cred, cb)?;
             let phase = match handed {
                 Some(mut h) => {
                     h.fallback = Some(session);

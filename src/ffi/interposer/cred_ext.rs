@@ -242,7 +242,7 @@ pub unsafe extern "C" fn gssi_export_cred(
             }
             None => None,
         };
-        let ntlm = cred.ntlm.as_ref().map(Credential::export);
+        let ntlm = cred.ntlm.as_deref().map(Credential::export);
         let t = encode_cred(&CredParts {
             krb5: krb5.as_deref().map(Vec::as_slice),
             ntlm: ntlm.as_deref().map(Vec::as_slice),
@@ -284,7 +284,11 @@ unsafe fn import_cred(token: gss_buffer_t, out: *mut gss_cred_id_t) -> Result<u3
             }
             None => None,
         };
-        let ntlm = parts.ntlm.map(Credential::import).transpose()?;
+        let ntlm = parts
+            .ntlm
+            .map(Credential::import)
+            .transpose()?
+            .map(Arc::new);
         out.write(icred_handle(ICred {
             krb,
             ntlm,

@@ -23,10 +23,10 @@ use crate::status::*;
 pub(crate) struct ICred {
     /// The Kerberos credential, when one could be acquired.
     pub(crate) krb: Option<Arc<GlueCred>>,
-    /// The NTLM credential, when one could be acquired.
-    pub(crate) ntlm: Option<Credential>,
+    /// The NTLM credential, when one could be acquired (shared with the contexts made from it, not copied).
+    pub(crate) ntlm: Option<Arc<Credential>>,
     /// The mechanisms `gssi_set_neg_mechs` allowed (`None`: all).
-    pub(crate) neg_mechs: Option<Vec<Oid>>,
+    pub(crate) neg_mechs: Option<Arc<[Oid]>>,
     /// A credential of MIT's SPNEGO (acquired through the concatenated OID) for a NegoEx hand-off, when the
     /// process has a NegoEx mechanism ([`super::negoex`]).
     pub(crate) negoex: Option<Arc<GlueCred>>,
@@ -229,7 +229,7 @@ unsafe fn acquire(
             }
             (k, n) => ICred {
                 krb: k.ok().map(Arc::new),
-                ntlm: n.ok(),
+                ntlm: n.ok().map(Arc::new),
                 neg_mechs: None,
                 negoex,
             },
@@ -381,7 +381,7 @@ pub unsafe extern "C" fn gssi_set_neg_mechs(
                         );
                     }
                 }
-                Some(v)
+                Some(Arc::from(v))
             };
             let mut c = cell.0.write().unwrap_or_else(|p| p.into_inner());
             c.neg_mechs = mechs;
@@ -413,10 +413,7 @@ pub unsafe extern "C" fn gssi_inquire_cred(
         put(mechanisms, core::ptr::null_mut());
         let cred = icred_snapshot(cred_handle)?
             .ok_or(GssError::new(GSS_S_NO_CRED, Minor::NoCredentials))?;
-        let usage = cred
-            .ntlm
-            .as_ref()
-            .map_or(CredUsage::Both, Credential::usage);
+        let usage = cred.ntlm.as_ref().map_or(CredUsage::Both, |c| c.usage());
         let n = match (&cred.ntlm, &cred.krb) {
             (Some(c), _) if c.name().is_some() => c.name().map(|n| {
                 super::names::IName::Ntlm(Arc::new(super::names::NtlmName::new(

@@ -48,11 +48,49 @@ impl Drop for NtlmName {
     }
 }
 
+/// The longest imported name text kept inside the handle (longer ones get their own allocation).
+const INLINE_TEXT: usize = 80;
+
+/// An imported name's text: inline when short (the mechglue imports the target name again on every
+/// `gss_init_sec_context` call, so this saves an allocation per call), else on the heap.
+#[derive(Clone)]
+pub(crate) enum NameText {
+    Inline { len: u8, buf: [u8; INLINE_TEXT] },
+    Heap(Box<[u8]>),
+}
+
+impl NameText {
+    fn new(text: &[u8]) -> NameText {
+        let mut buf = [0u8; INLINE_TEXT];
+        match buf.get_mut(..text.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(text);
+                NameText::Inline {
+                    len: text.len() as u8,
+                    buf,
+                }
+            }
+            None => NameText::Heap(text.into()),
+        }
+    }
+}
+
+impl core::ops::Deref for NameText {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            NameText::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            NameText::Heap(b) => b,
+        }
+    }
+}
+
 /// What an interposer name handle holds.
 pub(crate) enum IName {
     /// Imported by the program: the text, its name type, and the per-mechanism names made from them.
     Imported {
-        text: Box<[u8]>,
+        text: NameText,
         /// The name types RFC 2744 defines are kept as references to our constants (no allocation).
         name_type: Option<Cow<'static, [u8]>>,
         ntlm: OnceLock<Option<Arc<NtlmName>>>,
@@ -209,7 +247,7 @@ unsafe fn import(buf: gss_buffer_t, ty: gss_OID, out: *mut gss_name_t) -> Result
         if text.len() > 4096 {
             return Err(GssError::new(GSS_S_BAD_NAME, Minor::NameTooLong));
         }
-        let text = Box::<[u8]>::from(text);
+        let text = NameText::new(text);
         let name_type = oid_bytes(ty).map(known_name_type);
         out.write(iname_handle(IName::Imported {
             text,
@@ -476,5 +514,24 @@ mod tests {
         assert!(matches!(known_name_type(&hostbased), Cow::Borrowed(b) if b == &hostbased[..]));
         let krb_principal = b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x01";
         assert!(matches!(known_name_type(krb_principal), Cow::Owned(v) if v == krb_principal));
+    }
+
+    #[test]
+    fn name_text_is_inline_up_to_the_limit_and_kept_whole_beyond() {
+        for n in [
+            0,
+            1,
+            17,
+            INLINE_TEXT - 1,
+            INLINE_TEXT,
+            INLINE_TEXT + 1,
+            4096,
+        ] {
+            let text: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            let t = NameText::new(&text);
+            assert_eq!(&t[..], &text[..], "length {n}");
+            assert_eq!(&t.clone()[..], &text[..]);
+            assert_eq!(matches!(t, NameText::Inline { .. }), n <= INLINE_TEXT);
+        }
     }
 }
