@@ -103,6 +103,11 @@ if [ "$clippy" = 1 ]; then
   step clippy cargo clippy --all-targets -- -D warnings
 fi
 if [ "$fuzz" = 1 ]; then
+  if [ "${CI:-}" = true ]; then
+    # The fuzz step is the last; the debug build tree (test binaries, ~1 GB) is not used by it.
+    rm -rf "$target_dir/debug"
+    echo "test.sh: removed the debug build tree before the fuzz builds ($(disk_free))"
+  fi
   FUZZ_SEED=${GSS_TEST_FUZZ_SEED:-1} step fuzz scripts/fuzz.sh "${GSS_TEST_FUZZ_SECONDS:-5}"
 fi
 
