@@ -13,8 +13,9 @@ mod interposer_common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use common::{hostname, samples, skip, GssEnv};
+use common::{hostname, memcheck, samples, skip, GssEnv};
 use http::{kdc_setup, HttpEnv, Options};
 use interposer_common::*;
 
@@ -137,6 +138,96 @@ fn kerberos_through_the_interposer_with_export_counts_and_delegation() {
     assert!(log.contains("Attribute urn:mspac:"), "{log}");
     assert_negotiated(&srv.spnego_records(), 2, "acceptor", "krb5", "server");
     assert_negotiated(&cli.spnego_records(), 2, "initiator", "krb5", "client");
+}
+
+/// The Kerberos paths of the interposer under valgrind memcheck (issue 11: no leak): `gss-server -once -export
+/// -verbose` (context export and import, the PAC read through `gssi_get_name_attribute`, the delegated credential
+/// wrapped in our handle and released) and `gss-client -d -mcount 2` (delegation), both through our SPNEGO and both
+/// under memcheck: no memory error, nothing lost through the plugin.
+#[test]
+fn kerberos_through_the_interposer_under_valgrind_loses_nothing_of_ours() {
+    let test = "kerberos_through_the_interposer_under_valgrind_loses_nothing_of_ours";
+    let Some(vg) = memcheck::valgrind(test) else {
+        return;
+    };
+    let Some((kdc, env, s)) = start(test) else {
+        return;
+    };
+    kinit(&env, &kdc, "cc");
+    let srv = side(&env, &kdc, Spnego::Ours, "srv", "cc-srv");
+    let cli = side(&env, &kdc, Spnego::Ours, "cli", "cc");
+    let dir = env.dir.path();
+    let server_report = dir.join("server-memcheck.log");
+    let client_report = dir.join("client-memcheck.log");
+    let server_log = dir.join("server.log");
+    let (mut server, port) = memcheck::start_server(
+        &vg,
+        &s,
+        &|c| srv.apply(&env, c),
+        &server_report,
+        &server_log,
+        &["-once", "-export", "-verbose"],
+        "HTTP",
+    );
+    let mut cmd = Command::new(&vg);
+    cmd.args(memcheck::args(&client_report))
+        .arg(&s.client)
+        .args(["-port", &port.to_string(), "-spnego", "-d", "-mcount", "2"])
+        .args(["127.0.0.1", &target(), "memcheck message"]);
+    cli.apply(&env, &mut cmd);
+    let client = common::run_bounded(cmd, &dir.join("client.log"), Duration::from_secs(180));
+    let status = memcheck::wait_exit(&mut server, Duration::from_secs(120));
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    let server_out = read(&server_log);
+    assert!(
+        client.success(),
+        "gss-client under valgrind: {:?}\n{}\n{}",
+        client.status,
+        client.output,
+        read(&client_report)
+    );
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "gss-server under valgrind: {status:?}\n{server_out}\n{}",
+        read(&server_report)
+    );
+    assert_eq!(
+        common::count_lines(&client.output, "Signature verified"),
+        2,
+        "{}",
+        client.output
+    );
+    for want in [
+        format!("Accepted connection using mechanism OID {KRB5_OID_BRACES}"),
+        "Exported context".to_string(),
+        "Attribute urn:mspac:".to_string(),
+        "context flag: GSS_C_DELEG_FLAG".to_string(),
+    ] {
+        assert!(server_out.contains(&want), "{want}:\n{server_out}");
+    }
+    // The ticket was forwarded (kinit -f): the delegation path ran.
+    assert!(
+        client.output.contains("context flag: GSS_C_DELEG_FLAG"),
+        "{}",
+        client.output
+    );
+    assert_eq!(
+        common::count_lines(&server_out, "Received message: \"memcheck message\""),
+        2,
+        "{server_out}"
+    );
+    assert_negotiated(&srv.spnego_records(), 1, "acceptor", "krb5", "server");
+    assert_negotiated(&cli.spnego_records(), 1, "initiator", "krb5", "client");
+    memcheck::assert_clean(
+        "gss-client -d through our SPNEGO (Kerberos)",
+        &read(&client_report),
+        &client.output,
+    );
+    memcheck::assert_clean(
+        "gss-server -export -verbose through our SPNEGO (Kerberos)",
+        &read(&server_report),
+        &server_out,
+    );
 }
 
 #[test]

@@ -13,7 +13,9 @@ mod common;
 #[path = "common/cprog.rs"]
 mod cprog;
 
-use std::path::{Path, PathBuf};
+use common::memcheck;
+
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -23,91 +25,6 @@ fn count(var: &str, default: u64) -> u64 {
         .and_then(|v| v.parse().ok())
         .filter(|&n| n > 0)
         .unwrap_or(default)
-}
-
-fn valgrind(test: &str) -> Option<PathBuf> {
-    let v = common::find_program("valgrind");
-    if v.is_none() {
-        common::skip(
-            test,
-            "valgrind not installed (Debian package valgrind; scripts/install-deps.sh installs it)",
-        );
-    }
-    v
-}
-
-/// memcheck arguments writing its report to `log`: memory errors exit 99; leaks are judged by [`Leaks`].
-fn memcheck_args(log: &Path) -> Vec<String> {
-    let supp = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/valgrind/mit.supp");
-    vec![
-        "--error-exitcode=99".into(),
-        "--leak-check=full".into(),
-        "--show-leak-kinds=definite,indirect".into(),
-        "--errors-for-leak-kinds=none".into(),
-        "--num-callers=50".into(),
-        format!("--suppressions={}", supp.display()),
-        format!("--log-file={}", log.display()),
-    ]
-}
-
-/// The leak records of one valgrind report.
-#[derive(Debug, Default)]
-struct Leaks {
-    /// Bytes (direct + indirect) in definitely/indirectly lost records whose stack has a plugin frame.
-    ours: u64,
-    /// The same for records without one (MIT or libc).
-    theirs: u64,
-    /// The records of ours, for the failure message.
-    ours_text: String,
-    errors: Option<u64>,
-}
-
-/// Whether a stack line is a frame of the plugin: Rust source (only the plugin has any in these processes)
-/// or the library itself.
-fn plugin_frame(line: &str) -> bool {
-    line.contains("libgss_negotiate") || line.contains(".rs:") || line.contains("gss_negotiate::")
-}
-
-fn parse_report(report: &str) -> Leaks {
-    let mut leaks = Leaks::default();
-    let body = |l: &str| l.split_once("== ").map_or(l, |(_, b)| b).to_string();
-    let lines: Vec<String> = report.lines().map(body).collect();
-    let mut i = 0;
-    while i < lines.len() {
-        let l = &lines[i];
-        if l.contains("are definitely lost in loss record")
-            || l.contains("are indirectly lost in loss record")
-        {
-            // "N bytes in ..." or, for a definite block holding others, "N (D direct, I indirect) bytes":
-            // count D there (the I bytes have records of their own), so the sums match the LEAK SUMMARY.
-            let number = |s: &str| s.replace(',', "").parse::<u64>().ok();
-            let mut words = l.split_whitespace();
-            let first = words.next().and_then(number).unwrap_or(0);
-            let bytes = match words.next() {
-                Some(w) if w.starts_with('(') => number(w.trim_start_matches('(')).unwrap_or(first),
-                _ => first,
-            };
-            let mut end = i + 1;
-            while end < lines.len() && !lines[end].trim().is_empty() {
-                end += 1;
-            }
-            let record = &lines[i..end];
-            if record.iter().any(|f| plugin_frame(f)) {
-                leaks.ours += bytes;
-                leaks.ours_text.push_str(&record.join("\n"));
-                leaks.ours_text.push('\n');
-            } else {
-                leaks.theirs += bytes;
-            }
-            i = end;
-        } else {
-            if let Some(rest) = l.strip_prefix("ERROR SUMMARY: ") {
-                leaks.errors = rest.split_whitespace().next().and_then(|n| n.parse().ok());
-            }
-            i += 1;
-        }
-    }
-    leaks
 }
 
 #[test]
@@ -129,27 +46,28 @@ fn leak_records_are_attributed_by_their_frames() {
 ==1== 
 ==1== ERROR SUMMARY: 0 errors from 0 contexts (suppressed: 0 from 0)
 ";
-    let leaks = parse_report(report);
+    let leaks = memcheck::parse(report);
     assert_eq!((leaks.ours, leaks.theirs, leaks.errors), (79, 40, Some(0)));
+    assert_eq!(leaks.our_errors, 0);
 }
 
-fn assert_no_leak_of_ours(what: &str, report: &str, output: &str) -> Leaks {
-    let leaks = parse_report(report);
-    println!(
-        "{what}: memory errors {:?}; lost through the plugin {} bytes; lost elsewhere (MIT/libc) {} bytes",
-        leaks.errors, leaks.ours, leaks.theirs
-    );
-    assert_eq!(
-        leaks.errors,
-        Some(0),
-        "{what}: valgrind found memory errors:\n{report}\n{output}"
-    );
-    assert_eq!(
-        leaks.ours, 0,
-        "{what}: memory lost through the plugin:\n{}",
-        leaks.ours_text
-    );
-    leaks
+#[test]
+fn error_contexts_are_attributed_by_their_frames() {
+    let report = "\
+==1== Invalid read of size 8
+==1==    at 0x5A0B2C3: gss_negotiate::ffi::context::gss_delete_sec_context (context.rs:210)
+==1==    by 0x4870FC8: gss_delete_sec_context (in /usr/lib/x86_64-linux-gnu/libgssapi_krb5.so.2.2)
+==1== 
+==1== Conditional jump or move depends on uninitialised value(s)
+==1==    at 0x4A00000: PyObject_Free (in /usr/bin/python3.11)
+==1== 
+==1== ERROR SUMMARY: 2 errors from 2 contexts (suppressed: 0 from 0)
+";
+    let r = memcheck::parse(report);
+    assert_eq!((r.our_errors, r.errors, r.ours), (1, Some(2), 0));
+    assert!(r
+        .ours_text
+        .contains("gss_delete_sec_context (context.rs:210)"));
 }
 
 fn loop_program(test: &str) -> Option<(PathBuf, common::GssEnv)> {
@@ -169,14 +87,16 @@ fn loop_program(test: &str) -> Option<(PathBuf, common::GssEnv)> {
 #[test]
 fn handshake_loop_under_memcheck_loses_nothing_through_the_plugin() {
     let test = "handshake_loop_under_memcheck_loses_nothing_through_the_plugin";
-    let Some(vg) = valgrind(test) else { return };
+    let Some(vg) = memcheck::valgrind(test) else {
+        return;
+    };
     let Some((exe, env)) = loop_program(test) else {
         return;
     };
     let n = count("GSS_LEAK_HANDSHAKES", 200);
     let report = env.dir.path().join("memcheck.log");
     let mut cmd = Command::new(&vg);
-    cmd.args(memcheck_args(&report))
+    cmd.args(memcheck::args(&report))
         .arg(&exe)
         .arg(n.to_string())
         .arg(n.to_string());
@@ -199,7 +119,7 @@ fn handshake_loop_under_memcheck_loses_nothing_through_the_plugin() {
         "{}",
         out.output
     );
-    assert_no_leak_of_ours(&format!("{n}-handshake loop"), &report, &out.output);
+    memcheck::assert_clean(&format!("{n}-handshake loop"), &report, &out.output);
 }
 
 #[test]
@@ -242,65 +162,12 @@ fn resident_set_stays_flat_over_many_handshakes() {
     );
 }
 
-/// Start `gss-server` under memcheck; returns it once it listens (its stdout goes to `log`).
-fn start_server(
-    vg: &Path,
-    env: &common::GssEnv,
-    samples: &common::Samples,
-    report: &Path,
-    log: &Path,
-) -> (std::process::Child, u16) {
-    for _ in 0..3 {
-        let port = common::free_port().expect("free port");
-        let mut cmd = match &samples.stdbuf {
-            Some(sb) => {
-                let mut c = Command::new(sb);
-                c.args(["-oL", "-eL"]).arg(vg);
-                c
-            }
-            None => Command::new(vg),
-        };
-        cmd.args(memcheck_args(report)).arg(&samples.server).args([
-            "-port",
-            &port.to_string(),
-            "-once",
-            "-export",
-            "-verbose",
-            "host",
-        ]);
-        env.apply(&mut cmd);
-        let file = std::fs::File::create(log).expect("server log");
-        let mut child = cmd
-            .stdout(file.try_clone().expect("log"))
-            .stderr(file)
-            .spawn()
-            .expect("start gss-server under valgrind");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if std::fs::read_to_string(log)
-                .unwrap_or_default()
-                .contains("starting...")
-            {
-                return (child, port);
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!(
-        "gss-server under valgrind did not start:\n{}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
-}
-
 #[test]
 fn mit_samples_under_memcheck_lose_nothing_through_the_plugin() {
     let test = "mit_samples_under_memcheck_lose_nothing_through_the_plugin";
-    let Some(vg) = valgrind(test) else { return };
+    let Some(vg) = memcheck::valgrind(test) else {
+        return;
+    };
     let Some(samples) = common::samples(test) else {
         return;
     };
@@ -313,10 +180,18 @@ fn mit_samples_under_memcheck_lose_nothing_through_the_plugin() {
         let server_report = env.dir.path().join("server-memcheck.log");
         let client_report = env.dir.path().join("client-memcheck.log");
         let server_log = env.dir.path().join("server.log");
-        let (mut server, port) = start_server(&vg, &env, &samples, &server_report, &server_log);
+        let (mut server, port) = memcheck::start_server(
+            &vg,
+            &samples,
+            &|c| env.apply(c),
+            &server_report,
+            &server_log,
+            &["-once", "-export", "-verbose"],
+            "host",
+        );
 
         let mut cmd = Command::new(&vg);
-        cmd.args(memcheck_args(&client_report))
+        cmd.args(memcheck::args(&client_report))
             .arg(&samples.client)
             .args(["-port", &port.to_string()]);
         if spnego {
@@ -340,19 +215,7 @@ fn mit_samples_under_memcheck_lose_nothing_through_the_plugin() {
             &env.dir.path().join("client.log"),
             Duration::from_secs(120),
         );
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let status = loop {
-            match server.try_wait() {
-                Ok(Some(s)) => break Some(s),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                _ => {
-                    let _ = server.kill();
-                    break server.wait().ok();
-                }
-            }
-        };
+        let status = memcheck::wait_exit(&mut server, Duration::from_secs(120));
         let server_out = std::fs::read_to_string(&server_log).unwrap_or_default();
         assert!(
             client.success(),
@@ -371,12 +234,12 @@ fn mit_samples_under_memcheck_lose_nothing_through_the_plugin() {
             3,
             "{server_out}"
         );
-        assert_no_leak_of_ours(
+        memcheck::assert_clean(
             &format!("gss-client ({what})"),
             &std::fs::read_to_string(&client_report).unwrap_or_default(),
             &client.output,
         );
-        assert_no_leak_of_ours(
+        memcheck::assert_clean(
             &format!("gss-server -export ({what})"),
             &std::fs::read_to_string(&server_report).unwrap_or_default(),
             &server_out,

@@ -17,6 +17,7 @@
 
 pub mod ad;
 pub mod matrix;
+pub mod memcheck;
 pub mod peers;
 
 use std::fs::{self, File};
