@@ -132,6 +132,29 @@ impl IName {
         }
     }
 
+    /// The NTLM name itself, for a context that only reads it: an imported name's text is parsed as
+    /// [`IName::ntlm`] parses it, without registering an NTLM name handle (the mechglue imports the target
+    /// afresh for each `gss_init_sec_context` call, so a handle made here would be made and released per
+    /// handshake); a name made from an NTLM handle is read from it.
+    pub(crate) fn ntlm_name(&self) -> Option<Name> {
+        match self {
+            IName::Imported {
+                text,
+                name_type,
+                ntlm,
+                ..
+            } => match ntlm.get() {
+                Some(made) => made.as_deref().and_then(NtlmName::name),
+                None => {
+                    let ty = NameType::from_oid(name_type.as_deref())?;
+                    crate::names::import(text, ty, &super::super::sys::LibcSystem).ok()
+                }
+            },
+            IName::Ntlm(n) => n.name(),
+            IName::Krb(_) => None,
+        }
+    }
+
     /// The Kerberos (mechglue) name, when this name has (or can be turned into) one.
     pub(crate) fn krb(&self) -> Option<Arc<GlueName>> {
         match self {
