@@ -539,6 +539,40 @@ mod tests {
         assert!(matches!(known_name_type(krb_principal), Cow::Owned(v) if v == krb_principal));
     }
 
+    fn imported(text: &[u8], name_type: Option<&[u8]>) -> IName {
+        IName::Imported {
+            text: NameText::new(text),
+            name_type: name_type.map(known_name_type),
+            ntlm: OnceLock::new(),
+            krb: OnceLock::new(),
+        }
+    }
+
+    #[test]
+    fn the_ntlm_name_without_a_handle_is_the_handles_name() {
+        let hostbased = Some(crate::oids::NT_HOSTBASED_SERVICE);
+        let user = Some(crate::oids::NT_USER_NAME);
+        for (text, ty) in [
+            (&b"HTTP@web.example.com"[..], hostbased),
+            (b"HTTP@web.example.com\0", hostbased),
+            (b"EXAMPLE\\alice", user),
+            (b"alice@EXAMPLE.COM", user),
+            (b"not a hostbased name", hostbased),
+            (b"", hostbased),
+        ] {
+            // Parsed directly, before and after the handle exists, as the handle's own name.
+            let n = imported(text, ty);
+            let direct = n.ntlm_name();
+            let via_handle = n.ntlm().and_then(|h| h.name());
+            assert_eq!(direct, via_handle, "{text:?}");
+            assert_eq!(n.ntlm_name(), via_handle, "{text:?}");
+            // A name made from an NTLM handle reads it; a Kerberos-only name has none.
+            if let Some(h) = n.ntlm() {
+                assert_eq!(IName::Ntlm(h).ntlm_name(), via_handle);
+            }
+        }
+    }
+
     #[test]
     fn name_text_is_inline_up_to_the_limit_and_kept_whole_beyond() {
         for n in [
