@@ -531,6 +531,11 @@ impl DerWriter {
     /// Appends the identifier and length octets of an element whose `len` content bytes the caller writes
     /// next (no placeholder, nothing shifted afterwards).
     pub fn write_header(&mut self, tag: u8, len: usize) {
+        if len < 0x80 {
+            // The short form, nearly every header of a SPNEGO token: two stores, not a copy call.
+            self.buf.extend_from_slice(&[tag, len as u8]);
+            return;
+        }
         let (h, n) = header(tag, len);
         self.buf.extend_from_slice(&h[..n]);
     }

@@ -197,11 +197,11 @@ fn initiator_session(
         .map_or(true, |c| c.ntlm.is_some() && c.allows(&ntlm_oid));
     if ntlm_ok {
         let ncred = cred.and_then(|c| c.ntlm);
-        // The NTLM name is copied out of its handle when the mechanism starts (once, not twice).
-        let nname = target.and_then(IName::ntlm);
+        // The NTLM name is parsed here (no NTLM name handle) and copied when the mechanism starts.
+        let nname = target.and_then(IName::ntlm_name);
         let cbh = bindings.as_deref().map(ntlm_bindings);
         mechs.push(MechEntry::new(ntlm_oid, move || {
-            let name = nname.as_deref().and_then(NtlmName::name);
+            let name = nname.clone();
             let m = GssNtlmMech::initiator_borrowed(ncred.as_deref(), name, req_flags, &cfg, cbh)?;
             Ok(Box::new(m) as Box<dyn Mechanism>)
         }));

@@ -132,6 +132,29 @@ impl IName {
         }
     }
 
+    /// The NTLM name itself, for a context that only reads it: an imported name's text is parsed as
+    /// [`IName::ntlm`] parses it, without registering an NTLM name handle (the mechglue imports the target
+    /// afresh for each `gss_init_sec_context` call, so a handle made here would be made and released per
+    /// handshake); a name made from an NTLM handle is read from it.
+    pub(crate) fn ntlm_name(&self) -> Option<Name> {
+        match self {
+            IName::Imported {
+                text,
+                name_type,
+                ntlm,
+                ..
+            } => match ntlm.get() {
+                Some(made) => made.as_deref().and_then(NtlmName::name),
+                None => {
+                    let ty = NameType::from_oid(name_type.as_deref())?;
+                    crate::names::import(text, ty, &super::super::sys::LibcSystem).ok()
+                }
+            },
+            IName::Ntlm(n) => n.name(),
+            IName::Krb(_) => None,
+        }
+    }
+
     /// The Kerberos (mechglue) name, when this name has (or can be turned into) one.
     pub(crate) fn krb(&self) -> Option<Arc<GlueName>> {
         match self {
@@ -514,6 +537,40 @@ mod tests {
         assert!(matches!(known_name_type(&hostbased), Cow::Borrowed(b) if b == &hostbased[..]));
         let krb_principal = b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02\x01";
         assert!(matches!(known_name_type(krb_principal), Cow::Owned(v) if v == krb_principal));
+    }
+
+    fn imported(text: &[u8], name_type: Option<&[u8]>) -> IName {
+        IName::Imported {
+            text: NameText::new(text),
+            name_type: name_type.map(known_name_type),
+            ntlm: OnceLock::new(),
+            krb: OnceLock::new(),
+        }
+    }
+
+    #[test]
+    fn the_ntlm_name_without_a_handle_is_the_handles_name() {
+        let hostbased = Some(crate::oids::NT_HOSTBASED_SERVICE);
+        let user = Some(crate::oids::NT_USER_NAME);
+        for (text, ty) in [
+            (&b"HTTP@web.example.com"[..], hostbased),
+            (b"HTTP@web.example.com\0", hostbased),
+            (b"EXAMPLE\\alice", user),
+            (b"alice@EXAMPLE.COM", user),
+            (b"not a hostbased name", hostbased),
+            (b"", hostbased),
+        ] {
+            // Parsed directly, before and after the handle exists, as the handle's own name.
+            let n = imported(text, ty);
+            let direct = n.ntlm_name();
+            let via_handle = n.ntlm().and_then(|h| h.name());
+            assert_eq!(direct, via_handle, "{text:?}");
+            assert_eq!(n.ntlm_name(), via_handle, "{text:?}");
+            // A name made from an NTLM handle reads it; a Kerberos-only name has none.
+            if let Some(h) = n.ntlm() {
+                assert_eq!(IName::Ntlm(h).ntlm_name(), via_handle);
+            }
+        }
     }
 
     #[test]
