@@ -9,7 +9,8 @@
 //! - One persistent `AF_UNIX`/`SOCK_DGRAM` socket (close-on-exec), connected once; each record is one datagram
 //!   framed as glibc frames it (RFC 3164): `<PRI>Mmm dd hh:mm:ss ident[pid]: message`, with `ident` the
 //!   program's short name (`program_invocation_short_name`, what glibc uses when the program did not call
-//!   `openlog`) and the pid read at each record, so a forked child's lines carry the child's pid.
+//!   `openlog`) and the process id of the process that sends (cached — `getpid` is a system call — and
+//!   forgotten in every `fork` child by a `pthread_atfork` handler, so a forked child's lines carry its own pid).
 //! - Synchronous: the datagram is handed to the kernel before the call returns, so nothing is queued in the
 //!   process — nothing to flush at exit, no writer thread for a child to inherit dead.
 //! - Never blocks for long: the socket has a 100 ms send timeout (a syslog daemon that stopped reading);
@@ -72,10 +73,40 @@ pub(crate) fn authpriv<M: AsRef<[u8]>>(warning: bool, message: impl FnOnce() -> 
     }
 }
 
+/// The cached process id (0: not known yet, or forgotten in a `fork` child).
+static PID: AtomicU32 = AtomicU32::new(0);
+
+/// This process's id. `getpid` is a system call and each record needed it (two per SPNEGO negotiation, measured
+/// with `strace -c` on `gssbench`), so it is cached; the first call registers a `pthread_atfork` child handler that
+/// forgets it, so a `fork` child asks again (`tests/audit_syslog.rs` checks a forked child's lines). glibc
+/// unregisters the handler if this library is ever unloaded (`pthread_atfork` records our DSO handle).
+pub(crate) fn pid() -> u32 {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic; no pointers are passed.
+        unsafe {
+            libc::pthread_atfork(None, None, Some(forget_pid));
+        }
+    });
+    match PID.load(Ordering::Relaxed) {
+        0 => {
+            let p = std::process::id();
+            PID.store(p, Ordering::Relaxed);
+            p
+        }
+        p => p,
+    }
+}
+
+/// The `pthread_atfork` child handler: the child has another pid.
+extern "C" fn forget_pid() {
+    PID.store(0, Ordering::Relaxed);
+}
+
 /// Takes `lock` within [`LOCK_WAIT`]; `None` at once when its holder is a thread of another process (the lock
 /// was inherited across `fork` and will never be released here). `owner` holds the pid of the holder.
 fn lock_bounded<'a>(lock: &'a Mutex<Sink>, owner: &AtomicU32) -> Option<MutexGuard<'a, Sink>> {
-    let pid = std::process::id();
+    let pid = pid();
     let deadline = Instant::now() + LOCK_WAIT;
     loop {
         match lock.try_lock() {
@@ -264,7 +295,7 @@ impl Sink {
         self.buf.extend_from_slice(&self.stamp);
         self.buf.push(b' ');
         self.buf.extend_from_slice(ident());
-        let _ = write!(self.buf, "[{}]: ", std::process::id());
+        let _ = write!(self.buf, "[{}]: ", pid());
         let room = MAX_MESSAGE.saturating_sub(self.buf.len());
         if message.contains(&0) {
             self.buf
