@@ -17,6 +17,7 @@ pub mod context;
 pub mod creds;
 pub mod debug;
 mod ffi;
+mod inline_bytes;
 /// Kerberos through MIT's mechglue by function pointers, as a SPNEGO mechanism ([`mechglue::KerberosMech`]).
 pub use ffi::mechglue;
 pub mod name_attrs;

@@ -549,38 +549,7 @@ const INLINE_LIST: usize = 64;
 
 /// A DER MechTypeList kept for the mechListMIC: inline when short (no allocation per negotiation), else on the
 /// heap (a peer may list many mechanisms).
-#[derive(Debug, Clone)]
-pub(crate) enum MechListDer {
-    Inline { len: u8, buf: [u8; INLINE_LIST] },
-    Heap(Vec<u8>),
-}
-
-impl MechListDer {
-    pub(crate) fn new(der: &[u8]) -> MechListDer {
-        let mut buf = [0u8; INLINE_LIST];
-        match buf.get_mut(..der.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(der);
-                MechListDer::Inline {
-                    len: der.len() as u8,
-                    buf,
-                }
-            }
-            None => MechListDer::Heap(der.to_vec()),
-        }
-    }
-}
-
-impl core::ops::Deref for MechListDer {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            MechListDer::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
-            MechListDer::Heap(v) => v,
-        }
-    }
-}
+pub(crate) type MechListDer = crate::inline_bytes::InlineBytes<INLINE_LIST>;
 
 fn read_mech_type_list(r: &mut DerReader<'_>) -> Result<Vec<Oid>, DerError> {
     let mut list = r.read_sequence("MechTypeList")?;
@@ -647,7 +616,7 @@ mod tests {
     fn long_mechanism_lists_are_kept_whole() {
         let many: Vec<Oid> = (0..12).map(|_| oid(OID_NTLMSSP)).collect();
         let (bytes, list) = encode_init(many.iter(), None);
-        assert!(matches!(list, MechListDer::Heap(_)));
+        assert!(!list.is_inline());
         assert_eq!(&list[..], &encode_mech_type_list(&many)[..]);
         let SpnegoToken::Init(init) = SpnegoToken::decode(&bytes).unwrap() else {
             panic!("not a NegTokenInit")
@@ -678,10 +647,7 @@ mod tests {
                 assert_eq!(bytes, generic.encode());
                 assert_eq!(bytes.capacity(), bytes.len());
                 assert_eq!(&list[..], &encode_mech_type_list(mechs)[..]);
-                assert_eq!(
-                    matches!(list, MechListDer::Inline { .. }),
-                    list.len() <= INLINE_LIST
-                );
+                assert_eq!(list.is_inline(), list.len() <= INLINE_LIST);
                 assert_eq!(
                     SpnegoToken::decode(&bytes).unwrap(),
                     SpnegoToken::Init(generic)

@@ -10,21 +10,15 @@ use core::fmt;
 use core::hash::{Hash, Hasher};
 
 use super::der::DerError;
+use crate::inline_bytes::InlineBytes;
 
 /// The longest contents kept inline.
 pub const INLINE: usize = 22;
 
-/// An OBJECT IDENTIFIER, stored as its DER contents octets (without tag and length).
+/// An OBJECT IDENTIFIER, stored as its DER contents octets (without tag and length); contents of at most
+/// [`INLINE`] octets inline ([`InlineBytes`]' invariant: equal contents, equal representations).
 #[derive(Clone)]
-pub struct Oid(Repr);
-
-/// Invariant: contents of at most [`INLINE`] octets are always `Inline` (with zeros after `len`), so that
-/// equal contents have equal representations.
-#[derive(Clone)]
-enum Repr {
-    Inline { len: u8, buf: [u8; INLINE] },
-    Heap(Box<[u8]>),
-}
+pub struct Oid(InlineBytes<INLINE>);
 
 impl PartialEq for Oid {
     fn eq(&self, other: &Oid) -> bool {
@@ -102,17 +96,7 @@ impl Oid {
 
     /// An OID from contents known to be valid (a constant of this crate, or checked by [`validate`]).
     pub(super) fn from_valid(content: &[u8]) -> Oid {
-        let mut buf = [0u8; INLINE];
-        match buf.get_mut(..content.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(content);
-                Oid(Repr::Inline {
-                    len: content.len() as u8,
-                    buf,
-                })
-            }
-            None => Oid(Repr::Heap(content.into())),
-        }
+        Oid(InlineBytes::new(content))
     }
 
     /// NTLMSSP (1.3.6.1.4.1.311.2.2.10), a constant: no validation per use (checked by a test).
@@ -122,25 +106,7 @@ impl Oid {
 
     /// A constant of this crate (contents that fit inline; validity checked by the tests of the constants).
     const fn constant(content: &[u8]) -> Oid {
-        assert!(
-            content.len() <= INLINE,
-            "OID constant too long to be inline"
-        );
-        Oid::inline_fitting(content)
-    }
-
-    /// The inline form of `content`, which has at most [`INLINE`] octets.
-    const fn inline_fitting(content: &[u8]) -> Oid {
-        let mut buf = [0u8; INLINE];
-        let mut i = 0;
-        while i < content.len() {
-            buf[i] = content[i];
-            i += 1;
-        }
-        Oid(Repr::Inline {
-            len: content.len() as u8,
-            buf,
-        })
+        Oid(InlineBytes::fitting(content))
     }
 
     /// The dotted decimal form.
@@ -170,10 +136,7 @@ impl Oid {
 
     /// The DER contents octets (what follows the `06 len` header).
     pub fn as_der_content(&self) -> &[u8] {
-        match &self.0 {
-            Repr::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
-            Repr::Heap(b) => b,
-        }
+        &self.0
     }
 }
 
@@ -280,12 +243,12 @@ mod tests {
     fn short_and_long_contents_compare_by_value() {
         // 2.25.<128-bit arc>: 1 + 19 octets inline; a longer OID goes to the heap.
         let uuid = Oid::from_dotted("2.25.340282366920938463463374607431768211455").unwrap();
-        assert!(matches!(uuid.0, Repr::Inline { .. }));
+        assert!(uuid.0.is_inline());
         let long = Oid::from_dotted(
             "2.25.340282366920938463463374607431768211455.340282366920938463463374607431768211455",
         )
         .unwrap();
-        assert!(matches!(long.0, Repr::Heap(_)));
+        assert!(!long.0.is_inline());
         assert_eq!(long.as_der_content().len(), 39);
         let again = Oid::from_der_content(long.as_der_content()).unwrap();
         assert_eq!(long, again);

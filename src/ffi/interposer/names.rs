@@ -53,38 +53,7 @@ const INLINE_TEXT: usize = 80;
 
 /// An imported name's text: inline when short (the mechglue imports the target name again on every
 /// `gss_init_sec_context` call, so this saves an allocation per call), else on the heap.
-#[derive(Clone)]
-pub(crate) enum NameText {
-    Inline { len: u8, buf: [u8; INLINE_TEXT] },
-    Heap(Box<[u8]>),
-}
-
-impl NameText {
-    fn new(text: &[u8]) -> NameText {
-        let mut buf = [0u8; INLINE_TEXT];
-        match buf.get_mut(..text.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(text);
-                NameText::Inline {
-                    len: text.len() as u8,
-                    buf,
-                }
-            }
-            None => NameText::Heap(text.into()),
-        }
-    }
-}
-
-impl core::ops::Deref for NameText {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            NameText::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
-            NameText::Heap(b) => b,
-        }
-    }
-}
+pub(crate) type NameText = crate::inline_bytes::InlineBytes<INLINE_TEXT>;
 
 /// What an interposer name handle holds.
 pub(crate) enum IName {
@@ -588,7 +557,7 @@ mod tests {
             let t = NameText::new(&text);
             assert_eq!(&t[..], &text[..], "length {n}");
             assert_eq!(&t.clone()[..], &text[..]);
-            assert_eq!(matches!(t, NameText::Inline { .. }), n <= INLINE_TEXT);
+            assert_eq!(t.is_inline(), n <= INLINE_TEXT);
         }
     }
 }
