@@ -15,7 +15,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::{hostname, plugin, run_bounded, samples, skip, GssEnv, Plugin, Samples};
@@ -185,18 +185,7 @@ fn gss_client_and_server_lines_reach_syslog_through_the_interposer() {
 }
 
 fn python_with_gssapi() -> Option<PathBuf> {
-    let mut candidates = vec![PathBuf::from("/usr/bin/python3")];
-    candidates.extend(common::find_program("python3"));
-    candidates.into_iter().find(|p| {
-        p.is_file()
-            && Command::new(p)
-                .args(["-c", "import gssapi"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-    })
+    common::peers::python_with_module("gssapi")
 }
 
 #[test]

@@ -71,21 +71,13 @@ fn kinit(env: &GssEnv, kdc: &Kdc, ccache: &str) {
     assert!(child.wait().unwrap().success(), "kinit failed");
 }
 
-/// /usr/bin/python3 when it can import gssapi (else the test is skipped with a message).
+/// The Debian python3 that can import gssapi (else the test is skipped with a message).
 fn python_gssapi(test: &str) -> Option<PathBuf> {
-    let python = PathBuf::from("/usr/bin/python3");
-    let ok = Command::new(&python)
-        .args(["-c", "import gssapi"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        skip(
-            test,
-            "/usr/bin/python3 cannot import gssapi (Debian python3-gssapi)",
-        );
-        return None;
+    let python = common::peers::python_with_module("gssapi");
+    if python.is_none() {
+        skip(test, "no python3 can import gssapi (Debian python3-gssapi)");
     }
-    Some(python)
+    python
 }
 
 fn target() -> String {

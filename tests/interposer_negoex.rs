@@ -37,18 +37,7 @@ fn repo(p: &str) -> PathBuf {
 }
 
 fn python_with_gssapi() -> Option<PathBuf> {
-    let mut candidates = vec![PathBuf::from("/usr/bin/python3")];
-    candidates.extend(common::find_program("python3"));
-    candidates.into_iter().find(|p| {
-        p.is_file()
-            && Command::new(p)
-                .args(["-c", "import gssapi"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-    })
+    common::peers::python_with_module("gssapi")
 }
 
 /// Everything a test needs, or a skip reason.
