@@ -210,6 +210,8 @@ fn initiator_falls_back_when_kerberos_fails_before_a_token() {
         assert_eq!(o.t.init_mechs(0), vec![ntlm_oid()]);
         let r = ia.records();
         assert_eq!(only(&r).kerberos, Some(why));
+        // `offered` is what the NegTokenInit carried.
+        assert_eq!(only(&r).offered, o.t.init_mechs(0), "{krb:?}");
         assert_eq!(only(&r).offered, vec![ntlm_oid()]);
         assert_eq!(only(&r).chosen, Some(ntlm_oid()));
     }
@@ -229,7 +231,11 @@ fn no_mechanism_left_is_an_error_with_reasons() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(only(&ia.records()).failure.is_some());
+    let r = ia.records();
+    assert!(only(&r).failure.is_some());
+    // Nothing started: nothing went on the wire, nothing is listed as offered.
+    assert!(only(&r).offered.is_empty(), "{r:?}");
+    assert_eq!(only(&r).kerberos, Some(KerberosSkip::NoTicket));
 }
 
 #[test]
