@@ -587,14 +587,7 @@ pub unsafe extern "C" fn gss_export_sec_context(
 unsafe fn import(token: gss_buffer_t, out: *mut gss_ctx_id_t) -> Result<u32, GssError> {
     // SAFETY: pointers are NULL or valid per the caller's contract.
     unsafe {
-        if out.is_null() {
-            return Err(null_write());
-        }
-        out.write(core::ptr::null_mut());
-        if token.is_null() {
-            return Err(null_read());
-        }
-        let sc = SecContext::import(buffer_bytes(token))?;
+        let sc = SecContext::import(import_token(token, out)?)?;
         out.write(into_raw::<CtxCell, gss_ctx_id_struct>(CtxCell(Mutex::new(
             sc,
         ))));

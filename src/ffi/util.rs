@@ -69,6 +69,27 @@ pub(crate) unsafe fn buffer_bytes<'a>(b: *const gss_buffer_desc) -> &'a [u8] {
     unsafe { core::slice::from_raw_parts(desc.value.cast::<u8>(), desc.length) }
 }
 
+/// The token of an import call (`gss_import_sec_context`, `gss_import_cred`) after its output handle `out` is
+/// checked and set to NULL: [`null_write`] for a NULL `out`, [`null_read`] for a NULL `token`.
+///
+/// # Safety
+/// `out` is NULL or writable; `token` is NULL or valid as for [`buffer_bytes`] during `'a`.
+pub(crate) unsafe fn import_token<'a, T>(
+    token: *const gss_buffer_desc,
+    out: *mut *mut T,
+) -> Result<&'a [u8], GssError> {
+    if out.is_null() {
+        return Err(null_write());
+    }
+    // SAFETY: out is non-NULL and writable per the contract.
+    unsafe { out.write(core::ptr::null_mut()) };
+    if token.is_null() {
+        return Err(null_read());
+    }
+    // SAFETY: token is non-NULL and valid per the contract.
+    Ok(unsafe { buffer_bytes(token) })
+}
+
 /// The DER content of a caller OID; `None` for `GSS_C_NO_OID`.
 ///
 /// # Safety

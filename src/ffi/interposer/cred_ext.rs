@@ -257,16 +257,9 @@ pub unsafe extern "C" fn gssi_export_cred(
 /// # Safety
 /// `token` is NULL or valid; `out` is NULL or writable.
 unsafe fn import_cred(token: gss_buffer_t, out: *mut gss_cred_id_t) -> Result<u32, GssError> {
-    if out.is_null() {
-        return Err(null_write());
-    }
-    // SAFETY: out is non-NULL and writable; token is NULL (checked) or valid.
+    // SAFETY: out is NULL or writable; token is NULL or valid.
     unsafe {
-        out.write(core::ptr::null_mut());
-        if token.is_null() {
-            return Err(null_read());
-        }
-        let parts = decode_cred(buffer_bytes(token)).ok_or_else(|| {
+        let parts = decode_cred(import_token(token, out)?).ok_or_else(|| {
             GssError::with_detail(
                 GSS_S_DEFECTIVE_TOKEN,
                 Minor::BadCredToken,

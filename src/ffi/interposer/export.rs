@@ -75,16 +75,9 @@ fn import(token: &[u8], depth: u8) -> Result<Inner, GssError> {
 }
 
 unsafe fn import_into(token: gss_buffer_t, out: *mut gss_ctx_id_t) -> Result<u32, GssError> {
-    if out.is_null() {
-        return Err(null_write());
-    }
-    // SAFETY: out is writable; token is NULL or valid.
+    // SAFETY: out is NULL or writable; token is NULL or valid.
     unsafe {
-        out.write(core::ptr::null_mut());
-        if token.is_null() {
-            return Err(null_read());
-        }
-        let inner = import(buffer_bytes(token), 0)?;
+        let inner = import(import_token(token, out)?, 0)?;
         out.write(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
             Mutex::new(ICtx {
                 initiator: inner.is_initiator(),
