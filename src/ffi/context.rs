@@ -647,11 +647,7 @@ pub unsafe extern "C" fn gss_inquire_sec_context_by_oid(
     guard(minor_status, || {
         // SAFETY: pointers are NULL or valid; the handle is checked by the registry.
         unsafe {
-            put(data_set, core::ptr::null_mut());
-            if data_set.is_null() {
-                return Err(null_write());
-            }
-            let oid = oid_bytes(desired_object).ok_or_else(null_read)?;
+            let oid = by_oid_args(desired_object, data_set)?;
             let items = with_ctx(context_handle, |sc| sc.inquire_by_oid(oid))?;
             let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
             data_set.write(make_buffer_set(&refs)?);

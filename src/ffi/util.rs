@@ -90,6 +90,26 @@ pub(crate) unsafe fn import_token<'a, T>(
     Ok(unsafe { buffer_bytes(token) })
 }
 
+/// The object OID of a by-OID inquiry (`gss_inquire_sec_context_by_oid`, `gss_inquire_cred_by_oid`) after its
+/// output `data_set` is checked and set to NULL: [`null_write`] for a NULL `data_set`, [`null_read`] for
+/// `GSS_C_NO_OID`.
+///
+/// # Safety
+/// `data_set` is NULL or writable; `object` is NULL or valid as for [`oid_bytes`] during `'a`.
+pub(crate) unsafe fn by_oid_args<'a>(
+    object: *const gss_OID_desc,
+    data_set: *mut gss_buffer_set_t,
+) -> Result<&'a [u8], GssError> {
+    if data_set.is_null() {
+        return Err(null_write());
+    }
+    // SAFETY: data_set is non-NULL and writable, object NULL or valid, per the contract.
+    unsafe {
+        data_set.write(core::ptr::null_mut());
+        oid_bytes(object).ok_or_else(null_read)
+    }
+}
+
 /// The DER content of a caller OID; `None` for `GSS_C_NO_OID`.
 ///
 /// # Safety

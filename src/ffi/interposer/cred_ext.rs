@@ -55,11 +55,7 @@ pub unsafe extern "C" fn gssi_inquire_cred_by_oid(
 ) -> OM_uint32 {
     // SAFETY: pointers are NULL or valid; the handle is checked by the registry.
     guard(minor_status, || unsafe {
-        put(data_set, core::ptr::null_mut());
-        if data_set.is_null() {
-            return Err(null_write());
-        }
-        oid_bytes(desired_object).ok_or_else(null_read)?;
+        by_oid_args(desired_object, data_set)?;
         let krb = kerberos_half(cred_handle, "gss_inquire_cred_by_oid")?;
         glue_call(|g, m| (g.inquire_cred_by_oid)(m, krb.raw(), desired_object, data_set))
     })

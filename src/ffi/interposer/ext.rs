@@ -53,11 +53,7 @@ pub unsafe extern "C" fn gssi_inquire_sec_context_by_oid(
 ) -> OM_uint32 {
     // SAFETY: pointers are NULL or valid; the handle is checked by the registry.
     guard(minor_status, || unsafe {
-        put(data_set, core::ptr::null_mut());
-        if data_set.is_null() {
-            return Err(null_write());
-        }
-        let oid = oid_bytes(desired_object).ok_or_else(null_read)?;
+        let oid = by_oid_args(desired_object, data_set)?;
         with_inner(context_handle, |i| match i {
             Inner::Ntlm(sc) => {
                 let items = sc.inquire_by_oid(oid)?;
