@@ -16,7 +16,7 @@ use crate::inline_bytes::InlineBytes;
 pub const INLINE: usize = 22;
 
 /// An OBJECT IDENTIFIER, stored as its DER contents octets (without tag and length); contents of at most
-/// [`INLINE`] octets inline ([`InlineBytes`]' invariant: equal contents, equal representations).
+/// [`INLINE`] octets inline (equal contents, equal representations).
 #[derive(Clone)]
 pub struct Oid(InlineBytes<INLINE>);
 
