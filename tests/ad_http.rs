@@ -203,9 +203,15 @@ fn apache_kerberos_and_ntlm_from_one_domain_controller() {
     );
     let r = site.get("/webusers/whoami", Some("bob.users"));
     assert_eq!(r.code, 401, "bob at /webusers/:\n{}", r.body);
-    let access = site.www_log("access.log");
+    // Apache logs the request after its reply went out: wait for the line.
+    let refused = "\"GET /webusers/whoami HTTP/1.1\" 401 user=ADTEST\\\\bob";
+    let access = read_until(
+        &site.dc.dir.join("www/logs/access.log"),
+        Duration::from_secs(10),
+        |t| t.contains(refused),
+    );
     assert!(
-        access.contains("\"GET /webusers/whoami HTTP/1.1\" 401 user=ADTEST\\\\bob"),
+        access.contains(refused),
         "bob was authenticated, then refused by the group rule:\n{access}"
     );
 

@@ -597,7 +597,13 @@ fn twenty_requests_on_one_ntlm_authenticated_connection() {
     );
     // One NTLM handshake (NEGOTIATE + AUTHENTICATE); the other 19 requests ride on the bound context.
     assert_eq!(c.sent.len(), 2, "{}", c.output);
-    let access = env.log("access.log");
+    // Apache logs a request after its reply went out: wait for all 20 lines.
+    let ok_line = |l: &str| l.contains(&format!("{tag}=")) && l.contains(" 200 ");
+    let access = common::read_until(
+        &env.dir.join("logs/access.log"),
+        Duration::from_secs(10),
+        |t| t.lines().filter(|l| ok_line(l)).count() >= 20,
+    );
     let ports: std::collections::BTreeSet<&str> = access
         .lines()
         .filter(|l| l.contains(&format!("{tag}=")) && l.contains(" 200 "))

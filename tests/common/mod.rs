@@ -535,3 +535,18 @@ pub fn run_client(
 pub fn count_lines(text: &str, needle: &str) -> usize {
     text.lines().filter(|l| l.contains(needle)).count()
 }
+
+/// Read `path` until `done` holds for its text or `limit` passes; returns the last text read.
+///
+/// For a server's logs: Apache writes its access-log line in the logging phase, after the
+/// response went out, so a client can see the reply before the line exists.
+pub fn read_until(path: &Path, limit: Duration, done: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let text = fs::read_to_string(path).unwrap_or_default();
+        if done(&text) || start.elapsed() >= limit {
+            return text;
+        }
+        sleep(Duration::from_millis(20));
+    }
+}
