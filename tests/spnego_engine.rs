@@ -45,7 +45,7 @@ fn ntlm_only_exchanges_mics_and_keys_match() {
     assert_eq!(r3.neg_state, Some(NegState::AcceptCompleted));
     assert!(r3.response_token.is_none() && r3.mech_list_mic.is_some());
     assert!(ie.mic_exchanged && ae.mic_exchanged);
-    assert_eq!(ae.peer.as_deref(), Some("TESTDOM\\alice"));
+    assert_eq!(ae.peer(), Some("TESTDOM\\alice"));
     // After the MIC exchange both sides reset RC4 (MS-SPNG §3.3.5.1): messages still verify both ways.
     let (mut im, mut am) = (ie.mech, ae.mech);
     let mic = im.get_mic(b"after negotiation").unwrap();

@@ -126,7 +126,7 @@ fn our_acceptor_against(test: &str, implementation: &str) {
         }
     };
     assert_eq!(est.mech_oid, ntlm_oid());
-    assert_eq!(est.peer.as_deref(), Some("TESTDOM\\testuser"));
+    assert_eq!(est.peer(), Some("TESTDOM\\testuser"));
     peer.finish(est.mech.as_mut());
     let records = audit.records();
     assert_eq!(records.len(), 1);

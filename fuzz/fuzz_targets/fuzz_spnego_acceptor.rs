@@ -111,7 +111,7 @@ fuzz_target!(|data: &[u8]| {
             Ok(AcceptorStep::Done(est, _)) => {
                 assert_eq!(audit.records().len(), 1);
                 if est.mech_oid.to_dotted() == OID_NTLMSSP {
-                    let peer = est.peer.as_deref().unwrap_or_default();
+                    let peer = est.peer().unwrap_or_default();
                     assert!(peer.to_ascii_lowercase().ends_with("alice"), "{peer:?}");
                     assert!(policy.incoming_ntlm(Some(peer), None).allowed());
                 }

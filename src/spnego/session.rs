@@ -167,7 +167,7 @@ impl Session {
                         State::Done(Negotiated {
                             mech_oid: est.mech_oid,
                             mech: est.mech,
-                            peer: est.peer,
+                            peer: est.record.peer,
                         }),
                         Progress::Complete(out),
                     ),

@@ -277,8 +277,8 @@ impl Transcript {
 }
 
 pub struct Outcome {
-    pub initiator: Result<Box<gss_negotiate::spnego::initiator::Established>, SpnegoError>,
-    pub acceptor: Option<Result<Box<gss_negotiate::spnego::acceptor::Established>, SpnegoError>>,
+    pub initiator: Result<gss_negotiate::spnego::initiator::Established, SpnegoError>,
+    pub acceptor: Option<Result<gss_negotiate::spnego::acceptor::Established, SpnegoError>>,
     pub t: Transcript,
 }
 
