@@ -27,7 +27,8 @@ use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
 use super::{
-    encode_resp, DerError, Framing, NegHints, NegState, NegTokenInit, NegTokenResp, TokenView,
+    encode_resp_around, DerError, Framing, NegHints, NegState, NegTokenInit, NegTokenResp,
+    TokenView,
 };
 
 /// A token as [`TokenView::decode`] gave it: what the steps take when the caller has decoded it already.
@@ -457,10 +458,10 @@ impl AwaitResponse {
         // (e.g. a last mechanism token without MICs) is answered with accept-completed, as MIT does.
         let initiator_finished = mic_in.is_some() && self.mic.sent && mic_out.is_none();
         let token = || {
-            encode_resp(
+            encode_resp_around(
                 neg_state,
                 first.map(|_| &self.session.selected),
-                mech_out.as_deref(),
+                mech_out,
                 mic_out.as_deref(),
             )
         };

@@ -528,6 +528,26 @@ impl DerWriter {
         &self.buf
     }
 
+    /// A writer that appends after `bytes` (already encoded contents, to be wrapped with
+    /// [`DerWriter::rotate_to_front`]), its buffer grown to hold `total` bytes.
+    pub(crate) fn after(bytes: Vec<u8>, total: usize) -> DerWriter {
+        let mut buf = bytes;
+        buf.reserve(total.saturating_sub(buf.len()));
+        DerWriter { buf }
+    }
+
+    /// Moves everything written after the first `n` bytes in front of them: headers written after
+    /// contents (see [`DerWriter::after`]) end up before them, in place.
+    pub(crate) fn rotate_to_front(&mut self, n: usize) {
+        let n = n.min(self.buf.len());
+        self.buf.rotate_left(n);
+    }
+
+    /// Appends raw bytes: contents whose header was written with [`DerWriter::write_header`].
+    pub(crate) fn write_bytes(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
     /// Appends the identifier and length octets of an element whose `len` content bytes the caller writes
     /// next (no placeholder, nothing shifted afterwards).
     pub fn write_header(&mut self, tag: u8, len: usize) {

@@ -27,7 +27,7 @@ use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mecha
 use super::mic::{peer_mic, Mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
-use super::{encode_init, encode_resp, NegState, RespView, SpnegoToken, TokenView};
+use super::{encode_init_around, encode_resp_around, NegState, RespView, SpnegoToken, TokenView};
 use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{target_host, Policy};
 
@@ -269,17 +269,11 @@ fn open_round(
         // What went on the wire, not what was considered (a mechanism that failed first is not listed).
         record.offered = listed.clone().cloned().collect();
     }
-    let (token, list_der) = encode_init(
-        listed,
-        (!step.output.is_empty()).then_some(&step.output[..]),
-    );
+    let sent = !step.output.is_empty();
+    let (token, list_der) = encode_init_around(listed, sent.then_some(step.output));
     record.chosen = Some(cfg.mechs[current].oid.clone());
     let mut record = Pending::new(record, cfg.audit.clone());
-    record.final_sent = last_token_sent(
-        &cfg.mechs[current].oid,
-        step.complete,
-        !step.output.is_empty(),
-    );
+    record.final_sent = last_token_sent(&cfg.mechs[current].oid, step.complete, sent);
     Ok((
         Box::new(Round {
             list_der,
@@ -532,7 +526,7 @@ impl AwaitReply {
             )));
         }
         let token = (mech_out.is_some() || mic_out.is_some())
-            .then(|| encode_resp(None, None, mech_out.as_deref(), mic_out.as_deref()));
+            .then(|| encode_resp_around(None, None, mech_out, mic_out.as_deref()));
         match (done, token) {
             (true, token) => {
                 let mic = self.mic;

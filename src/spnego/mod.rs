@@ -478,37 +478,107 @@ pub(crate) fn encode_resp(
     response_token: Option<&[u8]>,
     mech_list_mic: Option<&[u8]>,
 ) -> Vec<u8> {
-    let tlv = DerWriter::tlv_len;
-    // The negState ENUMERATED is one content octet (0..=3).
-    let state_len = neg_state.map(|_| tlv(tlv(1)));
-    let mech_len = supported_mech.map(|m| tlv(tlv(m.as_der_content().len())));
-    let token_len = response_token.map(|t| tlv(tlv(t.len())));
-    let mic_len = mech_list_mic.map(|m| tlv(tlv(m.len())));
-    let seq = [state_len, mech_len, token_len, mic_len]
-        .iter()
-        .flatten()
-        .sum::<usize>();
-    let total = tlv(tlv(seq));
-    let mut w = DerWriter::with_capacity(total);
-    w.write_header(tag::context(1), tlv(seq));
-    w.write_header(tag::SEQUENCE, seq);
-    if let Some(state) = neg_state {
-        w.write_header(tag::context(0), tlv(1));
-        w.write_enumerated(state.value());
-    }
-    if let Some(m) = supported_mech {
-        w.write_header(tag::context(1), tlv(m.as_der_content().len()));
-        w.write_oid(m);
-    }
+    let fields = RespFields::new(
+        neg_state,
+        supported_mech,
+        response_token.map(<[u8]>::len),
+        mech_list_mic,
+    );
+    let mut w = DerWriter::with_capacity(fields.total());
+    fields.write_head(&mut w);
     if let Some(t) = response_token {
-        w.write_header(tag::context(2), tlv(t.len()));
-        w.write_octet_string(t);
+        w.write_bytes(t);
     }
-    if let Some(m) = mech_list_mic {
-        w.write_header(tag::context(3), tlv(m.len()));
-        w.write_octet_string(m);
-    }
+    fields.write_mic(&mut w);
     w.into_bytes()
+}
+
+/// [`encode_resp`] with the response token handed over: the fields before it are appended to the token's own
+/// buffer and rotated to the front, the mechListMIC follows. A mechanism token written with spare capacity
+/// (the NTLM writer keeps some) is wrapped without a second buffer and without being copied out.
+pub(crate) fn encode_resp_around(
+    neg_state: Option<NegState>,
+    supported_mech: Option<&Oid>,
+    response_token: Option<Vec<u8>>,
+    mech_list_mic: Option<&[u8]>,
+) -> Vec<u8> {
+    let Some(token) = response_token else {
+        return encode_resp(neg_state, supported_mech, None, mech_list_mic);
+    };
+    let n = token.len();
+    let fields = RespFields::new(neg_state, supported_mech, Some(n), mech_list_mic);
+    let mut w = DerWriter::after(token, fields.total());
+    fields.write_head(&mut w);
+    w.rotate_to_front(n);
+    fields.write_mic(&mut w);
+    w.into_bytes()
+}
+
+/// A NegTokenResp's fields, for the two encoders above.
+struct RespFields<'a> {
+    neg_state: Option<NegState>,
+    supported_mech: Option<&'a Oid>,
+    token_len: Option<usize>,
+    mech_list_mic: Option<&'a [u8]>,
+    /// The SEQUENCE's content length.
+    seq: usize,
+}
+
+impl<'a> RespFields<'a> {
+    fn new(
+        neg_state: Option<NegState>,
+        supported_mech: Option<&'a Oid>,
+        token_len: Option<usize>,
+        mech_list_mic: Option<&'a [u8]>,
+    ) -> Self {
+        let tlv = DerWriter::tlv_len;
+        // The negState ENUMERATED is one content octet (0..=3).
+        let seq = neg_state.map_or(0, |_| tlv(tlv(1)))
+            + supported_mech.map_or(0, |m| tlv(tlv(m.as_der_content().len())))
+            + token_len.map_or(0, |t| tlv(tlv(t)))
+            + mech_list_mic.map_or(0, |m| tlv(tlv(m.len())));
+        RespFields {
+            neg_state,
+            supported_mech,
+            token_len,
+            mech_list_mic,
+            seq,
+        }
+    }
+
+    /// The whole `[1]` element's size.
+    fn total(&self) -> usize {
+        let tlv = DerWriter::tlv_len;
+        tlv(tlv(self.seq))
+    }
+
+    /// Everything before the response token's contents (its OCTET STRING header included).
+    fn write_head(&self, w: &mut DerWriter) {
+        let tlv = DerWriter::tlv_len;
+        let seq = self.seq;
+        w.write_header(tag::context(1), tlv(seq));
+        w.write_header(tag::SEQUENCE, seq);
+        if let Some(state) = self.neg_state {
+            w.write_header(tag::context(0), tlv(1));
+            w.write_enumerated(state.value());
+        }
+        if let Some(m) = self.supported_mech {
+            w.write_header(tag::context(1), tlv(m.as_der_content().len()));
+            w.write_oid(m);
+        }
+        if let Some(t) = self.token_len {
+            w.write_header(tag::context(2), tlv(t));
+            w.write_header(tag::OCTET_STRING, t);
+        }
+    }
+
+    /// The `[3]` mechListMIC field, when there is one.
+    fn write_mic(&self, w: &mut DerWriter) {
+        if let Some(m) = self.mech_list_mic {
+            w.write_header(tag::context(3), DerWriter::tlv_len(m.len()));
+            w.write_octet_string(m);
+        }
+    }
 }
 
 /// The initiator's `NegTokenInit` (GSS-framed) listing `mechs` with an optional optimistic `mech_token`, and
@@ -519,29 +589,91 @@ pub(crate) fn encode_init<'o>(
     mechs: impl Iterator<Item = &'o Oid> + Clone,
     mech_token: Option<&[u8]>,
 ) -> (Vec<u8>, MechListDer) {
-    let tlv = DerWriter::tlv_len;
-    let list_content: usize = mechs.clone().map(|m| tlv(m.as_der_content().len())).sum();
-    let list_len = tlv(list_content);
-    let seq = tlv(list_len) + mech_token.map_or(0, |t| tlv(tlv(t.len())));
-    let choice = tlv(seq);
-    let framed = tlv(SPNEGO_OID_CONTENT.len()) + tlv(choice);
-    let mut w = DerWriter::with_capacity(tlv(framed));
-    w.write_header(GSS_FRAMING, framed);
-    w.write_tlv(tag::OID, &SPNEGO_OID_CONTENT);
-    w.write_header(tag::context(0), choice);
-    w.write_header(tag::SEQUENCE, seq);
-    w.write_header(tag::context(0), list_len);
-    let list_at = w.as_bytes().len();
-    w.write_header(tag::SEQUENCE, list_content);
-    for m in mechs {
-        w.write_oid(m);
-    }
-    let list = MechListDer::new(w.as_bytes().get(list_at..).unwrap_or_default());
+    let fields = InitFields::new(mechs.clone(), mech_token.map(<[u8]>::len));
+    let mut w = DerWriter::with_capacity(fields.total);
+    let list = fields.write_head(&mut w, mechs);
+    let list = MechListDer::new(w.as_bytes().get(list).unwrap_or_default());
     if let Some(t) = mech_token {
-        w.write_header(tag::context(2), tlv(t.len()));
-        w.write_octet_string(t);
+        w.write_bytes(t);
     }
     (w.into_bytes(), list)
+}
+
+/// [`encode_init`] with the optimistic token handed over: wrapped in its own buffer as by
+/// [`encode_resp_around`].
+pub(crate) fn encode_init_around<'o>(
+    mechs: impl Iterator<Item = &'o Oid> + Clone,
+    mech_token: Option<Vec<u8>>,
+) -> (Vec<u8>, MechListDer) {
+    let Some(token) = mech_token else {
+        return encode_init(mechs, None);
+    };
+    let n = token.len();
+    let fields = InitFields::new(mechs.clone(), Some(n));
+    let mut w = DerWriter::after(token, fields.total);
+    let list = fields.write_head(&mut w, mechs);
+    w.rotate_to_front(n);
+    // The head is at the front now: the list's place in it is its place in the token.
+    let list = MechListDer::new(
+        w.as_bytes()
+            .get(list.start - n..list.end - n)
+            .unwrap_or_default(),
+    );
+    (w.into_bytes(), list)
+}
+
+/// A NegTokenInit's sizes, for the two encoders above.
+struct InitFields {
+    list_content: usize,
+    token_len: Option<usize>,
+    seq: usize,
+    choice: usize,
+    framed: usize,
+    total: usize,
+}
+
+impl InitFields {
+    fn new<'o>(mechs: impl Iterator<Item = &'o Oid>, token_len: Option<usize>) -> Self {
+        let tlv = DerWriter::tlv_len;
+        let list_content: usize = mechs.map(|m| tlv(m.as_der_content().len())).sum();
+        let seq = tlv(tlv(list_content)) + token_len.map_or(0, |t| tlv(tlv(t)));
+        let choice = tlv(seq);
+        let framed = tlv(SPNEGO_OID_CONTENT.len()) + tlv(choice);
+        InitFields {
+            list_content,
+            token_len,
+            seq,
+            choice,
+            framed,
+            total: tlv(framed),
+        }
+    }
+
+    /// Everything before the token's contents (its OCTET STRING header included); where in `w` the
+    /// MechTypeList went.
+    fn write_head<'o>(
+        &self,
+        w: &mut DerWriter,
+        mechs: impl Iterator<Item = &'o Oid>,
+    ) -> std::ops::Range<usize> {
+        let tlv = DerWriter::tlv_len;
+        w.write_header(GSS_FRAMING, self.framed);
+        w.write_tlv(tag::OID, &SPNEGO_OID_CONTENT);
+        w.write_header(tag::context(0), self.choice);
+        w.write_header(tag::SEQUENCE, self.seq);
+        w.write_header(tag::context(0), tlv(self.list_content));
+        let start = w.as_bytes().len();
+        w.write_header(tag::SEQUENCE, self.list_content);
+        for m in mechs {
+            w.write_oid(m);
+        }
+        let end = w.as_bytes().len();
+        if let Some(t) = self.token_len {
+            w.write_header(tag::context(2), tlv(t));
+            w.write_header(tag::OCTET_STRING, t);
+        }
+        start..end
+    }
 }
 
 /// The longest DER MechTypeList kept inline in [`MechListDer`] (four mechanisms take about 50 bytes).
@@ -647,6 +779,17 @@ mod tests {
                 assert_eq!(bytes, generic.encode());
                 assert_eq!(bytes.capacity(), bytes.len());
                 assert_eq!(&list[..], &encode_mech_type_list(mechs)[..]);
+                // Wrapped in the token's own buffer, with and without room to spare: the same bytes and list.
+                for spare in [0, 64] {
+                    let owned = token.map(|t| {
+                        let mut v = Vec::with_capacity(t.len() + spare);
+                        v.extend_from_slice(t);
+                        v
+                    });
+                    let (around, around_list) = encode_init_around(mechs.iter(), owned);
+                    assert_eq!(around, bytes);
+                    assert_eq!(&around_list[..], &list[..]);
+                }
                 assert_eq!(list.is_inline(), list.len() <= INLINE_LIST);
                 assert_eq!(
                     SpnegoToken::decode(&bytes).unwrap(),
@@ -673,6 +816,15 @@ mod tests {
                         let bytes = resp.encode();
                         assert_eq!(bytes, w.into_bytes());
                         assert_eq!(bytes.capacity(), bytes.len());
+                        for spare in [0, 64] {
+                            let owned = token.map(|t| {
+                                let mut v = Vec::with_capacity(t.len() + spare);
+                                v.extend_from_slice(t);
+                                v
+                            });
+                            let around = encode_resp_around(state, mech.as_ref(), owned, mic);
+                            assert_eq!(around, bytes);
+                        }
                         assert_eq!(
                             SpnegoToken::decode(&bytes).unwrap(),
                             SpnegoToken::Resp(resp)
