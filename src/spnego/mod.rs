@@ -493,9 +493,10 @@ pub(crate) fn encode_resp(
     w.into_bytes()
 }
 
-/// [`encode_resp`] with the response token handed over: the fields before it are appended to the token's own
-/// buffer and rotated to the front, the mechListMIC follows. A mechanism token written with spare capacity
-/// (the NTLM writer keeps some) is wrapped without a second buffer and without being copied out.
+/// [`encode_resp`] with the response token handed over: when its buffer has room for the whole token, the
+/// fields before it are appended and rotated to the front and the mechListMIC follows, so a mechanism token
+/// written with spare capacity (the NTLM writer keeps some) needs no second buffer; otherwise
+/// [`encode_resp`] copies it.
 pub(crate) fn encode_resp_around(
     neg_state: Option<NegState>,
     supported_mech: Option<&Oid>,
@@ -507,6 +508,11 @@ pub(crate) fn encode_resp_around(
     };
     let n = token.len();
     let fields = RespFields::new(neg_state, supported_mech, Some(n), mech_list_mic);
+    if token.capacity() < fields.total() {
+        // No room to spare (a token copied out of a mechglue buffer): growing it would copy it anyway,
+        // and the rotation would move it a second time.
+        return encode_resp(neg_state, supported_mech, Some(&token), mech_list_mic);
+    }
     let mut w = DerWriter::after(token, fields.total());
     fields.write_head(&mut w);
     w.rotate_to_front(n);
@@ -610,6 +616,10 @@ pub(crate) fn encode_init_around<'o>(
     };
     let n = token.len();
     let fields = InitFields::new(mechs.clone(), Some(n));
+    if token.capacity() < fields.total {
+        // As in encode_resp_around: without room to spare, one copy into a new buffer is cheaper.
+        return encode_init(mechs, Some(&token));
+    }
     let mut w = DerWriter::after(token, fields.total);
     let list = fields.write_head(&mut w, mechs);
     w.rotate_to_front(n);
