@@ -493,8 +493,8 @@ pub(crate) fn encode_resp(
     w.into_bytes()
 }
 
-/// [`encode_resp`] with the response token handed over: when its buffer has room for the whole token, the
-/// fields before it are appended and rotated to the front and the mechListMIC follows, so a mechanism token
+/// [`encode_resp`] with the response token handed over: when its buffer has room for the whole SPNEGO token,
+/// the fields before it are appended and rotated to the front and the mechListMIC follows, so a mechanism token
 /// written with spare capacity (the NTLM writer keeps some) needs no second buffer; otherwise
 /// [`encode_resp`] copies it.
 pub(crate) fn encode_resp_around(
