@@ -7,7 +7,7 @@ use super::der::DerError;
 use super::mech::MechError;
 use crate::status::{
     GssError, Minor, GSS_S_BAD_MECH, GSS_S_BAD_SIG, GSS_S_DEFECTIVE_TOKEN, GSS_S_FAILURE,
-    GSS_S_NO_CRED, GSS_S_UNAUTHORIZED,
+    GSS_S_NO_CRED, GSS_S_UNAUTHORIZED, ROUTINE_ERROR_MASK,
 };
 
 /// A failed negotiation.
@@ -82,12 +82,41 @@ impl SpnegoError {
                 (GSS_S_BAD_MECH, Minor::WrongMech)
             }
             SpnegoError::NoMechanismAvailable(_) => (GSS_S_NO_CRED, Minor::NoCredentials),
-            SpnegoError::Mechanism(_) => (GSS_S_FAILURE, Minor::None),
+            // The mechglue's routine error when the mechanism is one of its own (Kerberos: e.g.
+            // GSS_S_BAD_BINDINGS), as MIT's SPNEGO returns the mechanism's status; else GSS_S_FAILURE.
+            SpnegoError::Mechanism(e) => (
+                e.major
+                    .map(|m| m & ROUTINE_ERROR_MASK)
+                    .filter(|m| *m != 0)
+                    .unwrap_or(GSS_S_FAILURE),
+                Minor::None,
+            ),
             SpnegoError::MicMissing => (GSS_S_DEFECTIVE_TOKEN, Minor::MicMissing),
             SpnegoError::BadMic(_) => (GSS_S_BAD_SIG, Minor::BadMic),
             SpnegoError::PolicyDenied(_) => (GSS_S_UNAUTHORIZED, Minor::PolicyDenied),
             SpnegoError::Spent => (GSS_S_FAILURE, Minor::BadSequence),
         };
         GssError::with_detail(major, minor, self.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spnego::mech::MechFailure;
+    use crate::status::{GSS_S_BAD_BINDINGS, GSS_S_CALL_BAD_STRUCTURE};
+
+    #[test]
+    fn a_mechglue_mechanism_failure_keeps_its_routine_error() {
+        let glue = MechError {
+            major: Some(GSS_S_BAD_BINDINGS | GSS_S_CALL_BAD_STRUCTURE | 1),
+            ..MechError::new(MechFailure::Rejected, "Kerberos: bad bindings")
+        };
+        assert_eq!(
+            SpnegoError::Mechanism(glue).to_gss().major,
+            GSS_S_BAD_BINDINGS
+        );
+        let own = MechError::new(MechFailure::Rejected, "NTLM: bad response");
+        assert_eq!(SpnegoError::Mechanism(own).to_gss().major, GSS_S_FAILURE);
     }
 }
