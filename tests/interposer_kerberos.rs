@@ -1,7 +1,8 @@
 //! The SPNEGO interposer with Kerberos from a loopback MIT KDC (scripts/http-env.sh: realm GSSNEG.TEST,
 //! testuser, HTTP/<host> in a keytab): MIT's `gss-client -spnego` / `gss-server HTTP` through our SPNEGO on both
 //! sides (-export, -ccount 2 -mcount 3, delegation: the delegated credential stored and used again), our SPNEGO against MIT's in both directions, and the
-//! fallback to NTLM when the client has no ticket. The audit files prove which engine negotiated and what it
+//! fallback to NTLM when the client has no ticket; in one process (tests/c/krb_matrix.c) initiator credential
+//! sources × channel bindings against MIT's SPNEGO and under valgrind. The audit files prove which engine negotiated and what it
 //! chose. Needs root (the environment script runs the KDC and Apache as www-data) and skips elsewhere.
 
 mod common;
@@ -545,4 +546,178 @@ fn credential_calls_through_the_interposer_with_kerberos() {
     assert_eq!(ours["mech"], "1.2.840.113554.1.2.2", "{ours}");
     assert_eq!(ours["peer"], "testuser@GSSNEG.TEST", "{ours}");
     assert_eq!(ours, mit, "ours vs MIT's SPNEGO");
+}
+
+/// The checks tests/c/krb_matrix.c prints ("ok <case> <check>") after each established case, the export line
+/// apart (it names the side whose context moved).
+const MATRIX_CHECKS: [&str; 8] = [
+    "inquire_context initiator mech krb5",
+    "inquire_context acceptor mech krb5",
+    "acceptor peer",
+    "wrap initiator->acceptor",
+    "wrap acceptor->initiator",
+    "mic initiator->acceptor",
+    "wrap initiator->acceptor after import",
+    "wrap acceptor->initiator after import",
+];
+
+/// One run of tests/c/krb_matrix.c (`exe`) with `spnego`, after `prefix` (valgrind's command line or nothing);
+/// the store case's ccache is a fresh `kinit` of its own. The outcome, the side (its audit file) and that ccache.
+fn run_matrix(
+    exe: &Path,
+    env: &GssEnv,
+    kdc: &Kdc,
+    spnego: Spnego,
+    tag: &str,
+    prefix: &[String],
+    limit: Duration,
+) -> (common::Outcome, Side, PathBuf) {
+    let store = format!("store-{tag}");
+    kinit(env, kdc, &store);
+    let s = side(env, kdc, spnego, tag, "cc");
+    let mut cmd = match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    s.apply(env, &mut cmd);
+    let store = env.dir.path().join(store);
+    cmd.arg(target())
+        .arg("testuser@GSSNEG.TEST")
+        .arg("Passw0rd!")
+        .arg(format!("FILE:{}", store.display()))
+        .arg(format!("FILE:{}", kdc.dir.join("http.keytab").display()));
+    let out = common::run_bounded(cmd, &env.dir.path().join(format!("{tag}.log")), limit);
+    (out, s, store)
+}
+
+/// The "case ..." lines of a krb_matrix run, each with whether it established; asserts that every established
+/// case ran all its checks.
+fn matrix_cases(tag: &str, output: &str) -> Vec<(String, bool)> {
+    let cases: Vec<(String, bool)> = output
+        .lines()
+        .filter_map(|l| l.strip_prefix("case "))
+        .map(|l| (l.to_string(), l.ends_with(" established")))
+        .collect();
+    for (line, _) in cases.iter().filter(|(_, established)| *established) {
+        let label = line.trim_end_matches(" established");
+        let done: Vec<&str> = output
+            .lines()
+            .filter_map(|l| l.strip_prefix("ok "))
+            .filter_map(|l| l.strip_prefix(label))
+            .map(str::trim)
+            .collect();
+        for check in MATRIX_CHECKS {
+            assert!(
+                done.contains(&check),
+                "{tag}: {label}: no {check}:\n{output}"
+            );
+        }
+        let exported = done
+            .iter()
+            .filter(|c| c.starts_with("export ") && c.ends_with(" mid-stream"))
+            .count();
+        assert_eq!(exported, 1, "{tag}: {label}: export mid-stream:\n{output}");
+    }
+    cases
+}
+
+/// Kerberos through SPNEGO in one process (tests/c/krb_matrix.c), 16 handshakes: the initiator's credential from
+/// the default ccache, by name, with the password (an AS exchange) and from a `ccache` store; channel bindings on
+/// neither side, the same or different ones on both, on one side only; the acceptor's credential by default
+/// (KRB5_KTNAME) or from a `keytab` store. Each established context is krb5, wraps both ways, verifies a MIC, and
+/// one side's context is exported and imported with a message in flight. MIT's SPNEGO is the oracle: ours gives the
+/// same outcome per case (the same major status where a call fails); then ours again under valgrind memcheck: the
+/// same outcomes, no memory error, nothing lost through the plugin, and our engine negotiated (its audit records).
+#[test]
+fn kerberos_credential_sources_and_channel_bindings_match_mit_under_valgrind() {
+    let test = "kerberos_credential_sources_and_channel_bindings_match_mit_under_valgrind";
+    let Some(vg) = memcheck::valgrind(test) else {
+        return;
+    };
+    let Some((kdc, env, _)) = start(test) else {
+        return;
+    };
+    let exe = match cprog::compile("krb_matrix.c", "krb_matrix") {
+        Ok(exe) => exe,
+        Err(cprog::CompileError::Missing(why)) => return skip(test, &why),
+        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
+    };
+    kinit(&env, &kdc, "cc");
+    let quick = Duration::from_secs(60);
+    let (mit, mit_side, _) = run_matrix(&exe, &env, &kdc, Spnego::Mit, "mit", &[], quick);
+    assert!(
+        mit.success(),
+        "MIT's SPNEGO: {:?}\n{}",
+        mit.status,
+        mit.output
+    );
+    let want = matrix_cases("MIT's SPNEGO", &mit.output);
+    assert_eq!(want.len(), 16, "{}", mit.output);
+    // The oracle itself: the matching bindings establish, the different ones fail.
+    for (line, established) in &want {
+        if line.contains(" cb=none ") || line.contains(" cb=same ") {
+            assert!(established, "MIT's SPNEGO: {line}");
+        }
+        if line.contains(" cb=different ") {
+            assert!(!established, "MIT's SPNEGO: {line}");
+        }
+    }
+    assert!(
+        mit_side.spnego_records().is_empty(),
+        "{:#?}",
+        mit_side.records()
+    );
+
+    let report = env.dir.path().join("matrix-memcheck.log");
+    let vg_cmd: Vec<String> = std::iter::once(vg.display().to_string())
+        .chain(memcheck::args(&report))
+        .collect();
+    for (tag, prefix, limit) in [
+        ("ours", &[][..], quick),
+        ("ours-valgrind", &vg_cmd[..], Duration::from_secs(300)),
+    ] {
+        let (out, s, store) = run_matrix(&exe, &env, &kdc, Spnego::Ours, tag, prefix, limit);
+        assert!(
+            out.success(),
+            "{tag}: {:?}\n{}\n{}",
+            out.status,
+            out.output,
+            std::fs::read_to_string(&report).unwrap_or_default()
+        );
+        let got = matrix_cases(tag, &out.output);
+        assert_eq!(got, want, "{tag} vs MIT's SPNEGO:\n{}", out.output);
+        // Our engine negotiated Kerberos once per established case on each side.
+        let established = want.iter().filter(|(_, e)| *e).count();
+        let recs = s.spnego_records();
+        for role in ["initiator", "acceptor"] {
+            let ok = recs
+                .iter()
+                .filter(|r| r["role"] == role && r["outcome"] == "success" && r["chosen"] == "krb5")
+                .count();
+            assert_eq!(ok, established, "{tag}: {role}: {recs:#?}");
+        }
+        // The store case took its ticket for the service from the ccache it named.
+        let klist = Command::new("klist")
+            .arg("-c")
+            .arg(format!("FILE:{}", store.display()))
+            .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
+            .output()
+            .expect("klist runs");
+        let text = String::from_utf8_lossy(&klist.stdout);
+        assert!(
+            text.contains(&format!("HTTP/{}@GSSNEG.TEST", hostname())),
+            "{tag}: {text}"
+        );
+        if tag == "ours-valgrind" {
+            memcheck::assert_clean(
+                "krb_matrix through our SPNEGO (Kerberos)",
+                &std::fs::read_to_string(&report).unwrap_or_default(),
+                &out.output,
+            );
+        }
+    }
 }
