@@ -265,3 +265,41 @@ fn exported_credentials_import_and_authenticate_as_under_mits_spnego() {
         diffs.join("\n")
     );
 }
+
+/// Channel bindings with NTLM through SPNEGO, both sides in one python-gssapi process: bindings on neither side,
+/// the same, different, one side only — each outcome (established, or the failing side and its routine error) the
+/// same under our SPNEGO as under MIT's over our NTLM (MIT is the oracle); different bindings fail with
+/// no context.
+#[test]
+fn channel_bindings_with_ntlm_answer_as_under_mits_spnego() {
+    let test = "channel_bindings_with_ntlm_answer_as_under_mits_spnego";
+    let Some((python, env)) = start(test) else {
+        return;
+    };
+    let mut answers = Vec::new();
+    for (spnego, tag) in [(Spnego::Mit, "mit"), (Spnego::Ours, "ours")] {
+        let mut cmd = Command::new(&python);
+        env.apply(&mut cmd);
+        cmd.env("GSS_MECH_CONFIG", mech_conf(&env, spnego))
+            .arg(repo("tests/python/interposer_bindings.py"))
+            .arg(hostname());
+        let log = env.dir.path().join(format!("bindings-{tag}.log"));
+        let out = run_bounded(cmd, &log, Duration::from_secs(60));
+        assert!(out.success(), "{tag}:\n{}", out.output);
+        let line = out.output.lines().last().unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON result");
+        answers.push(v);
+    }
+    let (mit, ours) = (&answers[0], &answers[1]);
+    let ntlm = "established 1.3.6.1.4.1.311.2.2.10";
+    assert_eq!(mit["none"], ntlm, "{mit}");
+    assert_eq!(mit["same"], ntlm, "{mit}");
+    assert!(
+        !mit["different"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("established"),
+        "{mit}"
+    );
+    assert_eq!(ours, mit, "ours vs MIT's SPNEGO");
+}

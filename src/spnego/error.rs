@@ -78,9 +78,10 @@ impl SpnegoError {
             SpnegoError::Decode(_) | SpnegoError::Unexpected(_) | SpnegoError::DuplicateMic => {
                 (GSS_S_DEFECTIVE_TOKEN, Minor::MalformedToken)
             }
-            SpnegoError::NoCommonMechanism | SpnegoError::Rejected => {
-                (GSS_S_BAD_MECH, Minor::WrongMech)
-            }
+            SpnegoError::NoCommonMechanism => (GSS_S_BAD_MECH, Minor::WrongMech),
+            // The acceptor's reject ends the initiator's context with GSS_S_FAILURE, as MIT's SPNEGO does
+            // (`interposer_python` `channel_bindings_with_ntlm_answer_as_under_mits_spnego`).
+            SpnegoError::Rejected => (GSS_S_FAILURE, Minor::None),
             SpnegoError::NoMechanismAvailable(_) => (GSS_S_NO_CRED, Minor::NoCredentials),
             // The mechglue's routine error when the mechanism is one of its own (Kerberos: e.g.
             // GSS_S_BAD_BINDINGS), as MIT's SPNEGO returns the mechanism's status; else GSS_S_FAILURE.
