@@ -529,11 +529,9 @@ impl DerWriter {
     }
 
     /// A writer that appends after `bytes` (already encoded contents, to be wrapped with
-    /// [`DerWriter::rotate_to_front`]), its buffer grown to hold `total` bytes.
-    pub(crate) fn after(bytes: Vec<u8>, total: usize) -> DerWriter {
-        let mut buf = bytes;
-        buf.reserve(total.saturating_sub(buf.len()));
-        DerWriter { buf }
+    /// [`DerWriter::rotate_to_front`]) in their own buffer.
+    pub(crate) fn after(bytes: Vec<u8>) -> DerWriter {
+        DerWriter { buf: bytes }
     }
 
     /// Moves everything written after the first `n` bytes in front of them: headers written after
