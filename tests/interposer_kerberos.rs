@@ -81,6 +81,17 @@ fn python_gssapi(test: &str) -> Option<PathBuf> {
     python
 }
 
+/// `klist` of the file ccache at `path` with the KDC's krb5.conf: its text.
+fn klist(kdc: &Kdc, path: &Path) -> String {
+    let out = Command::new("klist")
+        .arg("-c")
+        .arg(format!("FILE:{}", path.display()))
+        .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
+        .output()
+        .expect("klist runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn target() -> String {
     format!("HTTP@{}", hostname())
 }
@@ -326,13 +337,7 @@ fn delegated_kerberos_credentials_come_back_and_authenticate_again() {
     assert_eq!(v["second_peer"], "testuser@GSSNEG.TEST", "{v}");
     // The stored credential is the user's, in the ccache the program named (gssi_store_cred_into).
     assert_eq!(v["stored"], true, "{v}");
-    let klist = Command::new("klist")
-        .arg("-c")
-        .arg(format!("FILE:{}", stored.display()))
-        .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
-        .output()
-        .expect("klist runs");
-    let text = String::from_utf8_lossy(&klist.stdout);
+    let text = klist(&kdc, &stored);
     assert!(
         text.contains("Default principal: testuser@GSSNEG.TEST"),
         "{text}"
@@ -479,13 +484,7 @@ fn credential_calls_through_the_interposer_with_kerberos() {
     // MIT's SPNEGO has no store function: the call "succeeds" with nothing stored.
     assert_eq!(mit["store"]["mechs"], serde_json::json!([]), "{mit}");
     assert!(!mit_stored.exists(), "MIT's SPNEGO stored something");
-    let klist = Command::new("klist")
-        .arg("-c")
-        .arg(format!("FILE:{}", stored.display()))
-        .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
-        .output()
-        .expect("klist runs");
-    let text = String::from_utf8_lossy(&klist.stdout);
+    let text = klist(&kdc, stored);
     assert!(
         text.contains("Default principal: testuser@GSSNEG.TEST")
             && text.contains("krbtgt/GSSNEG.TEST"),
@@ -701,13 +700,7 @@ fn kerberos_credential_sources_and_channel_bindings_match_mit_under_valgrind() {
             assert_eq!(ok, established, "{tag}: {role}: {recs:#?}");
         }
         // The store case took its ticket for the service from the ccache it named.
-        let klist = Command::new("klist")
-            .arg("-c")
-            .arg(format!("FILE:{}", store.display()))
-            .env("KRB5_CONFIG", kdc.dir.join("krb5.conf"))
-            .output()
-            .expect("klist runs");
-        let text = String::from_utf8_lossy(&klist.stdout);
+        let text = klist(&kdc, &store);
         assert!(
             text.contains(&format!("HTTP/{}@GSSNEG.TEST", hostname())),
             "{tag}: {text}"
