@@ -19,10 +19,8 @@ fn c_handshake_raw_and_spnego_through_the_mechglue() {
     let Some(plugin) = cprog::plugin_path(test) else {
         return;
     };
-    let exe = match cprog::compile("handshake.c", "handshake") {
-        Ok(exe) => exe,
-        Err(cprog::CompileError::Missing(why)) => return common::skip(test, &why),
-        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
+    let Some(exe) = cprog::compile_or_skip(test, "handshake.c", "handshake", &[]) else {
+        return;
     };
     let env = common::GssEnv::new("c-handshake", &plugin).expect("temp env");
     let out = cprog::run_in_env(&env, &[], &exe, Duration::from_secs(30));

@@ -39,14 +39,7 @@ fn interposer_env(tag: &str, plugin: &Path) -> (common::GssEnv, Option<std::path
 }
 
 fn hostile_exe(test: &str) -> Option<std::path::PathBuf> {
-    match cprog::compile("hostile_spnego.c", "hostile_spnego") {
-        Ok(exe) => Some(exe),
-        Err(cprog::CompileError::Missing(why)) => {
-            common::skip(test, &why);
-            None
-        }
-        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
-    }
+    cprog::compile_or_skip(test, "hostile_spnego.c", "hostile_spnego", &[])
 }
 
 fn hostile_command(

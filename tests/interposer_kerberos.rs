@@ -413,10 +413,8 @@ fn pseudo_random_through_the_interposer_with_kerberos() {
     let Some((kdc, env, _)) = start(test) else {
         return;
     };
-    let exe = match cprog::compile("interposer_prf.c", "interposer_prf") {
-        Ok(exe) => exe,
-        Err(cprog::CompileError::Missing(why)) => return skip(test, &why),
-        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
+    let Some(exe) = cprog::compile_or_skip(test, "interposer_prf.c", "interposer_prf", &[]) else {
+        return;
     };
     kinit(&env, &kdc, "cc");
     let want = vec![
@@ -640,10 +638,8 @@ fn kerberos_credential_sources_and_channel_bindings_match_mit_under_valgrind() {
     let Some((kdc, env, _)) = start(test) else {
         return;
     };
-    let exe = match cprog::compile("krb_matrix.c", "krb_matrix") {
-        Ok(exe) => exe,
-        Err(cprog::CompileError::Missing(why)) => return skip(test, &why),
-        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
+    let Some(exe) = cprog::compile_or_skip(test, "krb_matrix.c", "krb_matrix", &[]) else {
+        return;
     };
     kinit(&env, &kdc, "cc");
     let quick = Duration::from_secs(60);

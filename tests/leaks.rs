@@ -72,14 +72,7 @@ fn error_contexts_are_attributed_by_their_frames() {
 
 fn loop_program(test: &str) -> Option<(PathBuf, common::GssEnv)> {
     let plugin = cprog::plugin_path(test)?;
-    let exe = match cprog::compile("loop.c", "loop") {
-        Ok(exe) => exe,
-        Err(cprog::CompileError::Missing(why)) => {
-            common::skip(test, &why);
-            return None;
-        }
-        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
-    };
+    let exe = cprog::compile_or_skip(test, "loop.c", "loop", &[])?;
     let env = common::GssEnv::new(test, &plugin).expect("temp env");
     Some((exe, env))
 }

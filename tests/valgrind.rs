@@ -86,10 +86,8 @@ fn c_handshake_under_valgrind_has_no_errors_and_no_definite_leaks() {
     let Some(plugin) = cprog::plugin_path(test) else {
         return;
     };
-    let exe = match cprog::compile("handshake.c", "handshake-vg") {
-        Ok(exe) => exe,
-        Err(cprog::CompileError::Missing(why)) => return common::skip(test, &why),
-        Err(cprog::CompileError::Failed(why)) => panic!("{why}"),
+    let Some(exe) = cprog::compile_or_skip(test, "handshake.c", "handshake-vg", &[]) else {
+        return;
     };
     let env = common::GssEnv::new("valgrind-handshake", &plugin).expect("temp env");
     let out = cprog::run_in_env(&env, &valgrind_args(&vg), &exe, LIMIT);

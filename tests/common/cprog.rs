@@ -13,6 +13,19 @@ pub fn compile(src: &str, out: &str) -> Result<PathBuf, CompileError> {
     compile_with(src, out, &[])
 }
 
+/// [`compile_with`] for a test: the program, or `None` after a visible SKIP when a build prerequisite is missing;
+/// a program that should have compiled and did not fails the test.
+pub fn compile_or_skip(test: &str, src: &str, out: &str, libs: &[&str]) -> Option<PathBuf> {
+    match compile_with(src, out, libs) {
+        Ok(exe) => Some(exe),
+        Err(CompileError::Missing(why)) => {
+            crate::common::skip(test, &why);
+            None
+        }
+        Err(CompileError::Failed(why)) => panic!("{why}"),
+    }
+}
+
 /// [`compile`] with extra linker arguments after `-lgssapi_krb5` (e.g. `-lpthread`).
 pub fn compile_with(src: &str, out: &str, libs: &[&str]) -> Result<PathBuf, CompileError> {
     let Some(cc) = find_program("cc").or_else(|| find_program("gcc")) else {
@@ -109,14 +122,7 @@ pub fn run_concurrency(
     (threads, handshakes): (u64, u64),
     limit: Duration,
 ) -> Option<Outcome> {
-    let exe = match compile_with("concurrency.c", exe_name, &["-lpthread"]) {
-        Ok(exe) => exe,
-        Err(CompileError::Missing(why)) => {
-            crate::common::skip(test, &why);
-            return None;
-        }
-        Err(CompileError::Failed(why)) => panic!("{why}"),
-    };
+    let exe = compile_or_skip(test, "concurrency.c", exe_name, &["-lpthread"])?;
     let mut cmd = Command::new(&exe);
     env.apply(&mut cmd);
     cmd.env("HANDSHAKE_HOST", crate::common::hostname())
