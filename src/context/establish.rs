@@ -403,8 +403,10 @@ impl SecContext {
                 })
             }
             Ok(AcceptorStep::Done(est)) => {
-                let client = crate::ntlm::error::display_user(&est.domain, &est.user);
+                // The client's display name only for our own check: under our SPNEGO (audit by the
+                // engine) the engine asks for it once it decides (`Mechanism::peer_name`).
                 let checked = if audit {
+                    let client = crate::ntlm::error::display_user(&est.domain, &est.user);
                     crate::policy::raw::check_incoming_client(&client, answer.as_ref(), true)
                 } else {
                     Ok(())
