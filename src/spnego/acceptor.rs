@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::error::SpnegoError;
-use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
+use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, MechSet, Mechanism};
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
@@ -40,10 +40,11 @@ use crate::policy::{Decision, Policy};
 pub const HINT_NAME: &[u8] = b"not_defined_in_RFC4178@please_ignore";
 
 /// What the acceptor needs.
-pub struct AcceptorConfig {
+#[derive(Clone)]
+pub struct AcceptorConfig<M = Vec<MechEntry>> {
     /// The mechanisms we accept, most preferred first (for [`AcceptorStart::advertise`]; selection follows the
     /// initiator's order, RFC 4178 §3.2).
-    pub mechs: Vec<MechEntry>,
+    pub mechs: M,
     /// The client's address, when the application knows it (policy exemptions, audit).
     pub peer_addr: Option<IpAddr>,
     /// The policy in force.
@@ -52,10 +53,10 @@ pub struct AcceptorConfig {
     pub audit: Arc<dyn AuditSink>,
 }
 
-impl std::fmt::Debug for AcceptorConfig {
+impl<M: MechSet> std::fmt::Debug for AcceptorConfig<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AcceptorConfig")
-            .field("mechs", &self.mechs)
+            .field("mechs", &self.mechs.oids().collect::<Vec<_>>())
             .field("peer_addr", &self.peer_addr)
             .finish_non_exhaustive()
     }
@@ -96,28 +97,28 @@ impl Established {
 // boxed, an allocation and a free per negotiation (~290 instructions per SPNEGO handshake, callgrind).
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-pub enum AcceptorStep {
+pub enum AcceptorStep<M: MechSet = Vec<MechEntry>> {
     /// Send the token and wait for the initiator's next one.
-    Continue(Acceptor, Vec<u8>),
+    Continue(Acceptor<M>, Vec<u8>),
     /// Established; send the token when there is one.
     Done(Established, Option<Vec<u8>>),
 }
 
 /// The acceptor between messages.
 #[derive(Debug)]
-pub enum Acceptor {
+pub enum Acceptor<M: MechSet = Vec<MechEntry>> {
     /// A mechanism is selected; the initiator's next `NegTokenResp` is expected.
-    AwaitResponse(AwaitResponse),
+    AwaitResponse(AwaitResponse<M>),
 }
 
-impl Acceptor {
+impl<M: MechSet> Acceptor<M> {
     /// Advances with the initiator's token.
-    pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+    pub fn step(self, token: &[u8]) -> Result<AcceptorStep<M>, Failure> {
         self.step_decoded(TokenView::decode(token))
     }
 
     /// [`Acceptor::step`] with the token already decoded.
-    pub(crate) fn step_decoded(self, token: Decoded<'_>) -> Result<AcceptorStep, Failure> {
+    pub(crate) fn step_decoded(self, token: Decoded<'_>) -> Result<AcceptorStep<M>, Failure> {
         match self {
             Acceptor::AwaitResponse(s) => s.step_decoded(token),
         }
@@ -126,14 +127,14 @@ impl Acceptor {
 
 /// Waiting for the initiator's `NegTokenInit`.
 #[derive(Debug)]
-pub struct AcceptorStart {
-    cfg: AcceptorConfig,
+pub struct AcceptorStart<M: MechSet = Vec<MechEntry>> {
+    cfg: AcceptorConfig<M>,
 }
 
 /// A selected mechanism and the rest of the negotiation's state.
 #[derive(Debug)]
-struct Session {
-    cfg: AcceptorConfig,
+struct Session<M: MechSet> {
+    cfg: AcceptorConfig<M>,
     list_der: super::MechListDer,
     /// The selected mechanism as the initiator spelled it.
     selected: Oid,
@@ -148,9 +149,10 @@ struct Session {
 
 /// The initiator's next `NegTokenResp` is expected.
 #[derive(Debug)]
-pub struct AwaitResponse {
-    /// Boxed once for the whole negotiation: the steps pass the pointer on, not the state.
-    session: Box<Session>,
+pub struct AwaitResponse<M: MechSet = Vec<MechEntry>> {
+    /// Boxed once for the whole negotiation (with the mechanism set inline): the steps pass the pointer on,
+    /// not the state.
+    session: Box<Session<M>>,
     mic: MicState,
 }
 
@@ -162,7 +164,7 @@ fn reject_token() -> Vec<u8> {
     .encode()
 }
 
-fn record_failure(cfg: &AcceptorConfig, mut record: Record, error: SpnegoError) -> Failure {
+fn record_failure<M>(cfg: &AcceptorConfig<M>, mut record: Record, error: SpnegoError) -> Failure {
     record.time = std::time::SystemTime::now();
     record.failure = Some(error.to_string());
     cfg.audit.record(&record);
@@ -172,9 +174,9 @@ fn record_failure(cfg: &AcceptorConfig, mut record: Record, error: SpnegoError) 
     }
 }
 
-impl AcceptorStart {
+impl<M: MechSet> AcceptorStart<M> {
     /// A new acceptor.
-    pub fn new(cfg: AcceptorConfig) -> AcceptorStart {
+    pub fn new(cfg: AcceptorConfig<M>) -> AcceptorStart<M> {
         AcceptorStart { cfg }
     }
 
@@ -183,11 +185,11 @@ impl AcceptorStart {
         let mech_types = self
             .cfg
             .mechs
-            .iter()
-            .filter(|m| {
-                !is_ntlm(&m.oid) || self.cfg.policy.incoming_ntlm_possible(self.cfg.peer_addr)
+            .oids()
+            .filter(|oid| {
+                !is_ntlm(oid) || self.cfg.policy.incoming_ntlm_possible(self.cfg.peer_addr)
             })
-            .map(|m| m.oid.clone())
+            .cloned()
             .collect();
         NegTokenInit {
             mech_types,
@@ -202,7 +204,7 @@ impl AcceptorStart {
 
     /// Whether we accept `oid` (NTLM: while the policy may still allow it), and which entry does it.
     fn acceptable(&self, oid: &Oid) -> Option<usize> {
-        let idx = self.cfg.mechs.iter().position(|m| same_mech(&m.oid, oid))?;
+        let idx = self.cfg.mechs.position(|m| same_mech(m, oid))?;
         if is_ntlm(oid) && !self.cfg.policy.incoming_ntlm_possible(self.cfg.peer_addr) {
             return None;
         }
@@ -210,12 +212,12 @@ impl AcceptorStart {
     }
 
     /// Takes the initiator's `NegTokenInit`.
-    pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+    pub fn step(self, token: &[u8]) -> Result<AcceptorStep<M>, Failure> {
         self.step_decoded(TokenView::decode(token))
     }
 
     /// [`AcceptorStart::step`] with the token already decoded.
-    pub(crate) fn step_decoded(self, token: Decoded<'_>) -> Result<AcceptorStep, Failure> {
+    pub(crate) fn step_decoded(self, token: Decoded<'_>) -> Result<AcceptorStep<M>, Failure> {
         let mut record = Record::untimed(Role::Acceptor, "spnego");
         record.peer_addr = self.cfg.peer_addr;
         let mut init = match token {
@@ -232,8 +234,7 @@ impl AcceptorStart {
         if !offered.iter().any(is_kerberos) {
             record.kerberos = Some(KerberosSkip::NotOffered);
         }
-        let ntlm_offered =
-            offered.iter().any(is_ntlm) && self.cfg.mechs.iter().any(|m| is_ntlm(&m.oid));
+        let ntlm_offered = offered.iter().any(is_ntlm) && self.cfg.mechs.oids().any(is_ntlm);
         if ntlm_offered {
             record.ntlm_policy = Some(self.cfg.policy.incoming_ntlm(None, self.cfg.peer_addr));
         }
@@ -258,7 +259,7 @@ impl AcceptorStart {
         let optimistic = if pos == 0 { init.mech_token } else { None };
         let mut chosen = (pos, idx);
         let mut mech_out = None;
-        let mut mech = match (self.cfg.mechs[idx].start)() {
+        let mut mech = match self.cfg.mechs.start(idx) {
             Ok(m) => m,
             Err(e) => return Err(record_failure(&self.cfg, record, e.into())),
         };
@@ -285,7 +286,7 @@ impl AcceptorStart {
                     let Some(next) = next.filter(|_| self.cfg.policy.restart) else {
                         return Err(record_failure(&self.cfg, record, e.into()));
                     };
-                    mech = match (self.cfg.mechs[next.1].start)() {
+                    mech = match self.cfg.mechs.start(next.1) {
                         Ok(m) => m,
                         Err(e) => return Err(record_failure(&self.cfg, record, e.into())),
                     };
@@ -337,7 +338,9 @@ fn note_backend(record: &mut Record, mech: &dyn Mechanism) {
     }
 }
 
-impl Session {
+impl<M: MechSet> Session<M> {
+    // The session stays in its box (taking `Self` would move it out first).
+    #[allow(clippy::boxed_local)]
     fn fail(mut self: Box<Self>, error: SpnegoError) -> Failure {
         let mut record = self.record.take();
         note_backend(&mut record, self.mech.as_ref());
@@ -363,14 +366,14 @@ impl Session {
     }
 }
 
-impl AwaitResponse {
+impl<M: MechSet> AwaitResponse<M> {
     /// Takes the initiator's next `NegTokenResp`.
-    pub fn step(self, token: &[u8]) -> Result<AcceptorStep, Failure> {
+    pub fn step(self, token: &[u8]) -> Result<AcceptorStep<M>, Failure> {
         self.step_decoded(TokenView::decode(token))
     }
 
     /// [`AwaitResponse::step`] with the token already decoded.
-    fn step_decoded(mut self, token: Decoded<'_>) -> Result<AcceptorStep, Failure> {
+    fn step_decoded(mut self, token: Decoded<'_>) -> Result<AcceptorStep<M>, Failure> {
         let resp = match token {
             Ok((TokenView::Resp(r), _)) => r,
             Ok((TokenView::Init(_), _)) => {
@@ -425,7 +428,7 @@ impl AwaitResponse {
         mech_out: Option<Vec<u8>>,
         mic_in: Option<&[u8]>,
         first: Option<NegState>,
-    ) -> Result<AcceptorStep, Failure> {
+    ) -> Result<AcceptorStep<M>, Failure> {
         let s = &mut self.session;
         let mut mic_out = None;
         if s.mech_complete {

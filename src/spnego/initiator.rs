@@ -23,7 +23,7 @@
 use std::sync::Arc;
 
 use super::error::SpnegoError;
-use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, Mechanism};
+use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, MechSet, Mechanism};
 use super::mic::{peer_mic, Mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
@@ -32,9 +32,9 @@ use crate::audit::{AuditSink, KerberosSkip, Record, Role};
 use crate::policy::{target_host, Policy};
 
 /// What the initiator needs.
-pub struct InitiatorConfig {
+pub struct InitiatorConfig<M = Vec<MechEntry>> {
     /// Our mechanisms, most preferred first.
-    pub mechs: Vec<MechEntry>,
+    pub mechs: M,
     /// The target name (`HTTP/host` or `HTTP@host`), for the policy's host exceptions and the audit record
     /// (moved into the record when the negotiation starts).
     pub target: Option<String>,
@@ -44,10 +44,10 @@ pub struct InitiatorConfig {
     pub audit: Arc<dyn AuditSink>,
 }
 
-impl std::fmt::Debug for InitiatorConfig {
+impl<M: MechSet> std::fmt::Debug for InitiatorConfig<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InitiatorConfig")
-            .field("mechs", &self.mechs)
+            .field("mechs", &self.mechs.oids().collect::<Vec<_>>())
             .field("target", &self.target)
             .finish_non_exhaustive()
     }
@@ -71,25 +71,25 @@ pub struct Established {
 // boxed, an allocation and a free per negotiation (~290 instructions per SPNEGO handshake, callgrind).
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
-pub enum InitiatorStep {
+pub enum InitiatorStep<M: MechSet = Vec<MechEntry>> {
     /// Send the token and call again with the acceptor's answer.
-    Continue(Initiator, Vec<u8>),
+    Continue(Initiator<M>, Vec<u8>),
     /// Established; send the token when there is one (a final mechListMIC).
     Done(Established, Option<Vec<u8>>),
 }
 
 /// The initiator between messages.
 #[derive(Debug)]
-pub enum Initiator {
+pub enum Initiator<M: MechSet = Vec<MechEntry>> {
     /// `NegTokenInit` sent.
-    AwaitFirstReply(AwaitFirstReply),
+    AwaitFirstReply(AwaitFirstReply<M>),
     /// The mechanism is selected; more tokens are expected.
-    AwaitReply(AwaitReply),
+    AwaitReply(AwaitReply<M>),
 }
 
-impl Initiator {
+impl<M: MechSet> Initiator<M> {
     /// Advances with the acceptor's token.
-    pub fn step(self, token: &[u8]) -> Result<InitiatorStep, SpnegoError> {
+    pub fn step(self, token: &[u8]) -> Result<InitiatorStep<M>, SpnegoError> {
         match self {
             Initiator::AwaitFirstReply(s) => s.step(token),
             Initiator::AwaitReply(s) => s.step(token),
@@ -99,14 +99,14 @@ impl Initiator {
 
 /// Nothing sent yet.
 #[derive(Debug)]
-pub struct InitiatorStart {
-    cfg: InitiatorConfig,
+pub struct InitiatorStart<M: MechSet = Vec<MechEntry>> {
+    cfg: InitiatorConfig<M>,
 }
 
 /// What every state after the start carries.
 #[derive(Debug)]
-struct Round {
-    cfg: InitiatorConfig,
+struct Round<M: MechSet> {
+    cfg: InitiatorConfig<M>,
     /// The DER MechTypeList sent: what the mechListMIC signs.
     list_der: super::MechListDer,
     /// Indices of mechanisms that failed or were rejected (never offered again). The list sent is every
@@ -122,15 +122,16 @@ struct Round {
 
 /// `NegTokenInit` sent; the acceptor's first `NegTokenResp` is expected.
 #[derive(Debug)]
-pub struct AwaitFirstReply {
-    /// Boxed once for the whole negotiation: the states pass the pointer on, not the state.
-    round: Box<Round>,
+pub struct AwaitFirstReply<M: MechSet = Vec<MechEntry>> {
+    /// Boxed once for the whole negotiation (with the mechanism set inline): the states pass the pointer on,
+    /// not the state.
+    round: Box<Round<M>>,
 }
 
 /// A mechanism is selected; the acceptor's next `NegTokenResp` is expected.
 #[derive(Debug)]
-pub struct AwaitReply {
-    round: Box<Round>,
+pub struct AwaitReply<M: MechSet = Vec<MechEntry>> {
+    round: Box<Round<M>>,
     mic: MicState,
 }
 
@@ -153,12 +154,14 @@ fn decode_resp(token: &[u8]) -> Result<RespView<'_>, SpnegoError> {
     }
 }
 
-impl InitiatorStart {
+impl<M: MechSet> InitiatorStart<M> {
     /// A new initiator.
-    pub fn new(cfg: InitiatorConfig) -> InitiatorStart {
+    pub fn new(cfg: InitiatorConfig<M>) -> InitiatorStart<M> {
         InitiatorStart { cfg }
     }
+}
 
+impl InitiatorStart {
     /// Keeps only the mechanisms that the server's `NegTokenInit2` (or `NegTokenInit`) advertisement lists.
     pub fn with_hint(mut self, hint: &[u8]) -> Result<InitiatorStart, SpnegoError> {
         let SpnegoToken::Init(init) = SpnegoToken::decode(hint)? else {
@@ -174,23 +177,25 @@ impl InitiatorStart {
         }
         Ok(self)
     }
+}
 
+impl<M: MechSet> InitiatorStart<M> {
     /// Builds and returns the `NegTokenInit` with the optimistic token of the first mechanism that starts.
-    pub fn start(mut self) -> Result<(Initiator, Vec<u8>), SpnegoError> {
+    pub fn start(mut self) -> Result<(Initiator<M>, Vec<u8>), SpnegoError> {
         let mut record = Record::untimed(Role::Initiator, "spnego");
         // The target is needed only here and in the record: moved there, not copied.
         record.peer = self.cfg.target.take();
-        if !self.cfg.mechs.iter().any(|m| is_kerberos(&m.oid)) {
+        if !self.cfg.mechs.oids().any(is_kerberos) {
             record.kerberos = Some(KerberosSkip::NotOffered);
         }
         let mut dropped = Vec::new();
-        if self.cfg.mechs.iter().any(|m| is_ntlm(&m.oid)) {
+        if self.cfg.mechs.oids().any(is_ntlm) {
             let host = record.peer.as_deref().map(target_host);
             let decision = self.cfg.policy.outgoing_ntlm(host);
             record.ntlm_policy = Some(decision);
             if !decision.allowed() {
-                dropped
-                    .extend((0..self.cfg.mechs.len()).filter(|i| is_ntlm(&self.cfg.mechs[*i].oid)));
+                let mechs = &self.cfg.mechs;
+                dropped.extend((0..mechs.count()).filter(|&i| is_ntlm(mechs.oid(i))));
             }
         }
         match open_round(self.cfg, dropped, record, false) {
@@ -214,39 +219,45 @@ fn last_token_sent(oid: &Oid, complete: bool, sent: bool) -> bool {
 }
 
 /// Writes the failure record.
-fn fail(cfg: &InitiatorConfig, mut record: Record, e: &SpnegoError) {
+fn fail<M>(cfg: &InitiatorConfig<M>, mut record: Record, e: &SpnegoError) {
     record.time = std::time::SystemTime::now();
     record.failure = Some(e.to_string());
     cfg.audit.record(&record);
 }
 
-type RoundError = Box<(SpnegoError, InitiatorConfig, Record)>;
+type RoundError<M> = Box<(SpnegoError, InitiatorConfig<M>, Record)>;
+/// An opened round and its `NegTokenInit`.
+type Opened<M> = (Box<Round<M>>, Vec<u8>);
 
 /// Starts the first mechanism not in `dropped` that produces a token, and encodes the `NegTokenInit` listing it
 /// and the untried mechanisms after it.
-fn open_round(
-    cfg: InitiatorConfig,
+fn open_round<M: MechSet>(
+    cfg: InitiatorConfig<M>,
     mut dropped: Vec<usize>,
     mut record: Record,
     restarted: bool,
-) -> Result<(Box<Round>, Vec<u8>), RoundError> {
+) -> Result<Opened<M>, RoundError<M>> {
     let mut why = Vec::new();
     let mut started = None;
-    for (i, entry) in cfg.mechs.iter().enumerate() {
+    for i in 0..cfg.mechs.count() {
         if dropped.contains(&i) {
             continue;
         }
-        let attempt = (entry.start)().and_then(|mut m| m.step(None).map(|s| (m, s)));
+        let oid = cfg.mechs.oid(i);
+        let attempt = cfg
+            .mechs
+            .start(i)
+            .and_then(|mut m| m.step(None).map(|s| (m, s)));
         match attempt {
             Ok((mech, step)) => {
                 started = Some((i, mech, step));
                 break;
             }
             Err(e) => {
-                if is_kerberos(&entry.oid) {
+                if is_kerberos(oid) {
                     record.kerberos = Some(kerberos_skip(e.kind));
                 }
-                why.push(format!("{}: {e}", crate::audit::mech_name(&entry.oid)));
+                why.push(format!("{}: {e}", crate::audit::mech_name(oid)));
                 dropped.push(i);
             }
         }
@@ -261,19 +272,19 @@ fn open_round(
     };
     let listed = cfg
         .mechs
-        .iter()
+        .oids()
         .enumerate()
         .filter(|(i, _)| !dropped.contains(i))
-        .map(|(_, m)| &m.oid);
+        .map(|(_, oid)| oid);
     if !restarted {
         // What went on the wire, not what was considered (a mechanism that failed first is not listed).
         record.offered = listed.clone().cloned().collect();
     }
     let sent = !step.output.is_empty();
     let (token, list_der) = encode_init_around(listed, sent.then_some(step.output));
-    record.chosen = Some(cfg.mechs[current].oid.clone());
+    record.chosen = Some(cfg.mechs.oid(current).clone());
     let mut record = Pending::new(record, cfg.audit.clone());
-    record.final_sent = last_token_sent(&cfg.mechs[current].oid, step.complete, sent);
+    record.final_sent = last_token_sent(cfg.mechs.oid(current), step.complete, sent);
     Ok((
         Box::new(Round {
             list_der,
@@ -289,22 +300,25 @@ fn open_round(
     ))
 }
 
-impl Round {
+impl<M: MechSet> Round<M> {
     /// Whether entry `i` of `cfg.mechs` is in the list sent.
     fn listed(&self, i: usize) -> bool {
-        i < self.cfg.mechs.len() && !self.dropped.contains(&i)
+        i < self.cfg.mechs.count() && !self.dropped.contains(&i)
     }
 
     fn oid(&self) -> &Oid {
-        &self.cfg.mechs[self.current].oid
+        self.cfg.mechs.oid(self.current)
     }
 
+    // The round stays in its box (taking `Self` would move it out first).
+    #[allow(clippy::boxed_local)]
     fn fail(mut self: Box<Self>, e: SpnegoError) -> SpnegoError {
         let record = self.record.take();
         fail(&self.cfg, record, &e);
         e
     }
 
+    #[allow(clippy::boxed_local)]
     fn finish(mut self: Box<Self>, mic: MicState) -> Established {
         let mut record = self.record.take();
         record.time = std::time::SystemTime::now();
@@ -321,9 +335,9 @@ impl Round {
     }
 }
 
-impl AwaitFirstReply {
+impl<M: MechSet> AwaitFirstReply<M> {
     /// Takes the acceptor's first `NegTokenResp`.
-    pub fn step(self, token: &[u8]) -> Result<InitiatorStep, SpnegoError> {
+    pub fn step(self, token: &[u8]) -> Result<InitiatorStep<M>, SpnegoError> {
         let resp = match decode_resp(token) {
             Ok(r) => r,
             Err(e) => return Err(self.round.fail(e)),
@@ -363,13 +377,13 @@ impl AwaitFirstReply {
     }
 
     /// The acceptor rejected our first mechanism: restart without it when the policy allows it.
-    fn rejected(self) -> Result<InitiatorStep, SpnegoError> {
+    fn rejected(self) -> Result<InitiatorStep<M>, SpnegoError> {
         let mut round = self.round;
         let rejected_is_krb = is_kerberos(round.oid());
         if rejected_is_krb {
             round.record.kerberos = Some(KerberosSkip::ServerRejected);
         }
-        let others = (0..round.cfg.mechs.len()).any(|i| i != round.current && round.listed(i));
+        let others = (0..round.cfg.mechs.count()).any(|i| i != round.current && round.listed(i));
         if !round.cfg.policy.restart || round.restarted || !others {
             return Err(round.fail(SpnegoError::Rejected));
         }
@@ -392,14 +406,14 @@ impl AwaitFirstReply {
 }
 
 /// Switches `round` to the mechanism the acceptor selected.
-fn reselect(
-    round: &mut Round,
+fn reselect<M: MechSet>(
+    round: &mut Round<M>,
     supported: &Oid,
     state: NegState,
     resp: &RespView<'_>,
 ) -> Result<(), SpnegoError> {
-    let idx = (0..round.cfg.mechs.len())
-        .find(|i| round.listed(*i) && same_mech(&round.cfg.mechs[*i].oid, supported))
+    let idx = (0..round.cfg.mechs.count())
+        .find(|&i| round.listed(i) && same_mech(round.cfg.mechs.oid(i), supported))
         .ok_or(SpnegoError::Unexpected(
             "the acceptor selected a mechanism we did not offer",
         ))?;
@@ -420,23 +434,23 @@ fn reselect(
     if is_kerberos(round.oid()) {
         round.record.kerberos = Some(KerberosSkip::NotSelected);
     }
-    round.mech = (round.cfg.mechs[idx].start)()?;
+    round.mech = round.cfg.mechs.start(idx)?;
     round.current = idx;
     round.mech_complete = false;
-    round.record.chosen = Some(round.cfg.mechs[idx].oid.clone());
+    round.record.chosen = Some(round.cfg.mechs.oid(idx).clone());
     Ok(())
 }
 
-impl AwaitReply {
+impl<M: MechSet> AwaitReply<M> {
     /// Takes the acceptor's next `NegTokenResp`.
-    pub fn step(self, token: &[u8]) -> Result<InitiatorStep, SpnegoError> {
+    pub fn step(self, token: &[u8]) -> Result<InitiatorStep<M>, SpnegoError> {
         match decode_resp(token) {
             Ok(resp) => self.step_resp(resp),
             Err(e) => Err(self.round.fail(e)),
         }
     }
 
-    fn step_resp(mut self, resp: RespView<'_>) -> Result<InitiatorStep, SpnegoError> {
+    fn step_resp(mut self, resp: RespView<'_>) -> Result<InitiatorStep<M>, SpnegoError> {
         match self.advance(&resp) {
             Ok((out, acceptor_done)) => self.send(out, peer_mic(&resp), acceptor_done),
             Err(e) => Err(self.round.fail(e)),
@@ -488,7 +502,7 @@ impl AwaitReply {
         mech_out: Option<Vec<u8>>,
         mic_in: Option<&[u8]>,
         acceptor_done: bool,
-    ) -> Result<InitiatorStep, SpnegoError> {
+    ) -> Result<InitiatorStep<M>, SpnegoError> {
         let mech_out = mech_out.filter(|o| !o.is_empty());
         let mut mic_out = None;
         let round = &mut self.round;
@@ -514,7 +528,7 @@ impl AwaitReply {
         mech_out: Option<Vec<u8>>,
         mic_out: Option<Mic>,
         acceptor_done: bool,
-    ) -> Result<InitiatorStep, SpnegoError> {
+    ) -> Result<InitiatorStep<M>, SpnegoError> {
         let round = &self.round;
         // Without integrity no MIC can be exchanged (MIT: no GSS_C_INTEG_FLAG), whatever was required.
         let done = round.mech_complete
@@ -536,7 +550,7 @@ impl AwaitReply {
                 let mut next = self;
                 let r = &mut next.round;
                 r.record.final_sent =
-                    last_token_sent(&r.cfg.mechs[r.current].oid, r.mech_complete, true);
+                    last_token_sent(r.cfg.mechs.oid(r.current), r.mech_complete, true);
                 Ok(InitiatorStep::Continue(Initiator::AwaitReply(next), token))
             }
             (false, None) => Err(self.round.fail(SpnegoError::Unexpected(

@@ -150,6 +150,40 @@ impl MechEntry {
     }
 }
 
+/// The mechanisms one negotiation may use, most preferred first: their OIDs and how to start a context of
+/// each. A `Vec<MechEntry>` is the general form; the interposer has its own, which the negotiation's state
+/// holds inline (no allocation per mechanism and per negotiation).
+pub trait MechSet: Send {
+    /// How many mechanisms.
+    fn count(&self) -> usize;
+    /// The OID of mechanism `i` (`i < count()`) as it goes on the wire.
+    fn oid(&self, i: usize) -> &Oid;
+    /// Starts a context of mechanism `i`.
+    fn start(&self, i: usize) -> Result<Box<dyn Mechanism>, MechError>;
+    /// The OIDs, in order.
+    fn oids(&self) -> impl Iterator<Item = &Oid> + Clone + '_ {
+        (0..self.count()).map(move |i| self.oid(i))
+    }
+    /// The index of the first mechanism for which `f` holds.
+    fn position(&self, mut f: impl FnMut(&Oid) -> bool) -> Option<usize> {
+        (0..self.count()).find(|&i| f(self.oid(i)))
+    }
+}
+
+impl MechSet for Vec<MechEntry> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn oid(&self, i: usize) -> &Oid {
+        &self[i].oid
+    }
+
+    fn start(&self, i: usize) -> Result<Box<dyn Mechanism>, MechError> {
+        (self[i].start)()
+    }
+}
+
 impl fmt::Debug for MechEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "MechEntry({})", self.oid.to_dotted())

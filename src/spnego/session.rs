@@ -7,11 +7,31 @@
 use super::acceptor::{self, AcceptorConfig, AcceptorStart, AcceptorStep};
 use super::error::SpnegoError;
 use super::initiator::{self, InitiatorConfig, InitiatorStart, InitiatorStep};
-use super::mech::Mechanism;
+use super::mech::{MechEntry, MechSet, Mechanism};
 use super::{Oid, SpnegoToken, TokenView};
 
 /// Builds the acceptor's configuration afresh for each `NegTokenInit` (mech entries are not `Clone`).
-pub type AcceptorFactory = Box<dyn Fn() -> AcceptorConfig + Send + Sync>;
+pub type AcceptorFactory<M = Vec<MechEntry>> = Box<dyn Fn() -> AcceptorConfig<M> + Send + Sync>;
+
+/// Where an acceptor's configuration for each `NegTokenInit` comes from.
+enum AcceptorSource<M: MechSet> {
+    /// Built by a function.
+    Factory(AcceptorFactory<M>),
+    /// Copied from a configuration kept here (a mechanism set that is cheap to clone: no allocation).
+    Template(
+        AcceptorConfig<M>,
+        fn(&AcceptorConfig<M>) -> AcceptorConfig<M>,
+    ),
+}
+
+impl<M: MechSet> AcceptorSource<M> {
+    fn config(&self) -> AcceptorConfig<M> {
+        match self {
+            AcceptorSource::Factory(f) => f(),
+            AcceptorSource::Template(cfg, clone) => clone(cfg),
+        }
+    }
+}
 
 /// The negotiated context, once complete.
 #[derive(Debug)]
@@ -48,21 +68,22 @@ impl From<SpnegoError> for SessionError {
     }
 }
 
-enum State {
-    InitStart(InitiatorStart),
-    Init(initiator::Initiator),
-    Accept(Option<acceptor::Acceptor>),
+enum State<M: MechSet> {
+    /// Boxed: every step moves the state, and a configuration (with an inline mechanism set) is large.
+    InitStart(Box<InitiatorStart<M>>),
+    Init(initiator::Initiator<M>),
+    Accept(Option<acceptor::Acceptor<M>>),
     Done(Negotiated),
     Failed,
 }
 
-/// One SPNEGO context.
-pub struct Session {
-    state: State,
-    acceptor: Option<AcceptorFactory>,
+/// One SPNEGO context, over the mechanism set `M`.
+pub struct Session<M: MechSet = Vec<MechEntry>> {
+    state: State<M>,
+    acceptor: Option<AcceptorSource<M>>,
 }
 
-impl std::fmt::Debug for Session {
+impl<M: MechSet> std::fmt::Debug for Session<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = match &self.state {
             State::InitStart(_) => "initiator, nothing sent",
@@ -75,20 +96,46 @@ impl std::fmt::Debug for Session {
     }
 }
 
-impl Session {
+impl<M: MechSet> Session<M> {
     /// An initiator; the first [`Session::step`] (with no token) produces the `NegTokenInit`.
-    pub fn initiator(cfg: InitiatorConfig) -> Session {
+    pub fn initiator(cfg: InitiatorConfig<M>) -> Session<M> {
         Session {
-            state: State::InitStart(InitiatorStart::new(cfg)),
+            state: State::InitStart(Box::new(InitiatorStart::new(cfg))),
             acceptor: None,
         }
     }
 
+    /// An initiator that builds its `NegTokenInit` at once (what the first [`Session::step`] of
+    /// [`Session::initiator`] returns): the token to send and the session waiting for the answer.
+    pub fn initiator_started(
+        cfg: InitiatorConfig<M>,
+    ) -> Result<(Session<M>, Vec<u8>), SessionError> {
+        let (ini, token) = InitiatorStart::new(cfg).start()?;
+        Ok((
+            Session {
+                state: State::Init(ini),
+                acceptor: None,
+            },
+            token,
+        ))
+    }
+
     /// An acceptor whose configuration `factory` builds for each `NegTokenInit` it receives.
-    pub fn acceptor(factory: AcceptorFactory) -> Session {
+    pub fn acceptor(factory: AcceptorFactory<M>) -> Session<M> {
         Session {
             state: State::Accept(None),
-            acceptor: Some(factory),
+            acceptor: Some(AcceptorSource::Factory(factory)),
+        }
+    }
+
+    /// An acceptor that takes a copy of `cfg` for each `NegTokenInit` it receives (no factory to allocate).
+    pub fn acceptor_cloning(cfg: AcceptorConfig<M>) -> Session<M>
+    where
+        M: Clone,
+    {
+        Session {
+            state: State::Accept(None),
+            acceptor: Some(AcceptorSource::Template(cfg, AcceptorConfig::clone)),
         }
     }
 
@@ -119,7 +166,7 @@ impl Session {
         let state = std::mem::replace(&mut self.state, State::Failed);
         let (next, progress) = match (state, token) {
             (State::InitStart(start), None) => {
-                let (ini, tok) = start.start()?;
+                let (ini, tok) = (*start).start()?;
                 (State::Init(ini), Progress::Continue(tok))
             }
             (State::Init(ini), Some(tok)) => match ini.step(tok)? {
@@ -146,11 +193,11 @@ impl Session {
                 let step = match (acc, restart) {
                     (Some(a), false) => a.step_decoded(decoded),
                     (_, true) => {
-                        let factory = self
+                        let source = self
                             .acceptor
                             .as_ref()
                             .ok_or(SpnegoError::Unexpected("no acceptor configuration"))?;
-                        AcceptorStart::new(factory()).step_decoded(decoded)
+                        AcceptorStart::new(source.config()).step_decoded(decoded)
                     }
                     (None, false) => {
                         return Err(SpnegoError::Unexpected(

@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::super::handles::{self, borrow, discard, into_raw, Handled, Kind};
 use super::super::mechglue::{GlueBindings, KerberosMech};
-use super::super::sys::{config, LibcSystem};
+use super::super::sys::config;
 use super::super::types::*;
 use super::super::util::*;
 use super::creds::{acquire_krb, icred_snapshot, ICred};
+use super::mechs::{IMechs, KrbStart, NtlmStart};
 use super::names::{iname_handle, iname_ref, IName, NtlmName};
 use super::{KRB5_MECH_OID, SPNEGO_OID};
 use crate::audit::{AuditSink, SystemAudit};
@@ -22,7 +23,7 @@ use crate::ntlm::crypto::ChannelBindings;
 use crate::spnego::acceptor::AcceptorConfig;
 use crate::spnego::gss_ntlm::GssNtlmMech;
 use crate::spnego::initiator::InitiatorConfig;
-use crate::spnego::mech::{MechEntry, MechError, MechFailure, Mechanism};
+use crate::spnego::mech::{MechError, MechFailure};
 use crate::spnego::oid::Oid;
 use crate::spnego::session::{Negotiated, Progress, Session};
 use crate::status::*;
@@ -37,7 +38,7 @@ pub(crate) enum Inner {
 
 pub(super) enum Phase {
     /// (Not boxed: a session is smaller than the established context the enum holds anyway.)
-    Negotiating(Session),
+    Negotiating(Session<IMechs>),
     /// Handed to MIT's SPNEGO for NegoEx ([`super::negoex`]).
     Handed(Box<super::negoex::Handed>),
     Done(Inner),
@@ -163,63 +164,55 @@ pub(super) fn policy_and_audit(
     Ok((policy, audit))
 }
 
-fn initiator_session(
+fn initiator_config(
     cred: Option<ICred>,
     target: Option<&IName>,
     req_flags: u32,
     bindings: Option<GlueBindings>,
-) -> Result<Session, GssError> {
+) -> Result<InitiatorConfig<IMechs>, GssError> {
     let (policy, audit) = policy_and_audit()?;
-    let cfg = config();
     let (krb_oid, ntlm_oid) = (Oid::KRB5, Oid::NTLMSSP);
     let bindings = bindings.map(Arc::new);
-    let mut mechs = Vec::new();
     let krb_ok = cred
         .as_ref()
         .map_or(true, |c| c.krb.is_some() && c.allows(&krb_oid));
     // The Kerberos form of the target (an import through the mechglue) only when Kerberos may be offered.
-    let krb_target = target.filter(|_| krb_ok).and_then(IName::krb);
-    if let Some(name) = krb_target {
-        let kcred = cred.as_ref().and_then(|c| c.krb.clone());
-        let cb = bindings.clone();
-        mechs.push(MechEntry::new(krb_oid, move || {
-            let m = KerberosMech::initiator_with(
-                kcred.clone(),
-                Some(name.clone()),
-                req_flags,
-                cb.clone(),
-            )?;
-            Ok(Box::new(m) as Box<dyn Mechanism>)
-        }));
-    }
+    let krb = target
+        .filter(|_| krb_ok)
+        .and_then(IName::krb)
+        .map(|name| KrbStart {
+            cred: cred.as_ref().and_then(|c| c.krb.clone()),
+            target: Some(name),
+            req_flags,
+            bindings: bindings.clone(),
+            initiator: true,
+        });
     let ntlm_ok = cred
         .as_ref()
         .map_or(true, |c| c.ntlm.is_some() && c.allows(&ntlm_oid));
-    if ntlm_ok {
-        let ncred = cred.and_then(|c| c.ntlm);
+    let ntlm = ntlm_ok.then(|| NtlmStart {
+        cred: cred.and_then(|c| c.ntlm),
         // The NTLM name is parsed here (no NTLM name handle) and copied when the mechanism starts.
-        let nname = target.and_then(IName::ntlm_name);
-        let cbh = bindings.as_deref().map(ntlm_bindings);
-        mechs.push(MechEntry::new(ntlm_oid, move || {
-            let name = nname.clone();
-            let m = GssNtlmMech::initiator_borrowed(ncred.as_deref(), name, req_flags, &cfg, cbh)?;
-            Ok(Box::new(m) as Box<dyn Mechanism>)
-        }));
-    }
-    Ok(Session::initiator(InitiatorConfig {
-        mechs,
+        target: target.and_then(IName::ntlm_name),
+        req_flags,
+        cfg: config(),
+        bindings: bindings.as_deref().map(ntlm_bindings),
+        require_bindings: false,
+        initiator: true,
+    });
+    Ok(InitiatorConfig {
+        mechs: IMechs { krb, ntlm },
         target: target.and_then(IName::text),
         policy,
         audit,
-    }))
+    })
 }
 
 fn acceptor_session(
     cred: Option<ICred>,
     bindings: Option<GlueBindings>,
-) -> Result<Session, GssError> {
+) -> Result<Session<IMechs>, GssError> {
     let (policy, audit) = policy_and_audit()?;
-    let cfg = config();
     let (krb_oid, ntlm_oid) = (Oid::KRB5, Oid::NTLMSSP);
     let explicit = cred.is_some();
     // Without a credential we acquire our own: never GSS_C_NO_CREDENTIAL into the mechglue for SPNEGO
@@ -232,35 +225,33 @@ fn acceptor_session(
         ..ICred::default()
     });
     let bindings = bindings.map(Arc::new);
-    let krb = cred.krb.clone().filter(|_| cred.allows(&krb_oid));
+    let krb = cred
+        .krb
+        .clone()
+        .filter(|_| cred.allows(&krb_oid))
+        .map(|k| KrbStart {
+            cred: Some(k),
+            target: None,
+            req_flags: 0,
+            bindings: bindings.clone(),
+            initiator: false,
+        });
     let ntlm_ok = (!explicit || cred.ntlm.is_some()) && cred.allows(&ntlm_oid);
-    let ntlm = cred.ntlm.clone();
-    let factory = move || {
-        let mut mechs = Vec::new();
-        if let Some(k) = &krb {
-            let (k, cb) = (k.clone(), bindings.clone());
-            mechs.push(MechEntry::new(krb_oid.clone(), move || {
-                let m = KerberosMech::acceptor_with(Some(k.clone()), cb.clone())?;
-                Ok(Box::new(m) as Box<dyn Mechanism>)
-            }));
-        }
-        if ntlm_ok {
-            let (n, cfg) = (ntlm.clone(), cfg.clone());
-            let cbh = bindings.as_deref().map(ntlm_bindings);
-            let rcb = policy.require_channel_bindings;
-            mechs.push(MechEntry::new(ntlm_oid.clone(), move || {
-                let m = GssNtlmMech::acceptor_borrowed(n.as_deref(), &cfg, &LibcSystem, cbh, rcb)?;
-                Ok(Box::new(m) as Box<dyn Mechanism>)
-            }));
-        }
-        AcceptorConfig {
-            mechs,
-            peer_addr: None,
-            policy: policy.clone(),
-            audit: audit.clone(),
-        }
-    };
-    Ok(Session::acceptor(Box::new(factory)))
+    let ntlm = ntlm_ok.then(|| NtlmStart {
+        cred: cred.ntlm.clone(),
+        target: None,
+        req_flags: 0,
+        cfg: config(),
+        bindings: bindings.as_deref().map(ntlm_bindings),
+        require_bindings: policy.require_channel_bindings,
+        initiator: false,
+    });
+    Ok(Session::acceptor_cloning(AcceptorConfig {
+        mechs: IMechs { krb, ntlm },
+        peer_addr: None,
+        policy,
+        audit,
+    }))
 }
 
 fn inner_of(n: Negotiated) -> Result<Inner, GssError> {
@@ -442,13 +433,32 @@ pub unsafe extern "C" fn gssi_init_sec_context(
             };
             let cb = bindings_of(input_chan_bindings);
             let handed = super::negoex::initiator(cred.as_ref(), target, req_flags, &cb);
-            let session = initiator_session(cred, target, req_flags, cb)?;
-            let phase = match handed {
+            let cfg = initiator_config(cred, target, req_flags, cb)?;
+            let (phase, first) = match handed {
+                // MIT's SPNEGO takes the first step; ours starts only if it fails at once.
                 Some(mut h) => {
-                    h.fallback = Some(session);
-                    Phase::Handed(Box::new(h))
+                    h.fallback = Some(Session::initiator(cfg));
+                    (Phase::Handed(Box::new(h)), None)
                 }
-                None => Phase::Negotiating(session),
+                // A first call with a token: the engine answers it as before (an error).
+                None if !token.is_empty() => (Phase::Negotiating(Session::initiator(cfg)), None),
+                // Our engine's first step at once: its configuration is not kept (nor moved) between calls.
+                None => match Session::initiator_started(cfg) {
+                    Ok((session, token)) => {
+                        let first = Stepped {
+                            token,
+                            complete: false,
+                            flags: 0,
+                            mech: SPNEGO_OID.as_oid(),
+                            lifetime: 0,
+                        };
+                        (Phase::Negotiating(session), Some(first))
+                    }
+                    Err(e) => {
+                        let r = Err((e.error.to_gss(), e.token));
+                        return finish_step(r, output_token, actual_mech_type, ret_flags, time_rec);
+                    }
+                },
             };
             context_handle.write(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
                 Mutex::new(ICtx {
@@ -456,6 +466,15 @@ pub unsafe extern "C" fn gssi_init_sec_context(
                     phase,
                 }),
             )));
+            if let Some(first) = first {
+                return finish_step(
+                    Ok(first),
+                    output_token,
+                    actual_mech_type,
+                    ret_flags,
+                    time_rec,
+                );
+            }
         }
         let input = (!token.is_empty()).then_some(token);
         let r = with_ictx(*context_handle, |c| Ok(c.step(input)))?;

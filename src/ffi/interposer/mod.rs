@@ -23,6 +23,7 @@ pub mod export;
 pub mod ext;
 pub mod inquire;
 pub mod iov;
+pub(crate) mod mechs;
 pub mod messages;
 pub mod names;
 pub mod negoex;

@@ -182,7 +182,7 @@ pub(super) struct Handed {
     /// The last mechanism MIT's SPNEGO reported (interned), or NULL.
     reported: gss_OID,
     /// Before the first step: our own engine's session, for when MIT's SPNEGO fails at once.
-    pub(super) fallback: Option<Session>,
+    pub(super) fallback: Option<Session<super::mechs::IMechs>>,
 }
 
 // SAFETY: the mechglue context is a plain heap object without thread affinity, owned by this value and used
@@ -363,7 +363,7 @@ impl Handed {
     /// After a failed first step: the arguments for our own engine, which then takes the negotiation over
     /// (nothing has reached the peer from MIT's SPNEGO yet on the initiator; on the acceptor MIT's answer is
     /// dropped and ours goes out instead). `None` after the first step.
-    pub(super) fn take_fallback(&mut self) -> Option<Session> {
+    pub(super) fn take_fallback(&mut self) -> Option<Session<super::mechs::IMechs>> {
         self.fallback.take()
     }
 
