@@ -473,9 +473,13 @@ impl NegTokenResp {
     }
 }
 
+/// Room for the mechanisms of a usual list (peers name four at most), allocated with the list rather than grown
+/// into at the first push; longer lists grow as they are read.
+const PREALLOCATED_MECHS: usize = 4;
+
 fn read_mech_type_list(r: &mut DerReader<'_>) -> Result<Vec<Oid>, DerError> {
     let mut list = r.read_sequence("MechTypeList")?;
-    let mut mechs = Vec::new();
+    let mut mechs = Vec::with_capacity(PREALLOCATED_MECHS);
     while !list.is_empty() {
         mechs.push(list.read_oid("MechType")?);
     }

@@ -90,6 +90,14 @@ impl Oid {
     /// Validates DER contents octets (X.690 §8.19.2): non-empty, each subidentifier minimal (no leading `0x80`
     /// octet) and terminated, each at most 128 bits wide.
     pub fn from_der_content(content: &[u8]) -> Result<Oid, DerError> {
+        // The mechanisms named in nearly every token: constants, valid by their tests, so one comparison
+        // replaces the walk (and the value is the same: equal contents, equal representations).
+        if content == crate::oids::NTLMSSP {
+            return Ok(Oid::NTLMSSP);
+        }
+        if content == Oid::KRB5_CONTENT {
+            return Ok(Oid::KRB5);
+        }
         validate(content)?;
         Ok(Oid::from_valid(content))
     }
@@ -102,7 +110,9 @@ impl Oid {
     /// NTLMSSP (1.3.6.1.4.1.311.2.2.10), a constant: no validation per use (checked by a test).
     pub const NTLMSSP: Oid = Oid::constant(crate::oids::NTLMSSP);
     /// Kerberos 5 (1.2.840.113554.1.2.2), a constant (checked by a test).
-    pub const KRB5: Oid = Oid::constant(b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02");
+    pub const KRB5: Oid = Oid::constant(Oid::KRB5_CONTENT);
+    /// The DER contents of [`Oid::KRB5`].
+    const KRB5_CONTENT: &'static [u8] = b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02";
 
     /// A constant of this crate (contents that fit inline; validity checked by the tests of the constants).
     const fn constant(content: &[u8]) -> Oid {
@@ -311,7 +321,18 @@ mod tests {
             (Oid::NTLMSSP, crate::spnego::OID_NTLMSSP),
             (Oid::KRB5, crate::spnego::OID_KRB5),
         ] {
+            // from_der_content answers these contents with the constants themselves: the walk checks them.
+            assert_eq!(walk(c.as_der_content(), |_| ()), Ok(()));
             assert_eq!(Oid::from_der_content(c.as_der_content()).unwrap(), c);
+            let built = Oid::from_dotted(dotted).unwrap();
+            assert_eq!(built.as_der_content(), c.as_der_content());
+            match (&built.0, &c.0) {
+                (
+                    InlineBytes::Inline { len: a, buf: x },
+                    InlineBytes::Inline { len: b, buf: y },
+                ) => assert_eq!((a, x), (b, y), "{dotted}: same representation"),
+                _ => panic!("{dotted}: not inline"),
+            }
             assert_eq!(c.to_dotted(), dotted);
         }
     }
