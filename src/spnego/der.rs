@@ -591,12 +591,26 @@ impl DerWriter {
     #[inline]
     pub fn write_header(&mut self, tag: u8, len: usize) {
         if len < 0x80 {
-            // The short form, nearly every header of a SPNEGO token: two stores, not a copy call.
+            // The short form: two stores.
             self.buf.extend_from_slice(&[tag, len as u8]);
-            return;
+        } else {
+            self.write_long_header(tag, len);
         }
-        let (h, n) = header(tag, len);
-        self.buf.extend_from_slice(&h[..n]);
+    }
+
+    /// [`DerWriter::write_header`] for a length of 128 or more. Up to two length octets (every long header of
+    /// a SPNEGO token: mechanism tokens stay far below 64 KiB), the header is one append of a fixed size:
+    /// stores rather than a copy call.
+    fn write_long_header(&mut self, tag: u8, len: usize) {
+        if len <= 0xFF {
+            self.buf.extend_from_slice(&[tag, 0x81, len as u8]);
+        } else if len <= 0xFFFF {
+            self.buf
+                .extend_from_slice(&[tag, 0x82, (len >> 8) as u8, len as u8]);
+        } else {
+            let (h, n) = header(tag, len);
+            self.buf.extend_from_slice(&h[..n]);
+        }
     }
 
     /// The size of a whole element (identifier, length octets and contents) whose contents are `len` bytes:

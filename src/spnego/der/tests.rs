@@ -81,6 +81,9 @@ fn element_sizes_equal_what_is_written() {
         assert_eq!(&octets[..k], &v[..], "len {len}");
         let (h, n) = header(0x30, len);
         assert_eq!((h[0], &h[1..n]), (0x30, &v[..]), "len {len}");
+        let mut w = DerWriter::new();
+        w.write_header(0x30, len);
+        assert_eq!(w.as_bytes(), &h[..n], "len {len}");
         assert_eq!(DerWriter::tlv_len(len), 1 + v.len() + len, "len {len}");
     }
 }
