@@ -22,7 +22,14 @@ pub struct Oid(InlineBytes<INLINE>);
 
 impl PartialEq for Oid {
     fn eq(&self, other: &Oid) -> bool {
-        self.as_der_content() == other.as_der_content()
+        match (&self.0, &other.0) {
+            // Inline contents are zero-padded (InlineBytes' invariant): comparing the fixed-size buffers
+            // compares the contents, with a few loads rather than a comparison call.
+            (InlineBytes::Inline { len: a, buf: x }, InlineBytes::Inline { len: b, buf: y }) => {
+                a == b && x == y
+            }
+            _ => self.as_der_content() == other.as_der_content(),
+        }
     }
 }
 
@@ -272,6 +279,43 @@ mod tests {
             format!("{:?}", Oid::from_dotted("1.2.3").unwrap()),
             "Oid([42, 3])"
         );
+    }
+
+    #[test]
+    fn equality_is_equality_of_contents() {
+        let dotted = [
+            "1.2.3",
+            "1.2.3.0",
+            "1.2.3.0.0",
+            "1.2.4",
+            crate::spnego::OID_NTLMSSP,
+            crate::spnego::OID_KRB5,
+            "2.25.340282366920938463463374607431768211455",
+            "2.25.340282366920938463463374607431768211455.1",
+            "2.25.340282366920938463463374607431768211455.1.0",
+            "2.25.340282366920938463463374607431768211455.1.0.0",
+            "2.25.340282366920938463463374607431768211455.340282366920938463463374607431768211455",
+            "2.25.340282366920938463463374607431768211455.340282366920938463463374607431768211455.0",
+        ];
+        let oids: Vec<Oid> = dotted
+            .iter()
+            .map(|d| Oid::from_dotted(d).unwrap())
+            .collect();
+        // Both representations take part: inline up to INLINE octets, the heap past it.
+        for o in &oids {
+            assert_eq!(o.0.is_inline(), o.as_der_content().len() <= INLINE, "{o}");
+        }
+        assert!(oids.iter().any(|o| !o.0.is_inline()));
+        for a in &oids {
+            for b in &oids {
+                let same = a.as_der_content() == b.as_der_content();
+                assert_eq!(a == b, same, "{a} == {b}");
+                assert_eq!(
+                    a.clone() == Oid::from_der_content(b.as_der_content()).unwrap(),
+                    same
+                );
+            }
+        }
     }
 
     #[test]
