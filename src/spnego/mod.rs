@@ -310,7 +310,6 @@ impl RespView<'_> {
 
 /// Reads the single element inside an explicit tag `[n]` with `read`, or `None` when the next element is not
 /// `[n]`; bytes after that element inside `[n]` are an error.
-#[inline]
 fn optional_field<'a, T>(
     r: &mut DerReader<'a>,
     n: u8,
