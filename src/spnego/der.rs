@@ -225,6 +225,7 @@ impl<'a> DerReader<'a> {
     }
 
     /// The bytes not read yet.
+    #[inline]
     pub fn rest(&self) -> &'a [u8] {
         self.rest
     }
@@ -235,6 +236,7 @@ impl<'a> DerReader<'a> {
     }
 
     /// Whether everything has been read.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.rest.is_empty()
     }
@@ -245,11 +247,13 @@ impl<'a> DerReader<'a> {
     }
 
     /// The identifier octet of the next element, if any, without consuming it.
+    #[inline]
     pub fn peek_tag(&self) -> Option<u8> {
         self.rest.first().copied()
     }
 
     /// Errors with [`DerError::TrailingData`] unless everything has been read.
+    #[inline]
     pub fn finish(&self, what: &'static str) -> Result<(), DerError> {
         if self.is_empty() {
             Ok(())
@@ -260,6 +264,7 @@ impl<'a> DerReader<'a> {
 
     /// Like [`DerReader::finish`] for the contents of a SEQUENCE whose known components have all been read:
     /// a remaining element is reported with its tag ([`DerError::UnknownElement`]).
+    #[inline]
     pub fn finish_sequence(&self, what: &'static str) -> Result<(), DerError> {
         match self.peek_tag() {
             None => Ok(()),
@@ -269,6 +274,7 @@ impl<'a> DerReader<'a> {
 
     /// Reads one element: its identifier octet and its contents. Enforces the DER length rules and the
     /// low-tag-number form; does not look inside the contents.
+    #[inline]
     pub fn read_tlv(&mut self) -> Result<(u8, &'a [u8]), DerError> {
         let (tag, value, rest) = split_tlv(self.rest)?;
         self.rest = rest;
@@ -276,23 +282,35 @@ impl<'a> DerReader<'a> {
     }
 
     /// Reads one element whose identifier octet must be `expected`; returns its contents.
+    #[inline]
     pub fn read_expected(
         &mut self,
         expected: u8,
         what: &'static str,
     ) -> Result<&'a [u8], DerError> {
-        match self.peek_tag() {
-            None => Err(DerError::Missing { what }),
-            Some(got) if got != expected => Err(DerError::UnexpectedTag {
+        // The identifier octet is looked at once: compared, then (when it is the one expected) checked for the
+        // high-tag-number form as read_tlv would, before the length.
+        let (got, after) = match self.rest.split_first() {
+            None => return Err(DerError::Missing { what }),
+            Some((&got, after)) => (got, after),
+        };
+        if got != expected {
+            return Err(DerError::UnexpectedTag {
                 what,
                 expected,
                 got,
-            }),
-            Some(_) => self.read_tlv().map(|(_, v)| v),
+            });
         }
+        if got & 0x1F == 0x1F {
+            return Err(DerError::HighTagNumber);
+        }
+        let (value, rest) = split_length_value(after)?;
+        self.rest = rest;
+        Ok(value)
     }
 
     /// Reads the next element if its identifier octet is `tag`; otherwise reads nothing.
+    #[inline]
     pub fn read_optional(
         &mut self,
         tag: u8,
@@ -306,6 +324,7 @@ impl<'a> DerReader<'a> {
     }
 
     /// A reader over the contents of the next element, which must be the constructed `tag`.
+    #[inline]
     pub fn read_constructed(
         &mut self,
         tag: u8,
@@ -323,6 +342,7 @@ impl<'a> DerReader<'a> {
     }
 
     /// Like [`DerReader::read_constructed`] when the next element is `tag`; `None` otherwise.
+    #[inline]
     pub fn read_optional_constructed(
         &mut self,
         tag: u8,
@@ -336,11 +356,13 @@ impl<'a> DerReader<'a> {
     }
 
     /// A reader over the contents of a SEQUENCE.
+    #[inline]
     pub fn read_sequence(&mut self, what: &'static str) -> Result<DerReader<'a>, DerError> {
         self.read_constructed(tag::SEQUENCE, what)
     }
 
     /// A reader over the contents of the explicit tag `[n]`.
+    #[inline]
     pub fn read_context(&mut self, n: u8, what: &'static str) -> Result<DerReader<'a>, DerError> {
         self.read_constructed(tag::context(n), what)
     }
@@ -352,6 +374,7 @@ impl<'a> DerReader<'a> {
     }
 
     /// A primitive OCTET STRING's contents.
+    #[inline]
     pub fn read_octet_string(&mut self, what: &'static str) -> Result<&'a [u8], DerError> {
         self.read_expected(tag::OCTET_STRING, what)
     }
@@ -378,6 +401,7 @@ impl<'a> DerReader<'a> {
 }
 
 /// `(n, rest)`, `n` the first `n` bytes of `b`, or [`DerError::Truncated`].
+#[inline]
 fn split(b: &[u8], n: usize) -> Result<(&[u8], &[u8]), DerError> {
     b.split_at_checked(n).ok_or(DerError::Truncated {
         need: n,
@@ -387,6 +411,7 @@ fn split(b: &[u8], n: usize) -> Result<(&[u8], &[u8]), DerError> {
 
 /// Splits the first element off `b`: its identifier octet, its contents and what follows it. Enforces the DER
 /// length rules and the low-tag-number form.
+#[inline]
 fn split_tlv(b: &[u8]) -> Result<(u8, &[u8], &[u8]), DerError> {
     let (&tag, b) = b
         .split_first()
@@ -394,11 +419,24 @@ fn split_tlv(b: &[u8]) -> Result<(u8, &[u8], &[u8]), DerError> {
     if tag & 0x1F == 0x1F {
         return Err(DerError::HighTagNumber);
     }
-    let (&first, b) = b
-        .split_first()
-        .ok_or(DerError::Truncated { need: 1, have: 0 })?;
-    let (len, b) = match first {
-        0x00..=0x7F => (usize::from(first), b),
+    let (value, b) = split_length_value(b)?;
+    Ok((tag, value, b))
+}
+
+/// Splits the length octets and the contents they announce off `b` (what follows an identifier octet): the
+/// contents and what follows them. The short form is decoded here; the long form by [`split_long_form`].
+#[inline]
+fn split_length_value(b: &[u8]) -> Result<(&[u8], &[u8]), DerError> {
+    match b.split_first() {
+        Some((&first, b)) if first < 0x80 => split(b, usize::from(first)),
+        Some((&first, b)) => split_long_form(first, b),
+        None => Err(DerError::Truncated { need: 1, have: 0 }),
+    }
+}
+
+/// [`split_length_value`] for a first length octet `first` of 128 or more, `b` what follows it.
+fn split_long_form(first: u8, b: &[u8]) -> Result<(&[u8], &[u8]), DerError> {
+    let len = match first {
         0x80 => return Err(DerError::IndefiniteLength),
         0xFF => return Err(DerError::LengthTooLarge),
         _ => {
@@ -406,7 +444,7 @@ fn split_tlv(b: &[u8]) -> Result<(u8, &[u8], &[u8]), DerError> {
             if n > 4 {
                 return Err(DerError::LengthTooLarge);
             }
-            let (octets, b) = split(b, n)?;
+            let (octets, rest) = split(b, n)?;
             if octets.first() == Some(&0) {
                 return Err(DerError::NonMinimalLength);
             }
@@ -416,11 +454,10 @@ fn split_tlv(b: &[u8]) -> Result<(u8, &[u8], &[u8]), DerError> {
             if len < 0x80 {
                 return Err(DerError::NonMinimalLength);
             }
-            (len, b)
+            split(rest, len)?
         }
     };
-    let (value, b) = split(b, len)?;
-    Ok((tag, value, b))
+    Ok(len)
 }
 
 /// The value of INTEGER contents (two's complement, big-endian), minimal per X.690 §8.3.2, up to 64 bits.
@@ -519,11 +556,13 @@ impl DerWriter {
     }
 
     /// The bytes written so far.
+    #[inline]
     pub fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
 
     /// The bytes written so far, borrowed.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
     }
@@ -542,20 +581,36 @@ impl DerWriter {
     }
 
     /// Appends raw bytes: contents whose header was written with [`DerWriter::write_header`].
+    #[inline]
     pub(crate) fn write_bytes(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }
 
     /// Appends the identifier and length octets of an element whose `len` content bytes the caller writes
     /// next (no placeholder, nothing shifted afterwards).
+    #[inline]
     pub fn write_header(&mut self, tag: u8, len: usize) {
         if len < 0x80 {
-            // The short form, nearly every header of a SPNEGO token: two stores, not a copy call.
+            // The short form: two stores.
             self.buf.extend_from_slice(&[tag, len as u8]);
-            return;
+        } else {
+            self.write_long_header(tag, len);
         }
-        let (h, n) = header(tag, len);
-        self.buf.extend_from_slice(&h[..n]);
+    }
+
+    /// [`DerWriter::write_header`] for a length of 128 or more. Up to two length octets (every long header of
+    /// a SPNEGO token: mechanism tokens stay far below 64 KiB), the header is one append of a fixed size:
+    /// stores rather than a copy call.
+    fn write_long_header(&mut self, tag: u8, len: usize) {
+        if len <= 0xFF {
+            self.buf.extend_from_slice(&[tag, 0x81, len as u8]);
+        } else if len <= 0xFFFF {
+            self.buf
+                .extend_from_slice(&[tag, 0x82, (len >> 8) as u8, len as u8]);
+        } else {
+            let (h, n) = header(tag, len);
+            self.buf.extend_from_slice(&h[..n]);
+        }
     }
 
     /// The size of a whole element (identifier, length octets and contents) whose contents are `len` bytes:
@@ -570,6 +625,7 @@ impl DerWriter {
     }
 
     /// Appends one element with identifier octet `tag` and contents `content`.
+    #[inline]
     pub fn write_tlv(&mut self, tag: u8, content: &[u8]) {
         self.write_header(tag, content.len());
         self.buf.extend_from_slice(content);
@@ -616,11 +672,13 @@ impl DerWriter {
     }
 
     /// Appends an OBJECT IDENTIFIER.
+    #[inline]
     pub fn write_oid(&mut self, oid: &Oid) {
         self.write_tlv(tag::OID, oid.as_der_content());
     }
 
     /// Appends a primitive OCTET STRING.
+    #[inline]
     pub fn write_octet_string(&mut self, content: &[u8]) {
         self.write_tlv(tag::OCTET_STRING, content);
     }
@@ -640,103 +698,15 @@ impl DerWriter {
 
     /// Appends an ENUMERATED with the minimal encoding of `v`.
     pub fn write_enumerated(&mut self, v: i64) {
+        if let Ok(small @ 0..=0x7F) = u8::try_from(v) {
+            // One content octet, the minimal encoding of 0..=127 (every negState): no sign-octet scan.
+            self.buf.extend_from_slice(&[tag::ENUMERATED, 1, small]);
+            return;
+        }
         let (bytes, start) = encode_integer(v);
         self.write_tlv(tag::ENUMERATED, bytes.get(start..).unwrap_or(&bytes));
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn constructed_lengths_are_minimal_at_every_boundary() {
-        for n in [0usize, 1, 127, 128, 255, 256, 65_535, 65_536, 70_000] {
-            let content = vec![0xA5u8; n];
-            let mut nested = DerWriter::new();
-            nested.write_constructed(tag::SEQUENCE, |w| {
-                w.write_constructed(tag::context(2), |w| w.write_octet_string(&content))
-            });
-            // The same bytes built from the outside in with explicit TLVs.
-            let mut inner = DerWriter::new();
-            inner.write_octet_string(&content);
-            let mut ctx = DerWriter::new();
-            ctx.write_tlv(tag::context(2), inner.as_bytes());
-            let mut outer = DerWriter::new();
-            outer.write_tlv(tag::SEQUENCE, ctx.as_bytes());
-            assert_eq!(nested.as_bytes(), outer.as_bytes(), "n = {n}");
-            let mut r = DerReader::new(nested.as_bytes());
-            let mut seq = r.read_sequence("seq").unwrap();
-            let mut c = seq.read_context(2, "c").unwrap();
-            assert_eq!(c.read_octet_string("o").unwrap().len(), n);
-        }
-    }
-
-    #[test]
-    fn integer_encoding_is_minimal_and_round_trips() {
-        for v in [
-            0i64,
-            1,
-            3,
-            127,
-            128,
-            255,
-            256,
-            -1,
-            -128,
-            -129,
-            i64::MAX,
-            i64::MIN,
-        ] {
-            let (bytes, start) = encode_integer(v);
-            let enc = &bytes[start..];
-            assert_eq!(
-                decode_integer(enc),
-                Ok(v),
-                "value {v} encoded as {enc:02x?}"
-            );
-        }
-        let (b, i) = encode_integer(128);
-        assert_eq!(b[i..], [0x00, 0x80]);
-        let (b, i) = encode_integer(-128);
-        assert_eq!(b[i..], [0x80]);
-    }
-
-    #[test]
-    fn integer_decoder_rejects_redundant_leading_octets() {
-        assert!(matches!(
-            decode_integer(&[0x00, 0x01]),
-            Err(DerError::BadInteger(_))
-        ));
-        assert!(matches!(
-            decode_integer(&[0xFF, 0x80]),
-            Err(DerError::BadInteger(_))
-        ));
-        assert!(matches!(decode_integer(&[]), Err(DerError::BadInteger(_))));
-    }
-
-    #[test]
-    fn element_sizes_equal_what_is_written() {
-        for len in [
-            0usize, 1, 127, 128, 255, 256, 65_535, 65_536, 16_777_215, 16_777_216,
-        ] {
-            let mut v = Vec::new();
-            push_length(&mut v, len);
-            let mut octets = [0u8; 1 + core::mem::size_of::<usize>()];
-            let k = length_octets(len, &mut octets);
-            assert_eq!(&octets[..k], &v[..], "len {len}");
-            let (h, n) = header(0x30, len);
-            assert_eq!((h[0], &h[1..n]), (0x30, &v[..]), "len {len}");
-            assert_eq!(DerWriter::tlv_len(len), 1 + v.len() + len, "len {len}");
-        }
-    }
-
-    #[test]
-    fn length_encoding_uses_the_short_form_below_128() {
-        let mut v = Vec::new();
-        push_length(&mut v, 127);
-        push_length(&mut v, 128);
-        push_length(&mut v, 0x1_0000);
-        assert_eq!(v, [0x7F, 0x81, 0x80, 0x83, 0x01, 0x00, 0x00]);
-    }
-}
+mod tests;

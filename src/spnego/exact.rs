@@ -96,8 +96,8 @@ impl<'a> RespFields<'a> {
         w.write_header(tag::context(1), tlv(seq));
         w.write_header(tag::SEQUENCE, seq);
         if let Some(state) = self.neg_state {
-            w.write_header(tag::context(0), tlv(1));
-            w.write_enumerated(state.value());
+            // `[0] { ENUMERATED }` with its single content octet (negState is 0..=3), in one append.
+            w.write_bytes(&[tag::context(0), 3, tag::ENUMERATED, 1, state as u8]);
         }
         if let Some(m) = self.supported_mech {
             w.write_header(tag::context(1), tlv(m.as_der_content().len()));

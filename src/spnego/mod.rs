@@ -271,7 +271,9 @@ pub(crate) struct InitView<'a> {
     pub req_flags: Option<BitString>,
     pub mech_token: Option<&'a [u8]>,
     pub mech_list_mic: Option<&'a [u8]>,
-    pub neg_hints: Option<NegHints>,
+    /// Boxed: rare in what is decoded (a server's advertisement), and without it the view is small enough to be
+    /// moved with a few stores instead of a copy call.
+    pub neg_hints: Option<Box<NegHints>>,
 }
 
 /// [`NegTokenResp`] with borrowed opaque fields.
@@ -290,7 +292,7 @@ impl InitView<'_> {
             req_flags: self.req_flags.clone(),
             mech_token: self.mech_token.map(<[u8]>::to_vec),
             mech_list_mic: self.mech_list_mic.map(<[u8]>::to_vec),
-            neg_hints: self.neg_hints.clone(),
+            neg_hints: self.neg_hints.as_deref().cloned(),
         }
     }
 }
@@ -344,7 +346,7 @@ impl<'a> InitView<'a> {
         let mech_token = optional_field(seq, 2, "mechToken", octets("mechToken"))?;
         // [3] is mechListMIC (RFC 4178) or negHints (MS-SPNG NegTokenInit2); the inner tag decides.
         let field3 = optional_field(seq, 3, "mechListMIC/negHints", |r| match r.peek_tag() {
-            Some(tag::SEQUENCE) => read_neg_hints(r).map(Field3::Hints),
+            Some(tag::SEQUENCE) => read_neg_hints(r).map(|h| Field3::Hints(Box::new(h))),
             _ => r.read_octet_string("mechListMIC").map(Field3::Mic),
         })?;
         let (neg_hints, mech_list_mic) = match field3 {
@@ -418,7 +420,7 @@ impl NegTokenInit {
 
 enum Field3<'a> {
     Mic(&'a [u8]),
-    Hints(NegHints),
+    Hints(Box<NegHints>),
 }
 
 impl<'a> RespView<'a> {
@@ -473,9 +475,13 @@ impl NegTokenResp {
     }
 }
 
+/// Room for the mechanisms of a usual list (peers name four at most), allocated with the list rather than grown
+/// into at the first push; longer lists grow as they are read.
+const PREALLOCATED_MECHS: usize = 4;
+
 fn read_mech_type_list(r: &mut DerReader<'_>) -> Result<Vec<Oid>, DerError> {
     let mut list = r.read_sequence("MechTypeList")?;
-    let mut mechs = Vec::new();
+    let mut mechs = Vec::with_capacity(PREALLOCATED_MECHS);
     while !list.is_empty() {
         mechs.push(list.read_oid("MechType")?);
     }

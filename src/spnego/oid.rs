@@ -22,7 +22,14 @@ pub struct Oid(InlineBytes<INLINE>);
 
 impl PartialEq for Oid {
     fn eq(&self, other: &Oid) -> bool {
-        self.as_der_content() == other.as_der_content()
+        match (&self.0, &other.0) {
+            // Inline contents are zero-padded (InlineBytes' invariant): comparing the fixed-size buffers
+            // compares the contents, with a few loads rather than a comparison call.
+            (InlineBytes::Inline { len: a, buf: x }, InlineBytes::Inline { len: b, buf: y }) => {
+                a == b && x == y
+            }
+            _ => self.as_der_content() == other.as_der_content(),
+        }
     }
 }
 
@@ -90,6 +97,14 @@ impl Oid {
     /// Validates DER contents octets (X.690 §8.19.2): non-empty, each subidentifier minimal (no leading `0x80`
     /// octet) and terminated, each at most 128 bits wide.
     pub fn from_der_content(content: &[u8]) -> Result<Oid, DerError> {
+        // The mechanisms named in nearly every token: constants, valid by their tests, so one comparison
+        // replaces the walk (and the value is the same: equal contents, equal representations).
+        if content == crate::oids::NTLMSSP {
+            return Ok(Oid::NTLMSSP);
+        }
+        if content == Oid::KRB5_CONTENT {
+            return Ok(Oid::KRB5);
+        }
         validate(content)?;
         Ok(Oid::from_valid(content))
     }
@@ -102,7 +117,9 @@ impl Oid {
     /// NTLMSSP (1.3.6.1.4.1.311.2.2.10), a constant: no validation per use (checked by a test).
     pub const NTLMSSP: Oid = Oid::constant(crate::oids::NTLMSSP);
     /// Kerberos 5 (1.2.840.113554.1.2.2), a constant (checked by a test).
-    pub const KRB5: Oid = Oid::constant(b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02");
+    pub const KRB5: Oid = Oid::constant(Oid::KRB5_CONTENT);
+    /// The DER contents of [`Oid::KRB5`].
+    const KRB5_CONTENT: &'static [u8] = b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02";
 
     /// A constant of this crate (contents that fit inline; validity checked by the tests of the constants).
     const fn constant(content: &[u8]) -> Oid {
@@ -265,6 +282,43 @@ mod tests {
     }
 
     #[test]
+    fn equality_is_equality_of_contents() {
+        let dotted = [
+            "1.2.3",
+            "1.2.3.0",
+            "1.2.3.0.0",
+            "1.2.4",
+            crate::spnego::OID_NTLMSSP,
+            crate::spnego::OID_KRB5,
+            "2.25.340282366920938463463374607431768211455",
+            "2.25.340282366920938463463374607431768211455.1",
+            "2.25.340282366920938463463374607431768211455.1.0",
+            "2.25.340282366920938463463374607431768211455.1.0.0",
+            "2.25.340282366920938463463374607431768211455.340282366920938463463374607431768211455",
+            "2.25.340282366920938463463374607431768211455.340282366920938463463374607431768211455.0",
+        ];
+        let oids: Vec<Oid> = dotted
+            .iter()
+            .map(|d| Oid::from_dotted(d).unwrap())
+            .collect();
+        // Both representations take part: inline up to INLINE octets, the heap past it.
+        for o in &oids {
+            assert_eq!(o.0.is_inline(), o.as_der_content().len() <= INLINE, "{o}");
+        }
+        assert!(oids.iter().any(|o| !o.0.is_inline()));
+        for a in &oids {
+            for b in &oids {
+                let same = a.as_der_content() == b.as_der_content();
+                assert_eq!(a == b, same, "{a} == {b}");
+                assert_eq!(
+                    a.clone() == Oid::from_der_content(b.as_der_content()).unwrap(),
+                    same
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_fast_check_never_accepts_what_the_full_walk_refuses() {
         let samples: [&[u8]; 12] = [
             &[],
@@ -311,7 +365,18 @@ mod tests {
             (Oid::NTLMSSP, crate::spnego::OID_NTLMSSP),
             (Oid::KRB5, crate::spnego::OID_KRB5),
         ] {
+            // from_der_content answers these contents with the constants themselves: the walk checks them.
+            assert_eq!(walk(c.as_der_content(), |_| ()), Ok(()));
             assert_eq!(Oid::from_der_content(c.as_der_content()).unwrap(), c);
+            let built = Oid::from_dotted(dotted).unwrap();
+            assert_eq!(built.as_der_content(), c.as_der_content());
+            match (&built.0, &c.0) {
+                (
+                    InlineBytes::Inline { len: a, buf: x },
+                    InlineBytes::Inline { len: b, buf: y },
+                ) => assert_eq!((a, x), (b, y), "{dotted}: same representation"),
+                _ => panic!("{dotted}: not inline"),
+            }
             assert_eq!(c.to_dotted(), dotted);
         }
     }
