@@ -370,6 +370,17 @@ impl SecContext {
         ))
     }
 
+    /// The `oids::RESET_CRYPTO` option of [`SecContext::set_option`] (value 1: `recv`), which MIT's SPNEGO sets
+    /// after each mechListMIC, for a caller that has the direction at hand: resets that RC4 handle to the start
+    /// of its keystream. A half-built context has no keystream yet (it starts at the beginning once
+    /// established), so a reset there is already true: GSS_S_COMPLETE, as gss-ntlmssp answers (pyspnego 0.6
+    /// probes it).
+    pub fn reset_crypto(&mut self, recv: bool) {
+        if let State::Established(est) = &mut self.state {
+            est.security.reset_rc4(recv);
+        }
+    }
+
     /// `gss_set_sec_context_option`.
     pub fn set_option(&mut self, oid: &[u8], value: &[u8]) -> Result<(), GssError> {
         let number = || -> Result<u32, GssError> {
@@ -379,12 +390,7 @@ impl SecContext {
             Ok(u32::from_ne_bytes(b))
         };
         if oid == oids::RESET_CRYPTO {
-            let recv = number()? == 1;
-            // A half-built context has no keystream yet (it starts at the beginning once established), so a
-            // reset there is already true: GSS_S_COMPLETE, as gss-ntlmssp answers (pyspnego 0.6 probes it).
-            if let State::Established(est) = &mut self.state {
-                est.security.reset_rc4(recv);
-            }
+            self.reset_crypto(number()? == 1);
             return Ok(());
         }
         if oid == oids::SET_SEQ_NUM {

@@ -189,19 +189,36 @@ impl HmacKey {
             block.get_mut(at..at + p.len())?.copy_from_slice(p);
             at += p.len();
         }
+        self.short_blocks(&mut block, len)
+    }
+
+    /// [`HmacKey::mac_short`] of `SeqNum || msg` (the session security checksum, MS-NLMP §3.4.4.2) without
+    /// the loop over parts: `None` when `msg` is longer than 51 bytes.
+    pub fn mac_seq_short(&self, seq: u32, msg: &[u8]) -> Option<[u8; 16]> {
+        let len = msg.len().checked_add(4).filter(|&n| n <= 55)?;
+        let mut block = [0u8; 64];
+        block.get_mut(..4)?.copy_from_slice(&seq.to_le_bytes());
+        block.get_mut(4..len)?.copy_from_slice(msg);
+        self.short_blocks(&mut block, len)
+    }
+
+    /// The two blocks of a short MAC: `block` holds the `len` (at most 55) message bytes and zeros after them;
+    /// it is wiped after use.
+    #[inline(always)]
+    fn short_blocks(&self, block: &mut [u8; 64], len: usize) -> Option<[u8; 16]> {
         *block.get_mut(len)? = 0x80;
         // The inner hash has seen the 64-byte key block before the message.
         block[56..].copy_from_slice(&((64 + len as u64) * 8).to_le_bytes());
         let mut inner = self.inner;
-        compress_only(&mut inner, &block);
-        block = [0; 64];
+        compress_only(&mut inner, block);
+        *block = [0; 64];
         for (chunk, w) in block.chunks_exact_mut(4).zip(inner) {
             chunk.copy_from_slice(&w.to_le_bytes());
         }
         block[16] = 0x80;
         block[56..].copy_from_slice(&((64u64 + 16) * 8).to_le_bytes());
         let mut outer = self.outer;
-        compress_only(&mut outer, &block);
+        compress_only(&mut outer, block);
         block.as_mut_slice().zeroize();
         inner.zeroize();
         let mut out = [0u8; 16];
@@ -660,6 +677,14 @@ mod tests {
             match k1.mac_short(&[&data[..cut], &data[cut..]]) {
                 Some(short) => prop_assert_eq!(short, want),
                 None => prop_assert!(data.len() > 55),
+            }
+            // With a SeqNum in front: the session security checksum.
+            if let Some(rest) = data.get(4..) {
+                let seq = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
+                match k1.mac_seq_short(seq, rest) {
+                    Some(short) => prop_assert_eq!(short, want),
+                    None => prop_assert!(data.len() > 55),
+                }
             }
         }
 

@@ -127,6 +127,17 @@ impl Rc4 {
         self.j = j;
     }
 
+    /// XORs the next 8 keystream bytes into `word`, the first into its lowest byte: [`Rc4::apply`] of the
+    /// word's little-endian bytes (a signature's checksum) without the slice loop around it.
+    #[inline]
+    pub fn apply_word(&mut self, word: u64) -> u64 {
+        let (mut i, mut j) = (self.i, self.j);
+        let ks = Self::next_word(&mut self.s, &mut i, &mut j);
+        self.i = i;
+        self.j = j;
+        ks ^ word
+    }
+
     /// XORs `input` with the next keystream bytes into `output` (encrypts or decrypts out of place, with no
     /// separate copy pass). Processes `min(input.len(), output.len())` bytes; callers pass equal lengths.
     pub fn apply_to(&mut self, input: &[u8], output: &mut [u8]) {
@@ -303,6 +314,19 @@ mod tests {
             b.apply_to(&input[..n], &mut out);
             assert_eq!(inplace, out, "length {n}");
             assert_eq!(a.to_bytes(), b.to_bytes(), "state after {n} bytes");
+        }
+    }
+
+    #[test]
+    fn apply_word_equals_apply_of_its_bytes() {
+        let mut a = Rc4::new(b"word");
+        let mut b = a.clone();
+        for round in 0..40u64 {
+            let w = round.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut bytes = w.to_le_bytes();
+            a.apply(&mut bytes);
+            assert_eq!(b.apply_word(w), u64::from_le_bytes(bytes), "round {round}");
+            assert_eq!(a.to_bytes(), b.to_bytes(), "state after round {round}");
         }
     }
 

@@ -11,7 +11,6 @@ use crate::creds::config::Config;
 use crate::creds::Credential;
 use crate::names::{Name, NameSystem};
 use crate::ntlm::validator::BackendAnswer;
-use crate::oids;
 use crate::status::GssError;
 
 /// An NTLM context of the GSS layer as a SPNEGO mechanism.
@@ -151,10 +150,9 @@ impl Mechanism for GssNtlmMech {
     }
 
     fn after_mic(&mut self, verified: bool) {
-        // The value says which direction to reset (1: receive); MIT's SPNEGO resets the one the MIC used.
-        let _ = self
-            .ctx
-            .set_option(oids::RESET_CRYPTO, &u32::from(verified).to_ne_bytes());
+        // MIT's SPNEGO sets the option `oids::RESET_CRYPTO` with the direction the MIC used (1: receive);
+        // the context's own reset, without encoding the option and its value to parse them again.
+        self.ctx.reset_crypto(verified);
     }
 
     fn peer_name(&self) -> Option<String> {

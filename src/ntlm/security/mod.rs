@@ -44,7 +44,7 @@ pub enum SecurityError {
     BadVersion,
     /// Authentic signature, but its SeqNum is below the expected one: the message was already received
     /// (GSS_S_DUPLICATE_TOKEN). Rejected; the state is unchanged (with extended session security; without it
-    /// the slot is spent, see `consumes_slot`).
+    /// the slot is spent, see `claims_slot`).
     Duplicate { expected: u32, got: u32 },
     /// Authentic signature, but its SeqNum is above the expected one: messages are missing
     /// (GSS_S_GAP_TOKEN). Rejected; as for `Duplicate`.
@@ -173,7 +173,7 @@ impl Channel {
 fn digest(ess: bool, ch: &Channel, seq: u32, plain: &[u8]) -> [u8; 8] {
     if ess {
         // A short message (a mechListMIC, a small get_mic): two MD5 blocks, nothing buffered.
-        if let Some(mac) = ch.mac_key.mac_short(&[&seq.to_le_bytes(), plain]) {
+        if let Some(mac) = ch.mac_key.mac_seq_short(seq, plain) {
             let mut out = [0u8; 8];
             out.copy_from_slice(&mac[..8]);
             return out;
@@ -320,10 +320,11 @@ fn finish(
     sig[..4].copy_from_slice(&VERSION);
     let seq_le = seq.to_le_bytes();
     if ess {
-        let mut cks = digest;
-        if key_exch {
-            ch.rc4.apply(&mut cks);
-        }
+        let cks = if key_exch {
+            ch.rc4.apply_word(u64::from_le_bytes(digest)).to_le_bytes()
+        } else {
+            digest
+        };
         sig[4..12].copy_from_slice(&cks);
         sig[12..].copy_from_slice(&seq_le);
         (sig, [0; 4])
@@ -358,16 +359,6 @@ enum Body<'a> {
     Sealed(&'a mut [u8]),
     /// Sealed input, plaintext written to the second slice (same length).
     SealedTo(&'a [u8], &'a mut [u8]),
-}
-
-/// What a failed receive undoes in the message buffer (a stack temporary: the size difference is fine).
-#[allow(clippy::large_enum_variant)]
-enum Restore<'a> {
-    Nothing,
-    /// Re-encrypt in place with the keystream from `before` (the caller's buffer holds the ciphertext again).
-    Decrypt(Rc4, &'a mut [u8]),
-    /// Zero the separate output buffer.
-    Zero(&'a mut [u8]),
 }
 
 /// Session security state of one established NTLM context.
@@ -472,7 +463,7 @@ impl SessionSecurity {
     }
 
     /// GSS_VerifyMIC (§3.4.2, §3.4.4): checks `signature` over `msg`. On success the receive sequence number
-    /// advances; on error it advances only when the token claimed the current slot (`consumes_slot`).
+    /// advances; on error it advances only when the token claimed the current slot (`claims_slot`).
     pub fn verify(&mut self, msg: &[u8], signature: &[u8]) -> Result<(), SecurityError> {
         let sig = parse_signature(signature)?;
         if !self.integrity() {
@@ -549,7 +540,7 @@ impl SessionSecurity {
     }
 
     /// GSS_UnwrapEx (§3.4.3): decrypts `msg` in place and checks `signature` over the plaintext. On error
-    /// `msg` holds the original ciphertext again; the state spends the slot as `consumes_slot` says.
+    /// `msg` holds the original ciphertext again; the state spends the slot as `claims_slot` says.
     pub fn unseal_in_place(
         &mut self,
         msg: &mut [u8],
@@ -561,7 +552,7 @@ impl SessionSecurity {
 
     /// [`SessionSecurity::unseal_in_place`] out of place: decrypts `sealed` into `out` and checks `signature`
     /// over the plaintext. On error `out` is zeroed (never released as unauthenticated plaintext) and the state
-    /// spends the slot as `consumes_slot` says. `BadLength` also when `out` is not exactly as long as `sealed`.
+    /// spends the slot as `claims_slot` says. `BadLength` also when `out` is not exactly as long as `sealed`.
     pub fn unseal_to(
         &mut self,
         sealed: &[u8],
@@ -584,20 +575,22 @@ impl SessionSecurity {
         // With extended session security SeqNum travels in clear and is what the MAC covers; without it the
         // field is encrypted and the MAC is computed over our own counter.
         let seq = if ess { sig_seq } else { expected };
-        let saved = ch.rc4.clone();
+        // A rejected token spends its slot when it claims it; otherwise the keystream must be left as it was,
+        // so only then is a copy of it kept (a mechListMIC or an in-order token claims its slot: no copy).
+        let claims = claims_slot(ess, dg, sig_seq, expected);
+        let saved = (!claims).then(|| ch.rc4.clone());
         if dg {
             ch.rekey(seq);
         }
-        let (result, restore_body) = match body {
+        // On error the message buffer is put back as each body needs: a sealed buffer in place gets its
+        // ciphertext again, a separate plaintext buffer is zeroed.
+        let result = match body {
             Body::Plain(msg) => {
                 let d = digest(ess, ch, seq, msg);
-                (
-                    check(ess, dg, ch, seq, expected, sig, d, kx),
-                    Restore::Nothing,
-                )
+                check(ess, dg, ch, seq, expected, sig, d, kx)
             }
             Body::Sealed(msg) => {
-                let before = ch.rc4.clone();
+                let mut before = ch.rc4.clone();
                 let mut d = Digester::new(ess, ch, seq);
                 match &mut d {
                     Digester::Hmac(mac) => unseal_interleaved_in_place(mac, &mut ch.rc4, msg),
@@ -608,10 +601,11 @@ impl SessionSecurity {
                         }
                     }
                 }
-                (
-                    check(ess, dg, ch, seq, expected, sig, d.finish(), kx),
-                    Restore::Decrypt(before, msg),
-                )
+                let r = check(ess, dg, ch, seq, expected, sig, d.finish(), kx);
+                if r.is_err() {
+                    before.apply(msg);
+                }
+                r
             }
             Body::SealedTo(sealed, out) => {
                 let mut d = Digester::new(ess, ch, seq);
@@ -624,10 +618,11 @@ impl SessionSecurity {
                         }
                     }
                 }
-                (
-                    check(ess, dg, ch, seq, expected, sig, d.finish(), kx),
-                    Restore::Zero(out),
-                )
+                let r = check(ess, dg, ch, seq, expected, sig, d.finish(), kx);
+                if r.is_err() {
+                    out.fill(0);
+                }
+                r
             }
         };
         match result {
@@ -636,16 +631,13 @@ impl SessionSecurity {
                 Ok(())
             }
             Err(e) => {
-                match restore_body {
-                    Restore::Nothing => {}
-                    Restore::Decrypt(mut before, msg) => before.apply(msg),
-                    Restore::Zero(out) => out.fill(0),
-                }
-                if consumes_slot(ess, dg, &e, sig_seq, expected) {
+                // `check` fails only with BadSignature, Duplicate or Gap: the token spends its slot exactly
+                // when it claims it.
+                if let Some(saved) = saved {
+                    ch.rc4 = saved;
+                } else {
                     // The token took the current slot: its SeqNum and keystream are spent, as at the peers.
                     ch.seq = expected.wrapping_add(1);
-                } else {
-                    ch.rc4 = saved;
                 }
                 Err(e)
             }
@@ -693,28 +685,17 @@ impl SessionSecurity {
     }
 }
 
-/// Whether a rejected token spends the receiver's current slot (its SeqNum and the keystream a genuine token of
-/// that length would have used), so that the sender's next genuine token still verifies. gss-ntlmssp, Samba
-/// (`ntlmssp_check_packet`), pyspnego and .NET's managed NTLM all do this for every token they refuse. We do it
-/// for a token that claims the current slot: without extended session security always (the SeqNum is encrypted,
-/// so every token claims it; in datagram mode too, where the receiver's counter is the only SeqNum), with it only
-/// in connection mode and when the SeqNum in clear is the expected one — a replayed or reordered token (another
-/// SeqNum) leaves the state untouched, so it cannot desynchronise the stream. Datagram mode with extended session
-/// security takes the SeqNum from each message and re-keys per message: nothing to spend. A malformed signature
-/// (length, Version) spends nothing either.
-fn consumes_slot(
-    ess: bool,
-    datagram: bool,
-    e: &SecurityError,
-    sig_seq: u32,
-    expected: u32,
-) -> bool {
-    match e {
-        SecurityError::BadSignature
-        | SecurityError::Duplicate { .. }
-        | SecurityError::Gap { .. } => !ess || (!datagram && sig_seq == expected),
-        _ => false,
-    }
+/// Whether a token claims the receiver's current slot, so that rejecting it spends that slot (its SeqNum and the
+/// keystream a genuine token of that length would have used) and the sender's next genuine token still verifies.
+/// gss-ntlmssp, Samba (`ntlmssp_check_packet`), pyspnego and .NET's managed NTLM all do this for every token they
+/// refuse. We do it for a token that claims the current slot: without extended session security always (the
+/// SeqNum is encrypted, so every token claims it; in datagram mode too, where the receiver's counter is the only
+/// SeqNum), with it only in connection mode and when the SeqNum in clear is the expected one — a replayed or
+/// reordered token (another SeqNum) leaves the state untouched, so it cannot desynchronise the stream. Datagram
+/// mode with extended session security takes the SeqNum from each message and re-keys per message: nothing to
+/// spend. A malformed signature (length, Version) is refused before this question and spends nothing.
+fn claims_slot(ess: bool, datagram: bool, sig_seq: u32, expected: u32) -> bool {
+    !ess || (!datagram && sig_seq == expected)
 }
 
 /// Checks length and Version of a received signature.
@@ -726,8 +707,17 @@ fn parse_signature(signature: &[u8]) -> Result<[u8; 16], SecurityError> {
     Ok(sig)
 }
 
+/// Whether two signatures carry the same 8-byte checksum (bytes 4..12), in constant time: one word compare
+/// instead of eight byte compares.
+fn ct_eq_checksum(a: &[u8; 16], b: &[u8; 16]) -> bool {
+    let word =
+        |s: &[u8; 16]| u64::from_le_bytes([s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11]]);
+    bool::from(subtle::ConstantTimeEq::ct_eq(&word(a), &word(b)))
+}
+
 /// Compares a received signature with the one computed from `digest` at `seq`, and its SeqNum with `expected`
-/// (connection mode). Consumes keystream like the sender did.
+/// (connection mode). Consumes keystream like the sender did. Fails only with `BadSignature`, `Duplicate` or
+/// `Gap` (what [`claims_slot`] is about).
 #[allow(clippy::too_many_arguments)]
 fn check(
     ess: bool,
@@ -741,7 +731,7 @@ fn check(
 ) -> Result<(), SecurityError> {
     let (want, pad_ks) = finish(ess, key_exch, ch, seq, digest);
     if ess {
-        if !ct_eq(&sig[4..12], &want[4..12]) {
+        if !ct_eq_checksum(sig, &want) {
             return Err(SecurityError::BadSignature);
         }
         if !datagram && seq != expected {

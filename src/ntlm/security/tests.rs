@@ -197,3 +197,43 @@ fn interleaved_seal_equals_separate_hmac_and_rc4_passes() {
         }
     }
 }
+
+#[test]
+fn every_signature_bit_counts_and_a_refused_token_spends_only_the_slot_it_claims() {
+    let msg = b"\x30\x0c\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a";
+    let base = NegotiateFlags::SIGN | NegotiateFlags::EXTENDED_SESSIONSECURITY;
+    let mut flag_sets = seal_flag_sets().to_vec();
+    flag_sets.push(base | NegotiateFlags::KEY_EXCH);
+    flag_sets.push(base);
+    for flags in flag_sets {
+        let (ess, dg) = (
+            flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY),
+            flags.contains(NegotiateFlags::DATAGRAM),
+        );
+        let (mut c, s) = pair(flags);
+        let sig = c.sign(msg);
+        let mut genuine = s.clone();
+        genuine.verify(msg, &sig).unwrap();
+        let state = |x: &SessionSecurity| {
+            let mut v = Vec::new();
+            x.export(&mut v);
+            v
+        };
+        for byte in 4..16 {
+            for bit in 0..8 {
+                let mut bad = sig;
+                bad[byte] ^= 1 << bit;
+                let mut r = s.clone();
+                assert!(
+                    r.verify(msg, &bad).is_err(),
+                    "{flags:?} byte {byte} bit {bit}"
+                );
+                // With extended session security the SeqNum (bytes 12..16) is in clear: a changed one claims
+                // another slot and spends nothing; in datagram mode nothing is ever spent.
+                let claims = !ess || (!dg && byte < 12);
+                let want = if claims { &genuine } else { &s };
+                assert_eq!(state(&r), state(want), "{flags:?} byte {byte} bit {bit}");
+            }
+        }
+    }
+}
