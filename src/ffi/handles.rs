@@ -4,12 +4,14 @@
 //! (checked *without* dereferencing, so a garbage pointer, a released handle or a handle of another kind is
 //! rejected); the magic tag in the box must match (defence in depth). Limits: a handle released by one thread
 //! while another still uses it is a caller bug GSSAPI does not allow; a released address may be reused by a new
-//! allocation, so a stale handle can alias a *new* live handle of the same kind (never freed memory).
+//! allocation (or, for a type with a [`Spare`] slot, is kept for its next handle), so a stale handle can alias a
+//! *new* live handle of the same kind (never freed memory).
 
 use crate::status::GssError;
 use core::ffi::c_void;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The registry's hasher. Its keys are addresses of our own `Box` allocations, chosen by the allocator and not
@@ -68,9 +70,28 @@ impl Kind {
 }
 
 /// A Rust type stored behind a handle of some kind.
-pub(crate) trait Handled: Send + 'static {
+pub(crate) trait Handled: Send + Sized + 'static {
     /// Its kind.
     const KIND: Kind;
+
+    /// Where a released handle of this type leaves its memory (wiped, without a value) for the next one instead
+    /// of freeing it, if anywhere: for the handles made and released on every call (the mechglue imports the
+    /// target name into the interposer afresh for each `gss_init_sec_context`), it saves an allocation and a
+    /// free per call. A stale handle can then alias the next live one, as with the allocator's own reuse of a
+    /// freed address (see the module's limits).
+    fn spare() -> Option<&'static Spare<Self>> {
+        None
+    }
+}
+
+/// One released handle's memory of type `T`, kept for the next handle of that type ([`Handled::spare`]).
+pub(crate) struct Spare<T>(AtomicPtr<Handle<T>>);
+
+impl<T> Spare<T> {
+    /// An empty slot.
+    pub(crate) const fn new() -> Spare<T> {
+        Spare(AtomicPtr::new(core::ptr::null_mut()))
+    }
 }
 
 #[repr(C)]
@@ -99,10 +120,21 @@ fn registry_mut() -> RwLockWriteGuard<'static, Option<Registry>> {
 
 /// Boxes `value` and registers the pointer.
 pub(crate) fn into_raw<T: Handled, P>(value: T) -> *mut P {
-    let p = Box::into_raw(Box::new(Handle {
+    let handle = Handle {
         magic: T::KIND.magic(),
         value,
-    }));
+    };
+    let spare = T::spare().map_or(core::ptr::null_mut(), |s| {
+        s.0.swap(core::ptr::null_mut(), Ordering::Acquire)
+    });
+    let p = if spare.is_null() {
+        Box::into_raw(Box::new(handle))
+    } else {
+        // SAFETY: a spare is the box of a released `Handle<T>` (its value moved out, its bytes wiped) that only
+        // this call holds now (swapped out of the slot): writing a new handle into it makes it a live box again.
+        unsafe { spare.write(handle) };
+        spare
+    };
     registry_mut()
         .get_or_insert_with(Registry::default)
         .insert(p as usize, T::KIND);
@@ -210,17 +242,29 @@ pub(crate) unsafe fn take<T: Handled, P>(p: *mut P, invalid: GssError) -> Result
         }
         key as *mut Handle<T>
     };
-    // SAFETY: h came from Box::into_raw in into_raw and was removed from the registry above, so this is the only
-    // owner. The value is moved out, then the handle's memory is wiped (a moved-from value keeps its bytes: a
-    // credential's NT hash, a context's keys) and freed as `MaybeUninit`, so the moved-out value is not dropped
-    // twice.
+    // SAFETY: h came from Box::into_raw in into_raw (directly or as a spare written anew) and was removed from the
+    // registry above, so this is the only owner. The value is moved out, then the handle's memory is wiped (a
+    // moved-from value keeps its bytes: a credential's NT hash, a context's keys) and freed as `MaybeUninit` or kept
+    // as the spare, so the moved-out value is not dropped twice.
     unsafe {
         let value = core::ptr::read(&(*h).value);
         zeroize::Zeroize::zeroize(core::slice::from_raw_parts_mut(
             h.cast::<u8>(),
             core::mem::size_of::<Handle<T>>(),
         ));
-        drop(Box::from_raw(h.cast::<core::mem::MaybeUninit<Handle<T>>>()));
+        // Kept as the spare when the type has a slot and it is empty; else freed.
+        let kept = T::spare().is_some_and(|s| {
+            s.0.compare_exchange(
+                core::ptr::null_mut(),
+                h,
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+        });
+        if !kept {
+            drop(Box::from_raw(h.cast::<core::mem::MaybeUninit<Handle<T>>>()));
+        }
         Ok(value)
     }
 }
@@ -240,6 +284,39 @@ mod tests {
             crate::status::GSS_S_NO_CONTEXT,
             crate::status::Minor::InvalidHandle,
         )
+    }
+
+    struct Reused([u64; 3]);
+    impl Handled for Reused {
+        const KIND: Kind = Kind::SpnegoName;
+        fn spare() -> Option<&'static Spare<Reused>> {
+            static SPARE: Spare<Reused> = Spare::new();
+            Some(&SPARE)
+        }
+    }
+
+    #[test]
+    fn a_released_box_is_reused_for_the_next_value_and_its_old_handle_is_refused_until_then() {
+        let a = into_raw::<Reused, c_void>(Reused([1, 2, 3]));
+        // SAFETY: no borrow of a is alive.
+        let v = unsafe { take::<Reused, c_void>(a, invalid()) };
+        assert_eq!(v.ok().map(|v| v.0), Some([1, 2, 3]));
+        // SAFETY: a released handle is looked up in the registry only, never dereferenced.
+        assert!(unsafe { borrow::<Reused, c_void>(a, invalid()) }.is_err());
+        // SAFETY: as above; a second release of the same handle is refused, the spare is not handed out twice.
+        assert!(unsafe { take::<Reused, c_void>(a, invalid()) }.is_err());
+        let b = into_raw::<Reused, c_void>(Reused([4, 5, 6]));
+        let c = into_raw::<Reused, c_void>(Reused([7, 8, 9]));
+        assert_eq!(b, a, "the spare is reused");
+        assert_ne!(c, b, "only once");
+        for (h, want) in [(b, [4, 5, 6]), (c, [7, 8, 9])] {
+            // SAFETY: h is live and not released concurrently.
+            let v = unsafe { borrow::<Reused, c_void>(h, invalid()) };
+            assert_eq!(v.ok().map(|v| v.0), Some(want));
+            // SAFETY: no borrow of h is alive.
+            let v = unsafe { take::<Reused, c_void>(h, invalid()) };
+            assert_eq!(v.ok().map(|v| v.0), Some(want));
+        }
     }
 
     #[test]

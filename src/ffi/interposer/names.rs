@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
-use super::super::handles::{borrow, into_raw, release, Handled, Kind};
+use super::super::handles::{borrow, into_raw, release, Handled, Kind, Spare};
 use super::super::mechglue::{mechglue, GlueName};
 use super::super::name as ntlm;
 use super::super::types::*;
@@ -73,6 +73,12 @@ pub(crate) enum IName {
 
 impl Handled for IName {
     const KIND: Kind = Kind::SpnegoName;
+
+    /// The mechglue imports the target name and releases it on every `gss_init_sec_context` call.
+    fn spare() -> Option<&'static Spare<IName>> {
+        static SPARE: Spare<IName> = Spare::new();
+        Some(&SPARE)
+    }
 }
 
 fn bad_handle() -> GssError {
