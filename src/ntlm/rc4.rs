@@ -199,6 +199,73 @@ impl Rc4 {
     }
 }
 
+/// An RC4 handle that can go back to the start of its keystream (RC4Init again, which SPNEGO asks of NTLM after
+/// each mechListMIC, MS-SPNG §3.3.5.1): the starting state is kept beside the running one, and a restart only
+/// marks the handle, so it costs nothing until the handle is used again (many contexts, HTTP authentication
+/// among them, never are after the handshake).
+#[derive(Clone)]
+pub(crate) struct Restartable {
+    running: Rc4,
+    start: Rc4,
+    /// The state is `start`; `running` is stale.
+    restarted: bool,
+}
+
+impl Restartable {
+    /// A handle at its start.
+    pub(crate) fn new(start: Rc4) -> Restartable {
+        Restartable {
+            running: start.clone(),
+            start,
+            restarted: false,
+        }
+    }
+
+    /// A handle at `running` whose start is `start` (an imported state).
+    pub(crate) fn at(running: Rc4, start: Rc4) -> Restartable {
+        Restartable {
+            running,
+            start,
+            restarted: false,
+        }
+    }
+
+    /// The handle, to run it.
+    #[inline]
+    pub(crate) fn get(&mut self) -> &mut Rc4 {
+        if self.restarted {
+            self.reload();
+        }
+        &mut self.running
+    }
+
+    #[cold]
+    fn reload(&mut self) {
+        self.running.clone_from(&self.start);
+        self.restarted = false;
+    }
+
+    /// The current state, to read it.
+    pub(crate) fn current(&self) -> &Rc4 {
+        if self.restarted {
+            &self.start
+        } else {
+            &self.running
+        }
+    }
+
+    /// Back to the start of the keystream.
+    pub(crate) fn restart(&mut self) {
+        self.restarted = true;
+    }
+
+    /// Replaces the current state (datagram re-keying, a saved state put back); the start stays.
+    pub(crate) fn set(&mut self, rc4: Rc4) {
+        self.running = rc4;
+        self.restarted = false;
+    }
+}
+
 /// The 8 bytes of a chunk from `chunks_exact_mut(8)` as an array.
 #[inline(always)]
 fn chunk_array(chunk: &[u8]) -> [u8; 8] {
@@ -328,6 +395,35 @@ mod tests {
             assert_eq!(b.apply_word(w), u64::from_le_bytes(bytes), "round {round}");
             assert_eq!(a.to_bytes(), b.to_bytes(), "state after round {round}");
         }
+    }
+
+    #[test]
+    fn a_restarted_handle_runs_and_reads_as_its_start() {
+        let start = Rc4::new(b"restart");
+        let mut h = Restartable::new(start.clone());
+        let mut first = [0u8; 40];
+        h.get().apply(&mut first);
+        for round in 0..3 {
+            h.restart();
+            assert_eq!(h.current().to_bytes(), start.to_bytes(), "round {round}");
+            h.restart();
+            let mut again = [0u8; 40];
+            h.get().apply(&mut again);
+            assert_eq!(again, first, "round {round}");
+        }
+        // A state set after a restart replaces it; the start stays for the next restart.
+        let other = Rc4::new(b"other");
+        h.restart();
+        h.set(other.clone());
+        assert_eq!(h.get().to_bytes(), other.to_bytes());
+        h.restart();
+        assert_eq!(h.get().to_bytes(), start.to_bytes());
+        let mut mid = Rc4::new(b"restart");
+        mid.apply(&mut [0u8; 5]);
+        let mut imported = Restartable::at(mid.clone(), start.clone());
+        assert_eq!(imported.current().to_bytes(), mid.to_bytes());
+        imported.restart();
+        assert_eq!(imported.get().to_bytes(), start.to_bytes());
     }
 
     #[test]

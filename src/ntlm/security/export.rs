@@ -4,7 +4,7 @@
 use super::{Channel, SecurityError, SessionSecurity};
 use crate::ntlm::crypto::{sealkey_len, Side};
 use crate::ntlm::flags::NegotiateFlags;
-use crate::ntlm::rc4::Rc4;
+use crate::ntlm::rc4::{Rc4, Restartable};
 use crate::ntlm::secret::Key16;
 
 /// Magic of the exported state.
@@ -60,7 +60,7 @@ impl SessionSecurity {
             out.extend_from_slice(ch.sign_key.as_bytes());
             out.extend_from_slice(ch.seal_key.as_bytes());
             out.push(ch.seal_len);
-            out.extend_from_slice(&ch.rc4.to_bytes());
+            out.extend_from_slice(&ch.rc4.current().to_bytes());
             out.extend_from_slice(&ch.seq.to_le_bytes());
         }
     }
@@ -127,8 +127,7 @@ impl SessionSecurity {
                 mac_key,
                 seal_key,
                 seal_len,
-                rc4,
-                initial,
+                rc4: Restartable::at(rc4, initial),
                 seq,
             })
         };

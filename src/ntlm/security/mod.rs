@@ -27,7 +27,7 @@ use core::fmt;
 use crate::ntlm::bulk::{HmacKey, HmacMd5};
 use crate::ntlm::crypto::{md5, sealkey, sealkey_len, session_keys_ess, signkey, Side};
 use crate::ntlm::flags::NegotiateFlags;
-use crate::ntlm::rc4::Rc4;
+use crate::ntlm::rc4::{Rc4, Restartable};
 use crate::ntlm::secret::{ct_eq, Key16, SessionKey};
 
 mod export;
@@ -95,9 +95,9 @@ struct Channel {
     /// SEALKEY, zero-padded; `seal_len` bytes are the key.
     seal_key: Key16,
     seal_len: u8,
-    rc4: Rc4,
-    /// RC4Init(SealingKey), kept so that a reset (after SPNEGO's mechListMIC) is a copy, not a key schedule.
-    initial: Rc4,
+    /// The handle, with RC4Init(SealingKey) kept so that a reset (after SPNEGO's mechListMIC) is neither a key
+    /// schedule nor, until the handle runs again, a copy.
+    rc4: Restartable,
     seq: u32,
 }
 
@@ -124,8 +124,7 @@ impl Channel {
             mac_key,
             seal_key,
             seal_len: seal_len as u8,
-            initial: rc4.clone(),
-            rc4,
+            rc4: Restartable::new(rc4),
             seq: 0,
         }
     }
@@ -158,13 +157,13 @@ impl Channel {
 
     /// RC4Init(Handle, SealingKey): back to the start of the keystream.
     fn reset(&mut self) {
-        self.rc4.clone_from(&self.initial);
+        self.rc4.restart();
     }
 
     /// Datagram mode: RC4Init(Handle, MD5(SealingKey || SeqNum)) before each message (MS-NLMP §3.4).
     fn rekey(&mut self, seq: u32) {
         let k = md5(&[self.seal_key_bytes(), &seq.to_le_bytes()]);
-        self.rc4 = Rc4::new(&k);
+        self.rc4.set(Rc4::new(&k));
     }
 }
 
@@ -321,7 +320,10 @@ fn finish(
     let seq_le = seq.to_le_bytes();
     if ess {
         let cks = if key_exch {
-            ch.rc4.apply_word(u64::from_le_bytes(digest)).to_le_bytes()
+            ch.rc4
+                .get()
+                .apply_word(u64::from_le_bytes(digest))
+                .to_le_bytes()
         } else {
             digest
         };
@@ -333,7 +335,7 @@ fn finish(
         // XORed in and RandomPad set to 0.
         let mut buf = [0u8; 12];
         buf[4..8].copy_from_slice(&digest[..4]);
-        ch.rc4.apply(&mut buf);
+        ch.rc4.get().apply(&mut buf);
         sig[8..12].copy_from_slice(&buf[4..8]);
         for (dst, (k, s)) in sig[12..].iter_mut().zip(buf[8..].iter().zip(seq_le)) {
             *dst = k ^ s;
@@ -487,11 +489,12 @@ impl SessionSecurity {
         }
         let mut d = Digester::new(ess, ch, seq);
         match &mut d {
-            Digester::Hmac(mac) => seal_interleaved_in_place(mac, &mut ch.rc4, msg),
+            Digester::Hmac(mac) => seal_interleaved_in_place(mac, ch.rc4.get(), msg),
             Digester::Crc(_) => {
+                let rc4 = ch.rc4.get();
                 for chunk in msg.chunks_mut(CHUNK) {
                     d.update(chunk);
-                    ch.rc4.apply(chunk);
+                    rc4.apply(chunk);
                 }
             }
         }
@@ -520,17 +523,19 @@ impl SessionSecurity {
                 let head = mac.to_boundary().min(plain.len());
                 let (p0, p_rest) = plain.split_at(head);
                 mac.update(p0);
-                let done = 64 * mac.update_blocks_with_rc4(p_rest, &mut ch.rc4, plain, out);
+                let rc4 = ch.rc4.get();
+                let done = 64 * mac.update_blocks_with_rc4(p_rest, rc4, plain, out);
                 mac.update(p_rest.get(done..).unwrap_or_default());
-                ch.rc4.apply_to(
+                rc4.apply_to(
                     plain.get(done..).unwrap_or_default(),
                     out.get_mut(done..).unwrap_or_default(),
                 );
             }
             Digester::Crc(_) => {
+                let rc4 = ch.rc4.get();
                 for (p, o) in plain.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
                     d.update(p);
-                    ch.rc4.apply_to(p, o);
+                    rc4.apply_to(p, o);
                 }
             }
         }
@@ -578,7 +583,7 @@ impl SessionSecurity {
         // A rejected token spends its slot when it claims it; otherwise the keystream must be left as it was,
         // so only then is a copy of it kept (a mechListMIC or an in-order token claims its slot: no copy).
         let claims = claims_slot(ess, dg, sig_seq, expected);
-        let saved = (!claims).then(|| ch.rc4.clone());
+        let saved = (!claims).then(|| ch.rc4.current().clone());
         if dg {
             ch.rekey(seq);
         }
@@ -590,13 +595,14 @@ impl SessionSecurity {
                 check(ess, dg, ch, seq, expected, sig, d, kx)
             }
             Body::Sealed(msg) => {
-                let mut before = ch.rc4.clone();
+                let mut before = ch.rc4.current().clone();
                 let mut d = Digester::new(ess, ch, seq);
                 match &mut d {
-                    Digester::Hmac(mac) => unseal_interleaved_in_place(mac, &mut ch.rc4, msg),
+                    Digester::Hmac(mac) => unseal_interleaved_in_place(mac, ch.rc4.get(), msg),
                     Digester::Crc(_) => {
+                        let rc4 = ch.rc4.get();
                         for chunk in msg.chunks_mut(CHUNK) {
-                            ch.rc4.apply(chunk);
+                            rc4.apply(chunk);
                             d.update(chunk);
                         }
                     }
@@ -610,10 +616,11 @@ impl SessionSecurity {
             Body::SealedTo(sealed, out) => {
                 let mut d = Digester::new(ess, ch, seq);
                 match &mut d {
-                    Digester::Hmac(mac) => unseal_interleaved(mac, &mut ch.rc4, sealed, out),
+                    Digester::Hmac(mac) => unseal_interleaved(mac, ch.rc4.get(), sealed, out),
                     Digester::Crc(_) => {
+                        let rc4 = ch.rc4.get();
                         for (c, o) in sealed.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
-                            ch.rc4.apply_to(c, o);
+                            rc4.apply_to(c, o);
                             d.update(o);
                         }
                     }
@@ -634,7 +641,7 @@ impl SessionSecurity {
                 // `check` fails only with BadSignature, Duplicate or Gap: the token spends its slot exactly
                 // when it claims it.
                 if let Some(saved) = saved {
-                    ch.rc4 = saved;
+                    ch.rc4.set(saved);
                 } else {
                     // The token took the current slot: its SeqNum and keystream are spent, as at the peers.
                     ch.seq = expected.wrapping_add(1);

@@ -165,7 +165,7 @@ fn reference_seal(sec: &mut SessionSecurity, msg: &mut [u8]) -> [u8; 16] {
     let mac = crate::ntlm::crypto::hmac_md5(ch.sign_key.as_bytes(), &[&seq.to_le_bytes(), msg]);
     let mut d = [0u8; 8];
     d.copy_from_slice(&mac[..8]);
-    ch.rc4.apply(msg);
+    ch.rc4.get().apply(msg);
     let (sig, _) = finish(ess, kx, ch, seq, d);
     ch.seq = seq.wrapping_add(1);
     sig
@@ -236,4 +236,33 @@ fn every_signature_bit_counts_and_a_refused_token_spends_only_the_slot_it_claims
             }
         }
     }
+}
+
+#[test]
+fn a_reset_handle_exports_and_runs_from_the_start_of_its_keystream() {
+    let flags = seal_flag_sets()[0];
+    let msg = b"\x30\x0c\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a";
+    let (mut c, mut s) = pair(flags);
+    let (mut fresh, _) = pair(flags);
+    let sig = c.sign(msg);
+    s.verify(msg, &sig).unwrap();
+    c.reset_rc4(false);
+    s.reset_rc4(true);
+    // The reset state is the fresh one with the sequence number moved on, exported as such.
+    fresh.set_seq(1, 0);
+    let state = |x: &SessionSecurity| {
+        let mut v = Vec::new();
+        x.export(&mut v);
+        v
+    };
+    assert_eq!(state(&c), state(&fresh));
+    // Imported or not, it runs from the start: both ends stay in step, and an import signs as the original.
+    let mut imported = SessionSecurity::import(&state(&c)).unwrap();
+    let mut m = b"after the reset".to_vec();
+    let mut m2 = m.clone();
+    let sig = c.seal_in_place(&mut m);
+    assert_eq!(imported.seal_in_place(&mut m2), sig);
+    assert_eq!(m, m2);
+    s.unseal_in_place(&mut m, &sig).unwrap();
+    assert_eq!(m, b"after the reset");
 }
