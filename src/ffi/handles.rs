@@ -235,19 +235,7 @@ pub(crate) unsafe fn discard<T: Handled, P>(h: *mut *mut P, invalid: GssError) {
 /// # Safety
 /// No other borrow of this handle may be alive.
 pub(crate) unsafe fn take<T: Handled, P>(p: *mut P, invalid: GssError) -> Result<T, GssError> {
-    // `unregister` written out: through it the NTLM mechanism's own releases compile to other (~25 instructions
-    // cheaper) code, and that mechanism is the baseline the interposer is measured against (issue 11).
-    let h = {
-        let mut reg = registry_mut();
-        let key = p as usize;
-        match reg.as_mut() {
-            Some(r) if !p.is_null() && r.get(&key) == Some(&T::KIND) => {
-                r.remove(&key);
-            }
-            _ => return Err(invalid),
-        }
-        key as *mut Handle<T>
-    };
+    let h = unregister::<T, P>(p, invalid)?;
     // SAFETY: h came from into_raw and was removed from the registry above, so this is the only owner. The value is
     // moved out, then the box is wiped (a moved-from value keeps its bytes: a credential's NT hash, a context's
     // keys) and freed or kept as the spare (`dispose`), so the moved-out value is not dropped twice.
@@ -268,7 +256,7 @@ unsafe fn take_and_drop<T: Handled, P>(p: *mut P, invalid: GssError) -> Result<(
     // SAFETY: h is a live handle's box that only this call owns now (`unregister`); its value is dropped once,
     // then the box is wiped and freed or kept (`dispose`) without dropping anything.
     unsafe {
-        core::ptr::drop_in_place(&raw mut (*h).value);
+        core::ptr::drop_in_place(core::ptr::addr_of_mut!((*h).value));
         dispose(h);
     }
     Ok(())
