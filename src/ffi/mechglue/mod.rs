@@ -466,6 +466,15 @@ impl KerberosMech {
 
 impl Drop for KerberosMech {
     fn drop(&mut self) {
+        // Names and credentials go before the context: releasing a Kerberos name makes a krb5 context, and
+        // a krb5 context made while no other is alive in the process reads and parses krb5.conf again (MIT
+        // keeps the parsed profile only as long as some context holds it). While our context lives it does
+        // not: an unclaimed peer name released after it cost ~28,000 instructions per SPNEGO+Kerberos
+        // handshake (callgrind, BENCHMARKS.md "Stop 19").
+        drop(self.src.take());
+        drop(self.delegated.take());
+        drop(self.target.take());
+        drop(self.cred.take());
         let Ok(g) = mechglue() else { return };
         let mut minor = 0;
         if !self.ctx.is_null() {
