@@ -183,9 +183,7 @@ fn initiator_config(
         .map(|name| KrbStart {
             cred: cred.as_ref().and_then(|c| c.krb.clone()),
             target: Some(name),
-            req_flags,
             bindings: bindings.clone(),
-            initiator: true,
         });
     let ntlm_ok = cred
         .as_ref()
@@ -194,14 +192,17 @@ fn initiator_config(
         cred: cred.and_then(|c| c.ntlm),
         // The NTLM name is parsed here (no NTLM name handle) and copied when the mechanism starts.
         target: target.and_then(IName::ntlm_name),
-        req_flags,
         cfg: config(),
         bindings: bindings.as_deref().map(ntlm_bindings),
         require_bindings: false,
-        initiator: true,
     });
     Ok(InitiatorConfig {
-        mechs: IMechs { krb, ntlm },
+        mechs: IMechs {
+            initiator: true,
+            req_flags,
+            krb,
+            ntlm,
+        },
         target: target.and_then(IName::text),
         policy,
         audit,
@@ -232,22 +233,23 @@ fn acceptor_session(
         .map(|k| KrbStart {
             cred: Some(k),
             target: None,
-            req_flags: 0,
             bindings: bindings.clone(),
-            initiator: false,
         });
     let ntlm_ok = (!explicit || cred.ntlm.is_some()) && cred.allows(&ntlm_oid);
     let ntlm = ntlm_ok.then(|| NtlmStart {
         cred: cred.ntlm.clone(),
         target: None,
-        req_flags: 0,
         cfg: config(),
         bindings: bindings.as_deref().map(ntlm_bindings),
         require_bindings: policy.require_channel_bindings,
-        initiator: false,
     });
     Ok(Session::acceptor_cloning(AcceptorConfig {
-        mechs: IMechs { krb, ntlm },
+        mechs: IMechs {
+            initiator: false,
+            req_flags: 0,
+            krb,
+            ntlm,
+        },
         peer_addr: None,
         policy,
         audit,

@@ -28,9 +28,7 @@ pub(crate) struct KrbStart {
     pub(crate) cred: Option<Arc<GlueCred>>,
     /// Initiator: the target as a mechglue name; acceptor: `None`.
     pub(crate) target: Option<Arc<GlueName>>,
-    pub(crate) req_flags: u32,
     pub(crate) bindings: Option<Arc<GlueBindings>>,
-    pub(crate) initiator: bool,
 }
 
 /// What an NTLM context is started with.
@@ -39,18 +37,19 @@ pub(crate) struct NtlmStart {
     pub(crate) cred: Option<Arc<Credential>>,
     /// Initiator: the target parsed as an NTLM name.
     pub(crate) target: Option<Name>,
-    pub(crate) req_flags: u32,
     pub(crate) cfg: Arc<Config>,
     /// The MD5 of the channel bindings (MS-NLMP `MsvAvChannelBindings`).
     pub(crate) bindings: Option<[u8; 16]>,
     /// Acceptor: the policy requires channel bindings.
     pub(crate) require_bindings: bool,
-    pub(crate) initiator: bool,
 }
 
-/// Kerberos first when present, then NTLM.
+/// Kerberos first when present, then NTLM; one side of the negotiation for both.
 #[derive(Clone, Default)]
 pub(crate) struct IMechs {
+    pub(crate) initiator: bool,
+    /// Initiator: the caller's requested flags.
+    pub(crate) req_flags: u32,
     pub(crate) krb: Option<KrbStart>,
     pub(crate) ntlm: Option<NtlmStart>,
 }
@@ -86,23 +85,25 @@ impl MechSet for IMechs {
 
     fn start(&self, i: usize) -> Result<Box<dyn Mechanism>, MechError> {
         match self.entry(i) {
-            Some(Entry::Krb(k)) if k.initiator => Ok(Box::new(KerberosMech::initiator_with(
+            Some(Entry::Krb(k)) if self.initiator => Ok(Box::new(KerberosMech::initiator_with(
                 k.cred.clone(),
                 k.target.clone(),
-                k.req_flags,
+                self.req_flags,
                 k.bindings.clone(),
             )?)),
             Some(Entry::Krb(k)) => Ok(Box::new(KerberosMech::acceptor_with(
                 k.cred.clone(),
                 k.bindings.clone(),
             )?)),
-            Some(Entry::Ntlm(n)) if n.initiator => Ok(Box::new(GssNtlmMech::initiator_borrowed(
-                n.cred.as_deref(),
-                n.target.clone(),
-                n.req_flags,
-                &n.cfg,
-                n.bindings,
-            )?)),
+            Some(Entry::Ntlm(n)) if self.initiator => {
+                Ok(Box::new(GssNtlmMech::initiator_borrowed(
+                    n.cred.as_deref(),
+                    n.target.clone(),
+                    self.req_flags,
+                    &n.cfg,
+                    n.bindings,
+                )?))
+            }
             Some(Entry::Ntlm(n)) => Ok(Box::new(GssNtlmMech::acceptor_borrowed(
                 n.cred.as_deref(),
                 &n.cfg,
@@ -128,22 +129,19 @@ mod tests {
         let ntlm = NtlmStart {
             cred: None,
             target: None,
-            req_flags: 0,
             cfg,
             bindings: None,
             require_bindings: false,
-            initiator: true,
         };
         let krb = KrbStart {
             cred: None,
             target: None,
-            req_flags: 0,
             bindings: None,
-            initiator: false,
         };
         let both = IMechs {
             krb: Some(krb.clone()),
             ntlm: Some(ntlm.clone()),
+            ..IMechs::default()
         };
         assert_eq!(both.count(), 2);
         assert_eq!(
@@ -152,15 +150,15 @@ mod tests {
         );
         assert!(both.start(2).is_err());
         let only_ntlm = IMechs {
-            krb: None,
             ntlm: Some(ntlm),
+            ..IMechs::default()
         };
         assert_eq!(only_ntlm.count(), 1);
         assert_eq!(only_ntlm.oid(0), &Oid::NTLMSSP);
         assert!(only_ntlm.start(1).is_err());
         let only_krb = IMechs {
             krb: Some(krb),
-            ntlm: None,
+            ..IMechs::default()
         };
         assert_eq!(only_krb.oids().cloned().collect::<Vec<_>>(), [Oid::KRB5]);
         assert!(only_krb.start(1).is_err());
