@@ -25,7 +25,7 @@ use crate::spnego::gss_ntlm::GssNtlmMech;
 use crate::spnego::initiator::InitiatorConfig;
 use crate::spnego::mech::{MechError, MechFailure};
 use crate::spnego::oid::Oid;
-use crate::spnego::session::{Negotiated, Progress, Session};
+use crate::spnego::session::{Negotiated, Progress, Session, SessionError};
 use crate::status::*;
 
 /// The negotiated mechanism's context.
@@ -305,6 +305,24 @@ pub(super) struct Stepped {
     pub(super) lifetime: u32,
 }
 
+impl Stepped {
+    /// A token of a negotiation that goes on: SPNEGO is the mechanism so far, nothing established yet.
+    fn continuing(token: Vec<u8>) -> Stepped {
+        Stepped {
+            token,
+            complete: false,
+            flags: 0,
+            mech: SPNEGO_OID.as_oid(),
+            lifetime: 0,
+        }
+    }
+}
+
+/// A failed engine step: its GSS error and the token owed to the peer (an acceptor's `reject`).
+fn session_error(e: SessionError) -> (GssError, Option<Vec<u8>>) {
+    (e.error.to_gss(), e.token)
+}
+
 impl ICtx {
     fn step(&mut self, token: Option<&[u8]>) -> Result<Stepped, (GssError, Option<Vec<u8>>)> {
         if let Phase::Handed(h) = &mut self.phase {
@@ -327,20 +345,11 @@ impl ICtx {
         let Phase::Negotiating(session) = &mut self.phase else {
             return Err((GssError::new(GSS_S_FAILURE, Minor::BadSequence), None));
         };
-        let (token, complete) = match session.step(token) {
-            Ok(Progress::Continue(t)) => (t, false),
-            Ok(Progress::Complete(t)) => (t.unwrap_or_default(), true),
-            Err(e) => return Err((e.error.to_gss(), e.token)),
+        let token = match session.step(token) {
+            Ok(Progress::Continue(t)) => return Ok(Stepped::continuing(t)),
+            Ok(Progress::Complete(t)) => t.unwrap_or_default(),
+            Err(e) => return Err(session_error(e)),
         };
-        if !complete {
-            return Ok(Stepped {
-                token,
-                complete,
-                flags: 0,
-                mech: SPNEGO_OID.as_oid(),
-                lifetime: 0,
-            });
-        }
         let Phase::Negotiating(session) = std::mem::replace(&mut self.phase, Phase::Spent) else {
             return Err((GssError::new(GSS_S_FAILURE, Minor::BadSequence), None));
         };
@@ -350,7 +359,7 @@ impl ICtx {
         let inner = inner_of(negotiated).map_err(|e| (e, None))?;
         let out = Stepped {
             token,
-            complete,
+            complete: true,
             flags: inner.flags(),
             mech: inner.mech_oid(),
             lifetime: inner.lifetime(),
@@ -446,18 +455,12 @@ pub unsafe extern "C" fn gssi_init_sec_context(
                 None if !token.is_empty() => (Phase::Negotiating(Session::initiator(cfg)), None),
                 // Our engine's first step at once: its configuration is not kept (nor moved) between calls.
                 None => match Session::initiator_started(cfg) {
-                    Ok((session, token)) => {
-                        let first = Stepped {
-                            token,
-                            complete: false,
-                            flags: 0,
-                            mech: SPNEGO_OID.as_oid(),
-                            lifetime: 0,
-                        };
-                        (Phase::Negotiating(session), Some(first))
-                    }
+                    Ok((session, token)) => (
+                        Phase::Negotiating(session),
+                        Some(Stepped::continuing(token)),
+                    ),
                     Err(e) => {
-                        let r = Err((e.error.to_gss(), e.token));
+                        let r = Err(session_error(e));
                         return finish_step(r, output_token, actual_mech_type, ret_flags, time_rec);
                     }
                 },
