@@ -8,7 +8,9 @@
  * for 64 bytes of GSS_C_PRF_KEY_FULL and GSS_C_PRF_KEY_PARTIAL output over the same input.
  *
  * Prints one line: "prf <major of the initiator's call> <equal|differ> <length>" per key, e.g.
- * "prf full 0 equal 64"; the major is printed in decimal. Exits 1 when the handshake fails.
+ * "prf full 0 equal 64"; the major is printed in decimal. Before them, "peer <major> <name>": the acceptor
+ * was called with a NULL src_name, and gss_inquire_context + gss_display_name still name the initiator.
+ * Exits 1 when the handshake fails.
  */
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
@@ -60,6 +62,16 @@ int main(int argc, char **argv)
         }
         if (atok.length == 0 && imaj == GSS_S_COMPLETE)
             break;
+    }
+    {
+        gss_name_t peer = GSS_C_NO_NAME;
+        gss_buffer_desc shown = GSS_C_EMPTY_BUFFER;
+        major = gss_inquire_context(&minor, acc, &peer, NULL, NULL, NULL, NULL, NULL, NULL);
+        if (!GSS_ERROR(major))
+            major = gss_display_name(&minor, peer, &shown, NULL);
+        printf("peer %u %.*s\n", major, (int)shown.length, shown.value ? (char *)shown.value : "");
+        gss_release_buffer(&minor, &shown);
+        gss_release_name(&minor, &peer);
     }
     for (int key = GSS_C_PRF_KEY_FULL; key <= GSS_C_PRF_KEY_PARTIAL; key++) {
         gss_buffer_desc in = {11, "prf input 1"}, iout = GSS_C_EMPTY_BUFFER, aout = GSS_C_EMPTY_BUFFER;

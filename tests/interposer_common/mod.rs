@@ -362,7 +362,7 @@ pub fn run_prf(exe: &Path, genv: &GssEnv, side: &Side, target: &str) -> Vec<Stri
     assert!(out.success(), "{tag}:\n{}", out.output);
     out.output
         .lines()
-        .filter(|l| l.starts_with("prf "))
+        .filter(|l| l.starts_with("prf ") || l.starts_with("peer "))
         .map(str::to_string)
         .collect()
 }
