@@ -241,6 +241,30 @@ impl Drop for MallocBuf {
     }
 }
 
+/// Fills an output buffer with `data`'s own allocation, without a copy (released by the mechglue with
+/// `free`). The default global allocator of a `cdylib` is [`std::alloc::System`] ("cdylibs and staticlibs are
+/// guaranteed to use the System by default", `std::alloc`), which allocates byte buffers with `malloc` and
+/// grows them with `realloc` on Unix: a `Vec<u8>` with a capacity is a `malloc` block that `free` releases.
+/// (The test binaries' own global allocators delegate to `System`, `tests/common/scan.rs`.) An empty result is
+/// `{0, NULL}`; unlike [`write_buffer`] no NUL byte follows the data (for tokens, not text).
+///
+/// # Safety
+/// `out` is NULL (→ error) or valid for writing a `gss_buffer_desc`.
+pub(crate) unsafe fn give_vec(out: gss_buffer_t, data: Vec<u8>) -> Result<(), GssError> {
+    if out.is_null() {
+        return Err(null_write());
+    }
+    let (length, value) = if data.is_empty() {
+        (0, core::ptr::null_mut())
+    } else {
+        let mut data = core::mem::ManuallyDrop::new(data);
+        (data.len(), data.as_mut_ptr().cast::<c_void>())
+    };
+    // SAFETY: out is non-NULL and writable per the contract; value is NULL or a malloc block (above).
+    unsafe { out.write(gss_buffer_desc { length, value }) };
+    Ok(())
+}
+
 /// Fills an output buffer with a malloc'd copy of `data` (released by the mechglue with `free`). An empty
 /// result is `{0, NULL}`, as MIT's own functions return it.
 ///

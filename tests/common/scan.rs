@@ -7,6 +7,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+/// Allocates through `System`, as it must: the interposer hands `Vec` buffers to the mechglue's `free`
+/// (`ffi::util::give_vec`).
 struct ScanningAllocator;
 
 static ARMED: AtomicBool = AtomicBool::new(false);

@@ -384,7 +384,7 @@ unsafe fn finish_step(
         Ok(s) => {
             // SAFETY: per the contract.
             unsafe {
-                write_buffer(output, &s.token)?;
+                give_vec(output, s.token)?;
                 put(mech, s.mech);
                 put(ret_flags, s.flags);
                 put(time_rec, s.lifetime);
@@ -398,7 +398,7 @@ unsafe fn finish_step(
         Err((e, token)) => {
             if let Some(t) = token {
                 // SAFETY: per the contract; the reject token is owed to the peer.
-                unsafe { write_buffer(output, &t)? };
+                unsafe { give_vec(output, t)? };
             }
             Err(e)
         }
