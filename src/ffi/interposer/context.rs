@@ -318,38 +318,61 @@ impl Stepped {
     }
 }
 
+/// A step's outcome: its outputs, or its GSS error and the token owed to the peer.
+pub(super) type StepResult = Result<Stepped, (GssError, Option<Vec<u8>>)>;
+
 /// A failed engine step: its GSS error and the token owed to the peer (an acceptor's `reject`).
 fn session_error(e: SessionError) -> (GssError, Option<Vec<u8>>) {
     (e.error.to_gss(), e.token)
 }
 
 impl ICtx {
-    fn step(&mut self, token: Option<&[u8]>) -> Result<Stepped, (GssError, Option<Vec<u8>>)> {
-        if let Phase::Handed(h) = &mut self.phase {
-            match h.step(token) {
-                Ok(super::negoex::HandedStep::Continue(s)) => return Ok(s),
-                Ok(super::negoex::HandedStep::Complete(s, k)) => {
-                    self.phase = Phase::Done(Inner::Krb(k));
-                    return Ok(s);
-                }
-                // MIT's SPNEGO failed at once (e.g. no usable NegoEx mechanism with this credential): our
-                // engine negotiates instead, as without the hand-off.
-                Err(e) => {
-                    let Some(session) = h.take_fallback() else {
-                        return Err(e);
-                    };
-                    self.phase = Phase::Negotiating(session);
-                }
+    fn step(&mut self, token: Option<&[u8]>) -> StepResult {
+        if let Phase::Handed(_) = self.phase {
+            if let Some(r) = self.step_handed(token) {
+                return r;
             }
         }
         let Phase::Negotiating(session) = &mut self.phase else {
             return Err((GssError::new(GSS_S_FAILURE, Minor::BadSequence), None));
         };
-        let token = match session.step(token) {
-            Ok(Progress::Continue(t)) => return Ok(Stepped::continuing(t)),
-            Ok(Progress::Complete(t)) => t.unwrap_or_default(),
-            Err(e) => return Err(session_error(e)),
+        match session.step(token) {
+            Ok(Progress::Continue(t)) => Ok(Stepped::continuing(t)),
+            Ok(Progress::Complete(t)) => self.complete(t.unwrap_or_default()),
+            Err(e) => Err(session_error(e)),
+        }
+    }
+
+    /// A step of a negotiation handed to MIT's SPNEGO; `None` when it failed at once and our engine (now in
+    /// `self.phase`) takes the token instead. Out of line, as [`ICtx::complete`] is: the steps of our engine keep a
+    /// small stack frame.
+    #[inline(never)]
+    fn step_handed(&mut self, token: Option<&[u8]>) -> Option<StepResult> {
+        let Phase::Handed(h) = &mut self.phase else {
+            return None;
         };
+        match h.step(token) {
+            Ok(super::negoex::HandedStep::Continue(s)) => Some(Ok(s)),
+            Ok(super::negoex::HandedStep::Complete(s, k)) => {
+                self.phase = Phase::Done(Inner::Krb(k));
+                Some(Ok(s))
+            }
+            // MIT's SPNEGO failed at once (e.g. no usable NegoEx mechanism with this credential): our
+            // engine negotiates instead, as without the hand-off.
+            Err(e) => {
+                let Some(session) = h.take_fallback() else {
+                    return Some(Err(e));
+                };
+                self.phase = Phase::Negotiating(session);
+                None
+            }
+        }
+    }
+
+    /// The negotiation is over: the negotiated mechanism's context takes its place; `token` is the last one
+    /// to send (possibly empty).
+    #[inline(never)]
+    fn complete(&mut self, token: Vec<u8>) -> StepResult {
         let Phase::Negotiating(session) = std::mem::replace(&mut self.phase, Phase::Spent) else {
             return Err((GssError::new(GSS_S_FAILURE, Minor::BadSequence), None));
         };
@@ -374,7 +397,7 @@ impl ICtx {
 /// # Safety
 /// Outputs are NULL or writable (`output` non-NULL).
 unsafe fn finish_step(
-    r: Result<Stepped, (GssError, Option<Vec<u8>>)>,
+    r: StepResult,
     output: gss_buffer_t,
     mech: *mut gss_OID,
     ret_flags: *mut OM_uint32,
@@ -402,6 +425,97 @@ unsafe fn finish_step(
             }
             Err(e)
         }
+    }
+}
+
+/// What the first `gssi_init_sec_context` call made.
+enum Started {
+    /// The context handle, and the first token when our engine produced it at once.
+    Made(gss_ctx_id_t, Option<Stepped>),
+    /// Our engine's first step failed: no context, the error (and a token owed to the peer).
+    Failed((GssError, Option<Vec<u8>>)),
+}
+
+/// The first `gssi_init_sec_context` call: the negotiation's configuration, the context handle and (with our
+/// engine) the `NegTokenInit`. Out of line: its temporaries would otherwise enlarge the stack frame of every
+/// call, and the mechanisms run deeper in a colder stack.
+///
+/// # Safety
+/// Handles and bindings are NULL or valid.
+#[inline(never)]
+unsafe fn start_initiator(
+    claimant_cred_handle: gss_cred_id_t,
+    target_name: gss_name_t,
+    req_flags: OM_uint32,
+    input_chan_bindings: gss_channel_bindings_t,
+    no_token: bool,
+) -> Result<Started, GssError> {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let cred = icred_snapshot(claimant_cred_handle)?;
+        let target = if target_name.is_null() {
+            None
+        } else {
+            Some(iname_ref(target_name)?)
+        };
+        let cb = bindings_of(input_chan_bindings);
+        let handed = super::negoex::initiator(cred.as_ref(), target, req_flags, &cb);
+        let cfg = initiator_config(cred, target, req_flags, cb)?;
+        let (phase, first) = match handed {
+            // MIT's SPNEGO takes the first step; ours starts only if it fails at once.
+            Some(mut h) => {
+                h.fallback = Some(Session::initiator(cfg));
+                (Phase::Handed(Box::new(h)), None)
+            }
+            // A first call with a token: the engine answers it as before (an error).
+            None if !no_token => (Phase::Negotiating(Session::initiator(cfg)), None),
+            // Our engine's first step at once: its configuration is not kept (nor moved) between calls.
+            None => match Session::initiator_started(cfg) {
+                Ok((session, token)) => (
+                    Phase::Negotiating(session),
+                    Some(Stepped::continuing(token)),
+                ),
+                Err(e) => return Ok(Started::Failed(session_error(e))),
+            },
+        };
+        let handle = into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(Mutex::new(ICtx {
+            initiator: true,
+            phase,
+        })));
+        Ok(Started::Made(handle, first))
+    }
+}
+
+/// The first `gssi_accept_sec_context` call: the acceptor's configuration and the context handle. Out of line
+/// for the reason [`start_initiator`] is.
+///
+/// # Safety
+/// Handles and bindings are NULL or valid.
+#[inline(never)]
+unsafe fn start_acceptor(
+    verifier_cred_handle: gss_cred_id_t,
+    token: &[u8],
+    input_chan_bindings: gss_channel_bindings_t,
+) -> Result<gss_ctx_id_t, GssError> {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let cred = icred_snapshot(verifier_cred_handle)?;
+        let cb = bindings_of(input_chan_bindings);
+        let handed = super::negoex::acceptor(cred.as_ref(), token, &cb);
+        let session = acceptor_session(cred, cb)?;
+        let phase = match handed {
+            Some(mut h) => {
+                h.fallback = Some(session);
+                Phase::Handed(Box::new(h))
+            }
+            None => Phase::Negotiating(session),
+        };
+        Ok(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
+            Mutex::new(ICtx {
+                initiator: false,
+                phase,
+            }),
+        )))
     }
 }
 
@@ -436,41 +550,19 @@ pub unsafe extern "C" fn gssi_init_sec_context(
         }
         let token = buffer_bytes(input_token);
         if (*context_handle).is_null() {
-            let cred = icred_snapshot(claimant_cred_handle)?;
-            let target = if target_name.is_null() {
-                None
-            } else {
-                Some(iname_ref(target_name)?)
-            };
-            let cb = bindings_of(input_chan_bindings);
-            let handed = super::negoex::initiator(cred.as_ref(), target, req_flags, &cb);
-            let cfg = initiator_config(cred, target, req_flags, cb)?;
-            let (phase, first) = match handed {
-                // MIT's SPNEGO takes the first step; ours starts only if it fails at once.
-                Some(mut h) => {
-                    h.fallback = Some(Session::initiator(cfg));
-                    (Phase::Handed(Box::new(h)), None)
+            let (handle, first) = match start_initiator(
+                claimant_cred_handle,
+                target_name,
+                req_flags,
+                input_chan_bindings,
+                token.is_empty(),
+            )? {
+                Started::Made(handle, first) => (handle, first),
+                Started::Failed(e) => {
+                    return finish_step(Err(e), output_token, actual_mech_type, ret_flags, time_rec)
                 }
-                // A first call with a token: the engine answers it as before (an error).
-                None if !token.is_empty() => (Phase::Negotiating(Session::initiator(cfg)), None),
-                // Our engine's first step at once: its configuration is not kept (nor moved) between calls.
-                None => match Session::initiator_started(cfg) {
-                    Ok((session, token)) => (
-                        Phase::Negotiating(session),
-                        Some(Stepped::continuing(token)),
-                    ),
-                    Err(e) => {
-                        let r = Err(session_error(e));
-                        return finish_step(r, output_token, actual_mech_type, ret_flags, time_rec);
-                    }
-                },
             };
-            context_handle.write(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
-                Mutex::new(ICtx {
-                    initiator: true,
-                    phase,
-                }),
-            )));
+            context_handle.write(handle);
             if let Some(first) = first {
                 return finish_step(
                     Ok(first),
@@ -527,23 +619,11 @@ pub unsafe extern "C" fn gssi_accept_sec_context(
         }
         let token = buffer_bytes(input_token_buffer);
         if (*context_handle).is_null() {
-            let cred = icred_snapshot(verifier_cred_handle)?;
-            let cb = bindings_of(input_chan_bindings);
-            let handed = super::negoex::acceptor(cred.as_ref(), token, &cb);
-            let session = acceptor_session(cred, cb)?;
-            let phase = match handed {
-                Some(mut h) => {
-                    h.fallback = Some(session);
-                    Phase::Handed(Box::new(h))
-                }
-                None => Phase::Negotiating(session),
-            };
-            context_handle.write(into_raw::<ICtxCell, gss_ctx_id_struct>(ICtxCell(
-                Mutex::new(ICtx {
-                    initiator: false,
-                    phase,
-                }),
-            )));
+            context_handle.write(start_acceptor(
+                verifier_cred_handle,
+                token,
+                input_chan_bindings,
+            )?);
         }
         // The name is made only when the caller asks for it (the mechglue passes a NULL `src_name` on when
         // its caller did): an NTLM name handle made and released unasked cost ~1,100 instructions per handshake.

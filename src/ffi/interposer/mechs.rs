@@ -85,38 +85,58 @@ impl MechSet for IMechs {
 
     fn start(&self, i: usize) -> Result<Box<dyn Mechanism>, MechError> {
         match self.entry(i) {
-            Some(Entry::Krb(k)) if self.initiator => Ok(Box::new(KerberosMech::initiator_with(
-                k.cred.clone(),
-                k.target.clone(),
-                self.req_flags,
-                k.bindings.clone(),
-            )?)),
-            Some(Entry::Krb(k)) => Ok(Box::new(KerberosMech::acceptor_with(
-                k.cred.clone(),
-                k.bindings.clone(),
-            )?)),
-            Some(Entry::Ntlm(n)) if self.initiator => {
-                Ok(Box::new(GssNtlmMech::initiator_borrowed(
-                    n.cred.as_deref(),
-                    n.target.clone(),
-                    self.req_flags,
-                    &n.cfg,
-                    n.bindings,
-                )?))
-            }
-            Some(Entry::Ntlm(n)) => Ok(Box::new(GssNtlmMech::acceptor_borrowed(
-                n.cred.as_deref(),
-                &n.cfg,
-                &LibcSystem,
-                n.bindings,
-                n.require_bindings,
-            )?)),
+            Some(Entry::Krb(k)) => self.start_krb(k),
+            Some(Entry::Ntlm(n)) if self.initiator => self.start_ntlm_initiator(n),
+            Some(Entry::Ntlm(n)) => start_ntlm_acceptor(n),
             None => Err(MechError::new(
                 crate::spnego::mech::MechFailure::Other,
                 "no such mechanism in the set",
             )),
         }
     }
+}
+
+// Each start out of line: a mechanism's context is built on the stack before it is boxed, and inlined together
+// the four would give every start (and the mechanism's first step under it) the frame of all four.
+impl IMechs {
+    #[inline(never)]
+    fn start_krb(&self, k: &KrbStart) -> Result<Box<dyn Mechanism>, MechError> {
+        Ok(if self.initiator {
+            Box::new(KerberosMech::initiator_with(
+                k.cred.clone(),
+                k.target.clone(),
+                self.req_flags,
+                k.bindings.clone(),
+            )?)
+        } else {
+            Box::new(KerberosMech::acceptor_with(
+                k.cred.clone(),
+                k.bindings.clone(),
+            )?)
+        })
+    }
+
+    #[inline(never)]
+    fn start_ntlm_initiator(&self, n: &NtlmStart) -> Result<Box<dyn Mechanism>, MechError> {
+        Ok(Box::new(GssNtlmMech::initiator_borrowed(
+            n.cred.as_deref(),
+            n.target.clone(),
+            self.req_flags,
+            &n.cfg,
+            n.bindings,
+        )?))
+    }
+}
+
+#[inline(never)]
+fn start_ntlm_acceptor(n: &NtlmStart) -> Result<Box<dyn Mechanism>, MechError> {
+    Ok(Box::new(GssNtlmMech::acceptor_borrowed(
+        n.cred.as_deref(),
+        &n.cfg,
+        &LibcSystem,
+        n.bindings,
+        n.require_bindings,
+    )?))
 }
 
 #[cfg(test)]
