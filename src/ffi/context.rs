@@ -127,7 +127,7 @@ unsafe fn init(
         }
         let bindings = bindings_hash(cb);
         let token = buffer_bytes(input);
-        let (step, flags) = if (*ctx).is_null() {
+        let (mut step, flags) = if (*ctx).is_null() {
             let target = if target.is_null() {
                 None
             } else {
@@ -146,7 +146,7 @@ unsafe fn init(
                 Ok((step, sc.gss_flags()))
             })?
         };
-        write_buffer(output, &step.output)?;
+        give_vec(output, core::mem::take(&mut step.output))?;
         put(ret_flags, flags);
         put(time_rec, GSS_C_INDEFINITE);
         Ok(step_major(&step))
@@ -233,7 +233,7 @@ unsafe fn accept(
                 sc,
             ))));
         }
-        let (step, flags, name) = with_ctx(*ctx, |sc| {
+        let (mut step, flags, name) = with_ctx(*ctx, |sc| {
             let step = sc.accept_step(token, bindings)?;
             // Build the name only when the caller asked for it: a handle nobody receives would leak.
             let name = if step.complete && !src_name.is_null() {
@@ -243,7 +243,7 @@ unsafe fn accept(
             };
             Ok((step, sc.gss_flags(), name))
         })?;
-        write_buffer(output, &step.output)?;
+        give_vec(output, core::mem::take(&mut step.output))?;
         if let Some((n, attrs)) = name {
             put(src_name, name_handle_with(n, attrs));
         }
