@@ -358,7 +358,7 @@ impl<M: MechSet> Round<M> {
 impl<M: MechSet> AwaitFirstReply<M> {
     /// Takes the acceptor's first `NegTokenResp`.
     pub fn step(self, token: &[u8]) -> Result<InitiatorStep<M>, SpnegoError> {
-        let resp = match decode_resp(token) {
+        let mut resp = match decode_resp(token) {
             Ok(r) => r,
             Err(e) => return Err(self.round.fail(e)),
         };
@@ -379,6 +379,9 @@ impl<M: MechSet> AwaitFirstReply<M> {
         if !same_mech(supported, round.oid()) {
             return counter_proposal(round, supported, state, &resp);
         }
+        // Checked: what AwaitReply checks of every reply (supportedMech, when present, is the selected
+        // mechanism) holds, and is not compared again.
+        resp.supported_mech = None;
         let mic = MicState {
             required: state == NegState::RequestMic,
             ..MicState::default()
