@@ -22,7 +22,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::error::SpnegoError;
-use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, MechSet, Mechanism};
+use super::mech::{
+    is_kerberos, is_ntlm, same_mech, MechEntry, MechError, MechFailure, MechSet, Mechanism,
+};
 use super::mic::{peer_mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
@@ -164,6 +166,8 @@ fn reject_token() -> Vec<u8> {
     .encode()
 }
 
+#[cold]
+#[inline(never)]
 fn record_failure<M>(cfg: &AcceptorConfig<M>, mut record: Record, error: SpnegoError) -> Failure {
     record.time = std::time::SystemTime::now();
     record.failure = Some(error.to_string());
@@ -202,13 +206,81 @@ impl<M: MechSet> AcceptorStart<M> {
         .encode()
     }
 
-    /// Whether we accept `oid` (NTLM: while the policy may still allow it), and which entry does it.
-    fn acceptable(&self, oid: &Oid) -> Option<usize> {
+    /// Whether we accept `oid` (NTLM: while the policy may still allow it, `ntlm_possible`), and which entry
+    /// does it.
+    fn acceptable(&self, oid: &Oid, ntlm_possible: bool) -> Option<usize> {
         let idx = self.cfg.mechs.position(|m| same_mech(m, oid))?;
-        if is_ntlm(oid) && !self.cfg.policy.incoming_ntlm_possible(self.cfg.peer_addr) {
+        if is_ntlm(oid) && !ntlm_possible {
             return None;
         }
         Some(idx)
+    }
+
+    /// The first acceptable mechanism of the initiator's list `offered` other than our entry `skip`: (its
+    /// position in the initiator's list, our entry).
+    fn candidate(
+        &self,
+        offered: &[Oid],
+        skip: Option<usize>,
+        ntlm_possible: bool,
+    ) -> Option<(usize, usize)> {
+        offered
+            .iter()
+            .enumerate()
+            .filter_map(|(pos, oid)| self.acceptable(oid, ntlm_possible).map(|idx| (pos, idx)))
+            .find(|c| Some(c.1) != skip)
+    }
+
+    /// The failure when no mechanism of the initiator's list is acceptable.
+    #[cold]
+    #[inline(never)]
+    fn no_common(&self, record: Record, ntlm_offered: bool) -> Failure {
+        let e = if ntlm_offered && record.ntlm_policy == Some(Decision::Deny) {
+            SpnegoError::PolicyDenied("incoming NTLM denied".into())
+        } else {
+            SpnegoError::NoCommonMechanism
+        };
+        record_failure(&self.cfg, record, e)
+    }
+
+    /// The optimistic token of the initiator's first mechanism (our entry `idx`) failed with `e`. Restart: move
+    /// on to the initiator's next acceptable mechanism instead of rejecting (skipping other spellings of the
+    /// failed mechanism, e.g. both Kerberos OIDs) when the policy allows it. Returns the started mechanism and
+    /// its (position, entry).
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::type_complexity)]
+    fn restart(
+        &self,
+        record: &mut Record,
+        pos: usize,
+        idx: usize,
+        e: MechError,
+        ntlm_possible: bool,
+    ) -> Result<(Box<dyn Mechanism>, (usize, usize)), Failure> {
+        let next = self.candidate(&record.offered, Some(idx), ntlm_possible);
+        if is_kerberos(&record.offered[pos]) {
+            record.kerberos = Some(match e.kind {
+                MechFailure::Defective | MechFailure::Rejected => KerberosSkip::ServerRejected,
+                MechFailure::UnknownPrincipal => KerberosSkip::UnknownPrincipal,
+                _ => KerberosSkip::Failed,
+            });
+        }
+        let blank = || Record::untimed(Role::Acceptor, "spnego");
+        let Some(next) = next.filter(|_| self.cfg.policy.restart) else {
+            let r = std::mem::replace(record, blank());
+            return Err(record_failure(&self.cfg, r, e.into()));
+        };
+        match self.cfg.mechs.start(next.1) {
+            Ok(m) => {
+                record.restarted = true;
+                Ok((m, next))
+            }
+            Err(e) => {
+                let r = std::mem::replace(record, blank());
+                Err(record_failure(&self.cfg, r, e.into()))
+            }
+        }
     }
 
     /// Takes the initiator's `NegTokenInit`.
@@ -238,22 +310,15 @@ impl<M: MechSet> AcceptorStart<M> {
         if ntlm_offered {
             record.ntlm_policy = Some(self.cfg.policy.incoming_ntlm(None, self.cfg.peer_addr));
         }
-        // (position in the initiator's list, our entry), in the initiator's order.
-        let candidate = |skip: Option<usize>| {
-            record
-                .offered
-                .iter()
-                .enumerate()
-                .filter_map(|(pos, oid)| self.acceptable(oid).map(|idx| (pos, idx)))
-                .find(|c| Some(c.1) != skip)
+        // NTLM is considered only when both sides have it; the policy's answer for a client not yet known by name
+        // is asked once and serves the record, the selection and the name check.
+        let unnamed = record.ntlm_policy;
+        let ntlm_possible = match unnamed {
+            Some(d) => d.allowed() || self.cfg.policy.incoming_ntlm_possible(self.cfg.peer_addr),
+            None => false,
         };
-        let Some((pos, idx)) = candidate(None) else {
-            let e = if ntlm_offered && record.ntlm_policy == Some(Decision::Deny) {
-                SpnegoError::PolicyDenied("incoming NTLM denied".into())
-            } else {
-                SpnegoError::NoCommonMechanism
-            };
-            return Err(record_failure(&self.cfg, record, e));
+        let Some((pos, idx)) = self.candidate(&record.offered, None, ntlm_possible) else {
+            return Err(self.no_common(record, ntlm_offered));
         };
         let list_der = super::MechListDer::new(init.mech_types_der);
         let optimistic = if pos == 0 { init.mech_token } else { None };
@@ -270,41 +335,21 @@ impl<M: MechSet> AcceptorStart<M> {
                     complete = step.complete;
                     mech_out = Some(step.output).filter(|o| !o.is_empty());
                 }
-                Err(e) => {
-                    // Restart: move on to the initiator's next acceptable mechanism instead of rejecting.
-                    // (skipping other spellings of the failed mechanism, e.g. both Kerberos OIDs)
-                    let next = candidate(Some(idx));
-                    if is_kerberos(&record.offered[pos]) {
-                        record.kerberos = Some(match e.kind {
-                            MechFailure::Defective | MechFailure::Rejected => {
-                                KerberosSkip::ServerRejected
-                            }
-                            MechFailure::UnknownPrincipal => KerberosSkip::UnknownPrincipal,
-                            _ => KerberosSkip::Failed,
-                        });
+                Err(e) => match self.restart(&mut record, pos, idx, e, ntlm_possible) {
+                    Ok((m, next)) => {
+                        mech = m;
+                        chosen = next;
                     }
-                    let Some(next) = next.filter(|_| self.cfg.policy.restart) else {
-                        return Err(record_failure(&self.cfg, record, e.into()));
-                    };
-                    mech = match self.cfg.mechs.start(next.1) {
-                        Ok(m) => m,
-                        Err(e) => return Err(record_failure(&self.cfg, record, e.into())),
-                    };
-                    record.restarted = true;
-                    chosen = next;
-                }
+                    Err(f) => return Err(f),
+                },
             }
         } else if pos != 0 && is_kerberos(&record.offered[0]) {
             record.kerberos = Some(KerberosSkip::NotSelected);
         }
         let selected = record.offered[chosen.0].clone();
         record.chosen = Some(selected.clone());
-        let ntlm_name_check = is_ntlm(&selected)
-            && !self
-                .cfg
-                .policy
-                .incoming_ntlm(None, self.cfg.peer_addr)
-                .allowed();
+        // (NTLM selected: NTLM was offered by both sides, and `unnamed` is known.)
+        let ntlm_name_check = is_ntlm(&selected) && unnamed.is_some_and(|d| !d.allowed());
         let first_reply_state = if chosen.0 == 0 {
             NegState::AcceptIncomplete
         } else {
@@ -338,9 +383,26 @@ fn note_backend(record: &mut Record, mech: &dyn Mechanism) {
     }
 }
 
+/// The policy's decision for the client `peer` at `addr`, knowing `unnamed`, its decision for a client not known
+/// by name at `addr`: an `allow` rule and an address exemption stand whatever the name (a name can only add an
+/// exemption), so the policy is asked again only when the name can change the answer.
+fn named_decision(
+    policy: &Policy,
+    unnamed: Option<Decision>,
+    peer: Option<&str>,
+    addr: Option<IpAddr>,
+) -> Decision {
+    match unnamed {
+        Some(d @ (Decision::Allow | Decision::Exempt)) => d,
+        _ => policy.incoming_ntlm(peer, addr),
+    }
+}
+
 impl<M: MechSet> Session<M> {
     // The session stays in its box (taking `Self` would move it out first).
     #[allow(clippy::boxed_local)]
+    #[cold]
+    #[inline(never)]
     fn fail(mut self: Box<Self>, error: SpnegoError) -> Failure {
         let mut record = self.record.take();
         note_backend(&mut record, self.mech.as_ref());
@@ -353,7 +415,13 @@ impl<M: MechSet> Session<M> {
         if is_ntlm(&self.selected) {
             let record = &mut *self.record;
             let peer = record.peer.as_deref();
-            let decision = self.cfg.policy.incoming_ntlm(peer, self.cfg.peer_addr);
+            // `ntlm_policy` holds the decision for the unnamed client (NTLM selected: it was asked).
+            let decision = named_decision(
+                &self.cfg.policy,
+                record.ntlm_policy,
+                peer,
+                self.cfg.peer_addr,
+            );
             record.ntlm_policy = Some(decision);
             if self.ntlm_name_check && !decision.allowed() {
                 return Err(SpnegoError::PolicyDenied(format!(
@@ -496,5 +564,50 @@ impl<M: MechSet> AwaitResponse<M> {
             mic_exchanged: self.mic.sent && self.mic.received,
             record,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_decision_matches_asking_the_policy_with_the_name() {
+        let policies = [
+            "",
+            "ntlm.incoming = audit\n",
+            "ntlm.incoming = deny\n",
+            "ntlm.incoming = deny\nntlm.incoming.exempt-clients = EXAMPLE\\svc-* scanner\n",
+            "ntlm.incoming = audit\nntlm.incoming.exempt-networks = 10.0.0.0/8\n",
+            "ntlm.incoming = deny\nntlm.incoming.exempt-networks = 10.0.0.0/8\n\
+             ntlm.incoming.exempt-clients = scanner\n",
+        ];
+        let addrs: [Option<IpAddr>; 3] = [None, "10.1.2.3".parse().ok(), "192.0.2.1".parse().ok()];
+        let peers = [
+            None,
+            Some("EXAMPLE\\svc-backup"),
+            Some("OTHER\\scanner"),
+            Some("EXAMPLE\\alice"),
+        ];
+        let mut seen = Vec::new();
+        for text in policies {
+            let policy = Policy::parse(text).unwrap();
+            for addr in addrs {
+                let unnamed = policy.incoming_ntlm(None, addr);
+                for peer in peers {
+                    let want = policy.incoming_ntlm(peer, addr);
+                    assert_eq!(
+                        named_decision(&policy, Some(unnamed), peer, addr),
+                        want,
+                        "{text:?} {addr:?} {peer:?}"
+                    );
+                    if !seen.contains(&want) {
+                        seen.push(want);
+                    }
+                }
+            }
+        }
+        // Every kind of decision was compared.
+        assert_eq!(seen.len(), 4);
     }
 }

@@ -22,6 +22,8 @@ pub struct GssNtlmMech {
     channel_bindings: Option<[u8; 16]>,
 }
 
+#[cold]
+#[inline(never)]
 fn mech_error(e: GssError) -> MechError {
     let kind = match e.major >> 16 {
         7 => MechFailure::NoCredentials,

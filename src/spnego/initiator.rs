@@ -23,7 +23,9 @@
 use std::sync::Arc;
 
 use super::error::SpnegoError;
-use super::mech::{is_kerberos, is_ntlm, same_mech, MechEntry, MechFailure, MechSet, Mechanism};
+use super::mech::{
+    is_kerberos, is_ntlm, same_mech, MechEntry, MechError, MechFailure, MechSet, Mechanism,
+};
 use super::mic::{peer_mic, Mic, MicState};
 use super::oid::Oid;
 use super::pending::Pending;
@@ -218,7 +220,9 @@ fn last_token_sent(oid: &Oid, complete: bool, sent: bool) -> bool {
     complete || (sent && is_kerberos(oid))
 }
 
-/// Writes the failure record.
+/// Writes the failure record. Out of line: the success path stays dense.
+#[cold]
+#[inline(never)]
 fn fail<M>(cfg: &InitiatorConfig<M>, mut record: Record, e: &SpnegoError) {
     record.time = std::time::SystemTime::now();
     record.failure = Some(e.to_string());
@@ -228,6 +232,28 @@ fn fail<M>(cfg: &InitiatorConfig<M>, mut record: Record, e: &SpnegoError) {
 type RoundError<M> = Box<(SpnegoError, InitiatorConfig<M>, Record)>;
 /// An opened round and its `NegTokenInit`.
 type Opened<M> = (Box<Round<M>>, Vec<u8>);
+
+/// Notes in the record why a mechanism could not start.
+#[cold]
+#[inline(never)]
+fn mech_failed(record: &mut Record, why: &mut Vec<String>, oid: &Oid, e: &MechError) {
+    if is_kerberos(oid) {
+        record.kerberos = Some(kerberos_skip(e.kind));
+    }
+    why.push(format!("{}: {e}", crate::audit::mech_name(oid)));
+}
+
+/// The error of a round where no mechanism started.
+#[cold]
+#[inline(never)]
+fn no_mechanism<M>(cfg: InitiatorConfig<M>, record: Record, why: &[String]) -> RoundError<M> {
+    let e = if why.is_empty() && record.ntlm_policy.is_some_and(|d| !d.allowed()) {
+        SpnegoError::PolicyDenied("outgoing NTLM denied and no other mechanism".into())
+    } else {
+        SpnegoError::NoMechanismAvailable(why.join("; "))
+    };
+    Box::new((e, cfg, record))
+}
 
 /// Starts the first mechanism not in `dropped` that produces a token, and encodes the `NegTokenInit` listing it
 /// and the untried mechanisms after it.
@@ -254,21 +280,13 @@ fn open_round<M: MechSet>(
                 break;
             }
             Err(e) => {
-                if is_kerberos(oid) {
-                    record.kerberos = Some(kerberos_skip(e.kind));
-                }
-                why.push(format!("{}: {e}", crate::audit::mech_name(oid)));
+                mech_failed(&mut record, &mut why, oid, &e);
                 dropped.push(i);
             }
         }
     }
     let Some((current, mech, step)) = started else {
-        let e = if why.is_empty() && record.ntlm_policy.is_some_and(|d| !d.allowed()) {
-            SpnegoError::PolicyDenied("outgoing NTLM denied and no other mechanism".into())
-        } else {
-            SpnegoError::NoMechanismAvailable(why.join("; "))
-        };
-        return Err(Box::new((e, cfg, record)));
+        return Err(no_mechanism(cfg, record, &why));
     };
     let listed = cfg
         .mechs
@@ -312,6 +330,8 @@ impl<M: MechSet> Round<M> {
 
     // The round stays in its box (taking `Self` would move it out first).
     #[allow(clippy::boxed_local)]
+    #[cold]
+    #[inline(never)]
     fn fail(mut self: Box<Self>, e: SpnegoError) -> SpnegoError {
         let record = self.record.take();
         fail(&self.cfg, record, &e);
@@ -338,7 +358,7 @@ impl<M: MechSet> Round<M> {
 impl<M: MechSet> AwaitFirstReply<M> {
     /// Takes the acceptor's first `NegTokenResp`.
     pub fn step(self, token: &[u8]) -> Result<InitiatorStep<M>, SpnegoError> {
-        let resp = match decode_resp(token) {
+        let mut resp = match decode_resp(token) {
             Ok(r) => r,
             Err(e) => return Err(self.round.fail(e)),
         };
@@ -350,33 +370,28 @@ impl<M: MechSet> AwaitFirstReply<M> {
         if state == NegState::Reject {
             return self.rejected();
         }
-        let Some(supported) = resp.supported_mech.clone() else {
+        let Some(supported) = resp.supported_mech.as_ref() else {
             return Err(self.round.fail(SpnegoError::Unexpected(
                 "supportedMech missing from the first reply",
             )));
         };
-        let mut round = self.round;
-        let mut mic = MicState {
+        let round = self.round;
+        if !same_mech(supported, round.oid()) {
+            return counter_proposal(round, supported, state, &resp);
+        }
+        // Checked: what AwaitReply checks of every reply (supportedMech, when present, is the selected
+        // mechanism) holds, and is not compared again.
+        resp.supported_mech = None;
+        let mic = MicState {
             required: state == NegState::RequestMic,
             ..MicState::default()
         };
-        if !same_mech(&supported, round.oid()) {
-            // The acceptor selected another mechanism of our list (RFC 4178 §3.2 d): start it from scratch.
-            if let Err(e) = reselect(&mut round, &supported, state, &resp) {
-                return Err(round.fail(e));
-            }
-            mic.required = true;
-            let step = match round.mech.step(None) {
-                Ok(s) => s,
-                Err(e) => return Err(round.fail(e.into())),
-            };
-            round.mech_complete = step.complete;
-            return AwaitReply { round, mic }.send(Some(step.output), None, false);
-        }
         AwaitReply { round, mic }.step_resp(resp)
     }
 
     /// The acceptor rejected our first mechanism: restart without it when the policy allows it.
+    #[cold]
+    #[inline(never)]
     fn rejected(self) -> Result<InitiatorStep<M>, SpnegoError> {
         let mut round = self.round;
         let rejected_is_krb = is_kerberos(round.oid());
@@ -403,6 +418,30 @@ impl<M: MechSet> AwaitFirstReply<M> {
             }
         }
     }
+}
+
+/// The acceptor selected another mechanism of our list (RFC 4178 §3.2 d): start it from scratch.
+#[cold]
+#[inline(never)]
+fn counter_proposal<M: MechSet>(
+    mut round: Box<Round<M>>,
+    supported: &Oid,
+    state: NegState,
+    resp: &RespView<'_>,
+) -> Result<InitiatorStep<M>, SpnegoError> {
+    if let Err(e) = reselect(&mut round, supported, state, resp) {
+        return Err(round.fail(e));
+    }
+    let mic = MicState {
+        required: true,
+        ..MicState::default()
+    };
+    let step = match round.mech.step(None) {
+        Ok(s) => s,
+        Err(e) => return Err(round.fail(e.into())),
+    };
+    round.mech_complete = step.complete;
+    AwaitReply { round, mic }.send(Some(step.output), None, false)
 }
 
 /// Switches `round` to the mechanism the acceptor selected.

@@ -5,13 +5,16 @@
 //! after its last token), else `abandoned`.
 #![forbid(unsafe_code)]
 
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::audit::{AuditSink, Record, Unfinished};
 
 /// The record and where it goes.
 pub(crate) struct Pending {
-    record: Record,
+    /// Dropped by hand: once taken, what is left is a blank record ([`Record::untimed`]), which owns nothing —
+    /// no drop glue needs to run over it (the engine takes the record at the end of every negotiation).
+    record: ManuallyDrop<Record>,
     audit: Arc<dyn AuditSink>,
     written: bool,
     /// Our last mechanism token was sent; only the peer's final answer is missing.
@@ -22,7 +25,7 @@ impl Pending {
     /// A record not yet written.
     pub(crate) fn new(record: Record, audit: Arc<dyn AuditSink>) -> Pending {
         Pending {
-            record,
+            record: ManuallyDrop::new(record),
             audit,
             written: false,
             final_sent: false,
@@ -33,7 +36,10 @@ impl Pending {
     pub(crate) fn take(&mut self) -> Record {
         self.written = true;
         let blank = Record::untimed(self.record.role, self.record.protocol);
-        std::mem::replace(&mut self.record, blank)
+        ManuallyDrop::into_inner(std::mem::replace(
+            &mut self.record,
+            ManuallyDrop::new(blank),
+        ))
     }
 }
 
@@ -57,12 +63,26 @@ impl std::fmt::Debug for Pending {
 }
 
 impl Drop for Pending {
+    // The check inline (the engine has taken the record at the end of every negotiation it saw through), the
+    // write of an unfinished negotiation out of line.
+    #[inline]
     fn drop(&mut self) {
+        if !self.written {
+            self.write_unfinished();
+        }
+    }
+}
+
+impl Pending {
+    #[cold]
+    #[inline(never)]
+    fn write_unfinished(&mut self) {
+        // Owned here, so that it is dropped in every case.
+        let mut r = self.take();
         // While unwinding a panic the record is not written: a second panic in the sink would abort the process.
-        if self.written || std::thread::panicking() {
+        if std::thread::panicking() {
             return;
         }
-        self.written = true;
         let (how, why) = if self.final_sent {
             (
                 Unfinished::Unconfirmed,
@@ -74,10 +94,44 @@ impl Drop for Pending {
                 "context deleted before the negotiation finished",
             )
         };
-        let r = &mut self.record;
         r.time = std::time::SystemTime::now();
         r.unfinished = Some(how);
         r.failure = Some(why.into());
-        self.audit.record(r);
+        self.audit.record(&r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{MemoryAudit, Role};
+
+    #[test]
+    fn taken_records_leave_a_blank_that_owns_nothing() {
+        let sink = Arc::new(MemoryAudit::default());
+        let mut r = Record::untimed(Role::Acceptor, "spnego");
+        r.peer = Some("EXAMPLE\\alice".into());
+        r.offered = vec![crate::spnego::Oid::ntlmssp()];
+        let mut p = Pending::new(r.clone(), sink.clone());
+        assert_eq!(p.take(), r);
+        // What the drop skips: nothing on the heap.
+        assert!(p.peer.is_none() && p.offered.capacity() == 0 && p.chosen.is_none());
+        assert!(p.failure.is_none() && p.backend.is_none());
+        drop(p);
+        assert!(sink.records().is_empty());
+    }
+
+    #[test]
+    fn dropped_before_taken_writes_the_record_once() {
+        let sink = Arc::new(MemoryAudit::default());
+        let mut r = Record::untimed(Role::Initiator, "spnego");
+        r.peer = Some("HTTP/www.example.com".into());
+        let mut p = Pending::new(r, sink.clone());
+        p.final_sent = true;
+        drop(p);
+        let written = sink.records();
+        assert_eq!(written.len(), 1);
+        assert_eq!(written[0].outcome(), "unconfirmed");
+        assert_eq!(written[0].peer.as_deref(), Some("HTTP/www.example.com"));
     }
 }
