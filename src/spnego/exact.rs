@@ -472,17 +472,34 @@ mod tests {
     #[test]
     fn exact_size_encoders_equal_the_generic_ones() {
         let long = vec![0x5A; 300];
+        let huge = vec![0xA5; 70_000];
+        let heap_oid = oid(
+            "2.25.340282366920938463463374607431768211455.340282366920938463463374607431768211455",
+        );
+        let ntlm = oid(OID_NTLMSSP);
         let lists = [
-            vec![oid(OID_NTLMSSP)],
+            vec![ntlm.clone()],
             vec![
                 oid(OID_KRB5_MS),
                 oid(OID_KRB5),
                 oid(OID_NEGOEX),
                 oid(OID_NTLMSSP),
             ],
+            vec![heap_oid.clone(), ntlm.clone()],
+            // A MechTypeList of 64 octets (the longest kept inline) and of 65.
+            [vec![ntlm.clone(); 4], vec![oid(OID_KRB5), oid("1.2")]].concat(),
+            [vec![ntlm.clone(); 5], vec![oid("1.2")]].concat(),
         ];
         for mechs in &lists {
-            for token in [None, Some(&b"NTLMSSP\0"[..]), Some(&long[..])] {
+            for token in [
+                None,
+                Some(&b""[..]),
+                Some(&b"NTLMSSP\0"[..]),
+                Some(&long[..127]),
+                Some(&long[..128]),
+                Some(&long[..]),
+                Some(&huge[..]),
+            ] {
                 let generic = NegTokenInit {
                     mech_types: mechs.clone(),
                     mech_token: token.map(<[u8]>::to_vec),
