@@ -36,7 +36,7 @@ pub(super) fn decode(b: &[u8]) -> Option<(TokenView<'_>, Framing)> {
 
 /// The `[1] SEQUENCE { .. }` that is all of `b`, as a NegTokenResp (RFC 4178 §4.2.2).
 fn resp(b: &[u8]) -> Option<RespView<'_>> {
-    let mut s = Cur(Cur::whole(Cur::whole(b, tag::context(1))?, tag::SEQUENCE)?);
+    let mut s = Cur(Cur::choice(b, tag::context(1))?);
     let mut view = RespView::default();
     if s.next_is(tag::context(0)) {
         // One content octet is the minimal encoding of 0..=3, and every other encoding of them is not.
@@ -60,7 +60,7 @@ fn resp(b: &[u8]) -> Option<RespView<'_>> {
 /// The `[0] SEQUENCE { .. }` that is all of `b`, as a NegTokenInit (RFC 4178 §4.2.1) without reqFlags,
 /// negHints or a mechListMIC at `[4]`.
 fn init(b: &[u8]) -> Option<InitView<'_>> {
-    let mut s = Cur(Cur::whole(Cur::whole(b, tag::context(0))?, tag::SEQUENCE)?);
+    let mut s = Cur(Cur::choice(b, tag::context(0))?);
     // mechTypes is required and lists at least one mechanism; the MechTypeList as received is all of `[0]`.
     let mech_types_der = s.take(tag::context(0))?;
     let mut list = Cur(Cur::whole(mech_types_der, tag::SEQUENCE)?);
@@ -118,7 +118,29 @@ impl<'a> Cur<'a> {
     /// identifier octet `inner`: that element's contents.
     #[inline]
     fn field(&mut self, n: u8, inner: u8) -> Option<&'a [u8]> {
-        Cur::whole(self.take(tag::context(n))?, inner)
+        self.nested(tag::context(n), inner)
+    }
+
+    /// The next element, `outer`, whose contents must be exactly one element `inner`: that element's contents.
+    /// Both headers read in one call.
+    #[inline(never)]
+    fn nested(&mut self, outer: u8, inner: u8) -> Option<&'a [u8]> {
+        let (f, rest) = split(self.0, outer)?;
+        match split(f, inner)? {
+            (v, []) => {
+                self.0 = rest;
+                Some(v)
+            }
+            _ => None,
+        }
+    }
+
+    /// The contents of the SEQUENCE inside the explicit tag `outer` that is all of `b`.
+    #[inline]
+    fn choice(b: &'a [u8], outer: u8) -> Option<&'a [u8]> {
+        let mut c = Cur(b);
+        let v = c.nested(outer, tag::SEQUENCE)?;
+        c.0.is_empty().then_some(v)
     }
 
     /// The contents of the element with identifier octet `t` that is all of `b`.
@@ -133,18 +155,25 @@ impl<'a> Cur<'a> {
     /// or in one or two octets, minimal (strict DER); `None` for anything else, longer lengths included.
     #[inline(never)]
     fn take(&mut self, t: u8) -> Option<&'a [u8]> {
-        let (len, rest) = match *self.0 {
-            [id, len, ref rest @ ..] if id == t && len < 0x80 => (usize::from(len), rest),
-            [id, 0x81, len, ref rest @ ..] if id == t && len >= 0x80 => (usize::from(len), rest),
-            [id, 0x82, hi, lo, ref rest @ ..] if id == t && hi != 0 => {
-                (usize::from(u16::from_be_bytes([hi, lo])), rest)
-            }
-            _ => return None,
-        };
-        let (v, rest) = rest.split_at_checked(len)?;
+        let (v, rest) = split(self.0, t)?;
         self.0 = rest;
         Some(v)
     }
+}
+
+/// The contents of the element with identifier octet `t` at the front of `b`, and what follows it: see
+/// [`Cur::take`].
+#[inline(always)]
+fn split(b: &[u8], t: u8) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = match *b {
+        [id, len, ref rest @ ..] if id == t && len < 0x80 => (usize::from(len), rest),
+        [id, 0x81, len, ref rest @ ..] if id == t && len >= 0x80 => (usize::from(len), rest),
+        [id, 0x82, hi, lo, ref rest @ ..] if id == t && hi != 0 => {
+            (usize::from(u16::from_be_bytes([hi, lo])), rest)
+        }
+        _ => return None,
+    };
+    rest.split_at_checked(len)
 }
 
 #[cfg(test)]
