@@ -494,7 +494,7 @@ fn encode_integer(v: i64) -> ([u8; 8], usize) {
 }
 
 /// How many octets the minimal long form of `len` (at least 128) needs after its first octet.
-const fn long_form_octets(len: usize) -> usize {
+pub(super) const fn long_form_octets(len: usize) -> usize {
     (usize::BITS - len.leading_zeros()).div_ceil(8) as usize
 }
 

@@ -4,7 +4,8 @@
 //! the forms that wrap a mechanism token in the buffer it came in.
 #![forbid(unsafe_code)]
 
-use super::der::tag;
+use super::der::{long_form_octets, tag};
+use super::oid::INLINE;
 use super::{DerWriter, NegState, Oid, GSS_FRAMING, SPNEGO_OID_CONTENT};
 
 /// The bare `[1]` NegTokenResp with these fields: the same bytes as [`super::NegTokenResp::write_choice`], written
@@ -15,13 +16,11 @@ pub(crate) fn encode_resp(
     response_token: Option<&[u8]>,
     mech_list_mic: Option<&[u8]>,
 ) -> Vec<u8> {
-    RespFields::new(
-        neg_state,
-        supported_mech,
-        response_token.map(<[u8]>::len),
-        mech_list_mic,
-    )
-    .copying(response_token)
+    let token = match response_token {
+        Some(t) => Token::Borrowed(t),
+        None => Token::Absent,
+    };
+    resp_bytes(neg_state, supported_mech, token, mech_list_mic)
 }
 
 /// [`encode_resp`] with the response token handed over: when its buffer has room for the whole SPNEGO token,
@@ -34,24 +33,191 @@ pub(crate) fn encode_resp_around(
     response_token: Option<Vec<u8>>,
     mech_list_mic: Option<&[u8]>,
 ) -> Vec<u8> {
-    let Some(token) = response_token else {
-        return encode_resp(neg_state, supported_mech, None, mech_list_mic);
+    let token = match response_token {
+        Some(t) => Token::Owned(t),
+        None => Token::Absent,
     };
-    let n = token.len();
-    let fields = RespFields::new(neg_state, supported_mech, Some(n), mech_list_mic);
-    if token.capacity() < fields.total() {
-        // No room to spare (a token copied out of a mechglue buffer): growing it would copy it anyway,
-        // and the rotation would move it a second time.
-        return fields.copying(Some(&token));
-    }
-    let mut w = DerWriter::after(token);
-    fields.write_head(&mut w);
-    w.rotate_to_front(n);
-    fields.write_mic(&mut w);
-    w.into_bytes()
+    resp_bytes(neg_state, supported_mech, token, mech_list_mic)
 }
 
-/// A NegTokenResp's fields, for the two encoders above.
+/// The response token of a NegTokenResp being encoded.
+enum Token<'t> {
+    Absent,
+    Borrowed(&'t [u8]),
+    /// Its buffer, which becomes the token's when it has room.
+    Owned(Vec<u8>),
+}
+
+impl Token<'_> {
+    fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Token::Absent => None,
+            Token::Borrowed(t) => Some(t),
+            Token::Owned(t) => Some(t),
+        }
+    }
+}
+
+/// The most octets of a NegTokenResp before its response token's contents: the `[1]` and SEQUENCE headers, negState,
+/// a supportedMech with inline contents, the responseToken's two headers (a header is ten octets at most); and
+/// the eight octets [`Back::header`] writes below.
+const RESP_HEAD: usize = 10 + 10 + 5 + 4 + INLINE + 10 + 10 + 8;
+
+/// The two headers of the mechListMIC, and the eight octets below.
+const MIC_HEAD: usize = 10 + 10 + 8;
+
+/// The encoders of [`encode_resp`] and [`encode_resp_around`]: the octets before the response token's contents and
+/// the mechListMIC's headers are written back to front on the stack, each header once the length it announces is
+/// known (nothing computed twice, no sizes up front); then the token is put together in one buffer of the exact
+/// size, or around the response token in its own buffer when it has room.
+fn resp_bytes(
+    neg_state: Option<NegState>,
+    supported_mech: Option<&Oid>,
+    token: Token<'_>,
+    mic: Option<&[u8]>,
+) -> Vec<u8> {
+    let mech = supported_mech.map(Oid::as_der_content);
+    if mech.is_some_and(|c| c.len() > INLINE) {
+        return resp_with_long_mech(neg_state, supported_mech, token, mic);
+    }
+    let mut tail = Back::<MIC_HEAD>::new();
+    if let Some(m) = mic {
+        tail.header(tag::OCTET_STRING, m.len());
+        tail.header(tag::context(3), tail.len() + m.len());
+    }
+    let t = token.bytes().map(<[u8]>::len);
+    // What follows the head: the response token's contents and the mechListMIC.
+    let after = t.unwrap_or(0) + tail.len() + mic.map_or(0, <[u8]>::len);
+    let mut head = Back::<RESP_HEAD>::new();
+    if let Some(t) = t {
+        head.header(tag::OCTET_STRING, t);
+        head.header(tag::context(2), head.len() + t);
+    }
+    if let Some(c) = mech {
+        let before = head.len();
+        head.put_slice(c);
+        head.header(tag::OID, c.len());
+        head.header(tag::context(1), head.len() - before);
+    }
+    if let Some(state) = neg_state {
+        // `[0] { ENUMERATED }` with its single content octet (negState is 0..=3).
+        head.put([tag::context(0), 3, tag::ENUMERATED, 1, state as u8]);
+    }
+    head.header(tag::SEQUENCE, head.len() + after);
+    head.header(tag::context(1), head.len() + after);
+    let (head, tail) = (head.as_slice(), tail.as_slice());
+    let total = head.len() + after;
+    let mut out = match token {
+        Token::Owned(mut t) if t.capacity() >= total => {
+            // The head goes in front of the token, in its buffer: appended, the token moved up, the head copied
+            // to the front.
+            let n = t.len();
+            t.extend_from_slice(head);
+            t.copy_within(..n, head.len());
+            if let Some(front) = t.get_mut(..head.len()) {
+                front.copy_from_slice(head);
+            }
+            t
+        }
+        token => {
+            let mut out = Vec::with_capacity(total);
+            out.extend_from_slice(head);
+            if let Some(t) = token.bytes() {
+                out.extend_from_slice(t);
+            }
+            out
+        }
+    };
+    if let Some(m) = mic {
+        match tail.get(..) {
+            // The usual short MIC: its two headers in one fixed-size append.
+            Some(&[a, b, c, d]) => out.extend_from_slice(&[a, b, c, d]),
+            _ => out.extend_from_slice(tail),
+        }
+        out.extend_from_slice(m);
+    }
+    out
+}
+
+/// [`resp_bytes`] for a supportedMech OID too long to be kept inline (none of the mechanisms in use): the encoder
+/// with sizes up front.
+#[cold]
+#[inline(never)]
+fn resp_with_long_mech(
+    neg_state: Option<NegState>,
+    supported_mech: Option<&Oid>,
+    token: Token<'_>,
+    mic: Option<&[u8]>,
+) -> Vec<u8> {
+    let fields = RespFields::new(
+        neg_state,
+        supported_mech,
+        token.bytes().map(<[u8]>::len),
+        mic,
+    );
+    match token {
+        Token::Owned(t) if t.capacity() >= fields.total() => fields.around(t),
+        t => fields.copying(t.bytes()),
+    }
+}
+
+/// Octets written back to front into a buffer of `N` on the stack: DER headers put in front of contents whose
+/// length is known. `N` bounds what is written, plus eight octets for [`Back::header`]'s long form.
+struct Back<const N: usize> {
+    buf: [u8; N],
+    /// Where the octets written so far start.
+    at: usize,
+}
+
+impl<const N: usize> Back<N> {
+    fn new() -> Self {
+        Back { buf: [0; N], at: N }
+    }
+
+    /// How many octets have been written.
+    fn len(&self) -> usize {
+        N - self.at
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.buf.get(self.at..).unwrap_or_default()
+    }
+
+    /// Puts `b` in front.
+    #[inline]
+    fn put<const K: usize>(&mut self, b: [u8; K]) {
+        let at = self.at - K;
+        self.buf[at..at + K].copy_from_slice(&b);
+        self.at = at;
+    }
+
+    /// Puts `b` in front.
+    fn put_slice(&mut self, b: &[u8]) {
+        let at = self.at - b.len();
+        self.buf[at..at + b.len()].copy_from_slice(b);
+        self.at = at;
+    }
+
+    /// Puts in front the identifier and length octets (minimal: X.690 §10.1) of an element whose `len` content
+    /// octets follow.
+    #[inline]
+    fn header(&mut self, tag: u8, len: usize) {
+        if len < 0x80 {
+            self.put([tag, len as u8]);
+        } else {
+            self.long_header(tag, len);
+        }
+    }
+
+    fn long_header(&mut self, tag: u8, len: usize) {
+        let n = long_form_octets(len);
+        // All the octets of `len`, then only its `n` significant ones kept.
+        self.put(len.to_be_bytes());
+        self.at += core::mem::size_of::<usize>() - n;
+        self.put([tag, 0x80 | n as u8]);
+    }
+}
+/// A NegTokenResp's fields with their sizes up front, for supportedMech OIDs too long for [`resp_bytes`].
 struct RespFields<'a> {
     neg_state: Option<NegState>,
     supported_mech: Option<&'a Oid>,
@@ -107,6 +273,16 @@ impl<'a> RespFields<'a> {
             w.write_header(tag::context(2), tlv(t));
             w.write_header(tag::OCTET_STRING, t);
         }
+    }
+
+    /// The whole token around `token`, in its buffer (which has room for it).
+    fn around(&self, token: Vec<u8>) -> Vec<u8> {
+        let n = token.len();
+        let mut w = DerWriter::after(token);
+        self.write_head(&mut w);
+        w.rotate_to_front(n);
+        self.write_mic(&mut w);
+        w.into_bytes()
     }
 
     /// The whole token in a new buffer of the exact size, `token` copied into it.
@@ -256,6 +432,32 @@ mod tests {
     }
 
     #[test]
+    fn headers_written_back_to_front_equal_the_writer_s() {
+        for len in [
+            0usize,
+            1,
+            127,
+            128,
+            255,
+            256,
+            65_535,
+            65_536,
+            16_777_215,
+            16_777_216,
+            usize::MAX,
+        ] {
+            let mut back = Back::<{ 10 + 10 + 8 }>::new();
+            back.header(tag::OCTET_STRING, len);
+            back.header(tag::context(3), len.wrapping_add(7));
+            let mut w = DerWriter::new();
+            w.write_header(tag::context(3), len.wrapping_add(7));
+            w.write_header(tag::OCTET_STRING, len);
+            assert_eq!(back.as_slice(), w.as_bytes(), "{len}");
+            assert_eq!(back.len(), w.as_bytes().len());
+        }
+    }
+
+    #[test]
     fn long_mechanism_lists_are_kept_whole() {
         let many: Vec<Oid> = (0..12).map(|_| oid(OID_NTLMSSP)).collect();
         let (bytes, list) = encode_init(many.iter(), None);
@@ -270,17 +472,34 @@ mod tests {
     #[test]
     fn exact_size_encoders_equal_the_generic_ones() {
         let long = vec![0x5A; 300];
+        let huge = vec![0xA5; 70_000];
+        let heap_oid = oid(
+            "2.25.340282366920938463463374607431768211455.340282366920938463463374607431768211455",
+        );
+        let ntlm = oid(OID_NTLMSSP);
         let lists = [
-            vec![oid(OID_NTLMSSP)],
+            vec![ntlm.clone()],
             vec![
                 oid(OID_KRB5_MS),
                 oid(OID_KRB5),
                 oid(OID_NEGOEX),
                 oid(OID_NTLMSSP),
             ],
+            vec![heap_oid.clone(), ntlm.clone()],
+            // A MechTypeList of 64 octets (the longest kept inline) and of 65.
+            [vec![ntlm.clone(); 4], vec![oid(OID_KRB5), oid("1.2")]].concat(),
+            [vec![ntlm.clone(); 5], vec![oid("1.2")]].concat(),
         ];
         for mechs in &lists {
-            for token in [None, Some(&b"NTLMSSP\0"[..]), Some(&long[..])] {
+            for token in [
+                None,
+                Some(&b""[..]),
+                Some(&b"NTLMSSP\0"[..]),
+                Some(&long[..127]),
+                Some(&long[..128]),
+                Some(&long[..]),
+                Some(&huge[..]),
+            ] {
                 let generic = NegTokenInit {
                     mech_types: mechs.clone(),
                     mech_token: token.map(<[u8]>::to_vec),
@@ -308,14 +527,36 @@ mod tests {
                 );
             }
         }
+        // Every state; OIDs inline and on the heap; lengths on both sides of each length form's bound, for the
+        // token and the MIC (whose headers have a short fixed-size form).
+        let heap_oid = oid(
+            "2.25.340282366920938463463374607431768211455.340282366920938463463374607431768211455",
+        );
+        let sizes = [0usize, 1, 125, 126, 127, 128, 255, 256, 300, 65_535, 70_000];
+        let bytes: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![0x3C; n]).collect();
+        let tokens: Vec<Option<&[u8]>> = [None]
+            .into_iter()
+            .chain(bytes.iter().map(|b| Some(&b[..])))
+            .collect();
+        let mics: Vec<Option<&[u8]>> = [None, Some(&[7u8; 16][..])]
+            .into_iter()
+            .chain(bytes.iter().take(9).map(|b| Some(&b[..])))
+            .collect();
         for state in [
             None,
+            Some(NegState::AcceptCompleted),
             Some(NegState::AcceptIncomplete),
+            Some(NegState::Reject),
             Some(NegState::RequestMic),
         ] {
-            for mech in [None, Some(oid(OID_NTLMSSP))] {
-                for token in [None, Some(&b"x"[..]), Some(&long[..])] {
-                    for mic in [None, Some(&[7u8; 16][..])] {
+            for mech in [
+                None,
+                Some(oid(OID_NTLMSSP)),
+                Some(oid("1.2.3")),
+                Some(heap_oid.clone()),
+            ] {
+                for &token in &tokens {
+                    for &mic in &mics {
                         let resp = NegTokenResp {
                             neg_state: state,
                             supported_mech: mech.clone(),

@@ -33,6 +33,7 @@
 
 pub mod acceptor;
 pub mod der;
+mod direct;
 pub mod error;
 mod exact;
 pub mod export;
@@ -221,8 +222,19 @@ pub(crate) enum TokenView<'a> {
 }
 
 impl<'a> TokenView<'a> {
-    /// Decodes one token; the same rules as [`SpnegoToken::decode_framed`].
+    /// Decodes one token; the same rules as [`SpnegoToken::decode_framed`]. The usual tokens take the direct
+    /// pass of [`direct`]; the rest (errors included) the general decoder.
     pub(crate) fn decode(b: &'a [u8]) -> Result<(TokenView<'a>, Framing), DerError> {
+        match direct::decode(b) {
+            Some(decoded) => Ok(decoded),
+            None => Self::decode_general(b),
+        }
+    }
+
+    /// The general decoder, with a [`DerReader`]: every form, and what is wrong with the bytes.
+    #[cold]
+    #[inline(never)]
+    fn decode_general(b: &'a [u8]) -> Result<(TokenView<'a>, Framing), DerError> {
         let mut r = DerReader::new(b);
         let first = r.peek_tag().ok_or(DerError::Missing {
             what: "SPNEGO token",
