@@ -21,6 +21,10 @@
  * and with --krb5 DIR (a scripts/http-env.sh directory whose client ccache holds a TGT: KRB5_CONFIG=DIR/krb5.conf,
  * KRB5CCNAME=DIR/client/ccache, KRB5_KTNAME=DIR/http.keytab, target HTTP@<HOST from DIR/state>, replay cache off
  * on both sides) the "ikrb5" figures: SPNEGO+Kerberos through MIT's SPNEGO and through our interposer.
+ * Each ratio is also given paired by round (the two figures of one round ran seconds apart), and every round adds
+ * an interleaved run: raw NTLM and SPNEGO+NTLM through our interposer in one process (the interposer's
+ * configuration), alternating in timed blocks of 16 handshakes, so that the host's changing speed (other guests)
+ * falls on both alike; its ratio is the precise one on a shared machine.
  *
  * Measured (initiator and acceptor in one process, credentials acquired once, contexts deleted each time):
  *   raw      full raw NTLMSSP handshake (NEGOTIATE, CHALLENGE, AUTHENTICATE), handshakes/s
@@ -237,9 +241,9 @@ static long rss_kib(void) {
 
 /* ---- tests: each runs in a fresh child and returns up to 4 figures ---- */
 enum { T_RAW, T_SPNEGO, T_WRAP1K, T_WRAP1M, T_MIC1K, T_THREADS, T_CTXHEAP, T_USER1, T_USERBIG, T_KSPNEGO,
-       T_COUNT };
+       T_INTERLEAVED, T_COUNT };
 static const char *test_names[] = {"raw", "spnego", "wrap1k", "wrap1m", "mic1k", "threads", "ctxheap", "user1",
-                                   "userbig", "krb5-spnego"};
+                                   "userbig", "krb5-spnego", "interleaved"};
 
 static double secs = 0.4; /* measuring time per figure */
 static int child_cfg;      /* the configuration this child runs (0 ours, 1 theirs, 2 ours + interposer) */
@@ -284,6 +288,33 @@ static int run_test(int test, int theirs, double out[4]) {
         warm_up_checked();
         out[0] = rate(hs_once, NULL, secs, 8);
         return 1;
+    case T_INTERLEAVED: {
+        /* Raw NTLM and SPNEGO+NTLM in one process (the interposer's configuration), alternating in blocks of 16
+         * handshakes, each block timed: a change of the machine's speed (other guests on the host) lands on both
+         * within milliseconds instead of between two processes seconds apart. out[0] raw, out[1] SPNEGO (hs/s). */
+        gss_cred_id_t c[2][2];
+        gss_name_t t[2];
+        gss_OID m[2];
+        for (int k = 0; k < 2; k++) {
+            setup(k);
+            c[k][0] = icred, c[k][1] = acred, t[k] = target, m[k] = mech;
+            if (k == 1) warm_up_checked(); else handshake(NULL, NULL);
+        }
+        double spent[2] = {0, 0}, t0 = now();
+        long n = 0;
+        do {
+            for (int k = 0; k < 2; k++) {
+                icred = c[k][0], acred = c[k][1], target = t[k], mech = m[k];
+                double b = now();
+                for (int i = 0; i < 16; i++) handshake(NULL, NULL);
+                spent[k] += now() - b;
+            }
+            n += 16;
+        } while (now() - t0 < 2 * secs || n < 64);
+        out[0] = n / spent[0];
+        out[1] = n / spent[1];
+        return 1;
+    }
     case T_KSPNEGO:
         setup_krb5();
         warm_up_checked(); /* also fetches the service ticket into the ccache */
@@ -502,7 +533,9 @@ static int interposer_section(int rounds, const char *only) {
         {"SPNEGO+Kerberos, our interposer", 2, T_KSPNEGO, 1},
     };
     enum { NF = sizeof figs / sizeof figs[0] };
-    static double v[NF][MAXR];
+    static double v[NF][MAXR], byround[NF][MAXR]; /* byround: 0 where a run failed */
+    static double inter[MAXR], inter_hs[2][MAXR]; /* SPNEGO / raw of the interleaved run of each round */
+    int ninter = 0;
     int nv[NF] = {0}, failures = 0;
     int want_ntlm = !only || strstr(only, "ipose"), want_krb5 = krb5_dir && (!only || strstr(only, "ikrb5"));
     if (!want_ntlm && !want_krb5) return 0;
@@ -513,8 +546,25 @@ static int interposer_section(int rounds, const char *only) {
             double out[4] = {0};
             if (in_child(figs[f].cfg, figs[f].test, out) == 0) { failures++; continue; }
             v[f][nv[f]++] = out[0];
+            byround[f][r] = out[0];
+        }
+        if (want_ntlm) {
+            double out[4] = {0};
+            if (in_child(2, T_INTERLEAVED, out) == 0) failures++;
+            else if (out[0] > 0) {
+                inter_hs[0][ninter] = out[0], inter_hs[1][ninter] = out[1];
+                inter[ninter++] = out[1] / out[0];
+            }
         }
         fprintf(stderr, "gssbench: interposer round %d/%d done\n", r + 1, rounds);
+    }
+    /* The same ratios paired within each round (the two figures ran seconds apart): a drift of the machine's
+     * speed over the run moves both, which the ratio of the two medians does not cancel. */
+    double pair[2][MAXR];
+    int npair[2] = {0, 0};
+    for (int r = 0; r < rounds; r++) {
+        if (byround[0][r] > 0 && byround[2][r] > 0) pair[0][npair[0]++] = byround[2][r] / byround[0][r];
+        if (byround[4][r] > 0 && byround[5][r] > 0) pair[1][npair[1]++] = byround[5][r] / byround[4][r];
     }
     double m[NF];
     for (int f = 0; f < NF; f++) m[f] = median(v[f], nv[f]);
@@ -537,6 +587,21 @@ static int interposer_section(int rounds, const char *only) {
     }
     if (want_ntlm && m[1] > 0)
         printf("%-44s %-9s %14s %9.2fx\n", "  our interposer / MIT's SPNEGO (NTLM)", "x", "", m[2] / m[1]);
+    if (ninter > 0) {
+        printf("%-44s %-9s %14.1f\n", "raw NTLMSSP, interleaved with the next", "hs/s", median(inter_hs[0], ninter));
+        printf("%-44s %-9s %14.1f\n", "SPNEGO+NTLM, our interposer, interleaved", "hs/s", median(inter_hs[1], ninter));
+        double mi = median(inter, ninter); /* sorts inter */
+        printf("%-44s %-9s %14s %9.3fx  (middle half %.3f-%.3f, n=%d)\n", "  the same, interleaved in one process", "x",
+               "", mi, inter[ninter / 4], inter[(3 * ninter) / 4 < ninter ? (3 * ninter) / 4 : ninter - 1], ninter);
+    }
+    const char *pname[2] = {"  our interposer / raw NTLM, paired by round", "  ours / MIT's SPNEGO+Kerberos, paired"};
+    for (int k = 0; k < 2; k++) {
+        int n = npair[k];
+        if (n == 0) continue;
+        double med_k = median(pair[k], n); /* sorts pair[k] */
+        printf("%-44s %-9s %14s %9.3fx  (middle half %.3f-%.3f, n=%d)\n", pname[k], "x", "", med_k, pair[k][n / 4],
+               pair[k][(3 * n) / 4 < n ? (3 * n) / 4 : n - 1], n);
+    }
     return failures;
 }
 
@@ -631,7 +696,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < rounds; r++) {
         for (int t = 0; t < T_COUNT; t++) {
             if (!userfile && (t == T_USERBIG)) continue;
-            if (t == T_KSPNEGO) continue; /* the interposer section below */
+            if (t == T_KSPNEGO || t == T_INTERLEAVED) continue; /* the interposer section below */
             if (only && !strstr(only, test_names[t])) continue;
             for (int k = 0; k < 2; k++) {
                 int p = ((r + t) % 2) ? 1 - k : k; /* alternate which plugin goes first */
