@@ -141,21 +141,36 @@ static void setup_krb5(void) {
     CHECK("set_neg_mechs krb5 acceptor", gss_set_neg_mechs(&min, acred, &krb5_only));
 }
 
+/* With GSSBENCH_LEGS set, the interleaved run times every call of a handshake on its own (leg_time[which][call]:
+ * init, accept, init, ... then the two deletes) and prints the means per handshake to stderr. */
+static int legs_on, legs_which;
+static double leg_time[2][10], leg_t0;
+static void leg_start(void) {
+    if (legs_on) leg_t0 = now();
+}
+static void leg_done(int i) {
+    if (legs_on) leg_time[legs_which][i < 10 ? i : 9] += now() - leg_t0;
+}
+
 /* One full handshake; returns the two established contexts (or deletes them when out pointers are NULL). */
 static void handshake(gss_ctx_id_t *ic_out, gss_ctx_id_t *ac_out) {
     OM_uint32 min, imaj = GSS_S_CONTINUE_NEEDED, amaj = GSS_S_CONTINUE_NEEDED, flags;
     gss_ctx_id_t ic = GSS_C_NO_CONTEXT, ac = GSS_C_NO_CONTEXT;
     gss_buffer_desc in = GSS_C_EMPTY_BUFFER, out = GSS_C_EMPTY_BUFFER;
-    int legs = 0;
+    int legs = 0, call = 0;
     while (1) {
+        leg_start();
         imaj = gss_init_sec_context(&min, icred, &ic, target, mech,
                                     GSS_C_CONF_FLAG | GSS_C_INTEG_FLAG | GSS_C_REPLAY_FLAG | GSS_C_SEQUENCE_FLAG, 0,
                                     GSS_C_NO_CHANNEL_BINDINGS, &in, NULL, &out, &flags, NULL);
+        leg_done(call++);
         if (GSS_ERROR(imaj)) die_gss("init_sec_context", imaj, min);
         gss_release_buffer(&min, &in);
         if (out.length == 0) break;
+        leg_start();
         amaj = gss_accept_sec_context(&min, &ac, acred, &out, GSS_C_NO_CHANNEL_BINDINGS, NULL, NULL, &in, &flags,
                                       NULL, NULL);
+        leg_done(call++);
         if (GSS_ERROR(amaj)) die_gss("accept_sec_context", amaj, min);
         gss_release_buffer(&min, &out);
         if (++legs > 6) { fprintf(stderr, "gssbench: handshake does not end\n"); _exit(3); }
@@ -167,8 +182,8 @@ static void handshake(gss_ctx_id_t *ic_out, gss_ctx_id_t *ac_out) {
         fprintf(stderr, "gssbench: handshake incomplete (init 0x%x accept 0x%x)\n", imaj, amaj);
         _exit(3);
     }
-    if (ic_out) *ic_out = ic; else gss_delete_sec_context(&min, &ic, GSS_C_NO_BUFFER);
-    if (ac_out) *ac_out = ac; else gss_delete_sec_context(&min, &ac, GSS_C_NO_BUFFER);
+    if (ic_out) *ic_out = ic; else { leg_start(); gss_delete_sec_context(&min, &ic, GSS_C_NO_BUFFER); leg_done(8); }
+    if (ac_out) *ac_out = ac; else { leg_start(); gss_delete_sec_context(&min, &ac, GSS_C_NO_BUFFER); leg_done(9); }
 }
 
 /* Runs f(arg) repeatedly for at least `secs` seconds; returns calls per second. */
@@ -302,9 +317,11 @@ static int run_test(int test, int theirs, double out[4]) {
         }
         double spent[2] = {0, 0}, t0 = now();
         long n = 0;
+        legs_on = getenv("GSSBENCH_LEGS") != NULL;
         do {
             for (int k = 0; k < 2; k++) {
                 icred = c[k][0], acred = c[k][1], target = t[k], mech = m[k];
+                legs_which = k;
                 double b = now();
                 for (int i = 0; i < 16; i++) handshake(NULL, NULL);
                 spent[k] += now() - b;
@@ -313,6 +330,14 @@ static int run_test(int test, int theirs, double out[4]) {
         } while (now() - t0 < 2 * secs || n < 64);
         out[0] = n / spent[0];
         out[1] = n / spent[1];
+        if (legs_on) {
+            const char *call_names[10] = {"init 1", "accept 1", "init 2", "accept 2", "init 3", "accept 3", "", "",
+                                          "delete initiator", "delete acceptor"};
+            for (int i = 0; i < 10; i++)
+                if (leg_time[0][i] > 0 || leg_time[1][i] > 0)
+                    fprintf(stderr, "gssbench legs: %-17s raw %7.3f us  spnego %7.3f us\n", call_names[i],
+                            leg_time[0][i] / n * 1e6, leg_time[1][i] / n * 1e6);
+        }
         return 1;
     }
     case T_KSPNEGO:

@@ -15,7 +15,8 @@
 #               <interposer> line, or GSSBENCH_INTERPOSER_OID); with --alloc also allocations and leaks per
 #               SPNEGO+NTLM handshake through the interposer. The ratio to raw NTLM is printed three ways: of the
 #               medians, paired by round, and from a run interleaving both in one process (blocks of 16
-#               handshakes; the precise one when other guests share the host)
+#               handshakes; the precise one when other guests share the host). With GSSBENCH_LEGS=1 in the
+#               environment the interleaved run also prints the time of each call of a handshake, raw and SPNEGO
 #   --krb5      with --interposer: SPNEGO+Kerberos through MIT's SPNEGO and through our interposer against one
 #               loopback MIT KDC (scripts/http-env.sh start; needs root), the same KDC and ccache for both
 #   --only-interposer  only the interposer figures (and, with --alloc, only their allocation counts)
