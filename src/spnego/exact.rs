@@ -542,13 +542,7 @@ mod tests {
             .into_iter()
             .chain(bytes.iter().take(9).map(|b| Some(&b[..])))
             .collect();
-        for state in [
-            None,
-            Some(NegState::AcceptCompleted),
-            Some(NegState::AcceptIncomplete),
-            Some(NegState::Reject),
-            Some(NegState::RequestMic),
-        ] {
+        for state in NegState::OPTIONS {
             for mech in [
                 None,
                 Some(oid(OID_NTLMSSP)),

@@ -90,6 +90,16 @@ pub enum NegState {
 }
 
 impl NegState {
+    /// No negState and each of the four: what a NegTokenResp may carry (the tests' enumeration).
+    #[cfg(test)]
+    pub(crate) const OPTIONS: [Option<NegState>; 5] = [
+        None,
+        Some(NegState::AcceptCompleted),
+        Some(NegState::AcceptIncomplete),
+        Some(NegState::Reject),
+        Some(NegState::RequestMic),
+    ];
+
     /// The state with ENUMERATED value `v`, if it is one of the four defined.
     pub fn from_value(v: i64) -> Option<NegState> {
         match v {

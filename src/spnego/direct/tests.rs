@@ -58,13 +58,7 @@ fn usual_resps() -> Vec<NegTokenResp> {
     let long =
         oid("2.25.340282366920938463463374607431768211455.340282366920938463463374607431768211455");
     let mut out = Vec::new();
-    for state in [
-        None,
-        Some(NegState::AcceptCompleted),
-        Some(NegState::AcceptIncomplete),
-        Some(NegState::Reject),
-        Some(NegState::RequestMic),
-    ] {
+    for state in NegState::OPTIONS {
         for mech in [
             None,
             Some(oid(OID_NTLMSSP)),
