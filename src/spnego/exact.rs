@@ -1,6 +1,6 @@
-//! The exact-size encoders the engines use on every handshake: a NegTokenResp and a GSS-framed NegTokenInit
-//! written front to back with every length known up front — the same bytes as the generic codec of the parent
-//! module ([`super::NegTokenResp::encode`], [`super::NegTokenInit::encode`]), without its nested buffers — and
+//! The exact-size encoders the engines use on every handshake: a NegTokenResp (its headers written back to front
+//! on the stack) and a GSS-framed NegTokenInit (written front to back with every length known up front) — the
+//! same bytes as the nested writers of the parent module (`write_choice`), without their nested buffers — and
 //! the forms that wrap a mechanism token in the buffer it came in.
 #![forbid(unsafe_code)]
 
@@ -8,8 +8,8 @@ use super::der::{long_form_octets, tag};
 use super::oid::INLINE;
 use super::{DerWriter, NegState, Oid, GSS_FRAMING, SPNEGO_OID_CONTENT};
 
-/// The bare `[1]` NegTokenResp with these fields: the same bytes as [`super::NegTokenResp::write_choice`], written
-/// front to back with every length known up front (one allocation of the exact size, nothing shifted).
+/// The bare `[1]` NegTokenResp with these fields: the same bytes as [`super::NegTokenResp::write_choice`], in one
+/// allocation of the exact size ([`resp_bytes`]).
 pub(crate) fn encode_resp(
     neg_state: Option<NegState>,
     supported_mech: Option<&Oid>,
@@ -129,9 +129,9 @@ fn resp_bytes(
         }
     };
     if let Some(m) = mic {
-        match tail.get(..) {
+        match *tail {
             // The usual short MIC: its two headers in one fixed-size append.
-            Some(&[a, b, c, d]) => out.extend_from_slice(&[a, b, c, d]),
+            [a, b, c, d] => out.extend_from_slice(&[a, b, c, d]),
             _ => out.extend_from_slice(tail),
         }
         out.extend_from_slice(m);
@@ -139,8 +139,9 @@ fn resp_bytes(
     out
 }
 
-/// [`resp_bytes`] for a supportedMech OID too long to be kept inline (none of the mechanisms in use): the encoder
-/// with sizes up front.
+/// [`resp_bytes`] for a supportedMech OID too long to be kept inline (none of the mechanisms in use): the parent
+/// module's nested writer ([`super::NegTokenResp::write_choice`], the reference these encoders match), on copies
+/// of the fields.
 #[cold]
 #[inline(never)]
 fn resp_with_long_mech(
@@ -149,16 +150,16 @@ fn resp_with_long_mech(
     token: Token<'_>,
     mic: Option<&[u8]>,
 ) -> Vec<u8> {
-    let fields = RespFields::new(
+    let resp = super::NegTokenResp {
         neg_state,
-        supported_mech,
-        token.bytes().map(<[u8]>::len),
-        mic,
-    );
-    match token {
-        Token::Owned(t) if t.capacity() >= fields.total() => fields.around(t),
-        t => fields.copying(t.bytes()),
-    }
+        supported_mech: supported_mech.cloned(),
+        response_token: token.bytes().map(<[u8]>::to_vec),
+        mech_list_mic: mic.map(<[u8]>::to_vec),
+    };
+    let mut w = DerWriter::new();
+    resp.write_choice(&mut w);
+    // Of the exact size, as the other encoders' results.
+    w.into_bytes().into_boxed_slice().into_vec()
 }
 
 /// Octets written back to front into a buffer of `N` on the stack: DER headers put in front of contents whose
@@ -217,94 +218,6 @@ impl<const N: usize> Back<N> {
         self.put([tag, 0x80 | n as u8]);
     }
 }
-/// A NegTokenResp's fields with their sizes up front, for supportedMech OIDs too long for [`resp_bytes`].
-struct RespFields<'a> {
-    neg_state: Option<NegState>,
-    supported_mech: Option<&'a Oid>,
-    token_len: Option<usize>,
-    mech_list_mic: Option<&'a [u8]>,
-    /// The SEQUENCE's content length.
-    seq: usize,
-}
-
-impl<'a> RespFields<'a> {
-    fn new(
-        neg_state: Option<NegState>,
-        supported_mech: Option<&'a Oid>,
-        token_len: Option<usize>,
-        mech_list_mic: Option<&'a [u8]>,
-    ) -> Self {
-        let tlv = DerWriter::tlv_len;
-        // The negState ENUMERATED is one content octet (0..=3).
-        let seq = neg_state.map_or(0, |_| tlv(tlv(1)))
-            + supported_mech.map_or(0, |m| tlv(tlv(m.as_der_content().len())))
-            + token_len.map_or(0, |t| tlv(tlv(t)))
-            + mech_list_mic.map_or(0, |m| tlv(tlv(m.len())));
-        RespFields {
-            neg_state,
-            supported_mech,
-            token_len,
-            mech_list_mic,
-            seq,
-        }
-    }
-
-    /// The whole `[1]` element's size.
-    fn total(&self) -> usize {
-        let tlv = DerWriter::tlv_len;
-        tlv(tlv(self.seq))
-    }
-
-    /// Everything before the response token's contents (its OCTET STRING header included).
-    fn write_head(&self, w: &mut DerWriter) {
-        let tlv = DerWriter::tlv_len;
-        let seq = self.seq;
-        w.write_header(tag::context(1), tlv(seq));
-        w.write_header(tag::SEQUENCE, seq);
-        if let Some(state) = self.neg_state {
-            // `[0] { ENUMERATED }` with its single content octet (negState is 0..=3), in one append.
-            w.write_bytes(&[tag::context(0), 3, tag::ENUMERATED, 1, state as u8]);
-        }
-        if let Some(m) = self.supported_mech {
-            w.write_header(tag::context(1), tlv(m.as_der_content().len()));
-            w.write_oid(m);
-        }
-        if let Some(t) = self.token_len {
-            w.write_header(tag::context(2), tlv(t));
-            w.write_header(tag::OCTET_STRING, t);
-        }
-    }
-
-    /// The whole token around `token`, in its buffer (which has room for it).
-    fn around(&self, token: Vec<u8>) -> Vec<u8> {
-        let n = token.len();
-        let mut w = DerWriter::after(token);
-        self.write_head(&mut w);
-        w.rotate_to_front(n);
-        self.write_mic(&mut w);
-        w.into_bytes()
-    }
-
-    /// The whole token in a new buffer of the exact size, `token` copied into it.
-    fn copying(&self, token: Option<&[u8]>) -> Vec<u8> {
-        let mut w = DerWriter::with_capacity(self.total());
-        self.write_head(&mut w);
-        if let Some(t) = token {
-            w.write_bytes(t);
-        }
-        self.write_mic(&mut w);
-        w.into_bytes()
-    }
-
-    /// The `[3]` mechListMIC field, when there is one.
-    fn write_mic(&self, w: &mut DerWriter) {
-        if let Some(m) = self.mech_list_mic {
-            w.write_header(tag::context(3), DerWriter::tlv_len(m.len()));
-            w.write_octet_string(m);
-        }
-    }
-}
-
 /// The initiator's `NegTokenInit` (GSS-framed) listing `mechs` with an optional optimistic `mech_token`, and
 /// the DER MechTypeList it carries (what the mechListMIC signs): the same bytes as [`super::NegTokenInit::encode`]
 /// and [`super::encode_mech_type_list`], built front to back with every length known up front, the list written once
