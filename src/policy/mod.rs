@@ -395,10 +395,27 @@ impl Policy {
         decide(self.incoming, by_addr || by_name)
     }
 
+    /// [`Policy::incoming_ntlm`] for `client`, from `unnamed`, the decision for a client not known by name at the
+    /// same address: an `allow` rule and an address exemption stand whatever the name, so only a name exemption
+    /// can change the answer (the acceptor asks once before and once after NTLM has named the client).
+    pub fn incoming_ntlm_named(&self, unnamed: Decision, client: Option<&str>) -> Decision {
+        match unnamed {
+            Decision::Allow | Decision::Exempt => unnamed,
+            Decision::Audit | Decision::Deny => {
+                decide(self.incoming, client.is_some_and(|c| self.client_exempt(c)))
+            }
+        }
+    }
+
     /// Whether NTLM can still be allowed for a client not yet known by name (the acceptor selects NTLM only
     /// then, and checks the name once NTLM has authenticated it).
     pub fn incoming_ntlm_possible(&self, addr: Option<IpAddr>) -> bool {
-        self.incoming_ntlm(None, addr).allowed() || !self.exempt_clients.is_empty()
+        self.incoming_ntlm_possible_given(self.incoming_ntlm(None, addr))
+    }
+
+    /// [`Policy::incoming_ntlm_possible`] from `unnamed`, the decision for a client not known by name there.
+    pub fn incoming_ntlm_possible_given(&self, unnamed: Decision) -> bool {
+        unnamed.allowed() || !self.exempt_clients.is_empty()
     }
 
     fn client_exempt(&self, client: &str) -> bool {
@@ -512,6 +529,51 @@ fn current_uncached() -> Result<Arc<Policy>, PolicyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_named_decision_from_the_unnamed_one_equals_asking_with_the_name() {
+        let policies = [
+            "",
+            "ntlm.incoming = audit\n",
+            "ntlm.incoming = deny\n",
+            "ntlm.incoming = deny\nntlm.incoming.exempt-clients = EXAMPLE\\svc-* scanner\n",
+            "ntlm.incoming = audit\nntlm.incoming.exempt-networks = 10.0.0.0/8\n",
+            "ntlm.incoming = deny\nntlm.incoming.exempt-networks = 10.0.0.0/8\n\
+             ntlm.incoming.exempt-clients = scanner\n",
+        ];
+        let addrs: [Option<IpAddr>; 3] = [None, "10.1.2.3".parse().ok(), "192.0.2.1".parse().ok()];
+        let peers = [
+            None,
+            Some("EXAMPLE\\svc-backup"),
+            Some("OTHER\\scanner"),
+            Some("EXAMPLE\\alice"),
+        ];
+        let mut seen = Vec::new();
+        for text in policies {
+            let policy = Policy::parse(text).unwrap();
+            for addr in addrs {
+                let unnamed = policy.incoming_ntlm(None, addr);
+                assert_eq!(
+                    policy.incoming_ntlm_possible_given(unnamed),
+                    policy.incoming_ntlm_possible(addr),
+                    "{text:?} {addr:?}"
+                );
+                for peer in peers {
+                    let want = policy.incoming_ntlm(peer, addr);
+                    assert_eq!(
+                        policy.incoming_ntlm_named(unnamed, peer),
+                        want,
+                        "{text:?} {addr:?} {peer:?}"
+                    );
+                    if !seen.contains(&want) {
+                        seen.push(want);
+                    }
+                }
+            }
+        }
+        // Every kind of decision was compared.
+        assert_eq!(seen.len(), 4);
+    }
 
     #[test]
     fn c_name_of_the_variable_matches() {
