@@ -5,16 +5,13 @@
 //! after its last token), else `abandoned`.
 #![forbid(unsafe_code)]
 
-use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::audit::{AuditSink, Record, Unfinished};
 
 /// The record and where it goes.
 pub(crate) struct Pending {
-    /// Dropped by hand: once taken, what is left is a blank record ([`Record::untimed`]), which owns nothing —
-    /// no drop glue needs to run over it (the engine takes the record at the end of every negotiation).
-    record: ManuallyDrop<Record>,
+    record: Record,
     audit: Arc<dyn AuditSink>,
     written: bool,
     /// Our last mechanism token was sent; only the peer's final answer is missing.
@@ -25,7 +22,7 @@ impl Pending {
     /// A record not yet written.
     pub(crate) fn new(record: Record, audit: Arc<dyn AuditSink>) -> Pending {
         Pending {
-            record: ManuallyDrop::new(record),
+            record,
             audit,
             written: false,
             final_sent: false,
@@ -36,10 +33,7 @@ impl Pending {
     pub(crate) fn take(&mut self) -> Record {
         self.written = true;
         let blank = Record::untimed(self.record.role, self.record.protocol);
-        ManuallyDrop::into_inner(std::mem::replace(
-            &mut self.record,
-            ManuallyDrop::new(blank),
-        ))
+        std::mem::replace(&mut self.record, blank)
     }
 }
 
@@ -114,7 +108,7 @@ mod tests {
         r.offered = vec![crate::spnego::Oid::ntlmssp()];
         let mut p = Pending::new(r.clone(), sink.clone());
         assert_eq!(p.take(), r);
-        // What the drop skips: nothing on the heap.
+        // The blank left behind holds nothing on the heap.
         assert!(p.peer.is_none() && p.offered.capacity() == 0 && p.chosen.is_none());
         assert!(p.failure.is_none() && p.backend.is_none());
         drop(p);
