@@ -235,6 +235,15 @@ impl SecContext {
         Ok(self.established_mut()?.security.sign(msg))
     }
 
+    /// Makes ahead, side by side, the checksums that the next [`get_mic`](Self::get_mic) and
+    /// [`verify_mic`](Self::verify_mic) of `msg` need ([`SessionSecurity::prime`]): for SPNEGO, which signs
+    /// the MechTypeList and checks the peer's signature over it. Does nothing on a half-built context.
+    pub fn prime_mic(&mut self, msg: &[u8]) {
+        if let State::Established(est) = &mut self.state {
+            est.security.prime(msg);
+        }
+    }
+
     /// `gss_verify_mic`.
     pub fn verify_mic(&mut self, msg: &[u8], token: &[u8]) -> Result<(), GssError> {
         if token.len() != SessionSecurity::SIGNATURE_LEN {

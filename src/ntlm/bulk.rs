@@ -10,6 +10,7 @@
 
 use zeroize::Zeroize;
 
+use crate::ntlm::md5x2::compress_x2;
 use crate::ntlm::md5x4::compress_x4;
 use crate::ntlm::rc4::Rc4;
 
@@ -29,20 +30,20 @@ pub(crate) const T: [u32; 64] = [
 pub(crate) const INIT: [u32; 4] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
 
 #[inline(always)]
-fn f(x: u32, y: u32, z: u32) -> u32 {
+pub(crate) fn f(x: u32, y: u32, z: u32) -> u32 {
     (x & y) | (!x & z)
 }
 #[inline(always)]
-fn g(x: u32, y: u32, z: u32) -> u32 {
+pub(crate) fn g(x: u32, y: u32, z: u32) -> u32 {
     // (x & z) | (y & !z): the two terms share no bit, so `+` equals `|` and schedules better.
     (x & z).wrapping_add(y & !z)
 }
 #[inline(always)]
-fn h(x: u32, y: u32, z: u32) -> u32 {
+pub(crate) fn h(x: u32, y: u32, z: u32) -> u32 {
     x ^ y ^ z
 }
 #[inline(always)]
-fn i(x: u32, y: u32, z: u32) -> u32 {
+pub(crate) fn i(x: u32, y: u32, z: u32) -> u32 {
     y ^ (x | !z)
 }
 
@@ -122,7 +123,7 @@ fn compress<const RC4: bool>(
 }
 
 /// Compresses one block without RC4.
-fn compress_only(state: &mut [u32; 4], block: &[u8; 64]) {
+pub(crate) fn compress_only(state: &mut [u32; 4], block: &[u8; 64]) {
     // `RC4 = false` never touches the keystream arguments: plain locals, removed once inlined.
     let (mut s, mut i, mut j, mut out) = ([0u8; 256], 0u8, 0u8, [0u8; 64]);
     compress::<false>(state, block, (&mut s, &mut i, &mut j), &[0; 64], &mut out);
@@ -200,6 +201,50 @@ impl HmacKey {
         block.get_mut(..4)?.copy_from_slice(&seq.to_le_bytes());
         block.get_mut(4..len)?.copy_from_slice(msg);
         self.short_blocks(&mut block, len)
+    }
+
+    /// [`HmacKey::mac_seq_short`] under two keys at once: `self` over `seq1 || msg` and `other` over
+    /// `seq2 || msg`, each pair of MD5 blocks side by side ([`crate::ntlm::md5x2`]). `None` when `msg` is
+    /// longer than 51 bytes.
+    pub fn mac_seq_short_x2(
+        &self,
+        seq1: u32,
+        other: &HmacKey,
+        seq2: u32,
+        msg: &[u8],
+    ) -> Option<([u8; 16], [u8; 16])> {
+        let len = msg.len().checked_add(4).filter(|&n| n <= 55)?;
+        let mut b1 = [0u8; 64];
+        b1.get_mut(4..len)?.copy_from_slice(msg);
+        *b1.get_mut(len)? = 0x80;
+        // The inner hashes have seen the 64-byte key block before the message.
+        b1[56..].copy_from_slice(&((64 + len as u64) * 8).to_le_bytes());
+        let mut b2 = b1;
+        b1[..4].copy_from_slice(&seq1.to_le_bytes());
+        b2[..4].copy_from_slice(&seq2.to_le_bytes());
+        let (mut i1, mut i2) = (self.inner, other.inner);
+        compress_x2(&mut i1, &b1, &mut i2, &b2);
+        for (block, inner) in [(&mut b1, &i1), (&mut b2, &i2)] {
+            *block = [0; 64];
+            for (chunk, w) in block.chunks_exact_mut(4).zip(inner) {
+                chunk.copy_from_slice(&w.to_le_bytes());
+            }
+            block[16] = 0x80;
+            block[56..].copy_from_slice(&((64u64 + 16) * 8).to_le_bytes());
+        }
+        let (mut o1, mut o2) = (self.outer, other.outer);
+        compress_x2(&mut o1, &b1, &mut o2, &b2);
+        b1.as_mut_slice().zeroize();
+        b2.as_mut_slice().zeroize();
+        i1.zeroize();
+        i2.zeroize();
+        let mut out = ([0u8; 16], [0u8; 16]);
+        for (o, st) in [(&mut out.0, o1), (&mut out.1, o2)] {
+            for (chunk, w) in o.chunks_exact_mut(4).zip(st) {
+                chunk.copy_from_slice(&w.to_le_bytes());
+            }
+        }
+        Some(out)
     }
 
     /// The two blocks of a short MAC: `block` holds the `len` (at most 55) message bytes and zeros after them;
@@ -683,6 +728,15 @@ mod tests {
                 let seq = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
                 match k1.mac_seq_short(seq, rest) {
                     Some(short) => prop_assert_eq!(short, want),
+                    None => prop_assert!(data.len() > 55),
+                }
+                // Two keys and two SeqNums side by side: each as computed alone.
+                let seq2 = seq.wrapping_add(1);
+                match k1.mac_seq_short_x2(seq, &k2, seq2, rest) {
+                    Some((a, b)) => {
+                        prop_assert_eq!(a, want);
+                        prop_assert_eq!(Some(b), k2.mac_seq_short(seq2, rest));
+                    }
                     None => prop_assert!(data.len() > 55),
                 }
             }

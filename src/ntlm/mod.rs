@@ -14,6 +14,7 @@ pub mod error;
 pub mod flags;
 pub mod initiator;
 pub mod md4;
+pub mod md5x2;
 pub mod md5x4;
 pub mod rc4;
 pub mod secret;

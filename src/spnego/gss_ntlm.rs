@@ -138,6 +138,10 @@ impl Mechanism for GssNtlmMech {
         Some(self.ctx.get_mic(0, msg).map_err(mech_error))
     }
 
+    fn prime_mic(&mut self, msg: &[u8]) {
+        self.ctx.prime_mic(msg);
+    }
+
     fn verify_mic(&mut self, msg: &[u8], mic: &[u8]) -> Result<(), MechError> {
         self.ctx.verify_mic(msg, mic).map_err(mech_error)
     }

@@ -100,6 +100,10 @@ pub trait Mechanism: Send + fmt::Debug {
     fn get_mic16(&mut self, _msg: &[u8]) -> Option<Result<[u8; 16], MechError>> {
         None
     }
+    /// Told, before the mechListMIC exchange, that both a [`Mechanism::get_mic`] and a
+    /// [`Mechanism::verify_mic`] of `msg` are coming (now or with the peer's next token), so that a mechanism
+    /// can compute the two together (NTLM: two HMAC_MD5 chains side by side). The default does nothing.
+    fn prime_mic(&mut self, _msg: &[u8]) {}
     /// Verifies the peer's `mic` over `msg` (`gss_verify_mic`).
     fn verify_mic(&mut self, msg: &[u8], mic: &[u8]) -> Result<(), MechError>;
     /// Whether the mechanism provides integrity (can sign the mechListMIC; RFC 4178 §5: without it no MIC is

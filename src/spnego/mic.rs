@@ -61,6 +61,11 @@ impl MicState {
             }
             _ => {}
         }
+        // Both MICs are still to be made and checked, one of them now: the mechanism may compute the two
+        // together.
+        if !self.sent && !self.received && (self.required || mic_in.is_some()) {
+            mech.prime_mic(mech_list);
+        }
         if let Some(mic) = mic_in {
             mech.verify_mic(mech_list, mic)
                 .map_err(|e| SpnegoError::BadMic(e.detail))?;

@@ -128,6 +128,7 @@ impl SessionSecurity {
                 seal_key,
                 seal_len,
                 rc4: Restartable::at(rc4, initial),
+                primed: Default::default(),
                 seq,
             })
         };

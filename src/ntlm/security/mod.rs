@@ -31,6 +31,9 @@ use crate::ntlm::rc4::{Rc4, Restartable};
 use crate::ntlm::secret::{ct_eq, Key16, SessionKey};
 
 mod export;
+mod primed;
+
+use primed::Primed;
 
 /// Why a signature or sealed message was rejected, or an exported state could not be imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +102,8 @@ struct Channel {
     /// schedule nor, until the handle runs again, a copy.
     rc4: Restartable,
     seq: u32,
+    /// The checksum of the next message, when it was made ahead ([`SessionSecurity::prime`]).
+    primed: Primed,
 }
 
 impl Channel {
@@ -126,6 +131,7 @@ impl Channel {
             seal_len: seal_len as u8,
             rc4: Restartable::new(rc4),
             seq: 0,
+            primed: Primed::default(),
         }
     }
 
@@ -169,8 +175,11 @@ impl Channel {
 
 /// What the checksum is computed from, before any RC4: the first 8 bytes of HMAC_MD5(SigningKey, SeqNum ||
 /// Message) with extended session security, CRC32(Message) in the first 4 bytes without.
-fn digest(ess: bool, ch: &Channel, seq: u32, plain: &[u8]) -> [u8; 8] {
+fn digest(ess: bool, ch: &mut Channel, seq: u32, plain: &[u8]) -> [u8; 8] {
     if ess {
+        if let Some(d) = ch.primed.take(seq, plain) {
+            return d;
+        }
         // A short message (a mechListMIC, a small get_mic): two MD5 blocks, nothing buffered.
         if let Some(mac) = ch.mac_key.mac_seq_short(seq, plain) {
             let mut out = [0u8; 8];
