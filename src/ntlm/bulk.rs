@@ -47,6 +47,32 @@ pub(crate) fn i(x: u32, y: u32, z: u32) -> u32 {
     y ^ (x | !z)
 }
 
+/// The 64 steps of RFC 1321 §3.4 as 16 groups of four, `$four!(round function, first step index, the four
+/// shift amounts, the four message word indices)` with the round functions `$f`, `$g`, `$h`, `$i`: the one
+/// schedule of the single-lane ([`compress`]), two-lane ([`crate::ntlm::md5x2`]) and four-lane
+/// ([`crate::ntlm::md5x4`]) compressions, each of which defines its own `four!`.
+macro_rules! md5_rounds {
+    ($four:ident, $f:ident, $g:ident, $h:ident, $i:ident) => {
+        $four!($f, 0, [7, 12, 17, 22], [0, 1, 2, 3]);
+        $four!($f, 4, [7, 12, 17, 22], [4, 5, 6, 7]);
+        $four!($f, 8, [7, 12, 17, 22], [8, 9, 10, 11]);
+        $four!($f, 12, [7, 12, 17, 22], [12, 13, 14, 15]);
+        $four!($g, 16, [5, 9, 14, 20], [1, 6, 11, 0]);
+        $four!($g, 20, [5, 9, 14, 20], [5, 10, 15, 4]);
+        $four!($g, 24, [5, 9, 14, 20], [9, 14, 3, 8]);
+        $four!($g, 28, [5, 9, 14, 20], [13, 2, 7, 12]);
+        $four!($h, 32, [4, 11, 16, 23], [5, 8, 11, 14]);
+        $four!($h, 36, [4, 11, 16, 23], [1, 4, 7, 10]);
+        $four!($h, 40, [4, 11, 16, 23], [13, 0, 3, 6]);
+        $four!($h, 44, [4, 11, 16, 23], [9, 12, 15, 2]);
+        $four!($i, 48, [6, 10, 15, 21], [0, 7, 14, 5]);
+        $four!($i, 52, [6, 10, 15, 21], [12, 3, 10, 1]);
+        $four!($i, 56, [6, 10, 15, 21], [8, 15, 6, 13]);
+        $four!($i, 60, [6, 10, 15, 21], [4, 11, 2, 9]);
+    };
+}
+pub(crate) use md5_rounds;
+
 /// The MD5 compression of one block (RFC 1321 §3.4). When `RC4` is true, each of the 64 steps is followed
 /// by one RC4 byte: `output = input XOR keystream` (64 bytes), written 8 bytes at a time.
 #[inline(always)]
@@ -97,22 +123,7 @@ fn compress<const RC4: bool>(
             step!($fn, b, c, d, a, $k + 3, $x3, $r3);
         };
     }
-    four!(f, 0, [7, 12, 17, 22], [0, 1, 2, 3]);
-    four!(f, 4, [7, 12, 17, 22], [4, 5, 6, 7]);
-    four!(f, 8, [7, 12, 17, 22], [8, 9, 10, 11]);
-    four!(f, 12, [7, 12, 17, 22], [12, 13, 14, 15]);
-    four!(g, 16, [5, 9, 14, 20], [1, 6, 11, 0]);
-    four!(g, 20, [5, 9, 14, 20], [5, 10, 15, 4]);
-    four!(g, 24, [5, 9, 14, 20], [9, 14, 3, 8]);
-    four!(g, 28, [5, 9, 14, 20], [13, 2, 7, 12]);
-    four!(h, 32, [4, 11, 16, 23], [5, 8, 11, 14]);
-    four!(h, 36, [4, 11, 16, 23], [1, 4, 7, 10]);
-    four!(h, 40, [4, 11, 16, 23], [13, 0, 3, 6]);
-    four!(h, 44, [4, 11, 16, 23], [9, 12, 15, 2]);
-    four!(i, 48, [6, 10, 15, 21], [0, 7, 14, 5]);
-    four!(i, 52, [6, 10, 15, 21], [12, 3, 10, 1]);
-    four!(i, 56, [6, 10, 15, 21], [8, 15, 6, 13]);
-    four!(i, 60, [6, 10, 15, 21], [4, 11, 2, 9]);
+    md5_rounds!(four, f, g, h, i);
     state[0] = state[0].wrapping_add(a);
     state[1] = state[1].wrapping_add(b);
     state[2] = state[2].wrapping_add(c);

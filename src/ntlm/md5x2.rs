@@ -9,7 +9,7 @@
 
 use zeroize::Zeroize;
 
-use crate::ntlm::bulk::{f, g, h, i, T};
+use crate::ntlm::bulk::{f, g, h, i, md5_rounds, T};
 
 /// The 16 little-endian words of a block.
 #[inline(always)]
@@ -57,22 +57,7 @@ pub(crate) fn compress_x2(s1: &mut [u32; 4], b1: &[u8; 64], s2: &mut [u32; 4], b
             step!($fn, b c d a, q r s p, $k + 3, $x3, $r3);
         };
     }
-    four!(f, 0, [7, 12, 17, 22], [0, 1, 2, 3]);
-    four!(f, 4, [7, 12, 17, 22], [4, 5, 6, 7]);
-    four!(f, 8, [7, 12, 17, 22], [8, 9, 10, 11]);
-    four!(f, 12, [7, 12, 17, 22], [12, 13, 14, 15]);
-    four!(g, 16, [5, 9, 14, 20], [1, 6, 11, 0]);
-    four!(g, 20, [5, 9, 14, 20], [5, 10, 15, 4]);
-    four!(g, 24, [5, 9, 14, 20], [9, 14, 3, 8]);
-    four!(g, 28, [5, 9, 14, 20], [13, 2, 7, 12]);
-    four!(h, 32, [4, 11, 16, 23], [5, 8, 11, 14]);
-    four!(h, 36, [4, 11, 16, 23], [1, 4, 7, 10]);
-    four!(h, 40, [4, 11, 16, 23], [13, 0, 3, 6]);
-    four!(h, 44, [4, 11, 16, 23], [9, 12, 15, 2]);
-    four!(i, 48, [6, 10, 15, 21], [0, 7, 14, 5]);
-    four!(i, 52, [6, 10, 15, 21], [12, 3, 10, 1]);
-    four!(i, 56, [6, 10, 15, 21], [8, 15, 6, 13]);
-    four!(i, 60, [6, 10, 15, 21], [4, 11, 2, 9]);
+    md5_rounds!(four, f, g, h, i);
     for (st, v) in s1.iter_mut().zip([a, b, c, d]) {
         *st = st.wrapping_add(v);
     }

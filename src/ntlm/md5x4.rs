@@ -5,7 +5,7 @@
 
 use zeroize::Zeroize;
 
-use crate::ntlm::bulk::{INIT, T};
+use crate::ntlm::bulk::{md5_rounds, INIT, T};
 
 /// Four 32-bit lanes, one per independent MD5 computation of [`compress_x4`]; every operation is lane-wise.
 /// (rustc 1.95 keeps the lanes in scalar registers rather than SSE2 ones; the gain is instruction-level
@@ -106,22 +106,7 @@ pub(crate) fn compress_x4(states: &mut [[u32; 4]; 4], blocks: [&[u8; 64]; 4]) {
             step!($fn, b, c, d, a, $k + 3, $x3, $r3);
         };
     }
-    four!(f4, 0, [7, 12, 17, 22], [0, 1, 2, 3]);
-    four!(f4, 4, [7, 12, 17, 22], [4, 5, 6, 7]);
-    four!(f4, 8, [7, 12, 17, 22], [8, 9, 10, 11]);
-    four!(f4, 12, [7, 12, 17, 22], [12, 13, 14, 15]);
-    four!(g4, 16, [5, 9, 14, 20], [1, 6, 11, 0]);
-    four!(g4, 20, [5, 9, 14, 20], [5, 10, 15, 4]);
-    four!(g4, 24, [5, 9, 14, 20], [9, 14, 3, 8]);
-    four!(g4, 28, [5, 9, 14, 20], [13, 2, 7, 12]);
-    four!(h4, 32, [4, 11, 16, 23], [5, 8, 11, 14]);
-    four!(h4, 36, [4, 11, 16, 23], [1, 4, 7, 10]);
-    four!(h4, 40, [4, 11, 16, 23], [13, 0, 3, 6]);
-    four!(h4, 44, [4, 11, 16, 23], [9, 12, 15, 2]);
-    four!(i4, 48, [6, 10, 15, 21], [0, 7, 14, 5]);
-    four!(i4, 52, [6, 10, 15, 21], [12, 3, 10, 1]);
-    four!(i4, 56, [6, 10, 15, 21], [8, 15, 6, 13]);
-    four!(i4, 60, [6, 10, 15, 21], [4, 11, 2, 9]);
+    md5_rounds!(four, f4, g4, h4, i4);
     let (a, b, c, d) = (a.add(a0), b.add(b0), c.add(c0), d.add(d0));
     for (l, st) in states.iter_mut().enumerate() {
         *st = [a.0[l], b.0[l], c.0[l], d.0[l]];
