@@ -47,6 +47,57 @@ pub(crate) fn i(x: u32, y: u32, z: u32) -> u32 {
     y ^ (x | !z)
 }
 
+/// The 16 little-endian words of a block (RFC 1321 §3.4), for every MD5 compression of the crate.
+#[inline(always)]
+pub(crate) fn words(block: &[u8; 64]) -> [u32; 16] {
+    let mut m = [0u32; 16];
+    for (w, c) in m.iter_mut().zip(block.chunks_exact(4)) {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(c);
+        *w = u32::from_le_bytes(b);
+    }
+    m
+}
+
+/// An MD4/MD5 state as the digest's 16 bytes, the words little-endian (RFC 1321 §3.5).
+#[inline(always)]
+pub(crate) fn digest_bytes(state: &[u32; 4]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_le_bytes());
+    }
+    out
+}
+
+/// Ends the inner block of a short MAC whose `len` (at most 55) message bytes are in place and followed by
+/// zeros: 0x80 and the bit length, counting the 64-byte key block hashed before it.
+#[inline(always)]
+fn pad_inner(block: &mut [u8; 64], len: usize) -> Option<()> {
+    *block.get_mut(len)? = 0x80;
+    block[56..].copy_from_slice(&((64 + len as u64) * 8).to_le_bytes());
+    Some(())
+}
+
+/// The outer block of a short MAC: the inner digest, 0x80, the bit length after the 64-byte key block.
+#[inline(always)]
+fn outer_block(block: &mut [u8; 64], inner: &[u32; 4]) {
+    *block = [0; 64];
+    block[..16].copy_from_slice(&digest_bytes(inner));
+    block[16] = 0x80;
+    block[56..].copy_from_slice(&((64u64 + 16) * 8).to_le_bytes());
+}
+
+/// The padded inner block of the short MAC of `seq || msg`; `None` when `msg` is longer than 51 bytes.
+#[inline(always)]
+fn seq_block(seq: u32, msg: &[u8]) -> Option<[u8; 64]> {
+    let len = msg.len().checked_add(4).filter(|&n| n <= 55)?;
+    let mut block = [0u8; 64];
+    block.get_mut(..4)?.copy_from_slice(&seq.to_le_bytes());
+    block.get_mut(4..len)?.copy_from_slice(msg);
+    pad_inner(&mut block, len)?;
+    Some(block)
+}
+
 /// The 64 steps of RFC 1321 §3.4 as 16 groups of four, `$four!(round function, first step index, the four
 /// shift amounts, the four message word indices)` with the round functions `$f`, `$g`, `$h`, `$i`: the one
 /// schedule of the single-lane ([`compress`]), two-lane ([`crate::ntlm::md5x2`]) and four-lane
@@ -84,12 +135,7 @@ fn compress<const RC4: bool>(
     input: &[u8; 64],
     output: &mut [u8; 64],
 ) {
-    let mut m = [0u32; 16];
-    for (w, c) in m.iter_mut().zip(block.chunks_exact(4)) {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(c);
-        *w = u32::from_le_bytes(b);
-    }
+    let mut m = words(block);
     let [mut a, mut b, mut c, mut d] = *state;
     let (s, ri, rj) = rc4;
     let (mut si, mut sj) = (*ri, *rj);
@@ -201,17 +247,15 @@ impl HmacKey {
             block.get_mut(at..at + p.len())?.copy_from_slice(p);
             at += p.len();
         }
-        self.short_blocks(&mut block, len)
+        pad_inner(&mut block, len)?;
+        Some(self.short_blocks(&mut block))
     }
 
     /// [`HmacKey::mac_short`] of `SeqNum || msg` (the session security checksum, MS-NLMP §3.4.4.2) without
     /// the loop over parts: `None` when `msg` is longer than 51 bytes.
     pub fn mac_seq_short(&self, seq: u32, msg: &[u8]) -> Option<[u8; 16]> {
-        let len = msg.len().checked_add(4).filter(|&n| n <= 55)?;
-        let mut block = [0u8; 64];
-        block.get_mut(..4)?.copy_from_slice(&seq.to_le_bytes());
-        block.get_mut(4..len)?.copy_from_slice(msg);
-        self.short_blocks(&mut block, len)
+        let mut block = seq_block(seq, msg)?;
+        Some(self.short_blocks(&mut block))
     }
 
     /// [`HmacKey::mac_seq_short`] under two keys at once: `self` over `seq1 || msg` and `other` over
@@ -224,64 +268,33 @@ impl HmacKey {
         seq2: u32,
         msg: &[u8],
     ) -> Option<([u8; 16], [u8; 16])> {
-        let len = msg.len().checked_add(4).filter(|&n| n <= 55)?;
-        let mut b1 = [0u8; 64];
-        b1.get_mut(4..len)?.copy_from_slice(msg);
-        *b1.get_mut(len)? = 0x80;
-        // The inner hashes have seen the 64-byte key block before the message.
-        b1[56..].copy_from_slice(&((64 + len as u64) * 8).to_le_bytes());
+        let mut b1 = seq_block(seq1, msg)?;
         let mut b2 = b1;
-        b1[..4].copy_from_slice(&seq1.to_le_bytes());
         b2[..4].copy_from_slice(&seq2.to_le_bytes());
         let (mut i1, mut i2) = (self.inner, other.inner);
         compress_x2(&mut i1, &b1, &mut i2, &b2);
-        for (block, inner) in [(&mut b1, &i1), (&mut b2, &i2)] {
-            *block = [0; 64];
-            for (chunk, w) in block.chunks_exact_mut(4).zip(inner) {
-                chunk.copy_from_slice(&w.to_le_bytes());
-            }
-            block[16] = 0x80;
-            block[56..].copy_from_slice(&((64u64 + 16) * 8).to_le_bytes());
-        }
+        outer_block(&mut b1, &i1);
+        outer_block(&mut b2, &i2);
         let (mut o1, mut o2) = (self.outer, other.outer);
         compress_x2(&mut o1, &b1, &mut o2, &b2);
         b1.as_mut_slice().zeroize();
         b2.as_mut_slice().zeroize();
         i1.zeroize();
         i2.zeroize();
-        let mut out = ([0u8; 16], [0u8; 16]);
-        for (o, st) in [(&mut out.0, o1), (&mut out.1, o2)] {
-            for (chunk, w) in o.chunks_exact_mut(4).zip(st) {
-                chunk.copy_from_slice(&w.to_le_bytes());
-            }
-        }
-        Some(out)
+        Some((digest_bytes(&o1), digest_bytes(&o2)))
     }
 
-    /// The two blocks of a short MAC: `block` holds the `len` (at most 55) message bytes and zeros after them;
-    /// it is wiped after use.
+    /// The two blocks of a short MAC: `block` is the padded inner block ([`pad_inner`]); it is wiped after use.
     #[inline(always)]
-    fn short_blocks(&self, block: &mut [u8; 64], len: usize) -> Option<[u8; 16]> {
-        *block.get_mut(len)? = 0x80;
-        // The inner hash has seen the 64-byte key block before the message.
-        block[56..].copy_from_slice(&((64 + len as u64) * 8).to_le_bytes());
+    fn short_blocks(&self, block: &mut [u8; 64]) -> [u8; 16] {
         let mut inner = self.inner;
         compress_only(&mut inner, block);
-        *block = [0; 64];
-        for (chunk, w) in block.chunks_exact_mut(4).zip(inner) {
-            chunk.copy_from_slice(&w.to_le_bytes());
-        }
-        block[16] = 0x80;
-        block[56..].copy_from_slice(&((64u64 + 16) * 8).to_le_bytes());
+        outer_block(block, &inner);
         let mut outer = self.outer;
         compress_only(&mut outer, block);
         block.as_mut_slice().zeroize();
         inner.zeroize();
-        let mut out = [0u8; 16];
-        for (chunk, w) in out.chunks_exact_mut(4).zip(outer) {
-            chunk.copy_from_slice(&w.to_le_bytes());
-        }
-        Some(out)
+        digest_bytes(&outer)
     }
 }
 
@@ -387,11 +400,7 @@ pub(crate) fn finish(
         compress,
     );
     absorb(state, buf, buf_len, total, &bits.to_le_bytes(), compress);
-    let mut out = [0u8; 16];
-    for (o, w) in out.chunks_exact_mut(4).zip(*state) {
-        o.copy_from_slice(&w.to_le_bytes());
-    }
-    out
+    digest_bytes(state)
 }
 
 /// Incremental MD5 (RFC 1321).

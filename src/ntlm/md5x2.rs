@@ -9,19 +9,7 @@
 
 use zeroize::Zeroize;
 
-use crate::ntlm::bulk::{f, g, h, i, md5_rounds, T};
-
-/// The 16 little-endian words of a block.
-#[inline(always)]
-fn words(block: &[u8; 64]) -> [u32; 16] {
-    let mut m = [0u32; 16];
-    for (w, c) in m.iter_mut().zip(block.chunks_exact(4)) {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(c);
-        *w = u32::from_le_bytes(b);
-    }
-    m
-}
+use crate::ntlm::bulk::{f, g, h, i, md5_rounds, words, T};
 
 /// Compresses `b1` into `s1` and `b2` into `s2`, the two dependency chains interleaved step by step; the
 /// results are those of two separate compressions.

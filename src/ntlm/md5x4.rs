@@ -5,7 +5,7 @@
 
 use zeroize::Zeroize;
 
-use crate::ntlm::bulk::{md5_rounds, INIT, T};
+use crate::ntlm::bulk::{digest_bytes, md5_rounds, INIT, T};
 
 /// Four 32-bit lanes, one per independent MD5 computation of [`compress_x4`]; every operation is lane-wise.
 /// (rustc 1.95 keeps the lanes in scalar registers rather than SSE2 ones; the gain is instruction-level
@@ -140,12 +140,7 @@ pub fn md5_x4(msgs: [&[u8]; 4]) -> Option<[[u8; 16]; 4]> {
     for p in padded.iter_mut() {
         p.as_mut_slice().zeroize();
     }
-    let mut out = [[0u8; 16]; 4];
-    for (o, st) in out.iter_mut().zip(states.iter()) {
-        for (chunk, w) in o.chunks_exact_mut(4).zip(st) {
-            chunk.copy_from_slice(&w.to_le_bytes());
-        }
-    }
+    let out = states.map(|st| digest_bytes(&st));
     states.zeroize();
     Some(out)
 }

@@ -70,15 +70,17 @@ impl Drop for Primed {
 }
 
 impl SessionSecurity {
-    /// Computes ahead, side by side ([`crate::ntlm::bulk::HmacKey::mac_seq_short_x2`]), the checksums of `msg` for the next
-    /// signature we send and the next one we receive, so that [`sign`](SessionSecurity::sign) and
-    /// [`verify`](SessionSecurity::verify) of `msg` at those sequence numbers take them instead of running MD5 then.
+    /// Computes ahead, side by side ([`crate::ntlm::bulk::HmacKey::mac_seq_short_x2`]), the checksums of `msg`
+    /// for the next signature we send and the next one we receive, so that [`sign`](SessionSecurity::sign)
+    /// and [`verify`](SessionSecurity::verify) of `msg` at those sequence numbers take them instead of running
+    /// MD5 then.
     /// SPNEGO's mechListMIC is this case (MS-SPNG §3.1.5.1): each side signs the DER MechTypeList and checks
     /// the peer's signature over it, one MD5 chain of four blocks each way that would otherwise run one after
     /// the other. Only with extended session security (without it the checksum is a CRC32) and for a message
-    /// of at most 51 bytes; otherwise nothing is done. Signatures are unchanged either way.
+    /// of at most 51 bytes (longer ones `mac_seq_short_x2` refuses); otherwise nothing is done.
+    /// Signatures are unchanged either way.
     pub fn prime(&mut self, msg: &[u8]) {
-        if !self.ess() || !self.integrity() || msg.len() > MAX {
+        if !self.ess() || !self.integrity() {
             return;
         }
         let (s, r) = (self.send.seq, self.recv.seq);
