@@ -99,9 +99,28 @@ impl GssNtlmMech {
         })
     }
 
+    /// A mechanism over an established context (an imported one: nothing left to negotiate).
+    pub fn established(ctx: SecContext) -> GssNtlmMech {
+        GssNtlmMech {
+            ctx,
+            first: None,
+            channel_bindings: None,
+        }
+    }
+
     /// The context, for per-message calls and export once the negotiation is over.
+    pub fn context(&self) -> &SecContext {
+        &self.ctx
+    }
+
+    /// The context, moved out.
     pub fn into_context(self) -> SecContext {
         self.ctx
+    }
+
+    /// [`GssNtlmMech::context`], mutable.
+    pub fn context_mut(&mut self) -> &mut SecContext {
+        &mut self.ctx
     }
 }
 

@@ -160,6 +160,18 @@ impl<M: MechSet> Session<M> {
         }
     }
 
+    /// [`Session::into_negotiated`] without moving the session: the negotiated mechanism is taken out and the
+    /// session is left failed (`None`, and the session unchanged, before the negotiation is over).
+    pub fn take_negotiated(&mut self) -> Option<Negotiated> {
+        match std::mem::replace(&mut self.state, State::Failed) {
+            State::Done(n) => Some(n),
+            other => {
+                self.state = other;
+                None
+            }
+        }
+    }
+
     /// Advances with the peer's token (`None` only for the initiator's first call). After a failure the
     /// session stays failed; a call on an established context is an error.
     pub fn step(&mut self, token: Option<&[u8]>) -> Result<Progress, SessionError> {

@@ -31,9 +31,33 @@ use crate::status::*;
 /// The negotiated mechanism's context.
 pub(crate) enum Inner {
     /// NTLM, this library's own context.
-    Ntlm(SecContext),
+    Ntlm(NtlmInner),
     /// Kerberos, a mechglue context.
     Krb(KerberosMech),
+}
+
+/// The NTLM context kept in the box the SPNEGO engine negotiated it in: when the negotiation ends only the
+/// pointer moves, not the context (a few hundred bytes copied several times before).
+pub(crate) struct NtlmInner(Box<GssNtlmMech>);
+
+impl NtlmInner {
+    /// An imported context.
+    pub(super) fn imported(ctx: SecContext) -> NtlmInner {
+        NtlmInner(Box::new(GssNtlmMech::established(ctx)))
+    }
+}
+
+impl std::ops::Deref for NtlmInner {
+    type Target = SecContext;
+    fn deref(&self) -> &SecContext {
+        self.0.context()
+    }
+}
+
+impl std::ops::DerefMut for NtlmInner {
+    fn deref_mut(&mut self) -> &mut SecContext {
+        self.0.context_mut()
+    }
 }
 
 pub(super) enum Phase {
@@ -258,7 +282,7 @@ fn acceptor_session(
 
 fn inner_of(n: Negotiated) -> Result<Inner, GssError> {
     match n.mech.into_any().downcast::<GssNtlmMech>() {
-        Ok(m) => Ok(Inner::Ntlm(m.into_context())),
+        Ok(m) => Ok(Inner::Ntlm(NtlmInner(m))),
         Err(any) => any
             .downcast::<KerberosMech>()
             .map(|k| Inner::Krb(*k))
@@ -373,13 +397,19 @@ impl ICtx {
     /// to send (possibly empty).
     #[inline(never)]
     fn complete(&mut self, token: Vec<u8>) -> StepResult {
-        let Phase::Negotiating(session) = std::mem::replace(&mut self.phase, Phase::Spent) else {
+        // Only the negotiated mechanism moves out of the session (the session itself is dropped in place).
+        let negotiated = match &mut self.phase {
+            Phase::Negotiating(session) => session.take_negotiated(),
+            _ => None,
+        };
+        let Some(negotiated) = negotiated else {
+            self.phase = Phase::Spent;
             return Err((GssError::new(GSS_S_FAILURE, Minor::BadSequence), None));
         };
-        let negotiated = session
-            .into_negotiated()
-            .ok_or((GssError::new(GSS_S_FAILURE, Minor::BadSequence), None))?;
-        let inner = inner_of(negotiated).map_err(|e| (e, None))?;
+        let inner = inner_of(negotiated).map_err(|e| {
+            self.phase = Phase::Spent;
+            (e, None)
+        })?;
         let out = Stepped {
             token,
             complete: true,

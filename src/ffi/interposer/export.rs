@@ -10,7 +10,7 @@ use super::super::handles::{into_raw, take};
 use super::super::mechglue::{KerberosMech, KRB5_OID};
 use super::super::types::*;
 use super::super::util::*;
-use super::context::{bad_handle, krb_error, with_inner, ICtx, ICtxCell, Inner, Phase};
+use super::context::{bad_handle, krb_error, with_inner, ICtx, ICtxCell, Inner, NtlmInner, Phase};
 use super::SPNEGO;
 use crate::context::SecContext;
 use crate::oids;
@@ -68,7 +68,7 @@ fn import(token: &[u8], depth: u8) -> Result<Inner, GssError> {
     let spnego = oid == SPNEGO || super::concatenated_oid().is_some_and(|c| c == oid);
     match oid {
         _ if spnego && depth < 4 => import(body, depth + 1),
-        o if o == oids::NTLMSSP => Ok(Inner::Ntlm(SecContext::import(body)?)),
+        o if o == oids::NTLMSSP => Ok(Inner::Ntlm(NtlmInner::imported(SecContext::import(body)?))),
         o if o == KRB5_OID => Ok(Inner::Krb(KerberosMech::import(token).map_err(krb_error)?)),
         _ => Err(bad()),
     }
