@@ -13,6 +13,12 @@
  *                                               N raw (or SPNEGO) handshakes in this process, no timing
  *                                               (for valgrind memcheck / callgrind); "ipose" loads our SPNEGO
  *                                               interposer too; --krb5 makes the SPNEGO handshakes Kerberos
+ *   gssbench --instr-interleaved raw|spnego N --interposer OID
+ *                                               the interleaved run of the "ipose" figures with N handshakes of
+ *                                               each kind (blocks of 16, no timing), valgrind callgrind's
+ *                                               collection switched on only around the blocks of the kind named
+ *                                               (run under valgrind --collect-atstart=no): the instructions the
+ *                                               clock ratio is made of, in the heap state of that run
  *
  * --interposer OID adds a third configuration: our NTLM line plus the line "<name> OID <ours> <interposer>"
  * (issue 11: our SPNEGO replaces MIT's for every SPNEGO call), and the "ipose" figures, side by side in one run,
@@ -54,6 +60,15 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_TOGGLE_COLLECT
+#define CALLGRIND_TOGGLE_COLLECT do { } while (0)
+#define GSSBENCH_NO_CALLGRIND 1
+#endif
 
 #define USER "testuser"
 #define DOMAIN "TESTDOM"
@@ -291,6 +306,36 @@ static int quick;
 static long big_entries = 1000000;
 static int big_handshakes_theirs = 2;
 
+/* The interleaved run: raw NTLM (k = 0) and SPNEGO+NTLM (k = 1) set up in this process, then blocks of 16
+ * handshakes of each in turn, each block's time added to spent[k]; for 2 * secs (at least 64 of each) or, with
+ * `fixed` > 0, exactly `fixed` of each. Callgrind's collection is switched on around the blocks of kind `collect`
+ * (-1: none). Returns the handshakes of each kind. */
+static long interleave(long fixed, int collect, double spent[2]) {
+    gss_cred_id_t c[2][2];
+    gss_name_t t[2];
+    gss_OID m[2];
+    for (int k = 0; k < 2; k++) {
+        setup(k);
+        c[k][0] = icred, c[k][1] = acred, t[k] = target, m[k] = mech;
+        if (k == 1) warm_up_checked(); else handshake(NULL, NULL);
+    }
+    double t0 = now();
+    long n = 0;
+    do {
+        for (int k = 0; k < 2; k++) {
+            icred = c[k][0], acred = c[k][1], target = t[k], mech = m[k];
+            legs_which = k;
+            double b = now();
+            if (k == collect) CALLGRIND_TOGGLE_COLLECT;
+            for (int i = 0; i < 16; i++) handshake(NULL, NULL);
+            if (k == collect) CALLGRIND_TOGGLE_COLLECT;
+            spent[k] += now() - b;
+        }
+        n += 16;
+    } while (fixed > 0 ? n < fixed : (now() - t0 < 2 * secs || n < 64));
+    return n;
+}
+
 static int run_test(int test, int theirs, double out[4]) {
     switch (test) {
     case T_RAW:
@@ -307,27 +352,9 @@ static int run_test(int test, int theirs, double out[4]) {
         /* Raw NTLM and SPNEGO+NTLM in one process (the interposer's configuration), alternating in blocks of 16
          * handshakes, each block timed: a change of the machine's speed (other guests on the host) lands on both
          * within milliseconds instead of between two processes seconds apart. out[0] raw, out[1] SPNEGO (hs/s). */
-        gss_cred_id_t c[2][2];
-        gss_name_t t[2];
-        gss_OID m[2];
-        for (int k = 0; k < 2; k++) {
-            setup(k);
-            c[k][0] = icred, c[k][1] = acred, t[k] = target, m[k] = mech;
-            if (k == 1) warm_up_checked(); else handshake(NULL, NULL);
-        }
-        double spent[2] = {0, 0}, t0 = now();
-        long n = 0;
+        double spent[2] = {0, 0};
         legs_on = getenv("GSSBENCH_LEGS") != NULL;
-        do {
-            for (int k = 0; k < 2; k++) {
-                icred = c[k][0], acred = c[k][1], target = t[k], mech = m[k];
-                legs_which = k;
-                double b = now();
-                for (int i = 0; i < 16; i++) handshake(NULL, NULL);
-                spent[k] += now() - b;
-            }
-            n += 16;
-        } while (now() - t0 < 2 * secs || n < 64);
+        long n = interleave(0, -1, spent);
         out[0] = n / spent[0];
         out[1] = n / spent[1];
         if (legs_on) {
@@ -632,7 +659,8 @@ static int interposer_section(int rounds, const char *only) {
 
 int main(int argc, char **argv) {
     const char *only = NULL;
-    int rounds = 5, userfile = 1, alloc_n = 0, alloc_plugin = -1, alloc_spnego = 0;
+    int rounds = 5, userfile = 1, alloc_n = 0, alloc_plugin = -1, alloc_spnego = 0, instr_kind = -1;
+    long instr_n = 0;
     const char *interposer_oid = NULL;
     so_path[0] = NULL;
     so_path[1] = "/usr/lib/x86_64-linux-gnu/gssntlmssp/gssntlmssp.so";
@@ -648,6 +676,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--interposer") && i + 1 < argc) interposer_oid = argv[++i];
         else if (!strcmp(argv[i], "--krb5") && i + 1 < argc) krb5_dir = argv[++i];
         else if (!strcmp(argv[i], "--policy") && i + 1 < argc) policy_path = argv[++i];
+        else if (!strcmp(argv[i], "--instr-interleaved") && i + 2 < argc) {
+            i++;
+            instr_kind = !strcmp(argv[i], "raw") ? 0 : !strcmp(argv[i], "spnego") ? 1 : -1;
+            instr_n = atol(argv[++i]);
+            if (instr_kind < 0 || instr_n < 16) { fprintf(stderr, "gssbench: --instr-interleaved raw|spnego N (N >= 16)\n"); return 2; }
+        }
         else if (!strcmp(argv[i], "--alloc") && i + 2 < argc) {
             i++;
             alloc_plugin = !strcmp(argv[i], "theirs") ? 1 : !strcmp(argv[i], "ipose") ? 2 : 0;
@@ -655,8 +689,9 @@ int main(int argc, char **argv) {
         } else {
             fprintf(stderr, "usage: %s [--quick] [--rounds N] [--secs S] [--ours SO] [--theirs SO] [--no-userfile] [--only t1,t2]\n"
                             "          [--interposer OID] [--krb5 DIR]\n"
-                            "       %s --ours SO --alloc ours|theirs|ipose N [--spnego] [--krb5 DIR] [--interposer OID]\n",
-                    argv[0], argv[0]);
+                            "       %s --ours SO --alloc ours|theirs|ipose N [--spnego] [--krb5 DIR] [--interposer OID]\n"
+                            "       %s --ours SO --instr-interleaved raw|spnego N --interposer OID\n",
+                    argv[0], argv[0], argv[0]);
             return 2;
         }
     }
@@ -687,6 +722,20 @@ int main(int argc, char **argv) {
     write_file(krb5conf, "[libdefaults]\n default_realm = GSSBENCH.INVALID\n dns_lookup_kdc = false\n"
                          " dns_lookup_realm = false\n rdns = false\n[realms]\n GSSBENCH.INVALID = {\n }\n");
 
+    if (instr_n > 0) { /* callgrind mode: the interleaved run, N handshakes of each kind, no fork */
+#ifdef GSSBENCH_NO_CALLGRIND
+        fprintf(stderr, "gssbench: built without <valgrind/callgrind.h>: --instr-interleaved unavailable\n");
+        return 2;
+#endif
+        if (!interposer_oid) { fprintf(stderr, "gssbench: --instr-interleaved needs --interposer OID\n"); return 2; }
+        child_env(2, T_INTERLEAVED);
+        child_cfg = 2;
+        double spent[2] = {0, 0};
+        interleave(instr_n, instr_kind, spent);
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        return system(cmd) != 0;
+    }
     if (alloc_n > 0) { /* memcheck mode: no fork, N handshakes in this process */
         child_env(alloc_plugin, krb5_dir && alloc_spnego ? T_KSPNEGO : T_RAW);
         child_cfg = alloc_plugin;

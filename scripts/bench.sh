@@ -22,8 +22,10 @@
 #   --only-interposer  only the interposer figures (and, with --alloc, only their allocation counts)
 #   --instr     with --interposer: instructions per handshake (valgrind callgrind, N vs 2N handshakes in one
 #               process, difference / N; independent of the machine's load): raw NTLM, SPNEGO+NTLM through MIT's
-#               SPNEGO and through our interposer, and with --krb5 SPNEGO+Kerberos both ways. Policy: the one
-#               given with --policy FILE, else none (defaults: audit.syslog = all)
+#               SPNEGO and through our interposer, and with --krb5 SPNEGO+Kerberos both ways; then raw NTLM and
+#               SPNEGO+NTLM inside the interleaved run (gssbench --instr-interleaved: the same process, heap and
+#               alternation as the clock's interleaved ratio, collection switched on for one kind's blocks only)
+#               and their ratio. Policy: the one given with --policy FILE, else none (audit.syslog = all)
 # Other options go to gssbench: --rounds N, --secs S (measuring time per figure), --no-userfile.
 # Needs: cc, libkrb5-dev (gssapi headers), krb5 (libgssapi_krb5); gss-ntlmssp and valgrind for the comparisons.
 set -euo pipefail
@@ -43,7 +45,7 @@ while [ $# -gt 0 ]; do
     --only-interposer) interposer=1 only_interposer=1 ;;
     --instr) instr=1 ;;
     --policy) policy=$2; args+=(--policy "$2"); shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) args+=("$1") ;;
   esac
   shift
@@ -83,6 +85,11 @@ fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$quick" = 1 ]; then
   "$bin" --quick --ours "$so" --theirs "$theirs" ${ipose_args[@]+"${ipose_args[@]}"} ${args[@]+"${args[@]}"}
+  if [ "$interposer" = 1 ] && grep -qs 'CALLGRIND_TOGGLE_COLLECT' /usr/include/valgrind/callgrind.h; then
+    # --instr's interleaved mode, run natively once: it must set up both kinds and negotiate through the interposer
+    "$bin" --ours "$so" --instr-interleaved spnego 32 --interposer "$oid"
+    echo "gssbench --instr-interleaved: ran"
+  fi
 else
   "$bin" --ours "$so" --theirs "$theirs" ${ipose_args[@]+"${ipose_args[@]}"} ${args[@]+"${args[@]}"}
 fi
@@ -124,6 +131,25 @@ if [ "$instr" = 1 ] && [ "$interposer" = 1 ]; then
     awk -v n="$n" -v name="$name" -v i1="$i1" -v i2="$i2" 'BEGIN { printf "%-34s %22.0f\n", name, (i2-i1)/n }'
   done
   echo "(valgrind callgrind, $n vs $((2 * n)) handshakes in one process, whole process incl. MIT's mechglue)"
+  # The interleaved run's own instructions: a process that runs SPNEGO only keeps another heap than the clock's
+  # interleaved run, and glibc's allocator costs differ by thousands of instructions between the two.
+  m=$(( (n + 15) / 16 * 16 ))
+  interleaved() { # interleaved raw|spnego N: instructions of N handshakes of that kind, in their blocks only
+    local log
+    log=$(mktemp)
+    valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=/dev/null --log-file="$log" "$bin" \
+      --ours "$so" ${pol[@]+"${pol[@]}"} --instr-interleaved "$1" "$2" --interposer "$oid" >/dev/null
+    awk '/Collected :/ { print $NF }' "$log"
+    rm -f "$log"
+  }
+  r1=$(interleaved raw "$m"); r2=$(interleaved raw $((2 * m)))
+  s1=$(interleaved spnego "$m"); s2=$(interleaved spnego $((2 * m)))
+  awk -v m="$m" -v r1="$r1" -v r2="$r2" -v s1="$s1" -v s2="$s2" 'BEGIN {
+    r = (r2 - r1) / m; s = (s2 - s1) / m
+    printf "%-34s %22.0f\n", "raw NTLM, interleaved run", r
+    printf "%-34s %22.0f\n", "SPNEGO+NTLM, interleaved run", s
+    printf "%-34s %22.3f\n", "  raw / SPNEGO (instructions)", r / s }'
+  echo "(the interleaved run of the clock ratio, $m vs $((2 * m)) handshakes of each kind, blocks of 16)"
 fi
 
 if [ "$alloc" = 1 ]; then
