@@ -124,6 +124,21 @@ macro_rules! md5_rounds {
 }
 pub(crate) use md5_rounds;
 
+/// One step of RFC 1321 §3.4 on scalar words: `$a = $b + ((a + $fn(b, c, d) + $m[$x] + T[$k]) <<< $rot)`, the
+/// formula of the single-lane ([`compress`]) and each lane of the two-lane ([`crate::ntlm::md5x2`])
+/// compressions. (The four-lane one works on lane vectors with its own operations.)
+macro_rules! md5_step {
+    ($fn:ident, $a:ident, $b:ident, $c:ident, $d:ident, $m:ident, $k:expr, $x:expr, $rot:expr) => {
+        $a = $fn($b, $c, $d)
+            .wrapping_add($a)
+            .wrapping_add($m[$x])
+            .wrapping_add(T[$k])
+            .rotate_left($rot)
+            .wrapping_add($b);
+    };
+}
+pub(crate) use md5_step;
+
 /// The MD5 compression of one block (RFC 1321 §3.4). When `RC4` is true, each of the 64 steps is followed
 /// by one RC4 byte: `output = input XOR keystream` (64 bytes), written 8 bytes at a time.
 #[inline(always)]
@@ -142,12 +157,7 @@ fn compress<const RC4: bool>(
     let mut ks = 0u64;
     macro_rules! step {
         ($fn:ident, $a:ident, $b:ident, $c:ident, $d:ident, $k:expr, $x:expr, $r:expr) => {
-            $a = $fn($b, $c, $d)
-                .wrapping_add($a)
-                .wrapping_add(m[$x])
-                .wrapping_add(T[$k])
-                .rotate_left($r)
-                .wrapping_add($b);
+            md5_step!($fn, $a, $b, $c, $d, m, $k, $x, $r);
             if RC4 {
                 ks |= u64::from(Rc4::step(s, &mut si, &mut sj)) << (8 * ($k % 8));
                 if $k % 8 == 7 {

@@ -9,7 +9,7 @@
 
 use zeroize::Zeroize;
 
-use crate::ntlm::bulk::{f, g, h, i, md5_rounds, words, T};
+use crate::ntlm::bulk::{f, g, h, i, md5_rounds, md5_step, words, T};
 
 /// Compresses `b1` into `s1` and `b2` into `s2`, the two dependency chains interleaved step by step; the
 /// results are those of two separate compressions.
@@ -23,18 +23,8 @@ pub(crate) fn compress_x2(s1: &mut [u32; 4], b1: &[u8; 64], s2: &mut [u32; 4], b
     macro_rules! step {
         ($fn:ident, $a:ident $b:ident $c:ident $d:ident, $p:ident $q:ident $r:ident $s:ident,
          $k:expr, $x:expr, $rot:expr) => {
-            $a = $fn($b, $c, $d)
-                .wrapping_add($a)
-                .wrapping_add(m[$x])
-                .wrapping_add(T[$k])
-                .rotate_left($rot)
-                .wrapping_add($b);
-            $p = $fn($q, $r, $s)
-                .wrapping_add($p)
-                .wrapping_add(n[$x])
-                .wrapping_add(T[$k])
-                .rotate_left($rot)
-                .wrapping_add($q);
+            md5_step!($fn, $a, $b, $c, $d, m, $k, $x, $rot);
+            md5_step!($fn, $p, $q, $r, $s, n, $k, $x, $rot);
         };
     }
     macro_rules! four {
