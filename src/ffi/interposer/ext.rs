@@ -10,7 +10,8 @@
 use super::super::mechglue::{classify, mechglue, Mechglue};
 use super::super::types::*;
 use super::super::util::*;
-use super::context::{krb_error, with_inner, Inner};
+use super::context::{krb_error, with_inner};
+use super::established::Inner;
 use super::glue_error;
 use crate::status::*;
 use core::ffi::c_int;

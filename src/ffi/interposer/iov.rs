@@ -11,7 +11,8 @@ use super::super::iov::{iov_slice, unwrap_iov_on, wrap_iov_length_on, wrap_iov_o
 use super::super::mechglue::Mechglue;
 use super::super::types::*;
 use super::super::util::*;
-use super::context::{krb_error, with_inner, Inner};
+use super::context::{krb_error, with_inner};
+use super::established::Inner;
 use super::ext::{glue_call, unavailable};
 use crate::context::SecContext;
 use crate::status::*;

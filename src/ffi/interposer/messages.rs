@@ -3,7 +3,8 @@
 
 use super::super::types::*;
 use super::super::util::*;
-use super::context::{krb_error, with_inner, Inner};
+use super::context::{krb_error, with_inner};
+use super::established::Inner;
 use crate::spnego::mech::Mechanism;
 use crate::status::*;
 use core::ffi::c_int;

@@ -19,6 +19,7 @@
 pub mod context;
 pub mod cred_ext;
 pub mod creds;
+pub mod established;
 pub mod export;
 pub mod ext;
 pub mod inquire;
