@@ -26,6 +26,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
+/// Nanoseconds per call of `f`, repeated until `secs` elapsed.
+fn ns_per_call(secs: f64, mut f: impl FnMut()) -> f64 {
+    let t0 = Instant::now();
+    let mut n = 0u64;
+    loop {
+        f();
+        n += 1;
+        let el = t0.elapsed().as_secs_f64();
+        if el >= secs {
+            return el * 1e9 / n as f64;
+        }
+    }
+}
+
 /// MiB/s of `f` over `bytes` per call, repeated until `secs` elapsed.
 fn mibs(bytes: usize, secs: f64, mut f: impl FnMut()) -> f64 {
     let t0 = Instant::now();
@@ -65,6 +79,7 @@ fn main() {
 
     let (mut m, mut h, mut r, mut p) = (vec![], vec![], vec![], vec![]);
     let (mut bm, mut bh, mut f, mut q) = (vec![], vec![], vec![], vec![]);
+    let (mut ks1, mut ks2) = (vec![], vec![]);
     let mut out = vec![0u8; LEN];
     let mut back = vec![0u8; LEN];
     let mut sink = 0u8;
@@ -81,6 +96,18 @@ fn main() {
             sink ^= hmac::Mac::finalize(mac).into_bytes()[0]
         }));
         r.push(mibs(LEN, secs, || rc4.apply(&mut buf)));
+        // The two sealing handles of a context (SessionSecurity::new): one schedule after the other, or side by
+        // side. Each key depends on the last result, so that calls do not overlap either.
+        let mut k = [sink; 16];
+        ks1.push(ns_per_call(secs, || {
+            let (a, b) = (Rc4::new(&k), Rc4::new(&[k[0] ^ 1; 16]));
+            k[0] = a.to_bytes()[7] ^ b.to_bytes()[9];
+        }));
+        ks2.push(ns_per_call(secs, || {
+            let (a, b) = Rc4::new_pair(&k, &[k[0] ^ 1; 16]);
+            k[0] = a.to_bytes()[7] ^ b.to_bytes()[9];
+        }));
+        sink ^= k[0];
         bm.push(mibs(LEN, secs, || {
             let mut x = Md5::new();
             x.update(&data);
@@ -119,6 +146,7 @@ fn main() {
     }
     let (m, h, r, p) = (median(m), median(h), median(r), median(p));
     let (bm, bh, f, q) = (median(bm), median(bh), median(f), median(q));
+    let (ks1, ks2) = (median(ks1), median(ks2));
     // A seal and an unseal each run HMAC-MD5 and RC4 over the message once: one after the other with the
     // fastest of each (the limit for separate passes), or interleaved.
     let limit = 1.0 / (2.0 / h.max(bh) + 2.0 / r);
@@ -130,6 +158,8 @@ fn main() {
     println!("  HMAC-MD5 (ntlm::bulk)             {bh:8.1} MiB/s");
     println!("  RC4 (ntlm::rc4)                   {r:8.1} MiB/s");
     println!("  HMAC-MD5 + RC4 interleaved        {f:8.1} MiB/s (both over the message)");
+    println!("  RC4 key schedule, two in a row    {ks1:8.0} ns (a context's two sealing handles)");
+    println!("  RC4 key schedule, two side by side {ks2:7.0} ns (Rc4::new_pair)");
     println!("  limit of seal+unseal, separate passes (2 HMAC + 2 RC4)  {limit:8.1} MiB/s");
     println!("  limit of seal+unseal, interleaved (2 interleaved passes) {fused_limit:8.1} MiB/s");
     println!(

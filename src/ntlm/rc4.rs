@@ -19,6 +19,18 @@ const IDENTITY: [u8; 256] = {
     s
 };
 
+/// The key repeated to 256 bytes, so that a key schedule indexes two fixed-size arrays with `u8`s (no bounds
+/// checks, no iterator over a cycling key). An empty key counts as a single zero byte (RC4 itself is undefined
+/// for it; NTLM never uses one). The caller wipes the result.
+fn repeated(key: &[u8]) -> [u8; 256] {
+    let key: &[u8] = if key.is_empty() { &[0] } else { key };
+    let mut long_key = [0u8; 256];
+    for chunk in long_key.chunks_mut(key.len()) {
+        chunk.copy_from_slice(key.get(..chunk.len()).unwrap_or_default());
+    }
+    long_key
+}
+
 /// An RC4 keystream generator: the permutation `s` and the two indices.
 pub struct Rc4 {
     s: [u8; 256],
@@ -68,13 +80,7 @@ impl Rc4 {
     /// Runs the key schedule (RC4Init). An empty key is treated as a single zero byte (RC4 itself is
     /// undefined for it; NTLM never uses one).
     pub fn new(key: &[u8]) -> Rc4 {
-        let key: &[u8] = if key.is_empty() { &[0] } else { key };
-        // The key repeated to 256 bytes, so the schedule loop below indexes two fixed-size arrays with `u8`s
-        // (no bounds checks, no iterator over a cycling key).
-        let mut long_key = [0u8; 256];
-        for chunk in long_key.chunks_mut(key.len()) {
-            chunk.copy_from_slice(key.get(..chunk.len()).unwrap_or_default());
-        }
+        let mut long_key = repeated(key);
         let mut s = IDENTITY;
         let mut j: u8 = 0;
         for k in 0..=255u8 {
@@ -85,6 +91,27 @@ impl Rc4 {
         }
         long_key.as_mut_slice().zeroize();
         Rc4 { s, i: 0, j: 0 }
+    }
+
+    /// `(Rc4::new(a), Rc4::new(b))`, the two key schedules run step by step side by side. A schedule is one
+    /// chain of loads and stores whose next index waits on the last swap; two independent chains interleaved
+    /// fill each other's waits (`cargo bench --bench primitives`, "RC4 key schedule" rows).
+    pub fn new_pair(a: &[u8], b: &[u8]) -> (Rc4, Rc4) {
+        let (mut ka, mut kb) = (repeated(a), repeated(b));
+        let (mut s, mut t) = (IDENTITY, IDENTITY);
+        let (mut j, mut m) = (0u8, 0u8);
+        for k in 0..=255u8 {
+            let (sk, tk) = (s[k as usize], t[k as usize]);
+            j = j.wrapping_add(sk).wrapping_add(ka[k as usize]);
+            m = m.wrapping_add(tk).wrapping_add(kb[k as usize]);
+            s[k as usize] = s[j as usize];
+            s[j as usize] = sk;
+            t[k as usize] = t[m as usize];
+            t[m as usize] = tk;
+        }
+        ka.as_mut_slice().zeroize();
+        kb.as_mut_slice().zeroize();
+        (Rc4 { s, i: 0, j: 0 }, Rc4 { s: t, i: 0, j: 0 })
     }
 
     /// One keystream byte. `u8` indices into a `[u8; 256]` need no bounds checks.
@@ -297,6 +324,34 @@ mod tests {
         let mut buf = vec![0u8; offset + 16];
         Rc4::new(key).apply(&mut buf);
         buf[offset..].to_vec()
+    }
+
+    #[test]
+    fn pair_is_two_key_schedules() {
+        // Keys of different lengths (RFC 6229's 40- and 128-bit ones, NTLM's 5- and 16-byte sealing keys), the
+        // same key twice, and an empty key (counted as one zero byte, as `new` does).
+        let keys: [&[u8]; 5] = [
+            &hex("0102030405"),
+            &hex("0102030405060708090a0b0c0d0e0f10"),
+            b"",
+            &[0u8],
+            &[0xffu8; 16],
+        ];
+        for a in keys {
+            for b in keys {
+                let (mut x, mut y) = Rc4::new_pair(a, b);
+                let (mut ex, mut ey) = (Rc4::new(a), Rc4::new(b));
+                assert_eq!(x.to_bytes(), ex.to_bytes(), "{a:?} / {b:?}");
+                assert_eq!(y.to_bytes(), ey.to_bytes(), "{a:?} / {b:?}");
+                let (mut p, mut q) = ([0u8; 40], [0u8; 40]);
+                x.apply(&mut p);
+                ex.apply(&mut q);
+                assert_eq!(p, q);
+                y.apply(&mut p);
+                ey.apply(&mut q);
+                assert_eq!(p, q);
+            }
+        }
     }
 
     #[test]

@@ -124,6 +124,17 @@ impl Channel {
 
     fn with_keys(sign_key: Key16, mac_key: HmacKey, seal_key: Key16, seal_len: usize) -> Channel {
         let rc4 = Rc4::new(seal_key.as_bytes().get(..seal_len).unwrap_or_default());
+        Channel::with_handle(sign_key, mac_key, seal_key, seal_len, rc4)
+    }
+
+    /// A channel whose handle `rc4` is RC4Init(`seal_key`), made by the caller.
+    fn with_handle(
+        sign_key: Key16,
+        mac_key: HmacKey,
+        seal_key: Key16,
+        seal_len: usize,
+        rc4: Rc4,
+    ) -> Channel {
         Channel {
             sign_key,
             mac_key,
@@ -135,8 +146,9 @@ impl Channel {
         }
     }
 
-    /// Extended session security: our channel and the peer's, their four keys derived side by side and
-    /// the two HMAC schedules made at once ([`session_keys_ess`], [`HmacKey::pair`]).
+    /// Extended session security: our channel and the peer's, their four keys derived side by side, the two
+    /// HMAC schedules made at once and the two RC4 key schedules run interleaved ([`session_keys_ess`],
+    /// [`HmacKey::pair`], [`Rc4::new_pair`]).
     fn pair(flags: NegotiateFlags, exported: &SessionKey, side: Side) -> (Channel, Channel) {
         let Some([sign_ours, seal_ours, sign_peer, seal_peer]) =
             session_keys_ess(flags, exported, side)
@@ -148,9 +160,13 @@ impl Channel {
         };
         let (mac_ours, mac_peer) = HmacKey::pair(sign_ours.as_bytes(), sign_peer.as_bytes());
         let len = sealkey_len(flags);
+        let (rc4_ours, rc4_peer) = Rc4::new_pair(
+            seal_ours.as_bytes().get(..len).unwrap_or_default(),
+            seal_peer.as_bytes().get(..len).unwrap_or_default(),
+        );
         (
-            Channel::with_keys(sign_ours, mac_ours, seal_ours, len),
-            Channel::with_keys(sign_peer, mac_peer, seal_peer, len),
+            Channel::with_handle(sign_ours, mac_ours, seal_ours, len, rc4_ours),
+            Channel::with_handle(sign_peer, mac_peer, seal_peer, len, rc4_peer),
         )
     }
 
