@@ -82,15 +82,14 @@ pub struct Established {
     pub mech: Box<dyn Mechanism>,
     /// Whether mechListMICs were exchanged.
     pub mic_exchanged: bool,
-    /// The audit record written for this negotiation; its `peer` is the authenticated client, when the
-    /// mechanism says ([`Established::peer`]).
-    pub record: Record,
+    /// The authenticated client, when the mechanism says (the `peer` of the audit record written).
+    pub peer: Option<String>,
 }
 
 impl Established {
     /// The authenticated client, when the mechanism says.
     pub fn peer(&self) -> Option<&str> {
-        self.record.peer.as_deref()
+        self.peer.as_deref()
     }
 }
 
@@ -534,18 +533,22 @@ impl<M: MechSet> AwaitResponse<M> {
 
     fn finish(self) -> Established {
         let mut s = self.session;
-        let mut record = s.record.take();
-        record.time = std::time::SystemTime::now();
-        if is_kerberos(&s.selected) {
-            record.kerberos = None;
-        }
-        note_backend(&mut record, s.mech.as_ref());
-        s.cfg.audit.record(&record);
+        let kerberos = is_kerberos(&s.selected);
+        // Written where it lies, and dropped with the session; only the client's name is kept.
+        let Session { record, mech, .. } = &mut *s;
+        record.write_done(|record| {
+            record.time = std::time::SystemTime::now();
+            if kerberos {
+                record.kerberos = None;
+            }
+            note_backend(record, mech.as_ref());
+        });
+        let peer = s.record.peer.take();
         Established {
             mech_oid: s.selected,
             mech: s.mech,
             mic_exchanged: self.mic.sent && self.mic.received,
-            record,
+            peer,
         }
     }
 }

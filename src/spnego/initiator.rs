@@ -64,8 +64,6 @@ pub struct Established {
     pub mech: Box<dyn Mechanism>,
     /// Whether mechListMICs were exchanged.
     pub mic_exchanged: bool,
-    /// The audit record written for this negotiation.
-    pub record: Record,
 }
 
 /// What a step produced.
@@ -340,17 +338,18 @@ impl<M: MechSet> Round<M> {
 
     #[allow(clippy::boxed_local)]
     fn finish(mut self: Box<Self>, mic: MicState) -> Established {
-        let mut record = self.record.take();
-        record.time = std::time::SystemTime::now();
-        if is_kerberos(self.oid()) {
-            record.kerberos = None;
-        }
-        self.cfg.audit.record(&record);
+        let kerberos = is_kerberos(self.oid());
+        // Written where it lies, and dropped with the round.
+        self.record.write_done(|record| {
+            record.time = std::time::SystemTime::now();
+            if kerberos {
+                record.kerberos = None;
+            }
+        });
         Established {
             mech_oid: self.oid().clone(),
             mech: self.mech,
             mic_exchanged: mic.sent && mic.received,
-            record,
         }
     }
 }

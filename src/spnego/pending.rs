@@ -29,6 +29,14 @@ impl Pending {
         }
     }
 
+    /// Writes the record where it lies, once `complete` has filled in the end of the negotiation; the drop
+    /// then writes nothing. (No copy of the record: a successful negotiation ends here.)
+    pub(crate) fn write_done(&mut self, complete: impl FnOnce(&mut Record)) {
+        self.written = true;
+        complete(&mut self.record);
+        self.audit.record(&self.record);
+    }
+
     /// Hands the record over for writing; the drop then writes nothing.
     pub(crate) fn take(&mut self) -> Record {
         self.written = true;
@@ -113,6 +121,20 @@ mod tests {
         assert!(p.failure.is_none() && p.backend.is_none());
         drop(p);
         assert!(sink.records().is_empty());
+    }
+
+    #[test]
+    fn written_in_place_once() {
+        let sink = Arc::new(MemoryAudit::default());
+        let mut p = Pending::new(Record::untimed(Role::Acceptor, "spnego"), sink.clone());
+        p.write_done(|r| r.peer = Some("EXAMPLE\\alice".into()));
+        // The record stays readable (the acceptor takes the client's name from it) and is not written again.
+        assert_eq!(p.peer.as_deref(), Some("EXAMPLE\\alice"));
+        drop(p);
+        let written = sink.records();
+        assert_eq!(written.len(), 1);
+        assert_eq!(written[0].outcome(), "success");
+        assert_eq!(written[0].peer.as_deref(), Some("EXAMPLE\\alice"));
     }
 
     #[test]

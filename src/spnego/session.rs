@@ -226,7 +226,7 @@ impl<M: MechSet> Session<M> {
                         State::Done(Negotiated {
                             mech_oid: est.mech_oid,
                             mech: est.mech,
-                            peer: est.record.peer,
+                            peer: est.peer,
                         }),
                         Progress::Complete(out),
                     ),
