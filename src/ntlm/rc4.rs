@@ -31,6 +31,17 @@ fn repeated(key: &[u8]) -> [u8; 256] {
     long_key
 }
 
+/// One step `k` of the key schedule: `j` advanced by `s[k]` and the key byte, `s[k]` and `s[j]` swapped; returns
+/// the new `j`. `u8` indices into a `[u8; 256]` need no bounds checks.
+#[inline(always)]
+fn schedule_step(s: &mut [u8; 256], k: u8, j: u8, key: u8) -> u8 {
+    let sk = s[k as usize];
+    let j = j.wrapping_add(sk).wrapping_add(key);
+    s[k as usize] = s[j as usize];
+    s[j as usize] = sk;
+    j
+}
+
 /// An RC4 keystream generator: the permutation `s` and the two indices.
 pub struct Rc4 {
     s: [u8; 256],
@@ -84,10 +95,7 @@ impl Rc4 {
         let mut s = IDENTITY;
         let mut j: u8 = 0;
         for k in 0..=255u8 {
-            let sk = s[k as usize];
-            j = j.wrapping_add(sk).wrapping_add(long_key[k as usize]);
-            s[k as usize] = s[j as usize];
-            s[j as usize] = sk;
+            j = schedule_step(&mut s, k, j, long_key[k as usize]);
         }
         long_key.as_mut_slice().zeroize();
         Rc4 { s, i: 0, j: 0 }
@@ -101,13 +109,9 @@ impl Rc4 {
         let (mut s, mut t) = (IDENTITY, IDENTITY);
         let (mut j, mut m) = (0u8, 0u8);
         for k in 0..=255u8 {
-            let (sk, tk) = (s[k as usize], t[k as usize]);
-            j = j.wrapping_add(sk).wrapping_add(ka[k as usize]);
-            m = m.wrapping_add(tk).wrapping_add(kb[k as usize]);
-            s[k as usize] = s[j as usize];
-            s[j as usize] = sk;
-            t[k as usize] = t[m as usize];
-            t[m as usize] = tk;
+            // The two chains' steps one after the other in the loop body: the processor runs them side by side.
+            j = schedule_step(&mut s, k, j, ka[k as usize]);
+            m = schedule_step(&mut t, k, m, kb[k as usize]);
         }
         ka.as_mut_slice().zeroize();
         kb.as_mut_slice().zeroize();
