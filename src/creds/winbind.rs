@@ -100,6 +100,10 @@ impl WinbindValidator {
     }
 }
 
+/// How long an unanswered question for the machine's NetBIOS domain is not asked again (winbindd unreachable,
+/// or no domain): a winbindd started after the server is seen within this time.
+const DOMAIN_RETRY: Duration = Duration::from_secs(5);
+
 /// How long a SID's name is remembered (group names change rarely; a rename shows after this).
 const NAME_TTL: Duration = Duration::from_secs(300);
 /// Most names remembered; the cache is emptied when full.
@@ -309,16 +313,27 @@ impl Validator for WinbindValidator {
 
     fn netbios_domain(&self) -> Option<String> {
         // Asked until winbind first answers, then never again in this process (the machine's domain does not
-        // change under a running server); an unreachable winbindd is not remembered as "no domain".
-        static DOMAIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        // change under a running server). An unreachable winbindd (a host that is no domain member, or whose
+        // winbindd has not started yet) is asked again only after DOMAIN_RETRY: on such a host the question
+        // cost every acceptor context ~20,000 instructions and four system calls inside libwbclient.
+        static DOMAIN: OnceLock<String> = OnceLock::new();
+        static NOT_BEFORE: Mutex<Option<Instant>> = Mutex::new(None);
         if let Some(d) = DOMAIN.get() {
             return Some(d.clone());
         }
-        let (_, domain, _) = self.wb.interface_details().ok()?;
-        if domain.is_empty() {
+        let not_before = || NOT_BEFORE.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if not_before().is_some_and(|t| now < t) {
             return None;
         }
-        Some(DOMAIN.get_or_init(|| domain).clone())
+        // Not under the lock: a winbindd that is slow to answer holds up this context only.
+        match self.wb.interface_details() {
+            Ok((_, domain, _)) if !domain.is_empty() => Some(DOMAIN.get_or_init(|| domain).clone()),
+            _ => {
+                *not_before() = Some(Instant::now() + DOMAIN_RETRY);
+                None
+            }
+        }
     }
 
     fn stats(&self) -> Option<String> {
@@ -334,6 +349,29 @@ impl Validator for WinbindValidator {
 mod tests {
     use super::nt_status::*;
     use super::*;
+
+    #[test]
+    fn an_unreachable_winbindd_is_not_asked_again_within_the_retry_time() {
+        let Ok(v) = WinbindValidator::new() else {
+            eprintln!("skipped: libwbclient is not installed");
+            return;
+        };
+        let first = v.wb.calls();
+        if v.netbios_domain().is_some() {
+            eprintln!("skipped: a winbindd answers on this machine");
+            return;
+        }
+        let asked = v.wb.calls();
+        assert!(asked <= first + 1);
+        for _ in 0..3 {
+            assert_eq!(v.netbios_domain(), None);
+        }
+        assert_eq!(
+            v.wb.calls(),
+            asked,
+            "winbind asked again within DOMAIN_RETRY"
+        );
+    }
 
     #[test]
     fn each_refusal_status_has_its_own_type() {
