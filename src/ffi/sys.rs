@@ -4,7 +4,8 @@ use crate::creds::config::{Config, ENV_VARS};
 use crate::names::NameSystem;
 use core::ffi::{c_char, CStr};
 use std::ffi::CString;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 /// The libc-backed [`NameSystem`].
 pub(crate) struct LibcSystem;
@@ -21,16 +22,47 @@ impl NameSystem for LibcSystem {
     }
 }
 
-/// `gethostname(2)`.
-pub(crate) fn hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: buf is writable for buf.len() bytes; gethostname writes at most that many.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast::<c_char>(), buf.len()) };
-    if rc != 0 {
-        return None;
+/// How long a host name read with `gethostname(2)` is used before it is read again. Every context needs it (the
+/// configuration's cache key, the acceptor's DNS names) and the system call cost ~0.7 µs on the project's
+/// virtual machines, three times per handshake; a host renamed under a running process is seen within this time.
+const HOSTNAME_TTL: Duration = Duration::from_secs(1);
+
+/// The host name as `gethostname(2)` last gave it, and when it was read.
+struct HostName {
+    read_at: Option<Instant>,
+    /// `None`: gethostname failed.
+    len: Option<usize>,
+    buf: [u8; 256],
+}
+
+/// Calls `f` with the host name's bytes (`None` when `gethostname(2)` fails), read again only when the last
+/// reading is older than [`HOSTNAME_TTL`].
+fn with_hostname<R>(f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+    static HOST: Mutex<HostName> = Mutex::new(HostName {
+        read_at: None,
+        len: None,
+        buf: [0; 256],
+    });
+    let now = Instant::now();
+    let mut h = HOST.lock().unwrap_or_else(|p| p.into_inner());
+    if !h
+        .read_at
+        .is_some_and(|at| now.duration_since(at) < HOSTNAME_TTL)
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: buf is writable for buf.len() bytes; gethostname writes at most that many.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast::<c_char>(), buf.len()) };
+        h.len = (rc == 0).then(|| buf.iter().position(|&b| b == 0).unwrap_or(buf.len()));
+        h.buf = buf;
+        h.read_at = Some(now);
     }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8(buf.get(..end)?.to_vec()).ok()
+    let name = h.len.and_then(|n| h.buf.get(..n));
+    f(name)
+}
+
+/// `gethostname(2)`, read at most once per [`HOSTNAME_TTL`].
+pub(crate) fn hostname() -> Option<String> {
+    with_hostname(|h| String::from_utf8(h?.to_vec()).ok())
 }
 
 /// `getpwnam_r(3)`: the canonical account name for `name`, if the account exists.
@@ -130,33 +162,106 @@ fn config_key(out: &mut Vec<u8>) -> Option<()> {
         out.push(0);
         Some(())
     };
-    let mut host = [0u8; 256];
-    // SAFETY: host is writable for its length; gethostname writes at most that many bytes.
-    let rc = unsafe { libc::gethostname(host.as_mut_ptr().cast(), host.len()) };
-    let hlen = host.iter().position(|&b| b == 0).unwrap_or(host.len());
-    push(host.get(..hlen).unwrap_or_default(), rc == 0)?;
-    for name in ENV_VARS {
-        let mut cname = [0u8; 64];
-        cname
-            .get_mut(..name.len())?
-            .copy_from_slice(name.as_bytes());
-        // SAFETY: cname is NUL-terminated (names are shorter than the buffer). getenv returns NULL or a
-        // NUL-terminated string that stays valid until the environment is changed; it is copied at once.
-        // (Like every reader of the C environment, this races with a concurrent setenv in another thread.)
-        let v = unsafe { libc::getenv(cname.as_ptr().cast()) };
-        if v.is_null() {
-            push(&[], false)?;
-        } else {
-            // SAFETY: as above.
-            push(unsafe { core::ffi::CStr::from_ptr(v) }.to_bytes(), true)?;
+    with_hostname(|h| push(h.unwrap_or_default(), h.is_some()))?;
+    with_env_values(&ENV_VARS, |values| {
+        for v in values {
+            push(v.unwrap_or_default(), v.is_some())?;
+        }
+        Some(())
+    })
+}
+
+/// Calls `f` with the values of the variables `names` in the C environment (`None` for one that is not set),
+/// found in one pass over `environ` — what `getenv(3)` would return for each (the first entry of a name), where
+/// one `getenv` per name would scan the whole environment once per name.
+fn with_env_values<const N: usize, R>(
+    names: &[&str; N],
+    f: impl FnOnce(&[Option<&[u8]>; N]) -> R,
+) -> R {
+    extern "C" {
+        static environ: *const *const c_char;
+    }
+    let mut found: [Option<&[u8]>; N] = [None; N];
+    // SAFETY: `environ` is NULL or a NULL-terminated array of NUL-terminated strings, which stay valid until
+    // the environment is changed; they are used before this function returns. (Like every reader of the C
+    // environment, this races with a concurrent setenv in another thread.)
+    unsafe {
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            let e = (*entry).cast::<u8>();
+            for (slot, name) in found.iter_mut().zip(names) {
+                if slot.is_none() && env_entry_is(e, name.as_bytes()) {
+                    // The value starts after `name=`.
+                    let value = e.add(name.len() + 1).cast::<c_char>();
+                    *slot = Some(CStr::from_ptr(value).to_bytes());
+                    break;
+                }
+            }
+            entry = entry.add(1);
         }
     }
-    Some(())
+    f(&found)
+}
+
+/// True when the environment entry at `e` is `name=...`. Reads no further than the first byte that differs
+/// (at the latest the entry's NUL).
+///
+/// # Safety
+/// `e` points to a NUL-terminated string.
+unsafe fn env_entry_is(e: *const u8, name: &[u8]) -> bool {
+    for (i, &c) in name.iter().enumerate() {
+        // SAFETY: the bytes before index i matched `name`, which holds no NUL, so the string goes on to i.
+        if unsafe { *e.add(i) } != c {
+            return false;
+        }
+    }
+    // SAFETY: as above: all of `name` matched, so the string goes on to index name.len().
+    unsafe { *e.add(name.len()) == b'=' }
 }
 
 #[cfg(test)]
 mod config_cache_tests {
     use super::*;
+
+    #[test]
+    fn one_pass_over_environ_finds_what_getenv_finds() {
+        std::env::set_var("GSSNEG_T_ONEPASS_A", "one");
+        std::env::set_var("GSSNEG_T_ONEPASS_AB", "two=2");
+        std::env::set_var("GSSNEG_T_ONEPASS_EMPTY", "");
+        let names = [
+            "GSSNEG_T_ONEPASS_A",
+            "GSSNEG_T_ONEPASS_AB",
+            "GSSNEG_T_ONEPASS_EMPTY",
+            "GSSNEG_T_ONEPASS",
+            "GSSNEG_T_ONEPASS_UNSET",
+            "PATH",
+        ];
+        let got: Vec<Option<Vec<u8>>> = with_env_values(&names, |v| {
+            v.iter().map(|x| x.map(<[u8]>::to_vec)).collect()
+        });
+        for (name, got) in names.iter().zip(&got) {
+            let c = std::ffi::CString::new(*name).unwrap();
+            let want = with_env(&c, |v| v.map(<[u8]>::to_vec));
+            assert_eq!(got, &want, "{name}");
+        }
+        assert_eq!(got[0].as_deref(), Some(&b"one"[..]));
+        assert_eq!(got[1].as_deref(), Some(&b"two=2"[..]));
+        assert_eq!(got[2].as_deref(), Some(&b""[..]));
+        assert_eq!(got[3], None, "a prefix of a set name is not that name");
+        assert_eq!(got[4], None);
+    }
+
+    #[test]
+    fn hostname_is_gethostnames() {
+        let mut buf = [0u8; 256];
+        // SAFETY: buf is writable for its length.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        assert_eq!(rc, 0);
+        let end = buf.iter().position(|&b| b == 0).unwrap();
+        let want = String::from_utf8(buf[..end].to_vec()).ok();
+        assert_eq!(hostname(), want);
+        assert_eq!(hostname(), want, "the reading kept for HOSTNAME_TTL");
+    }
 
     #[test]
     fn config_is_cached_and_rebuilt_when_a_variable_changes() {
