@@ -8,7 +8,7 @@ use crate::name_attrs::NameAttrs;
 use crate::ntlm::secret::{Key16, LmHash};
 use crate::ntlm::validator::{LogonRequest, Refusal, Validated, Validator};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// NT status codes (MS-ERREF §2.3.1) that winbind reports for refused logons.
@@ -317,20 +317,24 @@ impl Validator for WinbindValidator {
         // winbindd has not started yet) is asked again only after DOMAIN_RETRY: on such a host the question
         // cost every acceptor context ~20,000 instructions and four system calls inside libwbclient.
         static DOMAIN: OnceLock<String> = OnceLock::new();
-        static NOT_BEFORE: Mutex<Option<Instant>> = Mutex::new(None);
+        static NOT_BEFORE: RwLock<Option<Instant>> = RwLock::new(None);
         if let Some(d) = DOMAIN.get() {
             return Some(d.clone());
         }
-        let not_before = || NOT_BEFORE.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        if not_before().is_some_and(|t| now < t) {
+        if NOT_BEFORE
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|t| now < t)
+        {
             return None;
         }
         // Not under the lock: a winbindd that is slow to answer holds up this context only.
         match self.wb.interface_details() {
             Ok((_, domain, _)) if !domain.is_empty() => Some(DOMAIN.get_or_init(|| domain).clone()),
             _ => {
-                *not_before() = Some(Instant::now() + DOMAIN_RETRY);
+                *NOT_BEFORE.write().unwrap_or_else(|p| p.into_inner()) =
+                    Some(Instant::now() + DOMAIN_RETRY);
                 None
             }
         }

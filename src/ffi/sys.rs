@@ -4,7 +4,7 @@ use crate::creds::config::{Config, ENV_VARS};
 use crate::names::NameSystem;
 use core::ffi::{c_char, CStr};
 use std::ffi::CString;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// The libc-backed [`NameSystem`].
@@ -36,19 +36,27 @@ struct HostName {
 }
 
 /// Calls `f` with the host name's bytes (`None` when `gethostname(2)` fails), read again only when the last
-/// reading is older than [`HOSTNAME_TTL`].
+/// reading is older than [`HOSTNAME_TTL`]. A read lock on the usual path (threads do not queue behind each
+/// other); the write lock only to read the name again.
 fn with_hostname<R>(f: impl FnOnce(Option<&[u8]>) -> R) -> R {
-    static HOST: Mutex<HostName> = Mutex::new(HostName {
+    static HOST: RwLock<HostName> = RwLock::new(HostName {
         read_at: None,
         len: None,
         buf: [0; 256],
     });
     let now = Instant::now();
-    let mut h = HOST.lock().unwrap_or_else(|p| p.into_inner());
-    if !h
-        .read_at
-        .is_some_and(|at| now.duration_since(at) < HOSTNAME_TTL)
+    let fresh = |h: &HostName| {
+        h.read_at
+            .is_some_and(|at| now.duration_since(at) < HOSTNAME_TTL)
+    };
     {
+        let h = HOST.read().unwrap_or_else(|p| p.into_inner());
+        if fresh(&h) {
+            return f(h.len.and_then(|n| h.buf.get(..n)));
+        }
+    }
+    let mut h = HOST.write().unwrap_or_else(|p| p.into_inner());
+    if !fresh(&h) {
         let mut buf = [0u8; 256];
         // SAFETY: buf is writable for buf.len() bytes; gethostname writes at most that many.
         let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast::<c_char>(), buf.len()) };
@@ -56,8 +64,7 @@ fn with_hostname<R>(f: impl FnOnce(Option<&[u8]>) -> R) -> R {
         h.buf = buf;
         h.read_at = Some(now);
     }
-    let name = h.len.and_then(|n| h.buf.get(..n));
-    f(name)
+    f(h.len.and_then(|n| h.buf.get(..n)))
 }
 
 /// `gethostname(2)`, read at most once per [`HOSTNAME_TTL`].
