@@ -548,3 +548,35 @@ fn acceptor_reports_the_account_as_the_database_spells_it() {
         );
     }
 }
+
+/// The client challenge and the ExportedSessionKey are drawn together (one read of the system's randomness):
+/// each handshake gets fresh ones, and no byte serves both.
+#[test]
+fn client_challenge_and_exported_key_are_fresh_and_distinct() {
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let (wait, negotiate) =
+            InitiatorStart::new(initiator_config(Auth::V2, Service::Seal, true, false)).negotiate();
+        let (acc, challenge) = AcceptorStart::new(acceptor_config(3))
+            .challenge(&negotiate)
+            .expect("challenge");
+        let (client, auth) = wait.authenticate(&challenge, None).expect("authenticate");
+        let server = acc.finish(&auth, None).expect("finish");
+        assert_eq!(client.session_key, server.session_key);
+        let msg = Authenticate::decode(&auth).expect("decode");
+        assert_eq!(msg.encrypted_random_session_key.len(), 16);
+        // NTProofStr (16), RespType, HiRespType, Reserved1 (2), Reserved2 (4), TimeStamp (8), then the
+        // client challenge (MS-NLMP §2.2.2.7).
+        let cc = msg.nt_response[32..40].to_vec();
+        let key = client.session_key.as_bytes().to_vec();
+        assert_ne!(&cc[..], &key[..8]);
+        assert_ne!(&cc[..], &key[8..]);
+        seen.push((cc, key));
+    }
+    for (i, a) in seen.iter().enumerate() {
+        for b in &seen[i + 1..] {
+            assert_ne!(a.0, b.0, "a client challenge repeated");
+            assert_ne!(a.1, b.1, "an exported session key repeated");
+        }
+    }
+}

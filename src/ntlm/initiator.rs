@@ -262,11 +262,18 @@ impl InitiatorAwaitChallenge {
                 return self.authenticate_cached(source.as_ref(), challenge_bytes, channel_bindings)
             }
         };
-        let resp = self.responses(&mut challenge, flags, channel_bindings)?;
+        // The client challenge and the ExportedSessionKey in one read of the system's randomness (a system
+        // call each otherwise); wiped when this function returns.
+        let rnd = zeroize::Zeroizing::new(random_array::<24>(&*cfg.env)?);
+        let (client_challenge, exported_key) = rnd.split_at(8);
+        let mut cc = [0u8; 8];
+        cc.copy_from_slice(client_challenge);
+        let resp = self.responses(&mut challenge, flags, channel_bindings, cc)?;
 
         // §3.1.5.1.2: with key exchange the client picks ExportedSessionKey and sends it RC4'd with KXKEY.
         let (session_key, encrypted_key) = if flags.contains(NegotiateFlags::KEY_EXCH) {
-            let exported = SessionKey::new(random_array::<16>(&*cfg.env)?);
+            let exported =
+                SessionKey::from_slice(exported_key).ok_or(NtlmError::RandomUnavailable)?;
             let enc = crypto::rc4k(resp.key_exchange_key.as_bytes(), exported.as_bytes());
             (exported, enc)
         } else {
@@ -397,6 +404,7 @@ impl InitiatorAwaitChallenge {
         challenge: &mut Challenge,
         flags: NegotiateFlags,
         channel_bindings: Option<[u8; 16]>,
+        client_challenge: [u8; 8],
     ) -> Result<Responses, NtlmError> {
         let cfg = &self.cfg;
         let (user, domain, nt_hash, lm_hash) = match &cfg.credential {
@@ -444,7 +452,6 @@ impl InitiatorAwaitChallenge {
             }
             // An all-zero hash says "no channel bindings" (§2.2.2.1).
             info.set_channel_bindings(channel_bindings.unwrap_or([0u8; 16]));
-            let client_challenge = random_array::<8>(&*cfg.env)?;
             let blob = NtlmV2ClientChallenge {
                 timestamp: server_time.unwrap_or_else(|| cfg.env.now_filetime()),
                 client_challenge,
@@ -477,7 +484,7 @@ impl InitiatorAwaitChallenge {
         let lm_key = lm_hash.as_ref().unwrap_or(&zero_lm);
         let base = crypto::session_base_key_v1(nt_hash);
         let (lm, nt, kind) = if flags.contains(NegotiateFlags::EXTENDED_SESSIONSECURITY) {
-            let cc = random_array::<8>(&*cfg.env)?;
+            let cc = client_challenge;
             let nt = crypto::ntlmv1_ess_response(nt_hash, sc, &cc);
             let mut lm = vec![0u8; 24];
             if let Some(head) = lm.get_mut(..8) {
