@@ -8,7 +8,8 @@ use crate::name_attrs::NameAttrs;
 use crate::ntlm::secret::{Key16, LmHash};
 use crate::ntlm::validator::{LogonRequest, Refusal, Validated, Validator};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// NT status codes (MS-ERREF §2.3.1) that winbind reports for refused logons.
@@ -317,24 +318,23 @@ impl Validator for WinbindValidator {
         // winbindd has not started yet) is asked again only after DOMAIN_RETRY: on such a host the question
         // cost every acceptor context ~20,000 instructions and four system calls inside libwbclient.
         static DOMAIN: OnceLock<String> = OnceLock::new();
-        static NOT_BEFORE: RwLock<Option<Instant>> = RwLock::new(None);
+        // When to ask again, in milliseconds since EPOCH (0: ask); read with a plain load on every context.
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        static NOT_BEFORE_MS: AtomicU64 = AtomicU64::new(0);
         if let Some(d) = DOMAIN.get() {
             return Some(d.clone());
         }
-        let now = Instant::now();
-        if NOT_BEFORE
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some_and(|t| now < t)
-        {
+        let epoch = *EPOCH.get_or_init(Instant::now);
+        let ms =
+            |t: Instant| u64::try_from(t.duration_since(epoch).as_millis()).unwrap_or(u64::MAX);
+        if ms(Instant::now()) < NOT_BEFORE_MS.load(Ordering::Relaxed) {
             return None;
         }
         // Not under the lock: a winbindd that is slow to answer holds up this context only.
         match self.wb.interface_details() {
             Ok((_, domain, _)) if !domain.is_empty() => Some(DOMAIN.get_or_init(|| domain).clone()),
             _ => {
-                *NOT_BEFORE.write().unwrap_or_else(|p| p.into_inner()) =
-                    Some(Instant::now() + DOMAIN_RETRY);
+                NOT_BEFORE_MS.store(ms(Instant::now() + DOMAIN_RETRY), Ordering::Relaxed);
                 None
             }
         }

@@ -35,36 +35,49 @@ struct HostName {
     buf: [u8; 256],
 }
 
-/// Calls `f` with the host name's bytes (`None` when `gethostname(2)` fails), read again only when the last
-/// reading is older than [`HOSTNAME_TTL`]. A read lock on the usual path (threads do not queue behind each
-/// other); the write lock only to read the name again.
-fn with_hostname<R>(f: impl FnOnce(Option<&[u8]>) -> R) -> R {
-    static HOST: RwLock<HostName> = RwLock::new(HostName {
+impl HostName {
+    const UNREAD: HostName = HostName {
         read_at: None,
         len: None,
         buf: [0; 256],
-    });
-    let now = Instant::now();
-    let fresh = |h: &HostName| {
-        h.read_at
-            .is_some_and(|at| now.duration_since(at) < HOSTNAME_TTL)
     };
-    {
-        let h = HOST.read().unwrap_or_else(|p| p.into_inner());
-        if fresh(&h) {
-            return f(h.len.and_then(|n| h.buf.get(..n)));
-        }
-    }
-    let mut h = HOST.write().unwrap_or_else(|p| p.into_inner());
-    if !fresh(&h) {
+
+    fn read(&mut self, now: Instant) {
         let mut buf = [0u8; 256];
         // SAFETY: buf is writable for buf.len() bytes; gethostname writes at most that many.
         let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast::<c_char>(), buf.len()) };
-        h.len = (rc == 0).then(|| buf.iter().position(|&b| b == 0).unwrap_or(buf.len()));
-        h.buf = buf;
-        h.read_at = Some(now);
+        self.len = (rc == 0).then(|| buf.iter().position(|&b| b == 0).unwrap_or(buf.len()));
+        self.buf = buf;
+        self.read_at = Some(now);
     }
-    f(h.len.and_then(|n| h.buf.get(..n)))
+}
+
+/// Calls `f` with the host name's bytes (`None` when `gethostname(2)` fails), read again only when this
+/// thread's last reading is older than [`HOSTNAME_TTL`]. Kept per thread: threads share no lock or cache line
+/// for it.
+fn with_hostname<R>(f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+    use std::cell::RefCell;
+    thread_local! {
+        static HOST: RefCell<HostName> = const { RefCell::new(HostName::UNREAD) };
+    }
+    let now = Instant::now();
+    let kept = HOST.try_with(|cell| {
+        let mut h = cell.try_borrow_mut().ok()?;
+        if !h
+            .read_at
+            .is_some_and(|at| now.duration_since(at) < HOSTNAME_TTL)
+        {
+            h.read(now);
+        }
+        Some((h.buf, h.len))
+    });
+    // Without the thread's copy (a call from a thread-local destructor at thread exit): read, not kept.
+    let (buf, len) = kept.ok().flatten().unwrap_or_else(|| {
+        let mut h = HostName::UNREAD;
+        h.read(now);
+        (h.buf, h.len)
+    });
+    f(len.and_then(|n| buf.get(..n)))
 }
 
 /// `gethostname(2)`, read at most once per [`HOSTNAME_TTL`].
