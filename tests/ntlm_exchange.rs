@@ -287,13 +287,24 @@ fn step_api_drives_a_full_exchange() {
 }
 
 fn v2_exchange_parts() -> (AcceptorStartPair, Vec<u8>) {
+    let (acc, _client, auth) = v2_legs();
+    (AcceptorStartPair(acc), auth)
+}
+
+/// NTLMv2 with sealing and key exchange up to the AUTHENTICATE: the acceptor waiting for it, the initiator's
+/// context, the message.
+fn v2_legs() -> (
+    gss_negotiate::ntlm::acceptor::AcceptorAwaitAuthenticate,
+    Established,
+    Vec<u8>,
+) {
     let (wait, negotiate) =
         InitiatorStart::new(initiator_config(Auth::V2, Service::Seal, true, false)).negotiate();
     let (acc, challenge) = AcceptorStart::new(acceptor_config(3))
         .challenge(&negotiate)
         .expect("challenge");
-    let (_client, auth) = wait.authenticate(&challenge, None).expect("authenticate");
-    (AcceptorStartPair(acc), auth)
+    let (client, auth) = wait.authenticate(&challenge, None).expect("authenticate");
+    (acc, client, auth)
 }
 
 struct AcceptorStartPair(gss_negotiate::ntlm::acceptor::AcceptorAwaitAuthenticate);
@@ -555,12 +566,7 @@ fn acceptor_reports_the_account_as_the_database_spells_it() {
 fn client_challenge_and_exported_key_are_fresh_and_distinct() {
     let mut seen = Vec::new();
     for _ in 0..4 {
-        let (wait, negotiate) =
-            InitiatorStart::new(initiator_config(Auth::V2, Service::Seal, true, false)).negotiate();
-        let (acc, challenge) = AcceptorStart::new(acceptor_config(3))
-            .challenge(&negotiate)
-            .expect("challenge");
-        let (client, auth) = wait.authenticate(&challenge, None).expect("authenticate");
+        let (acc, client, auth) = v2_legs();
         let server = acc.finish(&auth, None).expect("finish");
         assert_eq!(client.session_key, server.session_key);
         let msg = Authenticate::decode(&auth).expect("decode");
