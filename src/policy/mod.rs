@@ -475,29 +475,41 @@ struct Fresh {
 }
 
 /// The policy in force for this process: the file is parsed once and re-read when its path, size or
-/// modification time changes, looked at (one `stat`) at most once per [`RECHECK_AFTER`] while
+/// modification time changes, looked at (one `stat`) at most once per [`RECHECK_AFTER`] by each thread while
 /// `GSS_NEGOTIATE_POLICY` keeps its value. Without `GSS_NEGOTIATE_POLICY` and without the default file, the
-/// default policy. Errors are not kept: every call after one tries again.
+/// default policy. Errors are not kept: every call after one tries again. The policy last returned is kept per
+/// thread (several calls per negotiation; threads take no common lock for it).
 pub fn current() -> Result<Arc<Policy>, PolicyError> {
-    static FRESH: Mutex<Option<Fresh>> = Mutex::new(None);
+    use std::cell::RefCell;
+    thread_local! {
+        static FRESH: RefCell<Option<Fresh>> = const { RefCell::new(None) };
+    }
     let env_var = ENV_VAR_C;
     let now = std::time::Instant::now();
-    if let Some(f) = FRESH.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+    let kept = FRESH.try_with(|cell| {
+        let fresh = cell.try_borrow().ok()?;
+        let f = fresh.as_ref()?;
         let same_env =
             crate::ffi::sys::with_env(env_var, |v| v.filter(|v| !v.is_empty()) == f.env.as_deref());
-        if same_env && now.saturating_duration_since(f.at) < RECHECK_AFTER {
-            return Ok(f.policy.clone());
-        }
+        (same_env && now.saturating_duration_since(f.at) < RECHECK_AFTER).then(|| f.policy.clone())
+    });
+    if let Ok(Some(policy)) = kept {
+        return Ok(policy);
     }
     // Read before the file is looked at: if the variable changes in between, the next call sees the
     // difference and looks again.
     let env =
         crate::ffi::sys::with_env(env_var, |v| v.filter(|v| !v.is_empty()).map(<[u8]>::to_vec));
     let policy = current_uncached()?;
-    *FRESH.lock().unwrap_or_else(|e| e.into_inner()) = Some(Fresh {
-        env,
-        at: now,
-        policy: policy.clone(),
+    // A call from a thread-local destructor (thread exit) keeps nothing.
+    let _ = FRESH.try_with(|cell| {
+        if let Ok(mut fresh) = cell.try_borrow_mut() {
+            *fresh = Some(Fresh {
+                env,
+                at: now,
+                policy: policy.clone(),
+            });
+        }
     });
     Ok(policy)
 }
