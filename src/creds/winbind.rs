@@ -330,7 +330,6 @@ impl Validator for WinbindValidator {
         if ms(Instant::now()) < NOT_BEFORE_MS.load(Ordering::Relaxed) {
             return None;
         }
-        // Not under the lock: a winbindd that is slow to answer holds up this context only.
         match self.wb.interface_details() {
             Ok((_, domain, _)) if !domain.is_empty() => Some(DOMAIN.get_or_init(|| domain).clone()),
             _ => {

@@ -80,7 +80,7 @@ fn with_hostname<R>(f: impl FnOnce(Option<&[u8]>) -> R) -> R {
     f(len.and_then(|n| buf.get(..n)))
 }
 
-/// `gethostname(2)`, read at most once per [`HOSTNAME_TTL`].
+/// `gethostname(2)`, read at most once per [`HOSTNAME_TTL`] by each thread.
 pub(crate) fn hostname() -> Option<String> {
     with_hostname(|h| String::from_utf8(h?.to_vec()).ok())
 }
